@@ -1,0 +1,98 @@
+/* tempus configuration: the parsed, validated form of tempus.conf and its
+ * drop-ins (DESIGN.md "Config"). config_load() reads the files; everything
+ * else reads the Config struct. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "server/access.h"
+
+typedef enum SourceKind {
+        SOURCE_KIND_SERVER,
+        SOURCE_KIND_POOL,
+} SourceKind;
+
+#define SOURCE_DEFAULT_MINPOLL 6
+#define SOURCE_DEFAULT_MAXPOLL 10
+#define SOURCE_MIN_POLL (-6)
+#define SOURCE_MAX_POLL 24
+#define POOL_DEFAULT_MAXSOURCES 4
+
+/* One Server= or Pool= line. */
+typedef struct SourceSpec {
+        SourceKind kind;
+        char *host;
+        uint16_t port;          /* default 123 */
+        bool iburst;
+        bool prefer;
+        bool noselect;
+        int minpoll;            /* log2 seconds */
+        int maxpoll;
+        uint32_t key;           /* 0: no authentication */
+        unsigned maxsources;    /* pools only */
+} SourceSpec;
+
+typedef enum LogFlags {
+        LOG_FLAG_MEASUREMENTS = 1 << 0,
+        LOG_FLAG_STATISTICS   = 1 << 1,
+        LOG_FLAG_TRACKING     = 1 << 2,
+} LogFlags;
+
+typedef struct Config {
+        /* [Sources] */
+        SourceSpec *sources;
+        size_t n_sources;
+        unsigned min_sources;           /* default 1 */
+
+        /* [Clock] */
+        char *drift_file;               /* NULL: none */
+        double makestep_threshold;      /* seconds */
+        int makestep_limit;             /* 0: never step (default); <0: any update */
+        bool rtc_sync;
+        char *hw_timestamp;             /* interface or "*"; NULL: off */
+        char *leapsectz;                /* e.g. "right/UTC"; NULL: off */
+        bool control;                   /* default true; false = chronyd -x */
+
+        /* [Server] */
+        AccessList access;
+        int local_stratum;              /* 0: off, else 1..15 */
+        char **bind_addresses;          /* NULL-terminated; empty: any */
+        uint16_t port;                  /* default 123; 0 disables serving */
+        bool ratelimit;                 /* RateLimit= given */
+        int ratelimit_interval;         /* log2 seconds, default 3 */
+        unsigned ratelimit_burst;       /* default 8 */
+
+        /* [Auth] */
+        char *key_file;
+
+        /* [Log] */
+        char *log_dir;
+        unsigned log_flags;             /* LogFlags */
+} Config;
+
+/* Fills c with built-in defaults (no files read). */
+void config_init_defaults(Config *c);
+void config_done(Config *c);
+
+/* Reads the configuration. With explicit_path NULL: the main file
+ * TEMPUS_CONFIG_FILE (missing is fine) and drop-ins from the system
+ * directories in DESIGN.md order. With explicit_path: that file (must exist)
+ * and explicit_path.d/ only. Every problem is logged as
+ * "file:line: Section.Key: reason"; returns 0, or -EINVAL if any value was
+ * bad (c is then left with defaults, untouched on failure), or another
+ * negative errno for I/O failures. */
+int config_load(const char *explicit_path, Config *ret);
+
+/* Prints the merged configuration as INI, each value followed by a comment
+ * naming the file (and line) it came from. config_load() must have been
+ * called on c. */
+int config_dump(const Config *c, FILE *f);
+
+/* Parses one Server=/Pool= value ("host iburst prefer minpoll=4 ..."), as
+ * used by the config files and by the D-Bus AddSource() call. Returns 0 or
+ * -EINVAL with *reason set. */
+int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const char **reason);
+void source_spec_done(SourceSpec *s);
+int source_spec_copy(SourceSpec *dst, const SourceSpec *src);

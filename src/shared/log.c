@@ -1,0 +1,49 @@
+/* Implementation of log.h: formats one line per message onto stderr. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "shared/log.h"
+
+static int max_level = LOG_INFO;
+static int use_prefix = -1;
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+int log_get_max_level(void) {
+        return max_level;
+}
+
+void log_set_prefix(bool on) {
+        use_prefix = on;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) {
+        int saved_errno = errno;
+        char buf[2048];
+        va_list ap;
+
+        error = error < 0 ? -error : error;
+        if (level > max_level)
+                return -error;
+        if (use_prefix < 0)
+                use_prefix = !isatty(STDERR_FILENO) || getenv("JOURNAL_STREAM");
+
+        /* Let %m print the error we were handed. */
+        errno = error;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+
+        if (use_prefix)
+                fprintf(stderr, "<%d>%s\n", level, buf);
+        else
+                fprintf(stderr, "%s\n", buf);
+        (void) file;
+        (void) line;
+        errno = saved_errno;
+        return -error;
+}
