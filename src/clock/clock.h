@@ -19,7 +19,9 @@ typedef struct ClockSyncStatus {
         double max_error;       /* seconds; kernel maxerror */
         double est_error;       /* seconds; kernel esterror */
         NtpLeap leap;           /* STA_INS / STA_DEL when a leap is pending */
-        bool rtc_sync;          /* let the kernel copy time to the RTC every 11 min */
+        bool rtc_sync;          /* [Clock] RTCSync= */
+        bool local_rtc;         /* the RTC keeps local time (/etc/adjtime): keep
+                                 * the kernel's 11-minute RTC mode off */
         int tai_offset;         /* TAI - UTC in seconds, 0 if unknown */
 } ClockSyncStatus;
 
@@ -35,6 +37,9 @@ typedef struct ClockOps {
         /* Adds offset seconds to the clock at once. */
         int (*step)(Clock *c, double offset);
         int (*set_sync_status)(Clock *c, const ClockSyncStatus *s);
+        /* Optional: converts a CLOCK_REALTIME reading (e.g. a kernel packet
+         * timestamp) into this clock's timescale. NULL means identity. */
+        nsec_t (*from_system)(Clock *c, nsec_t realtime);
         void (*free)(Clock *c);
 } ClockOps;
 
@@ -52,6 +57,9 @@ static inline int clock_set_frequency(Clock *c, double ppm) { return c->ops->set
 static inline int clock_get_frequency(Clock *c, double *ppm) { return c->ops->get_frequency(c, ppm); }
 static inline int clock_step(Clock *c, double offset) { return c->ops->step(c, offset); }
 static inline int clock_set_sync_status(Clock *c, const ClockSyncStatus *s) { return c->ops->set_sync_status(c, s); }
+static inline nsec_t clock_from_system(Clock *c, nsec_t realtime) {
+        return c->ops->from_system ? c->ops->from_system(c, realtime) : realtime;
+}
 
 Clock *clock_free(Clock *c);
 static inline void clock_freep(Clock **c) { if (*c) clock_free(*c); }

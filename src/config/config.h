@@ -70,6 +70,9 @@ typedef struct Config {
         /* [Log] */
         char *log_dir;
         unsigned log_flags;             /* LogFlags */
+
+        /* Where each value came from, for --dump-config. */
+        struct ConfigOrigins *origins;
 } Config;
 
 /* Fills c with built-in defaults (no files read). */

@@ -1,0 +1,417 @@
+/* The configuration key table and one parser per kind of value. Each row
+ * of config_keys[] says where a key lives ([Section] Key=), which parser
+ * reads it and which Config field it fills. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config/config-internal.h"
+#include "shared/macro.h"
+
+static int parse_int_range(const char *s, long min, long max, long *ret) {
+        char *end;
+        if (!*s)
+                return -EINVAL;
+        errno = 0;
+        long v = strtol(s, &end, 10);
+        if (errno || *end || v < min || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_boolean(const char *s) {
+        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(s, yes[i]) == 0)
+                        return 1;
+                if (strcasecmp(s, no[i]) == 0)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+static int fail(const char **reason, const char *why) {
+        *reason = why;
+        return -EINVAL;
+}
+
+/* ---- [Sources] ---------------------------------------------------------- */
+
+void source_spec_done(SourceSpec *s) {
+        s->host = mfree(s->host);
+}
+
+int source_spec_copy(SourceSpec *dst, const SourceSpec *src) {
+        *dst = *src;
+        dst->host = src->host ? strdup(src->host) : NULL;
+        return !src->host || dst->host ? 0 : -ENOMEM;
+}
+
+static bool host_is_valid(const char *h) {
+        if (!*h || strlen(h) > 253)
+                return false;
+        for (const char *p = h; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr(".-_:%", *p))
+                        return false;
+        return true;
+}
+
+static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, const char **reason) {
+        const char *eq = strchr(opt, '=');
+        long v;
+
+        if (streq(opt, "iburst"))
+                s->iburst = true;
+        else if (streq(opt, "prefer"))
+                s->prefer = true;
+        else if (streq(opt, "noselect"))
+                s->noselect = true;
+        else if (!eq)
+                return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
+        else if (strncmp(opt, "minpoll=", 8) == 0 || strncmp(opt, "maxpoll=", 8) == 0) {
+                if (parse_int_range(eq + 1, SOURCE_MIN_POLL, SOURCE_MAX_POLL, &v) < 0)
+                        return fail(reason, "poll exponent must be an integer from -6 to 24");
+                *(opt[1] == 'i' ? &s->minpoll : &s->maxpoll) = (int) v;
+        } else if (strncmp(opt, "key=", 4) == 0) {
+                if (parse_int_range(eq + 1, 1, UINT32_MAX, &v) < 0)
+                        return fail(reason, "key must be an integer from 1 to 4294967295");
+                s->key = (uint32_t) v;
+        } else if (strncmp(opt, "port=", 5) == 0) {
+                if (parse_int_range(eq + 1, 1, 65535, &v) < 0)
+                        return fail(reason, "port must be from 1 to 65535");
+                s->port = (uint16_t) v;
+        } else if (strncmp(opt, "maxsources=", 11) == 0) {
+                if (kind != SOURCE_KIND_POOL)
+                        return fail(reason, "maxsources= applies to Pool= only");
+                if (parse_int_range(eq + 1, 1, 16, &v) < 0)
+                        return fail(reason, "maxsources must be from 1 to 16");
+                s->maxsources = (unsigned) v;
+        } else
+                return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
+        return 0;
+}
+
+int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const char **reason) {
+        _cleanup_free_ char *copy = strdup(value);
+        SourceSpec s = {
+                .kind = kind,
+                .port = 123,
+                .minpoll = SOURCE_DEFAULT_MINPOLL,
+                .maxpoll = SOURCE_DEFAULT_MAXPOLL,
+                .maxsources = kind == SOURCE_KIND_POOL ? POOL_DEFAULT_MAXSOURCES : 1,
+        };
+        char *save = NULL, *tok;
+
+        if (!copy)
+                return -ENOMEM;
+        tok = strtok_r(copy, " \t", &save);
+        if (!tok)
+                return fail(reason, "missing host name or address");
+        /* "[2001:db8::1]" is accepted for IPv6 literals. */
+        if (tok[0] == '[' && tok[strlen(tok) - 1] == ']') {
+                tok[strlen(tok) - 1] = 0;
+                tok++;
+        }
+        if (strchr(tok, '=') || !host_is_valid(tok))
+                return fail(reason, "invalid host name or address");
+        const char *host = tok;
+        while ((tok = strtok_r(NULL, " \t", &save)))
+                if (parse_source_option(kind, tok, &s, reason) < 0)
+                        return -EINVAL;
+        if (s.minpoll > s.maxpoll)
+                return fail(reason, "minpoll is larger than maxpoll");
+        s.host = strdup(host);
+        if (!s.host)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+static void config_clear_sources(Config *c) {
+        for (size_t i = 0; i < c->n_sources; i++)
+                source_spec_done(&c->sources[i]);
+        c->sources = mfree(c->sources);
+        c->n_sources = 0;
+}
+
+static int parse_source(Config *c, const char *value, SourceKind kind, const char **reason) {
+        SourceSpec s, *a;
+
+        if (!*value) {
+                /* Server= or Pool= clears every source so far. */
+                config_clear_sources(c);
+                return 0;
+        }
+        int r = source_spec_parse(kind, value, &s, reason);
+        if (r < 0)
+                return r;
+        a = realloc(c->sources, (c->n_sources + 1) * sizeof(SourceSpec));
+        if (!a) {
+                source_spec_done(&s);
+                return -ENOMEM;
+        }
+        c->sources = a;
+        c->sources[c->n_sources++] = s;
+        return 0;
+}
+
+static int parse_server(Config *c, const char *value, void *field, const char **reason) {
+        return parse_source(c, value, SOURCE_KIND_SERVER, reason);
+}
+
+static int parse_pool(Config *c, const char *value, void *field, const char **reason) {
+        return parse_source(c, value, SOURCE_KIND_POOL, reason);
+}
+
+static int parse_min_sources(Config *c, const char *value, void *field, const char **reason) {
+        long v = 1;
+        if (*value && parse_int_range(value, 1, 64, &v) < 0)
+                return fail(reason, "must be an integer from 1 to 64");
+        *(unsigned *) field = (unsigned) v;
+        return 0;
+}
+
+/* ---- [Clock] ------------------------------------------------------------ */
+
+static int parse_string(Config *c, const char *value, void *field, const char **reason) {
+        char **s = field;
+        free(*s);
+        *s = NULL;
+        if (*value && !(*s = strdup(value)))
+                return -ENOMEM;
+        return 0;
+}
+
+static int parse_path(Config *c, const char *value, void *field, const char **reason) {
+        if (*value && strchr(value, ' '))
+                return fail(reason, "path must not contain spaces");
+        return parse_string(c, value, field, reason);
+}
+
+static int parse_bool(Config *c, const char *value, void *field, const char **reason) {
+        /* Empty resets to the default: only Control= defaults to yes. */
+        bool def = field == &c->control;
+        int b = *value ? parse_boolean(value) : def;
+        if (b < 0)
+                return fail(reason, "must be a boolean (yes/no, true/false, on/off, 1/0)");
+        *(bool *) field = b;
+        return 0;
+}
+
+static int parse_makestep(Config *c, const char *value, void *field, const char **reason) {
+        char threshold[64], extra;
+        long limit;
+
+        if (!*value) {
+                c->makestep_threshold = 0;
+                c->makestep_limit = 0;
+                return 0;
+        }
+        char limit_text[32] = "";
+        int n = sscanf(value, "%63s %31s %c", threshold, limit_text, &extra);
+        if (n != 2)
+                return fail(reason, "expected a threshold in seconds and a limit of updates, as \"1.0 3\"");
+        char *end;
+        double t = strtod(threshold, &end);
+        if (*end || !isfinite(t) || t <= 0)
+                return fail(reason, "threshold must be a positive number of seconds");
+        if (parse_int_range(limit_text, -1, 1000000, &limit) < 0)
+                return fail(reason, "limit must be an integer (-1: any update)");
+        c->makestep_threshold = t;
+        c->makestep_limit = (int) limit;
+        return 0;
+}
+
+/* ---- [Server] ----------------------------------------------------------- */
+
+static int parse_access(Config *c, const char *value, bool allow, const char **reason) {
+        AccessRule rule;
+
+        if (!*value) {
+                access_list_clear(&c->access);
+                return 0;
+        }
+        if (access_rule_parse(value, allow, &rule, reason) < 0)
+                return -EINVAL;
+        return access_list_add(&c->access, &rule);
+}
+
+static int parse_allow(Config *c, const char *value, void *field, const char **reason) {
+        return parse_access(c, value, true, reason);
+}
+
+static int parse_deny(Config *c, const char *value, void *field, const char **reason) {
+        return parse_access(c, value, false, reason);
+}
+
+static int parse_local_stratum(Config *c, const char *value, void *field, const char **reason) {
+        long v = 0;
+        if (*value && parse_int_range(value, 1, 15, &v) < 0)
+                return fail(reason, "must be an integer from 1 to 15");
+        c->local_stratum = (int) v;
+        return 0;
+}
+
+static void config_clear_bind_addresses(Config *c) {
+        for (char **a = c->bind_addresses; a && *a; a++)
+                free(*a);
+        c->bind_addresses = mfree(c->bind_addresses);
+}
+
+static int parse_bind_address(Config *c, const char *value, void *field, const char **reason) {
+        struct in6_addr a;
+        size_t n = 0;
+
+        if (!*value) {
+                config_clear_bind_addresses(c);
+                return 0;
+        }
+        if (inet_pton(AF_INET, value, &a) != 1 && inet_pton(AF_INET6, value, &a) != 1)
+                return fail(reason, "not an IPv4 or IPv6 address");
+        while (c->bind_addresses && c->bind_addresses[n])
+                n++;
+        char **v = realloc(c->bind_addresses, (n + 2) * sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        c->bind_addresses = v;
+        v[n] = strdup(value);
+        v[n + 1] = NULL;
+        return v[n] ? 0 : -ENOMEM;
+}
+
+static int parse_port(Config *c, const char *value, void *field, const char **reason) {
+        long v = 123;
+        if (*value && parse_int_range(value, 0, 65535, &v) < 0)
+                return fail(reason, "must be a port number from 0 to 65535 (0: do not serve)");
+        c->port = (uint16_t) v;
+        return 0;
+}
+
+static int parse_ratelimit(Config *c, const char *value, void *field, const char **reason) {
+        _cleanup_free_ char *copy = strdup(value);
+        int interval = 3;
+        unsigned burst = 8;
+        char *save = NULL;
+        long v;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                if (strncmp(tok, "interval=", 9) == 0 && parse_int_range(tok + 9, -4, 12, &v) == 0)
+                        interval = (int) v;
+                else if (strncmp(tok, "burst=", 6) == 0 && parse_int_range(tok + 6, 1, 255, &v) == 0)
+                        burst = (unsigned) v;
+                else
+                        return fail(reason, "expected interval=N (-4..12) and burst=N (1..255)");
+        }
+        c->ratelimit = *value != 0;
+        c->ratelimit_interval = interval;
+        c->ratelimit_burst = burst;
+        return 0;
+}
+
+/* ---- [Log] -------------------------------------------------------------- */
+
+static int parse_log(Config *c, const char *value, void *field, const char **reason) {
+        static const struct { const char *name; LogFlags flag; } names[] = {
+                { "measurements", LOG_FLAG_MEASUREMENTS },
+                { "statistics", LOG_FLAG_STATISTICS },
+                { "tracking", LOG_FLAG_TRACKING },
+        };
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+        unsigned flags = 0;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(names) && !streq(tok, names[i].name); i++)
+                        ;
+                if (i == ELEMENTSOF(names))
+                        return fail(reason, "expected any of: measurements statistics tracking");
+                flags |= names[i].flag;
+        }
+        c->log_flags = *value ? c->log_flags | flags : 0;
+        return 0;
+}
+
+/* ---- The table ---------------------------------------------------------- */
+
+#define FIELD(f) offsetof(Config, f)
+
+const ConfigKey config_keys[] = {
+        { "Sources", "Server",       parse_server,        0,                          CONFIG_KEY_LIST,   NULL },
+        { "Sources", "Pool",         parse_pool,          0,                          CONFIG_KEY_LIST,   NULL },
+        { "Sources", "MinSources",   parse_min_sources,   FIELD(min_sources),         CONFIG_KEY_SINGLE, "1" },
+        { "Clock",   "DriftFile",    parse_path,          FIELD(drift_file),          CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "RTCSync",      parse_bool,          FIELD(rtc_sync),            CONFIG_KEY_SINGLE, "no" },
+        { "Clock",   "HWTimestamp",  parse_string,        FIELD(hw_timestamp),        CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "LeapSecTZ",    parse_string,        FIELD(leapsectz),           CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "Control",      parse_bool,          FIELD(control),             CONFIG_KEY_SINGLE, "yes" },
+        { "Server",  "Allow",        parse_allow,         0,                          CONFIG_KEY_LIST,   NULL },
+        { "Server",  "Deny",         parse_deny,          0,                          CONFIG_KEY_LIST,   NULL },
+        { "Server",  "LocalStratum", parse_local_stratum, 0,                          CONFIG_KEY_SINGLE, NULL },
+        { "Server",  "BindAddress",  parse_bind_address,  0,                          CONFIG_KEY_LIST,   NULL },
+        { "Server",  "Port",         parse_port,          0,                          CONFIG_KEY_SINGLE, "123" },
+        { "Server",  "RateLimit",    parse_ratelimit,     0,                          CONFIG_KEY_SINGLE, NULL },
+        { "Auth",    "KeyFile",      parse_path,          FIELD(key_file),            CONFIG_KEY_SINGLE, NULL },
+        { "Log",     "Dir",          parse_path,          FIELD(log_dir),             CONFIG_KEY_SINGLE, NULL },
+        { "Log",     "Log",          parse_log,           0,                          CONFIG_KEY_LIST,   NULL },
+};
+const size_t config_keys_count = ELEMENTSOF(config_keys);
+
+int config_key_find(const char *section, const char *key) {
+        for (size_t i = 0; i < config_keys_count; i++)
+                if (streq(config_keys[i].section, section) && streq(config_keys[i].key, key))
+                        return (int) i;
+        return -ENOENT;
+}
+
+unsigned config_edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b);
+        unsigned row[64];
+
+        if (la >= ELEMENTSOF(row) || lb >= ELEMENTSOF(row))
+                return UINT32_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = (unsigned) j;
+        for (size_t i = 1; i <= la; i++) {
+                unsigned diag = row[0];
+                row[0] = (unsigned) i;
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned up = row[j];
+                        unsigned cost = tolower((unsigned char) a[i - 1]) != tolower((unsigned char) b[j - 1]);
+                        row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1), diag + cost);
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+const char *config_key_suggest(const char *section, const char *key, char *buf, size_t size) {
+        unsigned best = UINT32_MAX;
+        int best_i = -1;
+
+        for (size_t i = 0; i < config_keys_count; i++) {
+                unsigned d = config_edit_distance(key, config_keys[i].key);
+                /* A key in the wrong section counts as a little further. */
+                if (section && !streq(section, config_keys[i].section))
+                        d += d == 0 ? 0 : 1;
+                if (d < best) {
+                        best = d;
+                        best_i = (int) i;
+                }
+        }
+        if (best_i < 0 || best > MAX(strlen(key) / 3, (size_t) 2))
+                return NULL;
+        snprintf(buf, size, "%s.%s", config_keys[best_i].section, config_keys[best_i].key);
+        return buf;
+}

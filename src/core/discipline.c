@@ -1,0 +1,255 @@
+/* Clock discipline (see discipline.h). */
+#include <math.h>
+#include <stdint.h>
+
+#include "core/discipline.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+
+/* Shortest slew, seconds: below this, timer latency would dominate. */
+#define MIN_SLEW_DURATION 1.0
+/* Residual of a finished slew small enough to forget, seconds. */
+#define SLEW_DONE_EPSILON 1e-9
+
+void discipline_params_init(DisciplineParams *p) {
+        *p = (DisciplineParams) {
+                .makestep_threshold = 0,
+                .makestep_limit = 0,
+                .correction_ratio = 3.0,
+                .max_slew_ppm = DISCIPLINE_MAX_SLEW_PPM,
+                .initial_skew_ppm = DISCIPLINE_UNKNOWN_SKEW_PPM,
+        };
+}
+
+static void notify_change(Discipline *d, nsec_t when, double dfreq, double doffset) {
+        if (d->on_change)
+                d->on_change(when, dfreq, doffset, d->userdata);
+}
+
+static int apply_frequency(Discipline *d) {
+        double total = d->frequency_ppm + (d->slewing ? d->slew_rate * 1e6 : 0);
+        return clock_set_frequency(d->clock, total);
+}
+
+int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
+                    ClockChangeHandler on_change, void *userdata) {
+        *d = (Discipline) {
+                .clock = clock,
+                .params = *p,
+                .on_change = on_change,
+                .userdata = userdata,
+                .skew_ppm = p->initial_skew_ppm,
+        };
+
+        if (p->use_initial_frequency) {
+                d->frequency_ppm = CLAMP(p->initial_frequency_ppm, -DISCIPLINE_MAX_FREQUENCY_PPM,
+                                         DISCIPLINE_MAX_FREQUENCY_PPM);
+                d->frequency_known = p->initial_skew_ppm < DISCIPLINE_UNKNOWN_SKEW_PPM;
+        } else {
+                /* No drift file: start from whatever the clock runs at. */
+                int r = clock_get_frequency(clock, &d->frequency_ppm);
+                if (r < 0)
+                        d->frequency_ppm = 0;
+                d->skew_ppm = DISCIPLINE_UNKNOWN_SKEW_PPM;
+        }
+        return apply_frequency(d);
+}
+
+double discipline_remaining(const Discipline *d, nsec_t raw) {
+        if (!d->slewing)
+                return 0;
+        return d->slew_amount - d->slew_rate * nsec_diff(raw, d->slew_start);
+}
+
+nsec_t discipline_cook(const Discipline *d, nsec_t raw) {
+        return raw + seconds_to_nsec(discipline_remaining(d, raw));
+}
+
+int discipline_now(Discipline *d, nsec_t *ret) {
+        nsec_t raw;
+        int r = clock_read(d->clock, &raw);
+        if (r < 0)
+                return r;
+        *ret = discipline_cook(d, raw);
+        return 0;
+}
+
+static int read_raw(Discipline *d, nsec_t *ret) {
+        return clock_read(d->clock, ret);
+}
+
+/* Starts slewing `amount` seconds from raw time `now`, replacing any slew in
+ * progress (whose remainder the caller has folded into amount). The slew
+ * takes correction_ratio update intervals, or longer when the rate would
+ * exceed max_slew_ppm. */
+static int start_slew(Discipline *d, nsec_t now, double amount) {
+        double duration = MAX(d->params.correction_ratio * d->update_interval, MIN_SLEW_DURATION);
+        duration = MAX(duration, fabs(amount) / (d->params.max_slew_ppm * 1e-6));
+
+        if (fabs(amount) < SLEW_DONE_EPSILON) {
+                d->slewing = false;
+                return apply_frequency(d);
+        }
+        d->slewing = true;
+        d->slew_start = now;
+        d->slew_amount = amount;
+        d->slew_rate = amount / duration;
+        d->slew_end = now + seconds_to_nsec(duration);
+        return apply_frequency(d);
+}
+
+static int accumulate_offset(Discipline *d, double offset) {
+        nsec_t raw;
+        int r = read_raw(d, &raw);
+        if (r < 0)
+                return r;
+        double remaining = discipline_remaining(d, raw);
+        r = start_slew(d, raw, remaining + offset);
+        if (r < 0)
+                return r;
+        /* Cooked time has moved forward by offset at once. */
+        notify_change(d, discipline_cook(d, raw), 0, offset);
+        return 0;
+}
+
+static int step_clock(Discipline *d, double offset) {
+        nsec_t raw;
+        int r = clock_step(d->clock, offset);
+        if (r < 0)
+                return r;
+        d->n_steps++;
+        /* The slew is defined on the raw timescale, which just jumped. */
+        d->slew_start += seconds_to_nsec(offset);
+        d->slew_end += seconds_to_nsec(offset);
+        r = read_raw(d, &raw);
+        if (r < 0)
+                return r;
+        notify_change(d, discipline_cook(d, raw), 0, offset);
+        return 0;
+}
+
+static double update_frequency(Discipline *d, const DisciplineInput *in) {
+        /* Bayesian blend of the old base correction (uncertainty skew_old)
+         * and the regression's measurement of what is left (skew_new). */
+        double old2 = d->skew_ppm * d->skew_ppm;
+        double new_skew_ppm = MAX(in->skew * 1e6, 1e-6);
+        double new2 = new_skew_ppm * new_skew_ppm;
+        /* Until the regression can tell (three samples), leave it alone. */
+        if (new_skew_ppm >= DISCIPLINE_UNKNOWN_SKEW_PPM)
+                return 0;
+        double weight = old2 / (old2 + new2);
+        double before = d->frequency_ppm;
+
+        d->frequency_ppm = CLAMP(before + weight * in->frequency * 1e6,
+                                 -DISCIPLINE_MAX_FREQUENCY_PPM, DISCIPLINE_MAX_FREQUENCY_PPM);
+        d->skew_ppm = new_skew_ppm;
+        d->frequency_known = d->skew_ppm < DISCIPLINE_UNKNOWN_SKEW_PPM;
+        return d->frequency_ppm - before;
+}
+
+static bool may_step(const Discipline *d, double offset) {
+        const DisciplineParams *p = &d->params;
+        if (p->makestep_threshold <= 0 || p->makestep_limit == 0)
+                return false;
+        if (fabs(offset) <= p->makestep_threshold)
+                return false;
+        return p->makestep_limit < 0 || d->n_updates < (unsigned) p->makestep_limit;
+}
+
+static void update_tracking(Discipline *d, nsec_t now, double offset) {
+        if (d->n_updates > 0)
+                d->update_interval = MAX(nsec_diff(now, d->last_update), 0);
+        d->last_update = now;
+        d->last_offset = offset;
+        /* Exponentially weighted RMS of the offsets acted on. */
+        d->rms_offset = d->n_updates == 0 ? fabs(offset)
+                        : sqrt(0.9 * d->rms_offset * d->rms_offset + 0.1 * offset * offset);
+        d->n_updates++;
+}
+
+int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate *ret) {
+        DisciplineUpdate u = { .offset = in->offset };
+        nsec_t now;
+        int r;
+
+        r = discipline_now(d, &now);
+        if (r < 0)
+                return r;
+        update_tracking(d, now, in->offset);
+
+        u.frequency_change_ppm = update_frequency(d, in);
+        if (u.frequency_change_ppm != 0) {
+                r = apply_frequency(d);
+                if (r < 0)
+                        return r;
+                notify_change(d, now, u.frequency_change_ppm * 1e-6, 0);
+        }
+
+        if (may_step(d, in->offset)) {
+                u.stepped = true;
+                r = step_clock(d, in->offset);
+        } else
+                r = accumulate_offset(d, in->offset);
+        if (r < 0)
+                return r;
+        if (ret)
+                *ret = u;
+        return 0;
+}
+
+int discipline_step_now(Discipline *d, double extra_offset) {
+        nsec_t raw;
+        int r = read_raw(d, &raw);
+        if (r < 0)
+                return r;
+        double remaining = discipline_remaining(d, raw);
+        /* The remaining slew is already part of cooked time: stepping it
+         * moves raw to cooked without changing cooked. */
+        d->slewing = false;
+        r = apply_frequency(d);
+        if (r < 0)
+                return r;
+        if (remaining != 0) {
+                r = clock_step(d->clock, remaining);
+                if (r < 0)
+                        return r;
+                d->n_steps++;
+        }
+        if (extra_offset != 0)
+                return step_clock(d, extra_offset);
+        return 0;
+}
+
+void discipline_set_makestep(Discipline *d, double threshold, int limit) {
+        d->params.makestep_threshold = threshold;
+        d->params.makestep_limit = limit;
+}
+
+nsec_t discipline_next_timer(const Discipline *d) {
+        return d->slewing ? d->slew_end : INT64_MAX;
+}
+
+int discipline_on_timer(Discipline *d) {
+        nsec_t raw;
+        int r;
+
+        if (!d->slewing)
+                return 0;
+        r = read_raw(d, &raw);
+        if (r < 0)
+                return r;
+        if (raw < d->slew_end)
+                return 0;
+        /* Timers fire late; whatever was over- or under-done is slewed out
+         * again, so cooked time stays exact. */
+        double residual = discipline_remaining(d, raw);
+        if (fabs(residual) < SLEW_DONE_EPSILON) {
+                d->slewing = false;
+                return apply_frequency(d);
+        }
+        double saved = d->update_interval;
+        d->update_interval = 0;
+        r = start_slew(d, raw, residual);
+        d->update_interval = saved;
+        return r;
+}

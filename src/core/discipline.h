@@ -1,0 +1,106 @@
+/* Clock discipline: turns combined estimates of our clock's offset and
+ * frequency error into adjustments of a Clock backend.
+ *
+ * Frequency and phase are controlled independently:
+ *  - frequency: the base frequency correction is moved by the measured
+ *    residual frequency, weighted by how sure the old and new estimates are;
+ *  - phase: an offset is either stepped (MakeStep) or slewed, by running the
+ *    clock faster or slower for a while on top of the base frequency.
+ *
+ * While a slew is in progress the clock's reading ("raw") lags the time we
+ * already consider correct ("cooked" = raw + remaining correction). All
+ * measurements use cooked time, so they never see a half-finished slew.
+ * Every change of the cooked timescale (base frequency moved, offset taken
+ * into the correction, or a step) is reported through a ClockChangeHandler,
+ * so that source statistics can be re-expressed in it. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "clock/clock.h"
+#include "shared/time-util.h"
+
+#define DISCIPLINE_MAX_FREQUENCY_PPM 5000.0
+#define DISCIPLINE_MAX_SLEW_PPM 83333.0
+#define DISCIPLINE_UNKNOWN_SKEW_PPM 2000.0
+
+typedef struct DisciplineParams {
+        double makestep_threshold;      /* seconds; <= 0: never step */
+        int makestep_limit;             /* first N updates may step; < 0: any */
+        double correction_ratio;        /* slew duration / update interval */
+        double max_slew_ppm;
+        double initial_frequency_ppm;   /* from the drift file */
+        double initial_skew_ppm;        /* DISCIPLINE_UNKNOWN_SKEW_PPM: none */
+        bool use_initial_frequency;     /* else start from the clock's own */
+} DisciplineParams;
+
+void discipline_params_init(DisciplineParams *p);
+
+/* when: cooked time of the change; dfreq: s/s added to the clock's rate;
+ * doffset: seconds the cooked reading jumped forward. */
+typedef void (*ClockChangeHandler)(nsec_t when, double dfreq, double doffset, void *userdata);
+
+/* The estimate handed to discipline_update(). */
+typedef struct DisciplineInput {
+        double offset;          /* true - cooked, seconds, at the update time */
+        double frequency;       /* residual frequency, s/s (positive: we are slow) */
+        double skew;            /* its standard error, s/s */
+} DisciplineInput;
+
+typedef struct DisciplineUpdate {
+        bool stepped;
+        double offset;          /* the offset acted on */
+        double frequency_change_ppm;
+} DisciplineUpdate;
+
+typedef struct Discipline {
+        Clock *clock;
+        DisciplineParams params;
+        ClockChangeHandler on_change;
+        void *userdata;
+
+        double frequency_ppm;   /* base correction; positive: clock sped up */
+        double skew_ppm;
+        bool frequency_known;
+
+        /* Slew in progress: remaining(raw) = slew_amount - slew_rate * (raw - slew_start). */
+        bool slewing;
+        nsec_t slew_start;
+        double slew_amount;
+        double slew_rate;       /* s/s */
+        nsec_t slew_end;
+
+        unsigned n_updates;
+        nsec_t last_update;     /* cooked */
+        double update_interval;
+        double last_offset;
+        double rms_offset;
+        unsigned n_steps;
+} Discipline;
+
+int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
+                    ClockChangeHandler on_change, void *userdata);
+
+/* Reads the clock and returns cooked time. */
+int discipline_now(Discipline *d, nsec_t *ret);
+/* Cooked time of a raw reading (e.g. a kernel timestamp converted with
+ * clock_from_system()). */
+nsec_t discipline_cook(const Discipline *d, nsec_t raw);
+/* Remaining correction at a raw time: positive means the clock still has to
+ * move forward (it is behind). */
+double discipline_remaining(const Discipline *d, nsec_t raw);
+
+/* Applies a combined estimate measured at cooked time `now`. */
+int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate *ret);
+
+/* Steps away the remaining slew (and an extra offset) at once: the D-Bus
+ * MakeStep() call. */
+int discipline_step_now(Discipline *d, double extra_offset);
+
+/* Changes MakeStep settings at run time. */
+void discipline_set_makestep(Discipline *d, double threshold, int limit);
+
+/* Raw time at which discipline_on_timer() should run next, or INT64_MAX. */
+nsec_t discipline_next_timer(const Discipline *d);
+/* Ends (or re-aims) a slew whose time is up. */
+int discipline_on_timer(Discipline *d);

@@ -1,0 +1,304 @@
+/* The synchronisation engine (see engine.h). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "shared/log.h"
+
+#define PHI 15e-6
+
+void engine_params_init(EngineParams *p) {
+        *p = (EngineParams) { .select = select_default_params };
+        discipline_params_init(&p->discipline);
+}
+
+static void notify(Engine *e) {
+        if (e->on_change)
+                e->on_change(e, e->userdata);
+}
+
+static void clock_changed(nsec_t when, double dfreq, double doffset, void *userdata) {
+        Engine *e = userdata;
+        for (size_t i = 0; i < e->n_sources; i++)
+                source_apply_clock_change(e->sources[i], when, dfreq, doffset);
+}
+
+int engine_new(Clock *clock, const EngineParams *p, Engine **ret) {
+        _cleanup_(engine_freep) Engine *e = calloc(1, sizeof(Engine));
+        int r;
+
+        if (!e)
+                return -ENOMEM;
+        e->clock = clock;
+        e->params = *p;
+        e->leap = NTP_LEAP_UNSYNC;
+        e->unsync_reason = "no source selected yet";
+        r = discipline_init(&e->discipline, clock, &p->discipline, clock_changed, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        for (size_t i = 0; i < e->n_sources; i++)
+                source_free(e->sources[i]);
+        free(e->sources);
+        free(e);
+        return NULL;
+}
+
+void engine_set_change_handler(Engine *e, EngineChangeHandler cb, void *userdata) {
+        e->on_change = cb;
+        e->userdata = userdata;
+}
+
+int engine_add_source(Engine *e, const SourceSpec *spec, const char *name,
+                      const struct sockaddr *address, socklen_t len, Source **ret) {
+        _cleanup_(source_freep) Source *s = NULL;
+        Source **a;
+        int r;
+
+        r = source_new(++e->next_source_id, spec, name, address, len, &s);
+        if (r < 0)
+                return r;
+        a = realloc(e->sources, (e->n_sources + 1) * sizeof(Source *));
+        if (!a)
+                return -ENOMEM;
+        e->sources = a;
+        source_start(s);
+        e->sources[e->n_sources++] = s;
+        if (ret)
+                *ret = s;
+        TAKE_PTR(s);
+        notify(e);
+        return 0;
+}
+
+void engine_remove_source(Engine *e, Source *s) {
+        for (size_t i = 0; i < e->n_sources; i++) {
+                if (e->sources[i] != s)
+                        continue;
+                memmove(e->sources + i, e->sources + i + 1, (e->n_sources - i - 1) * sizeof(Source *));
+                e->n_sources--;
+                if (e->selected == s)
+                        e->selected = NULL;
+                source_free(s);
+                engine_reselect(e);
+                return;
+        }
+}
+
+Source *engine_find_source_by_id(Engine *e, unsigned id) {
+        for (size_t i = 0; i < e->n_sources; i++)
+                if (e->sources[i]->id == id)
+                        return e->sources[i];
+        return NULL;
+}
+
+int engine_now(Engine *e, nsec_t *ret) {
+        return discipline_now(&e->discipline, ret);
+}
+
+nsec_t engine_cook_system_time(Engine *e, nsec_t realtime) {
+        return discipline_cook(&e->discipline, clock_from_system(e->clock, realtime));
+}
+
+static int index_of(Engine *e, const Source *s) {
+        for (size_t i = 0; i < e->n_sources; i++)
+                if (e->sources[i] == s)
+                        return (int) i;
+        return -1;
+}
+
+/* Runs selection at cooked time now; updates each source's state. */
+static void run_selection(Engine *e, nsec_t now) {
+        _cleanup_free_ SelectCandidate *c = calloc(e->n_sources + 1, sizeof(SelectCandidate));
+        _cleanup_free_ SelectState *states = calloc(e->n_sources + 1, sizeof(SelectState));
+
+        if (!c || !states) {
+                log_oom();
+                return;
+        }
+        for (size_t i = 0; i < e->n_sources; i++)
+                source_candidate(e->sources[i], now, &c[i]);
+        select_sources(c, e->n_sources, index_of(e, e->selected), &e->params.select, states, &e->selection);
+        for (size_t i = 0; i < e->n_sources; i++)
+                e->sources[i]->state = states[i];
+        e->selected = e->selection.selected >= 0 ? e->sources[e->selection.selected] : NULL;
+}
+
+static void check_holdover(Engine *e, nsec_t now) {
+        if (!e->synchronized)
+                return;
+        if (nsec_diff(now, e->discipline.last_update) > ENGINE_SYNC_HOLDOVER) {
+                e->synchronized = false;
+                e->leap = NTP_LEAP_UNSYNC;
+                e->unsync_reason = e->selection.reason ?: "no recent update";
+        }
+}
+
+static int update_clock(Engine *e) {
+        DisciplineInput in = {
+                .offset = e->selection.offset,
+                .frequency = e->selection.frequency,
+                .skew = e->selection.skew,
+        };
+        DisciplineUpdate u;
+        int r = discipline_update(&e->discipline, &in, &u);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to adjust the clock: %m");
+        if (u.stepped)
+                log_notice("Stepped the clock by %+.6f s.", u.offset);
+        e->synchronized = true;
+        e->ever_synchronized = true;
+        e->leap = (NtpLeap) e->selection.leap;
+        e->unsync_reason = NULL;
+        return 0;
+}
+
+SourceReply engine_process_reply(Engine *e, Source *s, const NtpPacket *p, nsec_t t4) {
+        SourceReply r = source_process_reply(s, p, t4, NULL);
+        nsec_t now;
+
+        if (r != SOURCE_REPLY_OK) {
+                if (r == SOURCE_REPLY_KOD || r == SOURCE_REPLY_UNSYNCHRONIZED)
+                        engine_reselect(e);
+                return r;
+        }
+        if (engine_now(e, &now) < 0)
+                return r;
+        Source *before = e->selected;
+        run_selection(e, now);
+        if (e->selected && (e->selected == s || e->selected != before))
+                (void) update_clock(e);
+        else if (!e->selected) {
+                e->unsync_reason = e->selection.reason;
+                check_holdover(e, now);
+        }
+        notify(e);
+        return r;
+}
+
+void engine_reselect(Engine *e) {
+        nsec_t now;
+
+        if (engine_now(e, &now) < 0)
+                return;
+        run_selection(e, now);
+        if (!e->selected)
+                e->unsync_reason = e->selection.reason;
+        check_holdover(e, now);
+        notify(e);
+}
+
+static double max_error(const Engine *e, nsec_t now) {
+        /* A bound on |true - cooked|: the distance to the reference at the
+         * last update, plus what an uncorrected PHI could add since. */
+        const SelectResult *s = &e->selection;
+        double age = MAX(nsec_diff(now, e->discipline.last_update), 0);
+        return s->root_delay / 2 + s->root_dispersion + fabs(e->discipline.last_offset) +
+               (PHI + e->discipline.skew_ppm * 1e-6) * age;
+}
+
+void engine_tracking(Engine *e, Tracking *ret) {
+        const Discipline *d = &e->discipline;
+        nsec_t raw = 0, now;
+
+        (void) clock_read(e->clock, &raw);
+        now = discipline_cook(d, raw);
+        *ret = (Tracking) {
+                .synchronized = e->synchronized,
+                .stratum = NTP_MAX_STRATUM,
+                .reference_time = d->n_updates > 0 ? d->last_update : 0,
+                .system_time_offset = -discipline_remaining(d, raw),
+                .last_offset = d->last_offset,
+                .rms_offset = d->rms_offset,
+                .frequency_ppm = -d->frequency_ppm,
+                .skew_ppm = d->skew_ppm,
+                .update_interval = d->update_interval,
+                .leap = e->synchronized ? e->leap : NTP_LEAP_UNSYNC,
+                .n_combined = e->selection.n_combined,
+                .offset_sd = e->selection.offset_sd,
+        };
+        if (e->synchronized) {
+                ret->root_delay = e->selection.root_delay;
+                ret->root_dispersion = e->selection.root_dispersion +
+                                       PHI * MAX(nsec_diff(now, d->last_update), 0);
+                ret->max_error = max_error(e, now);
+                ret->residual_frequency_ppm = e->selection.frequency * 1e6;
+        }
+        if (e->selected) {
+                ret->reference_id = e->selected->refid;
+                ret->stratum = MIN(e->selected->stratum + 1, NTP_MAX_STRATUM);
+                snprintf(ret->reference_name, sizeof ret->reference_name, "%s",
+                         e->selected->address_string);
+        }
+        if (!e->synchronized && e->params.local_stratum > 0) {
+                ret->stratum = (uint8_t) e->params.local_stratum;
+                ret->reference_id = ntp_refid_from_ascii("LOCL");
+                snprintf(ret->reference_name, sizeof ret->reference_name, "LOCL");
+        }
+}
+
+void engine_server_header(Engine *e, NtpLeap *leap, uint8_t *stratum, uint32_t *refid,
+                          nsec_t *reftime, double *root_delay, double *root_dispersion) {
+        Tracking t;
+
+        engine_tracking(e, &t);
+        if (t.synchronized) {
+                *leap = t.leap;
+                *stratum = t.stratum;
+                *refid = t.reference_id;
+                *reftime = t.reference_time;
+                *root_delay = t.root_delay;
+                *root_dispersion = t.root_dispersion;
+                return;
+        }
+        if (e->params.local_stratum > 0) {
+                /* Serving our own clock: chrony's "local stratum N". */
+                nsec_t now = 0;
+                (void) engine_now(e, &now);
+                *leap = NTP_LEAP_NONE;
+                *stratum = (uint8_t) e->params.local_stratum;
+                *refid = t.reference_id;
+                *reftime = now - NSEC_PER_SEC;
+                *root_delay = 0;
+                *root_dispersion = 0;
+                return;
+        }
+        *leap = NTP_LEAP_UNSYNC;
+        *stratum = NTP_MAX_STRATUM;
+        *refid = 0;
+        *reftime = 0;
+        *root_delay = 0;
+        *root_dispersion = 0;
+}
+
+int engine_on_timer(Engine *e) {
+        return discipline_on_timer(&e->discipline);
+}
+
+nsec_t engine_next_timer(Engine *e) {
+        return discipline_next_timer(&e->discipline);
+}
+
+int engine_make_step(Engine *e) {
+        double offset = 0;
+        nsec_t now;
+
+        if (e->selected && engine_now(e, &now) >= 0) {
+                run_selection(e, now);
+                if (e->selected)
+                        offset = e->selection.offset;
+        }
+        int r = discipline_step_now(&e->discipline, offset);
+        if (r >= 0)
+                notify(e);
+        return r;
+}

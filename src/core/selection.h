@@ -1,0 +1,74 @@
+/* Source selection: which sources tell the truth, which one to follow, and
+ * the combined estimate of our clock's offset and frequency.
+ *
+ * 1. Each usable source offers a correctness interval
+ *    [offset - distance, offset + distance] (RFC 5905 section 11.2.1).
+ * 2. The largest group of sources whose intervals share a common point are
+ *    truechimers, if they are a majority; the rest are falsetickers.
+ * 3. Among truechimers (only the preferred ones, if any is), the source
+ *    with the best score (distance plus a small stratum penalty) is
+ *    selected; a previous selection is kept unless clearly beaten.
+ * 4. Truechimers whose distance is within COMBINE_LIMIT of the selected
+ *    one's are combined, weighted by the inverse of their variances. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum SelectState {
+        SELECT_UNUSABLE,        /* unreachable, unsynchronised, noselect or no samples */
+        SELECT_FALSETICKER,     /* outside the majority's intersection */
+        SELECT_JITTERY,         /* agrees, but too noisy to use */
+        SELECT_NOT_COMBINED,    /* truechimer, but too far behind the best */
+        SELECT_COMBINED,        /* used in the combined estimate */
+        SELECT_SELECTED,        /* the system peer */
+        _SELECT_STATE_MAX,
+} SelectState;
+
+/* State names as the D-Bus API spells them. */
+const char *select_state_to_string(SelectState s);
+
+typedef struct SelectCandidate {
+        bool usable;            /* reachable, synchronised, selectable, has samples */
+        bool prefer;
+        uint8_t stratum;
+        double offset;          /* seconds */
+        double offset_sd;
+        double distance;        /* half width of the correctness interval */
+        double frequency;       /* s/s */
+        double skew;            /* s/s */
+        double std_dev;
+        double root_delay;
+        double root_dispersion;
+        int leap;               /* NtpLeap of the last reply */
+} SelectCandidate;
+
+typedef struct SelectParams {
+        unsigned min_sources;   /* truechimers needed before selecting */
+        double max_jitter;      /* std_dev above this: jittery (seconds) */
+        double combine_limit;   /* combine distance <= limit * selected's */
+        double reselect_distance; /* hysteresis when switching, seconds */
+        double stratum_weight;  /* seconds of distance per stratum */
+} SelectParams;
+
+extern const SelectParams select_default_params;
+
+typedef struct SelectResult {
+        int selected;           /* index of the system peer, -1 if none */
+        unsigned n_truechimers;
+        unsigned n_combined;    /* including the selected */
+        double offset;          /* combined offset, seconds */
+        double offset_sd;
+        double frequency;       /* combined residual frequency, s/s */
+        double skew;
+        double root_delay;      /* of the selected source */
+        double root_dispersion;
+        int leap;               /* majority leap among the combined */
+        const char *reason;     /* why nothing is selected, or NULL */
+} SelectResult;
+
+/* Runs selection over n candidates. previous is the index selected last
+ * time (or -1). Writes one state per candidate into states[]. */
+void select_sources(const SelectCandidate *c, size_t n, int previous, const SelectParams *p,
+                    SelectState *states, SelectResult *ret);

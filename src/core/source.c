@@ -1,0 +1,290 @@
+/* One NTP source: polling, reply checks and samples (see source.h). */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/source.h"
+#include "shared/macro.h"
+
+/* RFC 5905: frequency tolerance PHI (s/s) and our clock's precision. */
+#define PHI 15e-6
+#define LOCAL_PRECISION 1e-7
+/* Delays below this are rounded up (loopback can measure 0 or less). */
+#define MIN_DELAY 1e-7
+/* A sample within this many standard deviations of the fit raises the
+ * poll score; beyond 3x it lowers it. */
+#define POLL_GOOD_SIGMAS 2.0
+#define POLL_BAD_SIGMAS 3.0
+
+static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
+        [SOURCE_REPLY_OK] = "ok",
+        [SOURCE_REPLY_UNEXPECTED] = "unexpected",
+        [SOURCE_REPLY_BOGUS] = "bogus origin timestamp",
+        [SOURCE_REPLY_DUPLICATE] = "duplicate",
+        [SOURCE_REPLY_BAD_MODE] = "bad mode",
+        [SOURCE_REPLY_KOD] = "kiss-o'-death",
+        [SOURCE_REPLY_UNSYNCHRONIZED] = "server unsynchronized",
+        [SOURCE_REPLY_BAD_TIMESTAMPS] = "bad timestamps",
+        [SOURCE_REPLY_BAD_DISTANCE] = "root distance too large",
+};
+
+const char *source_reply_to_string(SourceReply r) {
+        return r >= 0 && r < _SOURCE_REPLY_MAX ? source_reply_names[r] : NULL;
+}
+
+/* Our reference ID while this source is the system peer: its IPv4 address,
+ * or for IPv6 a 32-bit hash of the address. */
+static uint32_t refid_for_address(const struct sockaddr *a) {
+        if (a->sa_family == AF_INET)
+                return ntohl(((const struct sockaddr_in *) a)->sin_addr.s_addr);
+        if (a->sa_family == AF_INET6) {
+                const uint8_t *b = ((const struct sockaddr_in6 *) a)->sin6_addr.s6_addr;
+                uint32_t h = 2166136261u;       /* FNV-1a */
+                for (int i = 0; i < 16; i++)
+                        h = (h ^ b[i]) * 16777619u;
+                return h;
+        }
+        return 0;
+}
+
+static void format_address(const struct sockaddr *a, char *buf, size_t size) {
+        const void *addr = a->sa_family == AF_INET6 ? (const void *) &((const struct sockaddr_in6 *) a)->sin6_addr
+                                                    : (const void *) &((const struct sockaddr_in *) a)->sin_addr;
+        if (!inet_ntop(a->sa_family, addr, buf, size))
+                snprintf(buf, size, "?");
+}
+
+int source_new(unsigned id, const SourceSpec *spec, const char *name,
+               const struct sockaddr *address, socklen_t address_len, Source **ret) {
+        _cleanup_(source_freep) Source *s = NULL;
+        int r;
+
+        if (address_len > sizeof(struct sockaddr_storage))
+                return -EINVAL;
+        s = calloc(1, sizeof(Source));
+        if (!s)
+                return -ENOMEM;
+        r = source_spec_copy(&s->spec, spec);
+        if (r < 0)
+                return r;
+        s->name = strdup(name);
+        if (!s->name)
+                return -ENOMEM;
+        s->id = id;
+        memcpy(&s->address, address, address_len);
+        s->address_len = address_len;
+        format_address(address, s->address_string, sizeof s->address_string);
+        s->refid = refid_for_address(address);
+        s->poll = spec->minpoll;
+        s->stratum = NTP_MAX_STRATUM;
+        s->leap = NTP_LEAP_UNSYNC;
+        s->state = SELECT_UNUSABLE;
+        sourcestats_init(&s->stats);
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+Source *source_free(Source *s) {
+        if (!s)
+                return NULL;
+        source_spec_done(&s->spec);
+        free(s->name);
+        free(s);
+        return NULL;
+}
+
+void source_start(Source *s) {
+        if (s->spec.iburst)
+                s->burst_left = SOURCE_IBURST_COUNT;
+}
+
+void source_burst(Source *s) {
+        s->burst_left = SOURCE_IBURST_COUNT;
+}
+
+double source_poll_interval(const Source *s) {
+        if (s->burst_left > 0)
+                return SOURCE_BURST_INTERVAL;
+        return ldexp(1.0, s->poll);
+}
+
+void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+        /* RFC 5905 section 13: shift the reachability register at every
+         * poll; a valid reply sets the low bit. */
+        s->reach <<= 1;
+        s->polls_unreachable = s->reach == 0 ? s->polls_unreachable + 1 : 0;
+        if (s->burst_left > 0)
+                s->burst_left--;
+
+        s->waiting = true;
+        s->cookie = cookie;
+        s->t1 = now;
+        s->n_requests++;
+
+        *ret = (NtpPacket) {
+                .leap = NTP_LEAP_UNSYNC,
+                .version = NTP_VERSION,
+                .mode = NTP_MODE_CLIENT,
+                .poll = (int8_t) s->poll,
+                .precision = -20,
+                .transmit_ts = cookie,
+        };
+}
+
+void source_request_sent(Source *s, nsec_t t1) {
+        s->t1 = t1;
+}
+
+void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
+                        double *ret_offset, double *ret_delay) {
+        /* T2 and T3 are the server's; express them relative to T1 in exact
+         * integer arithmetic first (era resolved around T1). */
+        NtpTimestamp n1 = ntp_timestamp_from_nsec(t1);
+        double d21 = ntp_timestamp_diff(t2, n1);        /* T2 - T1 */
+        double d34 = ntp_timestamp_diff(t3, n1) - nsec_diff(t4, t1);   /* T3 - T4 */
+        double d41 = nsec_diff(t4, t1);                 /* T4 - T1 */
+        double d32 = ntp_timestamp_diff(t3, t2);        /* T3 - T2 */
+
+        *ret_offset = (d21 + d34) / 2;
+        *ret_delay = d41 - d32;
+}
+
+static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5]) {
+        if (!s->waiting)
+                return SOURCE_REPLY_UNEXPECTED;
+        if (p->mode != NTP_MODE_SERVER)
+                return SOURCE_REPLY_BAD_MODE;
+        if (p->origin_ts != s->cookie)
+                return SOURCE_REPLY_BOGUS;
+        if (s->has_reply && p->transmit_ts == s->last_transmit)
+                return SOURCE_REPLY_DUPLICATE;
+        if (ntp_packet_is_kod(p, kod))
+                return SOURCE_REPLY_KOD;
+        if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum >= NTP_MAX_STRATUM)
+                return SOURCE_REPLY_UNSYNCHRONIZED;
+        if (p->receive_ts == 0 || p->transmit_ts == 0 ||
+            ntp_timestamp_diff(p->transmit_ts, p->receive_ts) < 0)
+                return SOURCE_REPLY_BAD_TIMESTAMPS;
+        if (ntp_short_to_seconds(p->root_delay) / 2 + ntp_short_to_seconds(p->root_dispersion) >=
+            NTP_MAX_DISPERSION)
+                return SOURCE_REPLY_BAD_DISTANCE;
+        return SOURCE_REPLY_OK;
+}
+
+static void handle_kod(Source *s, const char *code) {
+        /* RFC 5905 section 7.4: DENY and RSTR mean stop; RATE means slow down. */
+        if (streq(code, "DENY") || streq(code, "RSTR"))
+                s->kod_deny = true;
+        else if (streq(code, "RATE"))
+                s->poll = MIN(s->poll + 1, s->spec.maxpoll);
+}
+
+/* Adaptive polling: samples that fit the regression well raise a score,
+ * poor ones lower it; each full point moves the poll exponent one step
+ * within minpoll..maxpoll. */
+static void adapt_poll(Source *s, const SourceSample *sample) {
+        SourceEstimate e;
+        double offset = sample->offset;
+
+        if (!sourcestats_estimate(&s->stats, sample->time, &e) || e.n_samples < 4)
+                return;
+        double sigma = MAX(e.std_dev, 1e-6);
+        double residual = fabs(offset - e.offset);
+        if (residual <= POLL_GOOD_SIGMAS * sigma)
+                s->poll_score += 0.25;
+        else if (residual > POLL_BAD_SIGMAS * sigma)
+                s->poll_score -= 1.0;
+        if (s->poll_score >= 1.0) {
+                s->poll_score = 0;
+                s->poll = MIN(s->poll + 1, s->spec.maxpoll);
+        } else if (s->poll_score <= -1.0) {
+                s->poll_score = 0;
+                s->poll = MAX(s->poll - 1, s->spec.minpoll);
+        }
+}
+
+SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample) {
+        char kod[5];
+        double offset, delay;
+
+        SourceReply r = check_header(s, p, kod);
+        if (r == SOURCE_REPLY_KOD)
+                handle_kod(s, kod);
+        if (r != SOURCE_REPLY_OK) {
+                if (r != SOURCE_REPLY_UNEXPECTED && r != SOURCE_REPLY_BOGUS)
+                        s->n_rejected++;
+                return r;
+        }
+
+        ntp_sample_compute(s->t1, p->receive_ts, p->transmit_ts, t4, &offset, &delay);
+        if (delay < -1e-3 || delay > 16.0 || !isfinite(offset)) {
+                s->n_rejected++;
+                return SOURCE_REPLY_BAD_TIMESTAMPS;
+        }
+
+        /* The reply is ours and sane. */
+        s->waiting = false;
+        s->reach |= 1;
+        s->polls_unreachable = 0;
+        s->n_replies++;
+        s->has_reply = true;
+        s->last_transmit = p->transmit_ts;
+        s->leap = p->leap;
+        s->stratum = p->stratum;
+        s->precision = p->precision;
+        s->remote_refid = p->reference_id;
+        s->root_delay = ntp_short_to_seconds(p->root_delay);
+        s->root_dispersion = ntp_short_to_seconds(p->root_dispersion);
+        s->last_rx = t4;
+
+        /* RFC 5905 section 8: dispersion = rho_server + rho_local + PHI * (T4 - T1). */
+        SourceSample sample = {
+                .time = s->t1 + (t4 - s->t1) / 2,
+                .offset = offset,
+                .delay = MAX(delay, MIN_DELAY),
+                .dispersion = ldexp(1.0, p->precision) + LOCAL_PRECISION + PHI * nsec_diff(t4, s->t1),
+                .root_delay = s->root_delay,
+                .root_dispersion = s->root_dispersion,
+        };
+        adapt_poll(s, &sample);
+        s->last_sample = sample;
+        sourcestats_add(&s->stats, &sample);
+        if (ret_sample)
+                *ret_sample = sample;
+        return SOURCE_REPLY_OK;
+}
+
+void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doffset) {
+        sourcestats_apply_clock_change(&s->stats, when, dfreq, doffset);
+        if (s->waiting)
+                s->t1 += seconds_to_nsec(doffset);
+}
+
+void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
+        SourceEstimate e;
+        bool have = sourcestats_estimate(&s->stats, now, &e);
+
+        *ret = (SelectCandidate) {
+                .usable = have && s->reach != 0 && !s->spec.noselect && !s->kod_deny &&
+                          s->leap != NTP_LEAP_UNSYNC && s->stratum < NTP_MAX_STRATUM,
+                .prefer = s->spec.prefer,
+                .stratum = s->stratum,
+                .leap = s->leap,
+        };
+        if (!have)
+                return;
+        ret->offset = e.offset;
+        ret->offset_sd = e.offset_sd;
+        ret->frequency = e.frequency;
+        ret->skew = e.skew;
+        ret->std_dev = e.std_dev;
+        ret->root_delay = e.root_delay;
+        ret->root_dispersion = e.root_dispersion;
+        /* Half-width of the correctness interval (RFC 5905 root distance
+         * lambda = delta/2 + epsilon), widened by the estimate's own
+         * uncertainty. */
+        ret->distance = e.root_delay / 2 + e.root_dispersion + e.offset_sd;
+}

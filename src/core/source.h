@@ -1,0 +1,111 @@
+/* One NTP time source (a Server= line, or one address of a Pool=): its
+ * polling schedule (iburst, burst, adaptive poll interval), reachability
+ * register, request/response matching, the checks every reply must pass,
+ * and the per-sample offset/delay arithmetic of RFC 5905 section 8.
+ *
+ * Pure: the daemon opens sockets and reads clocks, and hands this module
+ * packets and cooked timestamps. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config/config.h"
+#include "core/selection.h"
+#include "core/sourcestats.h"
+#include "ntp/ntp-packet.h"
+#include "shared/macro.h"
+
+/* Requests in an iburst, and their spacing. */
+#define SOURCE_IBURST_COUNT 4
+#define SOURCE_BURST_INTERVAL 2.0
+
+typedef enum SourceReply {
+        SOURCE_REPLY_OK,
+        SOURCE_REPLY_UNEXPECTED,    /* no request outstanding */
+        SOURCE_REPLY_BOGUS,         /* origin timestamp is not our request's */
+        SOURCE_REPLY_DUPLICATE,     /* same transmit timestamp as the last reply */
+        SOURCE_REPLY_BAD_MODE,      /* not a server-mode reply */
+        SOURCE_REPLY_KOD,           /* Kiss-o'-Death */
+        SOURCE_REPLY_UNSYNCHRONIZED,/* leap 3 or stratum 0/16+ */
+        SOURCE_REPLY_BAD_TIMESTAMPS,/* zero or impossible timestamps */
+        SOURCE_REPLY_BAD_DISTANCE,  /* root distance beyond MAXDISP */
+        _SOURCE_REPLY_MAX,
+} SourceReply;
+
+const char *source_reply_to_string(SourceReply r);
+
+typedef struct Source {
+        unsigned id;                    /* stable, for D-Bus object paths */
+        SourceSpec spec;
+        char *name;                     /* as configured (host name or address) */
+        struct sockaddr_storage address;
+        socklen_t address_len;
+        char address_string[64];        /* "192.168.2.100" / "2001:db8::1" */
+        uint32_t refid;                 /* ours for this source (RFC 5905 refid) */
+
+        /* Polling. */
+        int poll;                       /* current log2 interval */
+        double poll_score;
+        unsigned burst_left;
+        uint8_t reach;
+        unsigned polls_unreachable;     /* consecutive polls with reach == 0 */
+
+        /* The request in flight. */
+        bool waiting;
+        NtpTimestamp cookie;
+        nsec_t t1;                      /* cooked transmit time */
+
+        /* From the last valid reply. */
+        NtpLeap leap;
+        uint8_t stratum;
+        int8_t precision;
+        uint32_t remote_refid;
+        double root_delay;
+        double root_dispersion;
+        NtpTimestamp last_transmit;
+        bool has_reply;
+        nsec_t last_rx;                 /* cooked */
+        SourceSample last_sample;
+        bool kod_deny;
+
+        SourceStats stats;
+        SelectState state;
+
+        uint64_t n_requests, n_replies, n_rejected;
+} Source;
+
+int source_new(unsigned id, const SourceSpec *spec, const char *name,
+               const struct sockaddr *address, socklen_t address_len, Source **ret);
+Source *source_free(Source *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free);
+
+/* Arms an iburst (if configured): the first requests go out quickly. */
+void source_start(Source *s);
+/* Starts a burst of requests now (D-Bus Burst()). */
+void source_burst(Source *s);
+/* Seconds from one request to the next. */
+double source_poll_interval(const Source *s);
+
+/* Builds the next request. cookie is a random 64-bit value used as the
+ * transmit timestamp (it must come back as the reply's origin timestamp,
+ * and tells nothing about our clock). now is cooked time. */
+void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
+/* Records the actual send time once the datagram left (cooked). */
+void source_request_sent(Source *s, nsec_t t1);
+
+/* Checks a reply received at cooked time t4 and, if good, adds its sample.
+ * *ret_sample gets the measurement when SOURCE_REPLY_OK. */
+SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample);
+
+void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doffset);
+
+/* Fills a selection candidate for time now. */
+void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret);
+
+/* Pure RFC 5905 section 8 arithmetic, exposed for tests:
+ *   offset = ((T2 - T1) + (T3 - T4)) / 2
+ *   delay  = (T4 - T1) - (T3 - T2) */
+void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
+                        double *ret_offset, double *ret_delay);

@@ -1,0 +1,270 @@
+/* Sample store and weighted regression for one source (see sourcestats.h).
+ *
+ * Model: offset(t) = a + b (t - t_ref), fitted by weighted least squares.
+ * A sample whose round trip took longer than the shortest one in the window
+ * may be off by up to half the extra delay (queueing on one leg only), so its
+ * variance is taken as  sigma0^2 + ((delay - min_delay) / 2)^2  and its weight
+ * as the inverse. The window is the longest run of newest samples whose
+ * residuals pass a runs test (a straight line should leave residual signs
+ * randomly mixed); older samples are dropped, so the window shrinks when the
+ * source or our clock changes behaviour and grows again while it is steady. */
+#include <math.h>
+
+#include "core/sourcestats.h"
+#include "ntp/ntp-packet.h"
+#include "shared/macro.h"
+
+/* Frequency tolerance of a free-running clock (RFC 5905 PHI): dispersion
+ * grows by this much per second of age. */
+#define PHI 15e-6
+
+void sourcestats_init(SourceStats *s) {
+        *s = (SourceStats) {};
+}
+
+void sourcestats_reset(SourceStats *s) {
+        sourcestats_init(s);
+}
+
+size_t sourcestats_count(const SourceStats *s) {
+        return s->n;
+}
+
+static SourceSample *sample_at(SourceStats *s, size_t i) {
+        return &s->samples[(s->first + i) % SOURCESTATS_MAX_SAMPLES];
+}
+
+static const SourceSample *sample_at_const(const SourceStats *s, size_t i) {
+        return &s->samples[(s->first + i) % SOURCESTATS_MAX_SAMPLES];
+}
+
+const SourceSample *sourcestats_last(const SourceStats *s) {
+        return s->n > 0 ? sample_at_const(s, s->n - 1) : NULL;
+}
+
+static void drop_oldest(SourceStats *s, size_t k) {
+        k = MIN(k, s->n);
+        s->first = (s->first + k) % SOURCESTATS_MAX_SAMPLES;
+        s->n -= k;
+}
+
+double sourcestats_min_runs(unsigned n_pos, unsigned n_neg) {
+        /* Runs of signs among n = n1 + n2 residuals, if random:
+         *   mean = 2 n1 n2 / n + 1
+         *   var  = 2 n1 n2 (2 n1 n2 - n) / (n^2 (n - 1))
+         * Too few runs means the residuals curve: not a line. */
+        double n1 = n_pos, n2 = n_neg, n = n1 + n2;
+
+        if (n1 == 0 || n2 == 0 || n < 2)
+                return 1;
+        double mean = 2 * n1 * n2 / n + 1;
+        double var = 2 * n1 * n2 * (2 * n1 * n2 - n) / (n * n * (n - 1));
+        return mean - 1.645 * sqrt(MAX(var, 0));
+}
+
+static double min_delay_from(const SourceStats *s, size_t start) {
+        double d = INFINITY;
+        for (size_t i = start; i < s->n; i++)
+                d = MIN(d, sample_at_const(s, i)->delay);
+        return d;
+}
+
+/* Base noise: a quarter of the median excess delay, with a floor. Taking it
+ * from the data keeps the weights scale-free. */
+static double base_sigma(const SourceStats *s, size_t start, double min_delay) {
+        double excess[SOURCESTATS_MAX_SAMPLES];
+        size_t m = 0;
+
+        for (size_t i = start; i < s->n; i++)
+                excess[m++] = sample_at_const(s, i)->delay - min_delay;
+        /* Partial insertion sort is fine for 64 values. */
+        for (size_t i = 1; i < m; i++)
+                for (size_t j = i; j > 0 && excess[j] < excess[j - 1]; j--) {
+                        double t = excess[j];
+                        excess[j] = excess[j - 1];
+                        excess[j - 1] = t;
+                }
+        return MAX(m > 0 ? excess[m / 2] / 4 : 0, 1e-7);
+}
+
+typedef struct Fit {
+        double a, b, mean_x, sxx, sw, var_a_ref, var_b, std_dev;
+        unsigned runs;
+} Fit;
+
+static double sample_weight(const SourceSample *x, double min_delay, double sigma0) {
+        double excess = (x->delay - min_delay) / 2;
+        return 1.0 / (sigma0 * sigma0 + excess * excess);
+}
+
+/* Weighted least squares over samples [start, n), x measured from ref. */
+static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
+        double min_delay = min_delay_from(s, start), sigma0 = base_sigma(s, start, min_delay);
+        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0;
+        size_t n = s->n - start;
+
+        for (size_t i = start; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                double w = sample_weight(x, min_delay, sigma0);
+                sw += w;
+                swx += w * nsec_diff(x->time, ref);
+                swy += w * x->offset;
+        }
+        double mx = swx / sw, my = swy / sw;
+        for (size_t i = start; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                double w = sample_weight(x, min_delay, sigma0), dx = nsec_diff(x->time, ref) - mx;
+                sxx += w * dx * dx;
+                sxy += w * dx * (x->offset - my);
+        }
+        f->b = sxx > 0 ? sxy / sxx : 0;
+        f->a = my - f->b * mx;
+        f->mean_x = mx;
+        f->sxx = sxx;
+        f->sw = sw;
+
+        /* Residual signs and weighted residual variance. */
+        unsigned runs = 0;
+        int last_sign = 0;
+        for (size_t i = start; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                double r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
+                int sign = r >= 0 ? 1 : -1;
+                if (sign != last_sign)
+                        runs++;
+                last_sign = sign;
+                swr2 += sample_weight(x, min_delay, sigma0) * r * r;
+        }
+        f->runs = runs;
+
+        /* With weights w = 1/var, the residual variance of a unit-weight
+         * sample is swr2 / (n - 2); the sample spread reported to users is
+         * the unweighted-equivalent sqrt(n * that / sw). */
+        double unit_var = n > 2 ? swr2 / (n - 2) : 1.0;
+        unit_var = MAX(unit_var, 1.0);   /* never claim better than the weights say */
+        if (n <= 2)
+                unit_var = 1.0;
+        f->var_b = sxx > 0 ? unit_var / sxx : SOURCESTATS_UNKNOWN_SKEW * SOURCESTATS_UNKNOWN_SKEW;
+        f->var_a_ref = unit_var / sw + mx * mx * (sxx > 0 ? unit_var / sxx : 0);
+        f->std_dev = sqrt(unit_var * n / sw);
+}
+
+static unsigned count_sign(const SourceStats *s, size_t start, nsec_t ref, const Fit *f, bool positive) {
+        unsigned c = 0;
+        for (size_t i = start; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                double r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
+                if ((r >= 0) == positive)
+                        c++;
+        }
+        return c;
+}
+
+/* Chooses the longest window of newest samples that passes the runs test,
+ * drops the older ones, and stores the fit. */
+static void refit(SourceStats *s) {
+        nsec_t ref = sample_at(s, s->n - 1)->time;
+        Fit f = {};
+        size_t start = 0;
+
+        for (;;) {
+                fit_window(s, start, ref, &f);
+                size_t used = s->n - start;
+                if (used <= SOURCESTATS_MIN_REGRESSION)
+                        break;
+                unsigned pos = count_sign(s, start, ref, &f, true);
+                if (f.runs >= sourcestats_min_runs(pos, used - pos))
+                        break;
+                /* Drop a quarter of the window (at least one) and try again. */
+                start += MAX(used / 4, (size_t) 1);
+                if (s->n - start < SOURCESTATS_MIN_REGRESSION)
+                        start = s->n - SOURCESTATS_MIN_REGRESSION;
+        }
+        drop_oldest(s, start);
+
+        s->fitted = true;
+        s->ref_time = ref;
+        s->a = f.a;
+        s->b = f.b;
+        s->mean_x = f.mean_x;
+        s->var_a_ref = f.var_a_ref;
+        s->var_b = f.var_b;
+        s->std_dev = f.std_dev;
+        s->n_used = s->n;
+        s->n_runs = f.runs;
+}
+
+void sourcestats_add(SourceStats *s, const SourceSample *sample) {
+        const SourceSample *last = sourcestats_last(s);
+
+        /* A sample from before the newest one by more than a second means
+         * the clock went backwards: start over. */
+        if (last && sample->time < last->time - NSEC_PER_SEC)
+                sourcestats_reset(s);
+        if (s->n == SOURCESTATS_MAX_SAMPLES)
+                drop_oldest(s, 1);
+        *sample_at(s, s->n) = *sample;
+        s->n++;
+        refit(s);
+}
+
+void sourcestats_apply_clock_change(SourceStats *s, nsec_t when, double dfreq, double doffset) {
+        /* Re-express each sample as if the clock had always run at the new
+         * rate and had always been doffset ahead: for a sample at t_i before
+         * `when`, offset_i' = offset_i + (when - t_i) * dfreq - doffset. */
+        for (size_t i = 0; i < s->n; i++) {
+                SourceSample *x = sample_at(s, i);
+                x->offset += nsec_diff(when, x->time) * dfreq - doffset;
+                x->time += seconds_to_nsec(doffset);
+        }
+        if (s->n > 0)
+                refit(s);
+}
+
+static double root_dispersion_of(const SourceStats *s, const SourceSample *last, double age) {
+        /* RFC 5905 section 10: the dispersion to the reference grows with
+         * the server's own, our measurement's, the jitter and PHI * age. */
+        return last->root_dispersion + last->dispersion + s->std_dev + PHI * MAX(age, 0);
+}
+
+bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret) {
+        const SourceSample *last = sourcestats_last(s);
+
+        if (!last || !s->fitted)
+                return false;
+
+        double x = nsec_diff(now, s->ref_time);
+        double dx = x - s->mean_x;
+        double offset = s->a + s->b * x;
+        /* var(a + b x) = var(a at mean) + (x - mean)^2 var(b), and
+         * var(a at mean) = var_a_ref - mean^2 var(b). */
+        double var_mean = MAX(s->var_a_ref - s->mean_x * s->mean_x * s->var_b, 0);
+        double var = var_mean + dx * dx * s->var_b;
+        double min_delay = min_delay_from(s, 0);
+        double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : SOURCESTATS_UNKNOWN_SKEW;
+
+        /* The weights are inverse variances in seconds^2, so the fit's
+         * variances are already absolute. */
+        double offset_sd = sqrt(var);
+        if (s->n_used < SOURCESTATS_MIN_REGRESSION)
+                offset_sd = MAX(offset_sd, min_delay / 2);
+
+        *ret = (SourceEstimate) {
+                .time = now,
+                .offset = offset,
+                .offset_sd = offset_sd,
+                .frequency = s->n_used >= 2 ? s->b : 0,
+                .skew = skew,
+                .std_dev = s->std_dev,
+                .min_delay = min_delay,
+                .root_delay = last->root_delay + min_delay,
+                .root_dispersion = root_dispersion_of(s, last, nsec_diff(now, last->time)) +
+                                   fabs(x) * skew,
+                .last_offset = last->offset,
+                .last_time = last->time,
+                .n_samples = s->n_used,
+                .n_runs = s->n_runs,
+                .span = nsec_diff(last->time, sample_at_const(s, 0)->time),
+        };
+        return true;
+}

@@ -1,0 +1,135 @@
+/* Status reporting (see manager-status.h). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/logfile.h"
+#include "daemon/manager-status.h"
+#include "daemon/manager.h"
+#include "shared/log.h"
+
+/* Touched on synchronisation so that systemd-time-wait-sync sees it. */
+#define TIMESYNC_FLAG_DIR "/run/systemd/timesync"
+#define TIMESYNC_FLAG_FILE TIMESYNC_FLAG_DIR "/synchronized"
+
+char *status_format(char *buf, size_t size, const Tracking *t, size_t n_sources, const char *reason) {
+        char offset[32];
+
+        if (t->synchronized) {
+                format_offset(offset, sizeof offset, t->last_offset, 0);
+                snprintf(buf, size, "Synchronized to %s (stratum %u), offset %s, %zu source%s",
+                         t->reference_name, t->stratum - 1u, offset, n_sources, n_sources == 1 ? "" : "s");
+        } else if (t->stratum < 16 && t->stratum > 0)
+                snprintf(buf, size, "Not synchronized (%s), serving local clock at stratum %u, %zu source%s",
+                         reason ?: "no source", t->stratum, n_sources, n_sources == 1 ? "" : "s");
+        else
+                snprintf(buf, size, "Not synchronized: %s", n_sources == 0 ? "no sources configured"
+                                                           : reason ?: "waiting for replies");
+        return buf;
+}
+
+static void touch_timesync_flag(void) {
+        (void) mkdir(TIMESYNC_FLAG_DIR, 0755);
+        int fd = open(TIMESYNC_FLAG_FILE, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0) {
+                log_debug_errno(-errno, "Failed to create %s: %m", TIMESYNC_FLAG_FILE);
+                return;
+        }
+        (void) futimens(fd, NULL);
+        safe_close(fd);
+}
+
+static void update_kernel(Manager *m, const Tracking *t) {
+        if (!m->clock->controls)
+                return;
+        ClockSyncStatus st = {
+                .synchronized = t->synchronized,
+                .max_error = t->max_error,
+                .est_error = t->offset_sd,
+                .leap = t->leap == NTP_LEAP_UNSYNC ? NTP_LEAP_NONE : t->leap,
+                .rtc_sync = m->config.rtc_sync,
+                .local_rtc = m->local_rtc,
+        };
+        int r = clock_set_sync_status(m->clock, &st);
+        if (r < 0)
+                log_warning_errno(r, "Failed to set the kernel's synchronisation status: %m");
+        if (t->synchronized)
+                touch_timesync_flag();
+}
+
+static void log_transitions(Manager *m, const Tracking *t) {
+        Source *selected = m->engine->selected;
+
+        if (selected != m->last_selected && selected)
+                log_info("Selected source %s (%s).", selected->name, selected->address_string);
+        m->last_selected = selected;
+
+        if (t->synchronized && !m->was_synchronized)
+                log_notice("Synchronized to %s, stratum %u.", t->reference_name, t->stratum - 1u);
+        else if (!t->synchronized && m->was_synchronized)
+                log_warning("Lost synchronization: %s.", m->engine->unsync_reason ?: "no source");
+        m->was_synchronized = t->synchronized;
+}
+
+static void log_tracking(Manager *m, const Tracking *t) {
+        unsigned updates = m->engine->discipline.n_updates;
+
+        if (!m->logs || updates == m->logged_updates)
+                return;
+        m->logged_updates = updates;
+        LogTracking lt = {
+                .time = t->reference_time,
+                .address = t->reference_name,
+                .stratum = t->stratum,
+                .frequency_ppm = t->frequency_ppm,
+                .skew_ppm = t->skew_ppm,
+                .offset = t->last_offset,
+                .leap = t->leap,
+                .combined = t->n_combined,
+                .offset_sd = t->offset_sd,
+                .remaining_correction = -t->system_time_offset,
+                .root_delay = t->root_delay,
+                .root_dispersion = t->root_dispersion,
+                .max_error = t->max_error,
+        };
+        logfiles_write_tracking(m->logs, &lt);
+}
+
+static void send_status(Manager *m, const Tracking *t) {
+        char line[256];
+
+        status_format(line, sizeof line, t, m->n_peers, m->engine->unsync_reason);
+        if (m->last_status && streq(m->last_status, line) && m->sent_ready)
+                return;
+        free(m->last_status);
+        m->last_status = strdup(line);
+        (void) sd_notifyf(false, "%sSTATUS=%s", m->sent_ready ? "" : "READY=1\n", line);
+        m->sent_ready = true;
+}
+
+static int on_status(sd_event_source *es, void *userdata) {
+        Manager *m = userdata;
+        Tracking t;
+
+        engine_tracking(m->engine, &t);
+        log_transitions(m, &t);
+        log_tracking(m, &t);
+        update_kernel(m, &t);
+        send_status(m, &t);
+        return sd_event_source_set_enabled(es, SD_EVENT_OFF);
+}
+
+void manager_schedule_status(Manager *m) {
+        int r;
+
+        if (!m->status_defer) {
+                r = sd_event_add_defer(m->event, &m->status_defer, on_status, m);
+                if (r < 0) {
+                        log_warning_errno(r, "Failed to schedule a status update: %m");
+                        return;
+                }
+        }
+        (void) sd_event_source_set_enabled(m->status_defer, SD_EVENT_ONESHOT);
+}

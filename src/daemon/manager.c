@@ -1,0 +1,362 @@
+/* The Manager: lifecycle, signals, reload, drift file and housekeeping
+ * (see manager.h). Status reporting lives in manager-status.c, sources in
+ * manager-sources.c, serving in responder.c. */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon/driftfile.h"
+#include "daemon/logfile.h"
+#include "daemon/manager-sources.h"
+#include "daemon/manager.h"
+#include "daemon/peer.h"
+#include "daemon/responder.h"
+#include "server/ratelimit.h"
+#include "shared/log.h"
+
+/* Housekeeping period, and how often (in periods) the drift file is saved. */
+#define HOUSEKEEPING_USEC (60 * USEC_PER_SEC)
+#define DRIFT_SAVE_PERIODS 60
+#define RATELIMIT_MAX_CLIENTS 4096
+
+static void engine_changed(Engine *e, void *userdata) {
+        manager_schedule_status(userdata);
+}
+
+static void load_drift(const Config *c, DisciplineParams *p) {
+        double freq, skew;
+
+        if (!c->drift_file)
+                return;
+        int r = driftfile_read(c->drift_file, &freq, &skew);
+        if (r == -ENOENT)
+                return;
+        if (r < 0) {
+                log_warning_errno(r, "Ignoring drift file %s: %m", c->drift_file);
+                return;
+        }
+        /* The file holds the clock's own error (chrony's sign); the
+         * discipline works with the correction, its opposite. */
+        p->use_initial_frequency = true;
+        p->initial_frequency_ppm = -freq;
+        p->initial_skew_ppm = skew;
+        log_info("Frequency %+.3f ppm (skew %.3f ppm) read from %s.", freq, skew, c->drift_file);
+}
+
+static void engine_params_from_config(const Config *c, EngineParams *p) {
+        engine_params_init(p);
+        p->discipline.makestep_threshold = c->makestep_threshold;
+        p->discipline.makestep_limit = c->makestep_limit;
+        p->select.min_sources = MAX(c->min_sources, 1u);
+        p->local_stratum = c->local_stratum;
+        load_drift(c, &p->discipline);
+}
+
+static int manager_open_logs(Manager *m) {
+        m->logs = logfiles_free(m->logs);
+        if (!m->config.log_dir || m->config.log_flags == 0)
+                return 0;
+        m->logs = logfiles_new(m->config.log_dir, m->config.log_flags);
+        if (!m->logs)
+                return log_oom();
+        int r = logfiles_open(m->logs);
+        if (r < 0) {
+                m->logs = logfiles_free(m->logs);
+                return log_warning_errno(r, "Failed to open log files in %s: %m", m->config.log_dir);
+        }
+        return 0;
+}
+
+static int manager_setup_ratelimit(Manager *m) {
+        m->ratelimit = ratelimit_free(m->ratelimit);
+        if (!m->config.ratelimit)
+                return 0;
+        m->ratelimit = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst,
+                                     RATELIMIT_MAX_CLIENTS);
+        return m->ratelimit ? 0 : log_oom();
+}
+
+int manager_new(const char *config_path, const Config *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = calloc(1, sizeof(Manager));
+        EngineParams params;
+        int r;
+
+        if (!m)
+                return log_oom();
+        m->config = *config;
+        if (config_path && !(m->config_path = strdup(config_path)))
+                return log_oom();
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop: %m");
+
+        r = m->config.control ? clock_new_system(&m->clock) : clock_new_none(&m->clock);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the clock: %m");
+
+        engine_params_from_config(&m->config, &params);
+        r = engine_new(m->clock, &params, &m->engine);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the engine: %m");
+        engine_set_change_handler(m->engine, engine_changed, m);
+
+        r = access_list_copy(&m->access, &m->config.access);
+        if (r < 0)
+                return log_oom();
+        r = manager_setup_ratelimit(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        manager_remove_all_sources(m);
+        free(m->peers);
+        responder_free(m->responder);
+        ratelimit_free(m->ratelimit);
+        logfiles_free(m->logs);
+        access_list_clear(&m->access);
+        sd_event_source_disable_unref(m->discipline_timer);
+        sd_event_source_disable_unref(m->housekeeping_timer);
+        sd_event_source_disable_unref(m->watchdog_timer);
+        sd_event_source_disable_unref(m->status_defer);
+        sd_event_source_disable_unref(m->sigterm);
+        sd_event_source_disable_unref(m->sigint);
+        sd_event_source_disable_unref(m->sighup);
+        engine_free(m->engine);
+        clock_free(m->clock);
+        sd_event_unref(m->event);
+        config_done(&m->config);
+        free(m->config_path);
+        free(m->last_status);
+        free(m);
+        return NULL;
+}
+
+int manager_save_drift(Manager *m) {
+        const Discipline *d = &m->engine->discipline;
+
+        if (!m->config.drift_file || !d->frequency_known)
+                return 0;
+        int r = driftfile_write(m->config.drift_file, -d->frequency_ppm, d->skew_ppm);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to write drift file %s: %m", m->config.drift_file);
+        return 0;
+}
+
+static int on_discipline_timer(sd_event_source *es, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r = engine_on_timer(m->engine);
+        if (r < 0)
+                log_warning_errno(r, "Failed to adjust the clock: %m");
+        manager_arm_discipline_timer(m);
+        return 0;
+}
+
+void manager_arm_discipline_timer(Manager *m) {
+        nsec_t next = engine_next_timer(m->engine), now;
+        int r;
+
+        if (next == INT64_MAX || clock_read(m->clock, &now) < 0) {
+                if (m->discipline_timer)
+                        (void) sd_event_source_set_enabled(m->discipline_timer, SD_EVENT_OFF);
+                return;
+        }
+        uint64_t usec = next > now ? (uint64_t) ((next - now) / NSEC_PER_USEC) + 1 : 0;
+        if (m->discipline_timer) {
+                r = sd_event_source_set_time_relative(m->discipline_timer, usec);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->discipline_timer, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(m->event, &m->discipline_timer, CLOCK_MONOTONIC, usec, 0,
+                                               on_discipline_timer, m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to arm the slew timer: %m");
+}
+
+static int on_housekeeping(sd_event_source *es, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        engine_reselect(m->engine);
+        manager_check_pools(m);
+        if (++m->housekeeping_runs % DRIFT_SAVE_PERIODS == 0)
+                (void) manager_save_drift(m);
+        (void) sd_event_source_set_time_relative(es, HOUSEKEEPING_USEC);
+        return 0;
+}
+
+static int on_watchdog(sd_event_source *es, uint64_t usec, void *userdata) {
+        uint64_t interval = 0;
+        (void) sd_notify(false, "WATCHDOG=1");
+        (void) sd_watchdog_enabled(false, &interval);
+        (void) sd_event_source_set_time_relative(es, interval / 2);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        log_info("Received %s, exiting.", strsignal((int) si->ssi_signo));
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_reload(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata);
+        return 0;
+}
+
+static int manager_setup_signals(Manager *m) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(-errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_terminate, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_terminate, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_reload, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch signals: %m");
+        return 0;
+}
+
+static int manager_setup_timers(Manager *m) {
+        uint64_t watchdog = 0;
+        int r;
+
+        r = sd_event_add_time_relative(m->event, &m->housekeeping_timer, CLOCK_MONOTONIC, HOUSEKEEPING_USEC,
+                                       USEC_PER_SEC, on_housekeeping, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->housekeeping_timer, SD_EVENT_ON);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the housekeeping timer: %m");
+        if (sd_watchdog_enabled(false, &watchdog) > 0) {
+                r = sd_event_add_time_relative(m->event, &m->watchdog_timer, CLOCK_MONOTONIC, watchdog / 2, 0,
+                                               on_watchdog, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->watchdog_timer, SD_EVENT_ON);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set up the watchdog timer: %m");
+        }
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        int r;
+
+        r = manager_setup_signals(m);
+        if (r < 0)
+                return r;
+        r = manager_setup_timers(m);
+        if (r < 0)
+                return r;
+        r = responder_new(m, &m->responder);
+        if (r < 0)
+                return r;
+        (void) manager_open_logs(m);
+        r = manager_add_configured_sources(m);
+        if (r < 0)
+                return r;
+        manager_schedule_status(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+        (void) manager_save_drift(m);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
+
+static bool source_spec_equal(const SourceSpec *a, const SourceSpec *b) {
+        return a->kind == b->kind && streq(a->host, b->host) && a->port == b->port &&
+               a->iburst == b->iburst && a->prefer == b->prefer && a->noselect == b->noselect &&
+               a->minpoll == b->minpoll && a->maxpoll == b->maxpoll && a->key == b->key &&
+               a->maxsources == b->maxsources;
+}
+
+static bool config_has_spec(const Config *c, const SourceSpec *s) {
+        for (size_t i = 0; i < c->n_sources; i++)
+                if (source_spec_equal(&c->sources[i], s))
+                        return true;
+        return false;
+}
+
+static bool manager_has_spec(const Manager *m, const SourceSpec *s) {
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (source_spec_equal(&m->groups[i]->spec, s))
+                        return true;
+        return false;
+}
+
+/* Keeps the sources whose lines did not change (and their history),
+ * removes the others, adds the new ones. */
+static void manager_apply_sources(Manager *m, const Config *next) {
+        for (size_t k = m->n_groups; k > 0; k--) {
+                SourceGroup *g = m->groups[k - 1];
+                if (!config_has_spec(next, &g->spec))
+                        (void) manager_remove_source_by_name(m, g->spec.host);
+        }
+        for (size_t i = 0; i < next->n_sources; i++)
+                if (!manager_has_spec(m, &next->sources[i]))
+                        (void) manager_add_source_spec(m, &next->sources[i]);
+}
+
+static bool server_sockets_changed(const Config *a, const Config *b) {
+        if (a->port != b->port)
+                return true;
+        for (size_t i = 0;; i++) {
+                const char *x = a->bind_addresses ? a->bind_addresses[i] : NULL;
+                const char *y = b->bind_addresses ? b->bind_addresses[i] : NULL;
+                if (!x || !y)
+                        return x != y;
+                if (!streq(x, y))
+                        return true;
+        }
+}
+
+int manager_reload(Manager *m) {
+        Config next;
+        int r;
+
+        log_info("Reloading configuration.");
+        r = config_load(m->config_path, &next);
+        if (r < 0)
+                return log_error_errno(r, "Configuration not reloaded, keeping the current one: %m");
+
+        manager_apply_sources(m, &next);
+        access_list_clear(&m->access);
+        r = access_list_copy(&m->access, &next.access);
+        if (r < 0)
+                log_oom();
+        discipline_set_makestep(&m->engine->discipline, next.makestep_threshold, next.makestep_limit);
+        m->engine->params.select.min_sources = MAX(next.min_sources, 1u);
+        m->engine->params.local_stratum = next.local_stratum;
+        if (next.control != m->config.control)
+                log_notice("Clock.Control changed: takes effect when tempusd restarts.");
+
+        bool rebind = !(m->responder && m->responder->socket_activated) &&
+                      server_sockets_changed(&m->config, &next);
+        config_done(&m->config);
+        m->config = next;
+        (void) manager_setup_ratelimit(m);
+        (void) manager_open_logs(m);
+        if (rebind) {
+                m->responder = responder_free(m->responder);
+                (void) responder_new(m, &m->responder);
+        }
+        engine_reselect(m->engine);
+        log_info("Configuration reloaded.");
+        return 0;
+}

@@ -1,0 +1,92 @@
+/* The Manager owns everything tempusd runs: the configuration, the clock
+ * backend, the synchronisation engine, the sd-event loop and every event
+ * source in it (poll timers, sockets, signals, the slew timer), the server
+ * sockets, log files and the drift file. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "clock/clock.h"
+#include "config/config.h"
+#include "core/engine.h"
+#include "ntp/ntp-packet.h"
+
+typedef struct Peer Peer;
+typedef struct SourceGroup SourceGroup;
+typedef struct Responder Responder;
+typedef struct RateLimit RateLimit;
+typedef struct LogFiles LogFiles;
+
+typedef struct ManagerCounters {
+        uint64_t dropped[_NTP_DROP_MAX];        /* malformed datagrams, by reason */
+        uint64_t requests;                      /* client requests received */
+        uint64_t served;                        /* replies sent */
+        uint64_t denied;                        /* refused by access rules */
+        uint64_t rate_limited;
+        uint64_t replies_rejected;              /* server replies that failed checks */
+} ManagerCounters;
+
+typedef struct Manager {
+        sd_event *event;
+        char *config_path;              /* --config, or NULL for the system paths */
+        Config config;
+
+        Clock *clock;
+        Engine *engine;
+
+        Peer **peers;
+        size_t n_peers;
+        SourceGroup **groups;       /* one per Server=/Pool= line */
+        size_t n_groups;
+
+        Responder *responder;
+        RateLimit *ratelimit;
+        AccessList access;              /* live rules (config + runtime changes) */
+
+        LogFiles *logs;
+
+        sd_event_source *discipline_timer;
+        sd_event_source *housekeeping_timer;
+        sd_event_source *watchdog_timer;
+        sd_event_source *status_defer;
+        sd_event_source *sigterm, *sigint, *sighup;
+
+        ManagerCounters counters;
+        unsigned housekeeping_runs;
+        unsigned logged_updates;        /* discipline updates already logged */
+        bool was_synchronized;
+        Source *last_selected;
+        char *last_status;
+        bool local_rtc;                 /* /etc/adjtime says the RTC keeps local time */
+        bool sent_ready;
+} Manager;
+
+int manager_new(const char *config_path, const Config *config, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Opens sockets and starts polling; then runs until SIGTERM/SIGINT. */
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+
+/* Re-reads the configuration; on any error keeps the current one. */
+int manager_reload(Manager *m);
+
+/* Asks for the status line, kernel state and notifications to be refreshed
+ * once the current event is done (coalesces bursts of changes). */
+void manager_schedule_status(Manager *m);
+
+/* Re-arms the discipline's slew timer. */
+void manager_arm_discipline_timer(Manager *m);
+
+/* Writes the drift file, if configured. */
+int manager_save_drift(Manager *m);
+
+/* Peers (manager-sources.c). */
+int manager_add_configured_sources(Manager *m);
+int manager_add_source_spec(Manager *m, const SourceSpec *spec);
+void manager_remove_all_sources(Manager *m);
+int manager_remove_source_by_name(Manager *m, const char *name);
+void manager_peer_gone(Manager *m, Peer *p);
+void manager_check_pools(Manager *m);

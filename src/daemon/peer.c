@@ -1,0 +1,184 @@
+/* Client-side I/O for one source (see peer.h). */
+#include <sys/random.h>
+
+#include "core/engine.h"
+#include "daemon/logfile.h"
+#include "daemon/manager.h"
+#include "daemon/manager-sources.h"
+#include "daemon/peer.h"
+#include "net/udp.h"
+#include "shared/log.h"
+
+static int peer_schedule(Peer *p, double delay);
+
+static void peer_close_socket(Peer *p) {
+        p->io = sd_event_source_disable_unref(p->io);
+        p->fd = safe_close(p->fd);
+}
+
+Peer *peer_free(Peer *p) {
+        if (!p)
+                return NULL;
+        peer_close_socket(p);
+        sd_event_source_disable_unref(p->poll_timer);
+        free(p);
+        return NULL;
+}
+
+static uint64_t random_cookie(void) {
+        uint64_t v = 0;
+        /* A random transmit timestamp: replies must echo it, and it says
+         * nothing about our clock to an observer. */
+        while (getrandom(&v, sizeof v, 0) != sizeof v || v == 0)
+                ;
+        return v;
+}
+
+static void peer_log_measurement(Peer *p, const SourceSample *sample) {
+        Manager *m = p->manager;
+        const Source *s = p->source;
+
+        if (!m->logs)
+                return;
+        LogMeasurement lm = {
+                .time = sample->time,
+                .address = s->address_string,
+                .leap = s->leap,
+                .stratum = s->stratum,
+                .poll_local = s->poll,
+                .poll_remote = s->poll,
+                .score = 0,
+                .offset = sample->offset,
+                .peer_delay = sample->delay,
+                .peer_dispersion = sample->dispersion,
+                .root_delay = s->root_delay,
+                .root_dispersion = s->root_dispersion,
+                .refid = s->remote_refid,
+        };
+        logfiles_write_measurement(m->logs, &lm);
+}
+
+static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
+        Manager *m = p->manager;
+        NtpPacket pkt;
+
+        NtpDrop drop = udp_message_truncated(msg) ? NTP_DROP_TOO_LONG
+                                                  : ntp_packet_parse(msg->data, msg->len, &pkt);
+        if (drop != NTP_DROP_NONE) {
+                m->counters.dropped[drop]++;
+                log_debug("Dropped datagram from %s: %s", p->source->address_string, ntp_drop_to_string(drop));
+                return;
+        }
+
+        nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
+        SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);
+        if (r != SOURCE_REPLY_OK) {
+                m->counters.replies_rejected++;
+                log_debug("Reply from %s rejected: %s", p->source->address_string, source_reply_to_string(r));
+                return;
+        }
+        peer_log_measurement(p, &p->source->last_sample);
+        peer_close_socket(p);
+        manager_arm_discipline_timer(m);
+}
+
+static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Peer *p = userdata;
+
+        /* Bounded: a flood on this socket cannot starve the loop. */
+        for (int i = 0; i < 16 && p->fd >= 0; i++) {
+                UdpMessage msg;
+                int r = udp_receive(fd, &msg);
+                if (r == -EAGAIN)
+                        break;
+                if (r < 0) {
+                        /* ICMP errors (port unreachable) surface here. */
+                        log_debug_errno(r, "Receive from %s failed: %m", p->source->address_string);
+                        break;
+                }
+                peer_handle_datagram(p, &msg);
+        }
+        return 0;
+}
+
+static int peer_send_request(Peer *p) {
+        Manager *m = p->manager;
+        Source *s = p->source;
+        uint8_t buf[NTP_HEADER_SIZE];
+        NtpPacket pkt;
+        nsec_t now, tx;
+        int r;
+
+        peer_close_socket(p);
+        r = udp_client_socket((const struct sockaddr *) &s->address, s->address_len, &p->fd);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to open a socket for %s: %m", s->address_string);
+
+        r = engine_now(m->engine, &now);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read the clock: %m");
+        source_build_request(s, now, random_cookie(), &pkt);
+        size_t len = ntp_packet_encode(&pkt, buf);
+
+        r = udp_send(p->fd, buf, len, &tx);
+        if (r < 0) {
+                log_debug_errno(r, "Failed to send to %s: %m", s->address_string);
+                peer_close_socket(p);
+                return 0;
+        }
+        source_request_sent(s, engine_cook_system_time(m->engine, tx));
+
+        r = sd_event_add_io(m->event, &p->io, p->fd, EPOLLIN, peer_on_reply, p);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to watch the socket for %s: %m", s->address_string);
+        return 0;
+}
+
+static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
+        Peer *p = userdata;
+        Manager *m = p->manager;
+        uint8_t reach_before = p->source->reach;
+
+        (void) peer_send_request(p);
+        /* The register just shifted: a source may have become unreachable. */
+        if (reach_before != 0 && p->source->reach == 0)
+                engine_reselect(m->engine);
+        if (p->group && p->source->polls_unreachable >= SOURCE_GROUP_REPLACE_POLLS)
+                manager_check_pools(m);
+        return peer_schedule(p, source_poll_interval(p->source));
+}
+
+static int peer_schedule(Peer *p, double delay) {
+        uint64_t usec = (uint64_t) (delay * USEC_PER_SEC);
+
+        if (p->poll_timer) {
+                int r = sd_event_source_set_time_relative(p->poll_timer, usec);
+                if (r < 0)
+                        return r;
+                return sd_event_source_set_enabled(p->poll_timer, SD_EVENT_ONESHOT);
+        }
+        return sd_event_add_time_relative(p->manager->event, &p->poll_timer, CLOCK_MONOTONIC, usec,
+                                          10 * 1000, peer_on_poll, p);
+}
+
+int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret) {
+        _cleanup_(peer_freep) Peer *p = calloc(1, sizeof(Peer));
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        p->manager = m;
+        p->source = s;
+        p->group = group;
+        p->fd = -EBADF;
+        r = peer_schedule(p, delay);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int peer_burst(Peer *p) {
+        source_burst(p->source);
+        return peer_schedule(p, 0);
+}

@@ -1,0 +1,29 @@
+/* A Peer does the I/O for one Source: the poll timer, a fresh socket with
+ * a random source port for every request, and reading the reply. What the
+ * packets mean is the engine's business (src/core). */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "core/source.h"
+#include "shared/macro.h"
+
+typedef struct Manager Manager;
+typedef struct SourceGroup SourceGroup;
+
+typedef struct Peer {
+        Manager *manager;
+        Source *source;                 /* owned by the engine */
+        SourceGroup *group;             /* the Server=/Pool= line it came from */
+        sd_event_source *poll_timer;
+        int fd;                         /* socket of the request in flight */
+        sd_event_source *io;
+} Peer;
+
+/* Creates the peer and schedules its first request after `delay` seconds. */
+int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret);
+Peer *peer_free(Peer *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Peer *, peer_free);
+
+/* Sends a burst of requests starting now (D-Bus Burst()). */
+int peer_burst(Peer *p);

@@ -1,0 +1,177 @@
+/* Answering NTP clients (see responder.h). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+
+#include "core/engine.h"
+#include "daemon/manager.h"
+#include "daemon/responder.h"
+#include "net/listen.h"
+#include "net/udp.h"
+#include "server/access.h"
+#include "server/ntp-server.h"
+#include "server/ratelimit.h"
+#include "shared/log.h"
+
+/* Datagrams handled per wake-up before yielding to other events. */
+#define RESPONDER_BATCH 64
+
+Responder *responder_free(Responder *r) {
+        if (!r)
+                return NULL;
+        for (size_t i = 0; i < r->n; i++) {
+                sd_event_source_disable_unref(r->io[i]);
+                if (!r->socket_activated)
+                        safe_close(r->fds[i]);
+        }
+        free(r->io);
+        free(r->fds);
+        free(r);
+        return NULL;
+}
+
+static void fill_server_state(Manager *m, ServerState *st) {
+        *st = (ServerState) { .precision = -23 };
+        engine_server_header(m->engine, &st->leap, &st->stratum, &st->reference_id,
+                             &st->reference_time, &st->root_delay, &st->root_dispersion);
+}
+
+static void responder_handle(Responder *r, int fd, const UdpMessage *msg) {
+        Manager *m = r->manager;
+        const struct sockaddr *peer = (const struct sockaddr *) &msg->peer;
+        uint8_t buf[NTP_HEADER_SIZE];
+        NtpPacket request, reply;
+        ServerState st;
+        nsec_t tx;
+
+        m->counters.requests++;
+        NtpDrop drop = udp_message_truncated(msg) ? NTP_DROP_TOO_LONG
+                                                  : ntp_packet_parse(msg->data, msg->len, &request);
+        if (drop != NTP_DROP_NONE) {
+                m->counters.dropped[drop]++;
+                return;
+        }
+        if (!access_list_check(&m->access, peer)) {
+                m->counters.denied++;
+                return;
+        }
+        if (m->ratelimit && !ratelimit_allow(m->ratelimit, peer, now_monotonic())) {
+                m->counters.rate_limited++;
+                return;
+        }
+
+        nsec_t rx = engine_cook_system_time(m->engine, msg->rx_time);
+        fill_server_state(m, &st);
+        if (engine_now(m->engine, &tx) < 0)
+                return;
+        if (server_build_reply(&request, &st, rx, tx, &reply) < 0) {
+                m->counters.dropped[NTP_DROP_BAD_MODE]++;
+                return;
+        }
+        /* 48 bytes out for at least 48 in: never an amplifier. */
+        size_t len = ntp_packet_encode(&reply, buf);
+        if (udp_reply(fd, msg, buf, len) >= 0)
+                m->counters.served++;
+}
+
+static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Responder *r = userdata;
+
+        for (int i = 0; i < RESPONDER_BATCH; i++) {
+                UdpMessage msg;
+                int k = udp_receive(fd, &msg);
+                if (k == -EAGAIN)
+                        break;
+                if (k < 0) {
+                        log_debug_errno(k, "Receive on server socket failed: %m");
+                        break;
+                }
+                responder_handle(r, fd, &msg);
+        }
+        return 0;
+}
+
+static int responder_add_fd(Responder *r, int fd) {
+        int *fds = realloc(r->fds, (r->n + 1) * sizeof(int));
+        if (!fds)
+                return -ENOMEM;
+        r->fds = fds;
+        sd_event_source **io = realloc(r->io, (r->n + 1) * sizeof(sd_event_source *));
+        if (!io)
+                return -ENOMEM;
+        r->io = io;
+        r->fds[r->n] = fd;
+        r->io[r->n] = NULL;
+        r->n++;
+        return sd_event_add_io(r->manager->event, &r->io[r->n - 1], fd, EPOLLIN, responder_on_datagram, r);
+}
+
+static int family_of(const char *address) {
+        struct in6_addr a;
+        if (inet_pton(AF_INET, address, &a) == 1)
+                return AF_INET;
+        if (inet_pton(AF_INET6, address, &a) == 1)
+                return AF_INET6;
+        return AF_UNSPEC;
+}
+
+static int bind_one(Responder *r, int family, const char *address, uint16_t port) {
+        _cleanup_close_ int fd = -EBADF;
+        int k = udp_server_socket(family, address, port, &fd);
+        if (k < 0)
+                return log_warning_errno(k, "Failed to listen on %s port %u: %m",
+                                         address ?: (family == AF_INET ? "0.0.0.0" : "::"), port);
+        k = responder_add_fd(r, fd);
+        if (k < 0)
+                return log_error_errno(k, "Failed to watch the server socket: %m");
+        TAKE_FD(fd);
+        return 0;
+}
+
+static int responder_bind(Responder *r) {
+        const Config *c = &r->manager->config;
+        int ok = 0;
+
+        if (c->port == 0)
+                return 0;
+        if (!c->bind_addresses || !c->bind_addresses[0]) {
+                ok += bind_one(r, AF_INET, NULL, c->port) >= 0;
+                ok += bind_one(r, AF_INET6, NULL, c->port) >= 0;
+        } else
+                for (char **a = c->bind_addresses; *a; a++)
+                        ok += bind_one(r, family_of(*a), *a, c->port) >= 0;
+        if (ok == 0)
+                log_warning("Not serving time: no server socket could be opened.");
+        else
+                log_info("Serving NTP on port %u.", c->port);
+        return 0;
+}
+
+static int responder_adopt(Responder *r, const int *fds, size_t n) {
+        r->socket_activated = true;
+        for (size_t i = 0; i < n; i++) {
+                int k = responder_add_fd(r, fds[i]);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to watch a socket passed by systemd: %m");
+        }
+        log_info("Serving NTP on %zu socket(s) passed by systemd.", n);
+        return 0;
+}
+
+int responder_new(Manager *m, Responder **ret) {
+        _cleanup_(responder_freep) Responder *r = calloc(1, sizeof(Responder));
+        _cleanup_free_ int *fds = NULL;
+        size_t n = 0;
+        int k;
+
+        if (!r)
+                return log_oom();
+        r->manager = m;
+        k = listen_fds_collect(&fds, &n);
+        if (k < 0)
+                return log_error_errno(k, "Failed to take the sockets passed by systemd: %m");
+        k = n > 0 ? responder_adopt(r, fds, n) : responder_bind(r);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(r);
+        return 0;
+}

@@ -1,0 +1,32 @@
+/* Socket activation (see listen.h). */
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#include "net/listen.h"
+#include "net/udp.h"
+#include "shared/log.h"
+
+int listen_fds_collect(int **ret_fds, size_t *ret_n) {
+        int n = sd_listen_fds(true);
+        int *fds = NULL;
+        size_t k = 0;
+
+        if (n < 0)
+                return n;
+        if (n > 0 && !(fds = calloc((size_t) n, sizeof(int))))
+                return -ENOMEM;
+        for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) <= 0) {
+                        log_warning("Ignoring descriptor %d passed by systemd: not a datagram socket.", fd);
+                        continue;
+                }
+                int r = udp_setup_server_fd(fd);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to set up socket %d passed by systemd: %m", fd);
+                fds[k++] = fd;
+        }
+        *ret_fds = fds;
+        *ret_n = k;
+        return 0;
+}

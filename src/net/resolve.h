@@ -1,0 +1,25 @@
+/* Asynchronous name resolution for Server= and Pool= host names, so that
+ * the event loop never waits for DNS: getaddrinfo() runs in a worker
+ * thread that reports through a pipe watched by sd-event. Numeric
+ * addresses complete without a thread. The handler always runs from the
+ * event loop, never inside resolve_start(). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+#define RESOLVE_MAX_ADDRESSES 16
+
+typedef struct ResolveQuery ResolveQuery;
+
+/* error is 0 or a negative errno-style code (-ENOENT: no such name,
+ * -EAGAIN: temporary failure); addrs are deduplicated, IPv4 and IPv6, with
+ * port set. The query is freed after the handler returns. */
+typedef void (*resolve_handler_t)(int error, const struct sockaddr_storage *addrs, size_t n, void *userdata);
+
+int resolve_start(sd_event *e, const char *host, uint16_t port, resolve_handler_t cb, void *userdata,
+                  ResolveQuery **ret);
+/* Stops a query: its handler will not run. Accepts NULL; returns NULL. */
+ResolveQuery *resolve_cancel(ResolveQuery *q);

@@ -1,0 +1,227 @@
+/* UDP sockets for NTP (see udp.h). */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "net/udp.h"
+#include "shared/macro.h"
+
+/* Where random client ports are drawn from (IANA dynamic range). */
+#define CLIENT_PORT_MIN 49152
+#define CLIENT_PORT_MAX 65535
+#define CLIENT_PORT_TRIES 16
+
+static int set_int_option(int fd, int level, int name, int value) {
+        return setsockopt(fd, level, name, &value, sizeof value) < 0 ? -errno : 0;
+}
+
+static int enable_rx_timestamps(int fd) {
+        return set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+}
+
+static int socket_family(int fd) {
+        struct sockaddr_storage a;
+        socklen_t len = sizeof a;
+        if (getsockname(fd, (struct sockaddr *) &a, &len) < 0)
+                return -errno;
+        return a.ss_family;
+}
+
+int udp_setup_server_fd(int fd) {
+        int r = enable_rx_timestamps(fd);
+        if (r < 0)
+                return r;
+        int family = socket_family(fd);
+        if (family == AF_INET)
+                return set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1);
+        if (family == AF_INET6)
+                return set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+        return family < 0 ? family : 0;
+}
+
+static int make_address(int family, const char *address, uint16_t port, struct sockaddr_storage *ret,
+                        socklen_t *ret_len) {
+        memset(ret, 0, sizeof *ret);
+        if (family == AF_INET) {
+                struct sockaddr_in *a = (struct sockaddr_in *) ret;
+                a->sin_family = AF_INET;
+                a->sin_port = htons(port);
+                if (address && inet_pton(AF_INET, address, &a->sin_addr) != 1)
+                        return -EINVAL;
+                *ret_len = sizeof *a;
+                return 0;
+        }
+        if (family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) ret;
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons(port);
+                if (address && inet_pton(AF_INET6, address, &a->sin6_addr) != 1)
+                        return -EINVAL;
+                *ret_len = sizeof *a;
+                return 0;
+        }
+        return -EAFNOSUPPORT;
+}
+
+int udp_server_socket(int family, const char *bind_address, uint16_t port, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_storage a;
+        socklen_t len;
+        int r;
+
+        r = make_address(family, bind_address, port, &a, &len);
+        if (r < 0)
+                return r;
+        fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        r = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+        if (r >= 0 && family == AF_INET6)
+                r = set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+        if (r < 0)
+                return r;
+        if (bind(fd, (struct sockaddr *) &a, len) < 0)
+                return -errno;
+        r = udp_setup_server_fd(fd);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static uint16_t random_port(void) {
+        uint16_t v = 0;
+        (void) getrandom(&v, sizeof v, 0);
+        return CLIENT_PORT_MIN + v % (CLIENT_PORT_MAX - CLIENT_PORT_MIN + 1);
+}
+
+static int bind_random_port(int fd, int family) {
+        struct sockaddr_storage a;
+        socklen_t len;
+
+        for (int i = 0; i < CLIENT_PORT_TRIES; i++) {
+                int r = make_address(family, NULL, random_port(), &a, &len);
+                if (r < 0)
+                        return r;
+                if (bind(fd, (struct sockaddr *) &a, len) >= 0)
+                        return 0;
+                if (errno != EADDRINUSE)
+                        return -errno;
+        }
+        /* Crowded range: let the kernel pick (it randomises too). */
+        return 0;
+}
+
+int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        fd = socket(server->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        r = bind_random_port(fd, server->sa_family);
+        if (r < 0)
+                return r;
+        r = enable_rx_timestamps(fd);
+        if (r < 0)
+                return r;
+        if (connect(fd, server, len) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static void read_control(struct msghdr *mh, UdpMessage *m) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                        struct timespec ts;
+                        memcpy(&ts, CMSG_DATA(c), sizeof ts);
+                        m->rx_time = timespec_to_nsec(&ts);
+                } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                        memcpy(&m->local4, CMSG_DATA(c), sizeof m->local4);
+                        m->local_family = AF_INET;
+                } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                        memcpy(&m->local6, CMSG_DATA(c), sizeof m->local6);
+                        m->local_family = AF_INET6;
+                }
+        }
+}
+
+int udp_receive(int fd, UdpMessage *m) {
+        union {
+                struct cmsghdr align;
+                uint8_t buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+                            CMSG_SPACE(sizeof(struct in_pktinfo))];
+        } control;
+        struct iovec iov = { .iov_base = m->data, .iov_len = sizeof m->data };
+        struct msghdr mh = {
+                .msg_name = &m->peer,
+                .msg_namelen = sizeof m->peer,
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof control,
+        };
+
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        m->len = MIN((size_t) n, sizeof m->data);
+        m->truncated = (mh.msg_flags & MSG_TRUNC) || (size_t) n > sizeof m->data;
+        m->peer_len = mh.msg_namelen;
+        m->rx_time = 0;
+        m->local_family = AF_UNSPEC;
+        read_control(&mh, m);
+        if (m->rx_time == 0)
+                m->rx_time = now_realtime();
+        return 0;
+}
+
+int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len) {
+        union {
+                struct cmsghdr align;
+                uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = {
+                .msg_name = (void *) &request->peer,
+                .msg_namelen = request->peer_len,
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+        };
+
+        /* Answer from the address the request was sent to (matters for
+         * hosts with several addresses on a wildcard socket). */
+        if (request->local_family == AF_INET) {
+                struct in_pktinfo pi = { .ipi_spec_dst = request->local4.ipi_addr };
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof pi);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IP,
+                                        .cmsg_type = IP_PKTINFO };
+                memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        } else if (request->local_family == AF_INET6) {
+                struct in6_pktinfo pi = { .ipi6_addr = request->local6.ipi6_addr,
+                                          .ipi6_ifindex = request->local6.ipi6_ifindex };
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof pi);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IPV6,
+                                        .cmsg_type = IPV6_PKTINFO };
+                memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        }
+        return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx) {
+        /* Read the clock before sending: on loopback the reply can be
+         * stamped by the server before send() even returns, and a transmit
+         * time taken afterwards would make the delay negative. */
+        nsec_t t = now_realtime();
+        if (send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                return -errno;
+        *ret_tx = t;
+        return 0;
+}

@@ -1,0 +1,48 @@
+/* UDP sockets for NTP: server sockets that answer from the address a
+ * request came to, client sockets with a random source port connected to
+ * one server, and kernel receive timestamps. All descriptors are
+ * non-blocking and close-on-exec. Functions return 0 or a negative errno. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ntp/ntp-packet.h"
+#include "shared/time-util.h"
+
+typedef struct UdpMessage {
+        uint8_t data[NTP_MAX_PACKET_SIZE + 1];
+        size_t len;                     /* bytes in data */
+        bool truncated;                 /* the datagram was larger than data */
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        nsec_t rx_time;                 /* kernel CLOCK_REALTIME timestamp */
+        /* The local address the datagram was sent to (for the reply). */
+        int local_family;               /* AF_UNSPEC if unknown */
+        struct in_pktinfo local4;
+        struct in6_pktinfo local6;
+} UdpMessage;
+
+static inline bool udp_message_truncated(const UdpMessage *m) {
+        return m->truncated || m->len > NTP_MAX_PACKET_SIZE;
+}
+
+/* A server socket bound to bind_address (NULL: any) and port, with receive
+ * timestamps and packet-info enabled; IPv6 sockets are IPv6-only. */
+int udp_server_socket(int family, const char *bind_address, uint16_t port, int *ret_fd);
+/* Turns on what tempus needs on a socket it did not create (socket
+ * activation): receive timestamps and packet info. */
+int udp_setup_server_fd(int fd);
+/* A client socket bound to a random port in the ephemeral range and
+ * connected to server, so only the server's datagrams arrive on it. */
+int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd);
+
+/* Reads one datagram; -EAGAIN when none is waiting. */
+int udp_receive(int fd, UdpMessage *m);
+/* Sends buf to the sender of request, from the address it was sent to. */
+int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len);
+/* Sends on a connected socket; *ret_tx is CLOCK_REALTIME just before. */
+int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx);

@@ -1,0 +1,35 @@
+/* Building replies to NTP clients (see ntp-server.h). */
+#include <errno.h>
+
+#include "server/ntp-server.h"
+#include "shared/macro.h"
+
+int server_build_reply(const NtpPacket *request, const ServerState *state, nsec_t receive_time,
+                       nsec_t transmit_time, NtpPacket *ret) {
+        NtpMode mode;
+
+        if (request->mode == NTP_MODE_CLIENT)
+                mode = NTP_MODE_SERVER;
+        else if (request->mode == NTP_MODE_SYMMETRIC_ACTIVE)
+                mode = NTP_MODE_SYMMETRIC_PASSIVE;
+        else
+                return -EOPNOTSUPP;
+
+        bool synced = state->leap != NTP_LEAP_UNSYNC;
+        *ret = (NtpPacket) {
+                .leap = state->leap,
+                .version = request->version,
+                .mode = mode,
+                .stratum = synced ? state->stratum : NTP_MAX_STRATUM,
+                .poll = CLAMP(request->poll, SERVER_MIN_POLL, SERVER_MAX_POLL),
+                .precision = state->precision,
+                .root_delay = ntp_short_from_seconds(state->root_delay),
+                .root_dispersion = ntp_short_from_seconds(state->root_dispersion),
+                .reference_id = synced ? state->reference_id : 0,
+                .reference_ts = synced && state->reference_time ? ntp_timestamp_from_nsec(state->reference_time) : 0,
+                .origin_ts = request->transmit_ts,
+                .receive_ts = ntp_timestamp_from_nsec(receive_time),
+                .transmit_ts = ntp_timestamp_from_nsec(transmit_time),
+        };
+        return 0;
+}

@@ -1,0 +1,29 @@
+/* Building replies to NTP clients (RFC 5905 server mode). Pure: the
+ * caller supplies the request, our synchronisation state and the receive
+ * and transmit times. */
+#pragma once
+
+#include "ntp/ntp-packet.h"
+
+typedef struct ServerState {
+        NtpLeap leap;           /* NTP_LEAP_UNSYNC when we have no time to give */
+        uint8_t stratum;
+        int8_t precision;
+        uint32_t reference_id;
+        nsec_t reference_time;
+        double root_delay;
+        double root_dispersion;
+} ServerState;
+
+/* Poll exponents a reply may carry (as chronyd). */
+#define SERVER_MIN_POLL 4
+#define SERVER_MAX_POLL 17
+
+/* Answers a client (mode 3) request with a server (mode 4) reply and a
+ * symmetric active (mode 1) one with symmetric passive (mode 2). The
+ * reply's version is the request's, its origin timestamp the request's
+ * transmit timestamp. Returns -EOPNOTSUPP for any other mode.
+ * Unsynchronised, we answer with leap 3 and stratum 16 so clients ignore
+ * the time but still learn that we are up. */
+int server_build_reply(const NtpPacket *request, const ServerState *state, nsec_t receive_time,
+                       nsec_t transmit_time, NtpPacket *ret);
