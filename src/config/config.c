@@ -147,7 +147,7 @@ static int config_parse_file(Config *c, const char *path, bool required) {
         }
         int r = ini_parse_stream(config_ini_reader, &ctx, config_ini_handler, &ctx);
         fclose(ctx.f);
-        if (r > 0 && ctx.errors == 0) {
+        if (r > 0) {
                 log_error("%s:%d: syntax error (expected [Section] or Key=value)", path, r);
                 ctx.errors++;
         } else if (r < 0) {

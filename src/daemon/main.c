@@ -104,6 +104,9 @@ int main(int argc, char *argv[]) {
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         if (o.debug)
                 log_set_max_level(LOG_DEBUG);
+        /* Plain "file:line: Section.Key: reason" lines for people and scripts. */
+        if (o.action != ACTION_RUN)
+                log_set_prefix(false);
 
         r = config_load(o.config_path, &config);
         if (r < 0) {

@@ -1,0 +1,296 @@
+"""Helpers for the integration tests: real tempusd, chronyd and ntpd on
+loopback.
+
+Each test script calls isolate() first. It fetches the peers (Debian's
+chrony and ntpsec packages, unpacked into the build tree with apt-get
+download and dpkg -x, never installed) and re-runs the script inside a new
+network namespace of its own, without CAP_SYS_TIME in the bounding set: no
+program a test starts can change this machine's clock, and no port clashes
+with a parallel test or anything else on the machine.
+"""
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+INSIDE = "--inside-namespace"
+PEER_PACKAGES = ["chrony", "ntpsec", "ntpsec-ntpdate", "ntpsec-ntpdig", "python3-ntp"]
+NTP_EPOCH_OFFSET = 2208988800
+
+
+class Args:
+    def __init__(self, argv):
+        if len(argv) < 4:
+            sys.exit("usage: TEST TEMPUSD BUILD_ROOT SOURCE_ROOT")
+        self.tempusd, self.build_root, self.source_root = argv[1:4]
+        self.peers = os.path.join(self.build_root, "peers", "root")
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    sys.exit(1)
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def fetch_peers(build_root):
+    """Downloads and unpacks the peer packages once (under a lock)."""
+    top = os.path.join(build_root, "peers")
+    root = os.path.join(top, "root")
+    stamp = os.path.join(top, ".done")
+    os.makedirs(top, exist_ok=True)
+    with open(os.path.join(top, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(stamp):
+            return root
+        download = lambda: subprocess.run(["apt-get", "download", "-q"] + PEER_PACKAGES, cwd=top,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        r = download()
+        if r.returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL, check=False)
+            r = download()
+        if r.returncode != 0:
+            fail("apt-get download %s failed: %s" % (" ".join(PEER_PACKAGES), r.stderr.strip()))
+        for deb in sorted(f for f in os.listdir(top) if f.endswith(".deb")):
+            subprocess.run(["dpkg", "-x", os.path.join(top, deb), root], check=True)
+        # ntpdig's Python module looks for its C helper next to itself.
+        pkg = os.path.join(root, "usr/lib/python3/dist-packages/ntp")
+        lib = os.path.join(root, "usr/lib/x86_64-linux-gnu/ntp/libntpc.so.1")
+        link = os.path.join(pkg, "libntpc.so")
+        if os.path.exists(lib) and not os.path.lexists(link):
+            os.symlink(lib, link)
+        open(stamp, "w").close()
+    return root
+
+
+def isolate():
+    """Returns Args inside the namespace; re-executes the script into it."""
+    if INSIDE in sys.argv:
+        argv = [a for a in sys.argv if a != INSIDE]
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        return Args(argv)
+    args = Args(sys.argv)
+    fetch_peers(args.build_root)
+    cmd = ["unshare", "--net", "--", "setpriv", "--bounding-set=-sys_time", "--",
+           sys.executable, sys.argv[0], INSIDE] + sys.argv[1:]
+    os.execvp(cmd[0], cmd)
+
+
+def wait_for(what, predicate, timeout, interval=0.2):
+    """Polls predicate() until it returns something true; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            fail("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+RUNNING = []
+
+
+class Process:
+    def __init__(self, name, argv, workdir, env=None):
+        RUNNING.append(self)
+        self.name = name
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.log_file = open(self.log_path, "w")
+        log("starting %s: %s" % (name, " ".join(argv)))
+        self.proc = subprocess.Popen(argv, stdout=self.log_file, stderr=subprocess.STDOUT, env=env)
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self in RUNNING:
+            RUNNING.remove(self)
+        if self.alive():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+        return self.proc.returncode
+
+    def dump(self, lines=40):
+        text = self.output().splitlines()[-lines:]
+        log("---- last lines of %s ----\n%s" % (self.name, "\n".join(text)))
+
+
+class Tempusd(Process):
+    """tempusd with a config written from sections, and its sd_notify socket."""
+
+    def __init__(self, args, workdir, sections, dropins=None, extra_argv=None, start=True):
+        self.args = args
+        self.workdir = workdir
+        self.config = os.path.join(workdir, "tempus.conf")
+        self.logdir = os.path.join(workdir, "log")
+        write_ini(self.config, sections)
+        for name, text in (dropins or {}).items():
+            os.makedirs(self.config + ".d", exist_ok=True)
+            with open(os.path.join(self.config + ".d", name), "w") as f:
+                f.write(text)
+        self.notify_path = os.path.join(workdir, "notify")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(self.notify_path)
+        self.notify.setblocking(False)
+        self.messages = []
+        if start:
+            env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+            super().__init__("tempusd", [args.tempusd, "--config", self.config, "--debug"] + (extra_argv or []),
+                             workdir, env)
+
+    def read_notify(self):
+        while True:
+            try:
+                self.messages += self.notify.recv(4096).decode().splitlines()
+            except BlockingIOError:
+                return self.messages
+
+    def status(self):
+        lines = [m[len("STATUS="):] for m in self.read_notify() if m.startswith("STATUS=")]
+        return lines[-1] if lines else None
+
+    def ready(self):
+        return "READY=1" in self.read_notify()
+
+    def tracking(self):
+        return read_log_rows(os.path.join(self.logdir, "tracking.log"))
+
+    def measurements(self):
+        return read_log_rows(os.path.join(self.logdir, "measurements.log"))
+
+    def reload(self, sections, dropins=None):
+        write_ini(self.config, sections)
+        self.proc.send_signal(signal.SIGHUP)
+
+
+def write_ini(path, sections):
+    with open(path, "w") as f:
+        for section, keys in sections.items():
+            f.write("[%s]\n" % section)
+            for key, value in keys:
+                f.write("%s=%s\n" % (key, value))
+            f.write("\n")
+
+
+def read_log_rows(path):
+    """Data rows of a chrony-style log: lists of columns, header lines skipped."""
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("=") or "Date (UTC)" in line or not line.strip():
+                continue
+            rows.append(line.split())
+    return rows
+
+
+def chronyd_server(args, workdir, port, stratum=8):
+    conf = os.path.join(workdir, "chrony-server.conf")
+    with open(conf, "w") as f:
+        f.write("port %d\ncmdport 0\nlocal stratum %d\nallow 127.0.0.0/8\nallow ::1\n" % (port, stratum))
+        f.write("pidfile %s/chronyd.pid\ndriftfile %s/chronyd.drift\n" % (workdir, workdir))
+    return Process("chronyd", [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf],
+                   workdir)
+
+
+def ntpd_server(args, workdir):
+    """ntpsec's ntpd serving its own clock (orphan mode) on port 123; it
+    cannot discipline the clock (no CAP_SYS_TIME, and told not to)."""
+    conf = os.path.join(workdir, "ntp.conf")
+    with open(conf, "w") as f:
+        f.write("driftfile %s/ntp.drift\ntos orphan 10\ntos orphanwait 0\ndisable ntp\ndisable kernel\n"
+                "restrict default\n" % workdir)
+    return Process("ntpd", [os.path.join(args.peers, "usr/sbin/ntpd"), "-n", "-c", conf,
+                            "-p", os.path.join(workdir, "ntpd.pid")], workdir)
+
+
+def chronyd_query(args, workdir, port, address="127.0.0.1"):
+    """chronyd -Q against address:port; returns the offset it measured."""
+    r = subprocess.run([os.path.join(args.peers, "usr/sbin/chronyd"), "-Q", "-u", "root", "-f", "/dev/null",
+                        "server %s port %d iburst maxsamples 4" % (address, port),
+                        "pidfile %s/chronyq.pid" % workdir],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    log(r.stdout)
+    m = re.search(r"System clock wrong by (-?[0-9.]+) seconds", r.stdout)
+    return float(m.group(1)) if m else None
+
+
+def ntpdig_query(args, address, port=123):
+    env = dict(os.environ, PYTHONPATH=os.path.join(args.peers, "usr/lib/python3/dist-packages"))
+    r = subprocess.run([sys.executable, os.path.join(args.peers, "usr/bin/ntpdig"), "-t", "2", "-p", "1", address]
+                       + (["-r", str(port)] if port != 123 else []),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=30)
+    log("ntpdig: " + r.stdout.strip())
+    return r
+
+
+def ntp_request(port, address="127.0.0.1", source="127.0.0.1", payload=None, timeout=1.0):
+    """Sends one datagram (a client request by default) and returns the parsed
+    reply as a dict, or None when nothing comes back in time."""
+    s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((source, 0))
+    s.settimeout(timeout)
+    transmit = os.urandom(8)
+    if payload is None:
+        payload = bytes([0x23, 0, 6, 0xec]) + bytes(36) + transmit
+    s.sendto(payload, (address, port))
+    try:
+        data, _ = s.recvfrom(2048)
+    except socket.timeout:
+        return None
+    finally:
+        s.close()
+    if len(data) < 48:
+        return {"length": len(data)}
+    li_vn_mode, stratum, poll, precision = struct.unpack("!BBbb", data[:4])
+    return {
+        "length": len(data),
+        "leap": li_vn_mode >> 6,
+        "version": (li_vn_mode >> 3) & 7,
+        "mode": li_vn_mode & 7,
+        "stratum": stratum,
+        "origin_matches": data[24:32] == transmit,
+        "transmit": struct.unpack("!Q", data[40:48])[0] / 2**32 - NTP_EPOCH_OFFSET,
+    }
+
+
+def workdir():
+    return tempfile.mkdtemp(prefix="tempus-test-")
+
+
+def run(test):
+    """Runs test(args, workdir) with the namespace set up and cleanup done."""
+    args = isolate()
+    wd = workdir()
+    try:
+        test(args, wd)
+    except SystemExit:
+        for p in RUNNING:
+            p.dump()
+        raise
+    finally:
+        for p in list(RUNNING):
+            p.stop()
+        shutil.rmtree(wd, ignore_errors=True)
+    log("PASS")
