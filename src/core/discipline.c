@@ -9,7 +9,7 @@
 /* Shortest slew, seconds: below this, timer latency would dominate. */
 #define MIN_SLEW_DURATION 1.0
 /* Residual of a finished slew small enough to forget, seconds. */
-#define SLEW_DONE_EPSILON 1e-9
+#define SLEW_DONE_EPSILON 1e-6
 
 void discipline_params_init(DisciplineParams *p) {
         *p = (DisciplineParams) {
@@ -58,7 +58,10 @@ int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
 double discipline_remaining(const Discipline *d, nsec_t raw) {
         if (!d->slewing)
                 return 0;
-        return d->slew_amount - d->slew_rate * nsec_diff(raw, d->slew_start);
+        /* Running fast by slew_rate, the clock gains slew_rate per second of
+         * real time, which is slew_rate / (1 + slew_rate) per second of its
+         * own reading. */
+        return d->slew_amount - d->slew_rate / (1.0 + d->slew_rate) * nsec_diff(raw, d->slew_start);
 }
 
 nsec_t discipline_cook(const Discipline *d, nsec_t raw) {
@@ -94,7 +97,7 @@ static int start_slew(Discipline *d, nsec_t now, double amount) {
         d->slew_start = now;
         d->slew_amount = amount;
         d->slew_rate = amount / duration;
-        d->slew_end = now + seconds_to_nsec(duration);
+        d->slew_end = now + seconds_to_nsec(duration * (1.0 + d->slew_rate));
         return apply_frequency(d);
 }
 
@@ -175,6 +178,7 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
         r = discipline_now(d, &now);
         if (r < 0)
                 return r;
+        u.stepped = may_step(d, in->offset);
         update_tracking(d, now, in->offset);
 
         u.frequency_change_ppm = update_frequency(d, in);
@@ -185,10 +189,9 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
                 notify_change(d, now, u.frequency_change_ppm * 1e-6, 0);
         }
 
-        if (may_step(d, in->offset)) {
-                u.stepped = true;
+        if (u.stepped)
                 r = step_clock(d, in->offset);
-        } else
+        else
                 r = accumulate_offset(d, in->offset);
         if (r < 0)
                 return r;
@@ -229,6 +232,14 @@ nsec_t discipline_next_timer(const Discipline *d) {
         return d->slewing ? d->slew_end : INT64_MAX;
 }
 
+double discipline_timer_delay(const Discipline *d, nsec_t raw) {
+        /* The clock runs fast by the slew rate while slewing, so its
+         * remaining raw interval passes in slightly less real time. */
+        if (!d->slewing)
+                return -1;
+        return MAX(nsec_diff(d->slew_end, raw), 0) / (1.0 + d->slew_rate);
+}
+
 int discipline_on_timer(Discipline *d) {
         nsec_t raw;
         int r;
@@ -244,8 +255,12 @@ int discipline_on_timer(Discipline *d) {
          * again, so cooked time stays exact. */
         double residual = discipline_remaining(d, raw);
         if (fabs(residual) < SLEW_DONE_EPSILON) {
+                /* Forget the crumb: cooked time moves back onto raw. */
                 d->slewing = false;
-                return apply_frequency(d);
+                r = apply_frequency(d);
+                if (r >= 0 && residual != 0)
+                        notify_change(d, raw, 0, -residual);
+                return r;
         }
         double saved = d->update_interval;
         d->update_interval = 0;

@@ -63,7 +63,7 @@ typedef struct Discipline {
         double skew_ppm;
         bool frequency_known;
 
-        /* Slew in progress: remaining(raw) = slew_amount - slew_rate * (raw - slew_start). */
+        /* Slew in progress: remaining(raw) = slew_amount - slew_rate / (1 + slew_rate) * (raw - slew_start). */
         bool slewing;
         nsec_t slew_start;
         double slew_amount;
@@ -102,5 +102,8 @@ void discipline_set_makestep(Discipline *d, double threshold, int limit);
 
 /* Raw time at which discipline_on_timer() should run next, or INT64_MAX. */
 nsec_t discipline_next_timer(const Discipline *d);
+/* Seconds of real time from raw time `raw` until that timer, or < 0 for
+ * none: what the daemon arms its monotonic timer with. */
+double discipline_timer_delay(const Discipline *d, nsec_t raw);
 /* Ends (or re-aims) a slew whose time is up. */
 int discipline_on_timer(Discipline *d);

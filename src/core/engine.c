@@ -284,8 +284,11 @@ int engine_on_timer(Engine *e) {
         return discipline_on_timer(&e->discipline);
 }
 
-nsec_t engine_next_timer(Engine *e) {
-        return discipline_next_timer(&e->discipline);
+double engine_timer_delay(Engine *e) {
+        nsec_t raw;
+        if (clock_read(e->clock, &raw) < 0)
+                return -1;
+        return discipline_timer_delay(&e->discipline, raw);
 }
 
 int engine_make_step(Engine *e) {

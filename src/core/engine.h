@@ -113,7 +113,8 @@ void engine_server_header(Engine *e, NtpLeap *leap, uint8_t *stratum, uint32_t *
 
 /* Runs the discipline's timer work (end of a slew). */
 int engine_on_timer(Engine *e);
-nsec_t engine_next_timer(Engine *e);
+/* Seconds until engine_on_timer() is due, or < 0 if nothing is pending. */
+double engine_timer_delay(Engine *e);
 
 /* Steps the clock by the remaining correction and the current estimate:
  * the D-Bus MakeStep() call. */

@@ -17,6 +17,8 @@
 /* Frequency tolerance of a free-running clock (RFC 5905 PHI): dispersion
  * grows by this much per second of age. */
 #define PHI 15e-6
+/* Residuals smaller than this (seconds) carry no sign worth testing. */
+#define RESIDUAL_EPSILON 1e-10
 
 void sourcestats_init(SourceStats *s) {
         *s = (SourceStats) {};
@@ -123,13 +125,14 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
         f->sxx = sxx;
         f->sw = sw;
 
-        /* Residual signs and weighted residual variance. */
+        /* Residual signs and weighted residual variance. Residuals below
+         * RESIDUAL_EPSILON are rounding, not signal: they continue the run. */
         unsigned runs = 0;
         int last_sign = 0;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
                 double r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
-                int sign = r >= 0 ? 1 : -1;
+                int sign = fabs(r) < RESIDUAL_EPSILON ? (last_sign ?: 1) : r >= 0 ? 1 : -1;
                 if (sign != last_sign)
                         runs++;
                 last_sign = sign;
@@ -149,13 +152,15 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
         f->std_dev = sqrt(unit_var * n / sw);
 }
 
-static unsigned count_sign(const SourceStats *s, size_t start, nsec_t ref, const Fit *f, bool positive) {
+static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, const Fit *f) {
         unsigned c = 0;
+        int last_sign = 1;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
                 double r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
-                if ((r >= 0) == positive)
-                        c++;
+                int sign = fabs(r) < RESIDUAL_EPSILON ? last_sign : r >= 0 ? 1 : -1;
+                c += sign > 0;
+                last_sign = sign;
         }
         return c;
 }
@@ -172,7 +177,7 @@ static void refit(SourceStats *s) {
                 size_t used = s->n - start;
                 if (used <= SOURCESTATS_MIN_REGRESSION)
                         break;
-                unsigned pos = count_sign(s, start, ref, &f, true);
+                unsigned pos = count_positive(s, start, ref, &f);
                 if (f.runs >= sourcestats_min_runs(pos, used - pos))
                         break;
                 /* Drop a quarter of the window (at least one) and try again. */

@@ -159,15 +159,15 @@ static int on_discipline_timer(sd_event_source *es, uint64_t usec, void *userdat
 }
 
 void manager_arm_discipline_timer(Manager *m) {
-        nsec_t next = engine_next_timer(m->engine), now;
+        double delay = engine_timer_delay(m->engine);
         int r;
 
-        if (next == INT64_MAX || clock_read(m->clock, &now) < 0) {
+        if (delay < 0) {
                 if (m->discipline_timer)
                         (void) sd_event_source_set_enabled(m->discipline_timer, SD_EVENT_OFF);
                 return;
         }
-        uint64_t usec = next > now ? (uint64_t) ((next - now) / NSEC_PER_USEC) + 1 : 0;
+        uint64_t usec = (uint64_t) (delay * USEC_PER_SEC) + 1;
         if (m->discipline_timer) {
                 r = sd_event_source_set_time_relative(m->discipline_timer, usec);
                 if (r >= 0)

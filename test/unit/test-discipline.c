@@ -1,0 +1,225 @@
+/* Tests for src/core/discipline on the simulated clock: frequency blending,
+ * slews, steps, cooked time and change notifications. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "clock/clock-sim.h"
+#include "core/discipline.h"
+
+#define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
+
+typedef struct Change {
+        nsec_t when;
+        double dfreq, doffset;
+} Change;
+
+static Change changes[16];
+static unsigned n_changes;
+
+static void record(nsec_t when, double dfreq, double doffset, void *userdata) {
+        if (n_changes < 16)
+                changes[n_changes] = (Change) { when, dfreq, doffset };
+        n_changes++;
+}
+
+static Clock *sim(double offset, double ppm) {
+        SimClockParams p = { .start = T0, .initial_offset = offset, .frequency_ppm = ppm, .seed = 1 };
+        Clock *c;
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        return c;
+}
+
+static void setup_discipline(Discipline *d, Clock *c, double threshold, int limit) {
+        DisciplineParams p;
+        discipline_params_init(&p);
+        p.makestep_threshold = threshold;
+        p.makestep_limit = limit;
+        n_changes = 0;
+        assert_int_equal(discipline_init(d, c, &p, record, NULL), 0);
+}
+
+static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        nsec_t raw, cooked;
+
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = 0.01, .skew = 1.0 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_true(d.slewing);
+        clock_read(c, &raw);
+        assert_int_equal(discipline_cook(&d, raw), raw + 10 * NSEC_PER_MSEC);
+        /* One change: cooked time jumped forward by the offset. */
+        assert_int_equal(n_changes, 1);
+        assert_true(changes[0].doffset == 0.01 && changes[0].dfreq == 0);
+
+        /* The clock runs fast while slewing, at amount / duration. */
+        double ppm;
+        clock_get_frequency(c, &ppm);
+        assert_true(fabs(ppm - d.slew_rate * 1e6) < 1e-9 && ppm > 0);
+
+        /* Run until the slew is due and finish it: the clock has gained the
+         * offset and runs at the base frequency again. */
+        sim_clock_advance(c, discipline_timer_delay(&d, raw) + 1e-9);
+        assert_int_equal(discipline_on_timer(&d), 0);
+        assert_false(d.slewing);
+        clock_get_frequency(c, &ppm);
+        assert_true(fabs(ppm) < 1e-9);
+        assert_true(fabs(sim_clock_time_error(c) - 0.01) < 1e-8);
+        assert_int_equal(discipline_now(&d, &cooked), 0);
+        clock_read(c, &raw);
+        assert_true(llabs(cooked - raw) <= 10);
+        clock_free(c);
+}
+
+static void a_late_timer_re_aims_the_slew(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        nsec_t raw;
+
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = 0.001, .skew = 1.0 };
+        discipline_update(&d, &in, NULL);
+        clock_read(c, &raw);
+        /* Fire 0.5 s late: the clock overshot; the discipline slews back. */
+        sim_clock_advance(c, discipline_timer_delay(&d, raw) + 0.5);
+        discipline_on_timer(&d);
+        assert_true(d.slewing);
+        assert_true(discipline_remaining(&d, raw + seconds_to_nsec(nsec_diff(d.slew_start, raw))) < 0);
+        clock_free(c);
+}
+
+static void frequency_follows_the_residual_weighted_by_skew(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        DisciplineUpdate u;
+
+        setup_discipline(&d, c, 0, 0);
+        /* Unknown prior: takes nearly all of a well-measured residual. */
+        DisciplineInput in = { .offset = 0, .frequency = 10e-6, .skew = 0.1e-6 };
+        discipline_update(&d, &in, &u);
+        assert_true(fabs(u.frequency_change_ppm - 10.0) < 0.01);
+        assert_true(fabs(d.frequency_ppm - 10.0) < 0.01);
+        /* Equal uncertainty on both sides: half. */
+        d.skew_ppm = 1.0;
+        in = (DisciplineInput) { .offset = 0, .frequency = 2e-6, .skew = 1e-6 };
+        discipline_update(&d, &in, &u);
+        assert_true(fabs(u.frequency_change_ppm - 1.0) < 1e-9);
+        /* The change was announced with its size. */
+        bool seen = false;
+        for (unsigned i = 0; i < n_changes && i < 16; i++)
+                seen = seen || fabs(changes[i].dfreq - 1e-6) < 1e-15;
+        assert_true(seen);
+        clock_free(c);
+}
+
+static void no_frequency_change_before_the_regression_can_tell(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        DisciplineUpdate u;
+
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = 0, .frequency = 50e-6, .skew = 2000e-6 };
+        discipline_update(&d, &in, &u);
+        assert_true(u.frequency_change_ppm == 0);
+        clock_free(c);
+}
+
+static void makestep_steps_only_over_the_threshold_in_the_first_updates(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        DisciplineUpdate u;
+
+        setup_discipline(&d, c, 1.0, 2);
+        DisciplineInput small = { .offset = 0.5, .skew = 1 }, big = { .offset = 5.0, .skew = 1 };
+        discipline_update(&d, &small, &u);                      /* update 1: under threshold */
+        assert_false(u.stepped);
+        discipline_update(&d, &big, &u);                        /* update 2: steps */
+        assert_true(u.stepped);
+        assert_int_equal(sim_clock_steps(c), 1);
+        discipline_update(&d, &big, &u);                        /* update 3: past the limit */
+        assert_false(u.stepped);
+        assert_int_equal(sim_clock_steps(c), 1);
+        clock_free(c);
+}
+
+static void makestep_never_steps_with_limit_zero_and_always_with_minus_one(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        DisciplineUpdate u;
+        DisciplineInput big = { .offset = 5.0, .skew = 1 };
+
+        setup_discipline(&d, c, 1.0, 0);
+        discipline_update(&d, &big, &u);
+        assert_false(u.stepped);
+
+        setup_discipline(&d, c, 1.0, -1);
+        for (int i = 0; i < 5; i++) {
+                discipline_update(&d, &big, &u);
+                assert_true(u.stepped);
+        }
+        clock_free(c);
+}
+
+static void a_step_moves_the_clock_and_announces_it(void **state) {
+        Clock *c = sim(-3.0, 0);
+        Discipline d;
+
+        setup_discipline(&d, c, 1.0, 1);
+        DisciplineInput in = { .offset = 3.0, .skew = 1 };
+        discipline_update(&d, &in, NULL);
+        assert_true(fabs(sim_clock_time_error(c)) < 1e-9);
+        assert_true(changes[n_changes - 1].doffset == 3.0);
+        clock_free(c);
+}
+
+static void step_now_finishes_the_slew_at_once(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = 0.2, .skew = 1 };
+        discipline_update(&d, &in, NULL);
+        assert_int_equal(discipline_step_now(&d, 0), 0);
+        assert_false(d.slewing);
+        assert_true(fabs(sim_clock_time_error(c) - 0.2) < 1e-6);
+        assert_int_equal(discipline_next_timer(&d), INT64_MAX);
+        clock_free(c);
+}
+
+static void the_drift_file_frequency_is_applied_at_start(void **state) {
+        Clock *c = sim(0, 0);
+        DisciplineParams p;
+        Discipline d;
+        double ppm;
+
+        discipline_params_init(&p);
+        p.use_initial_frequency = true;
+        p.initial_frequency_ppm = -12.5;
+        p.initial_skew_ppm = 0.1;
+        assert_int_equal(discipline_init(&d, c, &p, NULL, NULL), 0);
+        clock_get_frequency(c, &ppm);
+        assert_true(fabs(ppm + 12.5) < 1e-9);
+        assert_true(d.frequency_known);
+        clock_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(an_offset_is_slewed_and_cooked_time_moves_at_once),
+                cmocka_unit_test(a_late_timer_re_aims_the_slew),
+                cmocka_unit_test(frequency_follows_the_residual_weighted_by_skew),
+                cmocka_unit_test(no_frequency_change_before_the_regression_can_tell),
+                cmocka_unit_test(makestep_steps_only_over_the_threshold_in_the_first_updates),
+                cmocka_unit_test(makestep_never_steps_with_limit_zero_and_always_with_minus_one),
+                cmocka_unit_test(a_step_moves_the_clock_and_announces_it),
+                cmocka_unit_test(step_now_finishes_the_slew_at_once),
+                cmocka_unit_test(the_drift_file_frequency_is_applied_at_start),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,203 @@
+/* Tests for src/core/selection: truechimers and falsetickers, prefer,
+ * MinSources, combining. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "core/selection.h"
+
+static SelectCandidate good(double offset, double distance) {
+        return (SelectCandidate) { .usable = true, .stratum = 2, .offset = offset, .offset_sd = distance / 4,
+                                   .distance = distance, .skew = 1e-8, .std_dev = 1e-5 };
+}
+
+static void select_n(const SelectCandidate *c, size_t n, int previous, SelectState *states, SelectResult *r) {
+        select_sources(c, n, previous, &select_default_params, states, r);
+}
+
+static void one_source_is_selected(void **state) {
+        SelectCandidate c[] = { good(1e-3, 5e-3) };
+        SelectState st[1];
+        SelectResult r;
+
+        select_n(c, 1, -1, st, &r);
+        assert_int_equal(r.selected, 0);
+        assert_int_equal(st[0], SELECT_SELECTED);
+        assert_true(fabs(r.offset - 1e-3) < 1e-12);
+        assert_null(r.reason);
+}
+
+static void two_agreeing_sources_are_both_used(void **state) {
+        SelectCandidate c[] = { good(1e-3, 5e-3), good(2e-3, 6e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(r.selected, 0);
+        assert_int_equal(st[1], SELECT_COMBINED);
+        assert_int_equal(r.n_combined, 2);
+        /* Inverse-variance mean: weights 1/25 and 1/36. */
+        double expect = (1e-3 / 25 + 2e-3 / 36) / (1.0 / 25 + 1.0 / 36);
+        assert_true(fabs(r.offset - expect) < 1e-12);
+}
+
+static void two_disagreeing_sources_select_nothing(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0.5, 1e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_string_equal(r.reason, "no majority agrees");
+        assert_int_equal(st[0], SELECT_NOT_COMBINED);
+}
+
+static void two_liars_of_five_are_falsetickers(void **state) {
+        SelectCandidate c[] = { good(0.0001, 2e-3), good(0.35, 2e-3), good(-0.0002, 2e-3), good(0.9, 2e-3),
+                                good(0.0003, 2e-3) };
+        SelectState st[5];
+        SelectResult r;
+
+        select_n(c, 5, -1, st, &r);
+        assert_int_equal(st[1], SELECT_FALSETICKER);
+        assert_int_equal(st[3], SELECT_FALSETICKER);
+        assert_true(st[0] >= SELECT_COMBINED && st[2] >= SELECT_COMBINED && st[4] >= SELECT_COMBINED);
+        assert_int_equal(r.n_truechimers, 3);
+        assert_true(fabs(r.offset) < 1e-3);
+}
+
+static void a_preferred_truechimer_wins(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 4e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        c[1].prefer = true;
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(r.selected, 1);
+        /* Only preferred sources are combined. */
+        assert_int_equal(st[0], SELECT_NOT_COMBINED);
+}
+
+static void a_preferred_falseticker_does_not(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 1e-3), good(2, 1e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        c[2].prefer = true;
+        select_n(c, 3, -1, st, &r);
+        assert_int_equal(st[2], SELECT_FALSETICKER);
+        assert_true(r.selected == 0 || r.selected == 1);
+}
+
+static void min_sources_holds_back_selection(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 1e-3) };
+        SelectParams p = select_default_params;
+        SelectState st[2];
+        SelectResult r;
+
+        p.min_sources = 3;
+        select_sources(c, 2, -1, &p, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_string_equal(r.reason, "fewer sources agree than MinSources");
+        p.min_sources = 2;
+        select_sources(c, 2, -1, &p, st, &r);
+        assert_true(r.selected >= 0);
+}
+
+static void a_jittery_source_is_left_out(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 3e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        c[0].std_dev = 2.0;
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(st[0], SELECT_JITTERY);
+        assert_int_equal(r.selected, 1);
+}
+
+static void unusable_sources_take_no_part(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(5, 1e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        c[1].usable = false;
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(r.selected, 0);
+        assert_int_equal(st[1], SELECT_UNUSABLE);
+}
+
+static void the_previous_peer_stays_unless_clearly_beaten(void **state) {
+        SelectCandidate c[] = { good(0, 1.00e-3), good(0, 1.05e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        select_n(c, 2, 1, st, &r);
+        assert_int_equal(r.selected, 1);
+        c[1].distance = 2e-3;
+        select_n(c, 2, 1, st, &r);
+        assert_int_equal(r.selected, 0);
+}
+
+static void lower_stratum_breaks_a_tie(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 1e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        c[0].stratum = 3;
+        c[1].stratum = 1;
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(r.selected, 1);
+}
+
+static void far_sources_are_not_combined(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 10e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        select_n(c, 2, -1, st, &r);
+        assert_int_equal(st[1], SELECT_NOT_COMBINED);
+        assert_int_equal(r.n_combined, 1);
+}
+
+static void the_majority_leap_indicator_wins(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 1e-3), good(0, 1e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        c[0].leap = c[1].leap = 1;
+        select_n(c, 3, -1, st, &r);
+        assert_int_equal(r.leap, 1);
+        c[1].leap = 0;
+        select_n(c, 3, -1, st, &r);
+        assert_int_equal(r.leap, 0);
+}
+
+static void state_names_match_the_bus_api(void **state) {
+        assert_string_equal(select_state_to_string(SELECT_SELECTED), "selected");
+        assert_string_equal(select_state_to_string(SELECT_NOT_COMBINED), "not-combined");
+        assert_string_equal(select_state_to_string(SELECT_FALSETICKER), "falseticker");
+        assert_null(select_state_to_string(_SELECT_STATE_MAX));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(one_source_is_selected),
+                cmocka_unit_test(two_agreeing_sources_are_both_used),
+                cmocka_unit_test(two_disagreeing_sources_select_nothing),
+                cmocka_unit_test(two_liars_of_five_are_falsetickers),
+                cmocka_unit_test(a_preferred_truechimer_wins),
+                cmocka_unit_test(a_preferred_falseticker_does_not),
+                cmocka_unit_test(min_sources_holds_back_selection),
+                cmocka_unit_test(a_jittery_source_is_left_out),
+                cmocka_unit_test(unusable_sources_take_no_part),
+                cmocka_unit_test(the_previous_peer_stays_unless_clearly_beaten),
+                cmocka_unit_test(lower_stratum_breaks_a_tie),
+                cmocka_unit_test(far_sources_are_not_combined),
+                cmocka_unit_test(the_majority_leap_indicator_wins),
+                cmocka_unit_test(state_names_match_the_bus_api),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,255 @@
+/* Tests for src/core/source: requests, reply checks, RFC 5905 arithmetic,
+ * polling and the reachability register. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/source.h"
+
+#define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
+#define COOKIE UINT64_C(0x0123456789abcdef)
+
+static Source *make_source(bool iburst) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(123) };
+        SourceSpec spec = { .kind = SOURCE_KIND_SERVER, .host = (char *) "192.168.2.100", .port = 123,
+                            .iburst = iburst, .minpoll = 6, .maxpoll = 10 };
+        Source *s;
+
+        inet_pton(AF_INET, "192.168.2.100", &a.sin_addr);
+        assert_int_equal(source_new(1, &spec, "192.168.2.100", (struct sockaddr *) &a, sizeof a, &s), 0);
+        return s;
+}
+
+/* The server's reply to our request sent at t1, its clock `offset` ahead,
+ * with `delay` spent on the way each direction. */
+static NtpPacket reply_to(nsec_t t1, double offset, double delay) {
+        nsec_t t2 = t1 + seconds_to_nsec(delay + offset);
+        return (NtpPacket) {
+                .leap = NTP_LEAP_NONE, .version = 4, .mode = NTP_MODE_SERVER, .stratum = 2, .poll = 6,
+                .precision = -20, .reference_id = 0x0a000001, .origin_ts = COOKIE,
+                .receive_ts = ntp_timestamp_from_nsec(t2),
+                .transmit_ts = ntp_timestamp_from_nsec(t2 + 10 * NSEC_PER_USEC),
+        };
+}
+
+static nsec_t arrival(nsec_t t1, double delay) {
+        return t1 + seconds_to_nsec(2 * delay) + 10 * NSEC_PER_USEC;
+}
+
+static void requests_are_client_mode_with_the_cookie(void **state) {
+        Source *s = make_source(false);
+        NtpPacket p;
+
+        source_build_request(s, T0, COOKIE, &p);
+        assert_int_equal(p.mode, NTP_MODE_CLIENT);
+        assert_int_equal(p.version, 4);
+        assert_int_equal(p.transmit_ts, COOKIE);
+        assert_int_equal(p.origin_ts, 0);
+        assert_int_equal(p.receive_ts, 0);
+        assert_true(s->waiting);
+        source_free(s);
+}
+
+typedef struct TimesCase {
+        const char *name;
+        double offset, delay;
+} TimesCase;
+
+static void offset_and_delay_follow_rfc5905(void **state) {
+        static const TimesCase cases[] = {
+                { "in step", 0, 0.01 },
+                { "server ahead", 0.5, 0.01 },
+                { "server behind", -2.25, 0.003 },
+                { "far ahead", 1000.0, 0.05 },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                double off, del;
+                print_message("%s\n", cases[i].name);
+                NtpPacket p = reply_to(T0, cases[i].offset, cases[i].delay);
+                ntp_sample_compute(T0, p.receive_ts, p.transmit_ts, arrival(T0, cases[i].delay), &off, &del);
+                assert_true(fabs(off - cases[i].offset) < 1e-8);
+                assert_true(fabs(del - 2 * cases[i].delay) < 1e-8);
+        }
+}
+
+static void arithmetic_holds_across_the_2036_era_boundary(void **state) {
+        const nsec_t t1 = INT64_C(2085978496) * NSEC_PER_SEC - NSEC_PER_SEC / 2;  /* 0.5 s before */
+        NtpPacket p = reply_to(t1, 0.75, 0.001);
+        double off, del;
+
+        ntp_sample_compute(t1, p.receive_ts, p.transmit_ts, arrival(t1, 0.001), &off, &del);
+        assert_true(fabs(off - 0.75) < 1e-8);
+        assert_true(fabs(del - 0.002) < 1e-8);
+}
+
+static void a_good_reply_becomes_a_sample_and_sets_reach(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+        SourceSample x;
+
+        source_build_request(s, T0, COOKIE, &req);
+        rep = reply_to(T0, 0.002, 0.0005);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.0005), &x), SOURCE_REPLY_OK);
+        assert_true(fabs(x.offset - 0.002) < 1e-8);
+        assert_int_equal(s->reach, 1);
+        assert_int_equal(s->stratum, 2);
+        assert_false(s->waiting);
+        assert_int_equal(sourcestats_count(&s->stats), 1);
+        source_free(s);
+}
+
+typedef struct RejectCase {
+        const char *name;
+        void (*spoil)(NtpPacket *p);
+        SourceReply expected;
+} RejectCase;
+
+static void wrong_origin(NtpPacket *p) { p->origin_ts ^= 1; }
+static void client_mode(NtpPacket *p) { p->mode = NTP_MODE_CLIENT; }
+static void kod_rate(NtpPacket *p) { p->stratum = 0; p->reference_id = ntp_refid_from_ascii("RATE"); }
+static void kod_deny(NtpPacket *p) { p->stratum = 0; p->reference_id = ntp_refid_from_ascii("DENY"); }
+static void unsynchronized(NtpPacket *p) { p->leap = NTP_LEAP_UNSYNC; }
+static void stratum_16(NtpPacket *p) { p->stratum = 16; }
+static void zero_receive(NtpPacket *p) { p->receive_ts = 0; }
+static void transmit_before_receive(NtpPacket *p) { p->transmit_ts = p->receive_ts - (1ull << 32); }
+static void huge_root_distance(NtpPacket *p) { p->root_dispersion = ntp_short_from_seconds(20); }
+
+static void bad_replies_are_rejected_with_their_reason(void **state) {
+        static const RejectCase cases[] = {
+                { "origin is not our cookie", wrong_origin, SOURCE_REPLY_BOGUS },
+                { "not server mode", client_mode, SOURCE_REPLY_BAD_MODE },
+                { "KoD RATE", kod_rate, SOURCE_REPLY_KOD },
+                { "KoD DENY", kod_deny, SOURCE_REPLY_KOD },
+                { "leap 3", unsynchronized, SOURCE_REPLY_UNSYNCHRONIZED },
+                { "stratum 16", stratum_16, SOURCE_REPLY_UNSYNCHRONIZED },
+                { "zero receive timestamp", zero_receive, SOURCE_REPLY_BAD_TIMESTAMPS },
+                { "transmit before receive", transmit_before_receive, SOURCE_REPLY_BAD_TIMESTAMPS },
+                { "root distance over 16 s", huge_root_distance, SOURCE_REPLY_BAD_DISTANCE },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                Source *s = make_source(false);
+                NtpPacket req, rep;
+
+                print_message("%s\n", cases[i].name);
+                source_build_request(s, T0, COOKIE, &req);
+                rep = reply_to(T0, 0, 0.001);
+                cases[i].spoil(&rep);
+                assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), cases[i].expected);
+                assert_int_equal(s->reach, 0);
+                assert_int_equal(sourcestats_count(&s->stats), 0);
+                source_free(s);
+        }
+}
+
+static void kod_rate_slows_down_and_deny_stops_use(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+        SelectCandidate c;
+
+        source_build_request(s, T0, COOKIE, &req);
+        rep = reply_to(T0, 0, 0.001);
+        kod_rate(&rep);
+        source_process_reply(s, &rep, arrival(T0, 0.001), NULL);
+        assert_int_equal(s->poll, 7);
+
+        rep = reply_to(T0, 0, 0.001);
+        kod_deny(&rep);
+        source_process_reply(s, &rep, arrival(T0, 0.001), NULL);
+        assert_true(s->kod_deny);
+        source_candidate(s, T0, &c);
+        assert_false(c.usable);
+        source_free(s);
+}
+
+static void unsolicited_and_duplicate_replies_are_ignored(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep = reply_to(T0, 0, 0.001);
+
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_UNEXPECTED);
+        source_build_request(s, T0, COOKIE, &req);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_OK);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_UNEXPECTED);
+        /* A second request, and the old reply replayed: a duplicate. */
+        source_build_request(s, T0 + 64 * NSEC_PER_SEC, COOKIE, &req);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_DUPLICATE);
+        source_free(s);
+}
+
+static void iburst_polls_every_two_seconds_then_minpoll(void **state) {
+        Source *s = make_source(true);
+        NtpPacket req;
+
+        source_start(s);
+        for (int i = 0; i < SOURCE_IBURST_COUNT; i++) {
+                assert_true(source_poll_interval(s) == SOURCE_BURST_INTERVAL);
+                source_build_request(s, T0, COOKIE, &req);
+        }
+        assert_true(source_poll_interval(s) == 64.0);
+        source_free(s);
+}
+
+static void without_iburst_polling_starts_at_minpoll(void **state) {
+        Source *s = make_source(false);
+        source_start(s);
+        assert_true(source_poll_interval(s) == 64.0);
+        source_free(s);
+}
+
+static void reach_shifts_in_zeros_for_lost_replies(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+
+        source_build_request(s, T0, COOKIE, &req);
+        rep = reply_to(T0, 0, 0.001);
+        source_process_reply(s, &rep, arrival(T0, 0.001), NULL);
+        for (int i = 0; i < 3; i++)
+                source_build_request(s, T0, COOKIE + 1 + i, &req);
+        assert_int_equal(s->reach, 010);
+        for (int i = 0; i < 5; i++)
+                source_build_request(s, T0, COOKIE + 10 + i, &req);
+        assert_int_equal(s->reach, 0);
+        assert_int_equal(s->polls_unreachable, 1);
+        for (int i = 0; i < 3; i++)
+                source_build_request(s, T0, COOKIE + 20 + i, &req);
+        assert_int_equal(s->polls_unreachable, 4);
+        source_free(s);
+}
+
+static void a_stable_source_polls_less_often(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+        nsec_t t = T0;
+
+        for (int i = 0; i < 40; i++) {
+                source_build_request(s, t, COOKIE + i, &req);
+                rep = reply_to(t, 0, 0.001);
+                rep.origin_ts = COOKIE + i;
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, 0.001), NULL), SOURCE_REPLY_OK);
+                t += seconds_to_nsec(source_poll_interval(s));
+        }
+        assert_true(s->poll > 6);
+        assert_true(s->poll <= 10);
+        source_free(s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(requests_are_client_mode_with_the_cookie),
+                cmocka_unit_test(offset_and_delay_follow_rfc5905),
+                cmocka_unit_test(arithmetic_holds_across_the_2036_era_boundary),
+                cmocka_unit_test(a_good_reply_becomes_a_sample_and_sets_reach),
+                cmocka_unit_test(bad_replies_are_rejected_with_their_reason),
+                cmocka_unit_test(kod_rate_slows_down_and_deny_stops_use),
+                cmocka_unit_test(unsolicited_and_duplicate_replies_are_ignored),
+                cmocka_unit_test(iburst_polls_every_two_seconds_then_minpoll),
+                cmocka_unit_test(without_iburst_polling_starts_at_minpoll),
+                cmocka_unit_test(reach_shifts_in_zeros_for_lost_replies),
+                cmocka_unit_test(a_stable_source_polls_less_often),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

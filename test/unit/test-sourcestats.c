@@ -1,0 +1,181 @@
+/* Tests for src/core/sourcestats: the weighted regression, its window, and
+ * re-expressing samples after clock changes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "core/sourcestats.h"
+
+#define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
+
+static SourceSample sample(double t, double offset, double delay) {
+        return (SourceSample) { .time = T0 + seconds_to_nsec(t), .offset = offset, .delay = delay,
+                                .dispersion = 1e-6 };
+}
+
+static void add_line(SourceStats *s, int n, double interval, double a, double b, double delay) {
+        for (int i = 0; i < n; i++) {
+                SourceSample x = sample(i * interval, a + b * i * interval, delay);
+                sourcestats_add(s, &x);
+        }
+}
+
+static void a_perfect_line_gives_its_slope_and_offset(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        add_line(&s, 16, 64, 1e-3, 2e-6, 1e-4);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(15 * 64), &e));
+        assert_int_equal(e.n_samples, 16);
+        assert_true(fabs(e.frequency - 2e-6) < 1e-12);
+        assert_true(fabs(e.offset - (1e-3 + 2e-6 * 15 * 64)) < 1e-9);
+        assert_true(e.std_dev < 1e-6);
+        assert_true(e.skew < 1e-8);
+}
+
+static void the_estimate_extrapolates_to_now(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        add_line(&s, 8, 16, 0, -5e-6, 1e-4);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(7 * 16 + 100), &e));
+        assert_true(fabs(e.offset - (-5e-6 * (7 * 16 + 100))) < 1e-9);
+        /* Further from the data, less sure. */
+        SourceEstimate later;
+        sourcestats_estimate(&s, T0 + seconds_to_nsec(7 * 16 + 10000), &later);
+        assert_true(later.offset_sd >= e.offset_sd);
+}
+
+static void a_sample_with_a_long_delay_barely_moves_the_fit(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        for (int i = 0; i < 12; i++) {
+                double jitter = (i % 2 ? 1 : -1) * 2e-6;
+                SourceSample x = sample(i * 16, jitter, 100e-6 + (i % 3) * 4e-6);
+                sourcestats_add(&s, &x);
+        }
+        /* A sample whose round trip took 50 ms extra: its offset could be off
+         * by 25 ms, and is off by 10 ms. */
+        SourceSample slow = sample(12 * 16, 10e-3, 50e-3);
+        sourcestats_add(&s, &slow);
+        assert_true(sourcestats_estimate(&s, slow.time, &e));
+        assert_true(fabs(e.offset) < 100e-6);
+}
+
+static void runs_test_threshold(void **state) {
+        /* 10 positive, 10 negative: mean runs 11, sd ~2.18, 5% bound ~7.4. */
+        double m = sourcestats_min_runs(10, 10);
+        assert_true(m > 7.0 && m < 8.0);
+        /* All one sign: anything goes. */
+        assert_true(sourcestats_min_runs(5, 0) <= 1);
+}
+
+static void a_change_of_slope_shrinks_the_window(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        /* 30 samples on one line, then 12 on a line 20 ppm steeper. */
+        add_line(&s, 30, 16, 0, 0, 1e-4);
+        for (int i = 0; i < 12; i++) {
+                SourceSample x = sample((30 + i) * 16, 20e-6 * (i + 1) * 16, 1e-4);
+                sourcestats_add(&s, &x);
+        }
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(41 * 16), &e));
+        assert_true(e.n_samples < 42);
+        assert_true(fabs(e.frequency - 20e-6) < 5e-6);
+}
+
+static void a_frequency_change_removes_that_much_slope(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        nsec_t now = T0 + seconds_to_nsec(9 * 32);
+
+        sourcestats_init(&s);
+        add_line(&s, 10, 32, 0, 3e-6, 1e-4);
+        sourcestats_apply_clock_change(&s, now, 3e-6, 0);
+        assert_true(sourcestats_estimate(&s, now, &e));
+        assert_true(fabs(e.frequency) < 1e-12);
+        /* The offset at the time of the change is unchanged. */
+        assert_true(fabs(e.offset - 3e-6 * 9 * 32) < 1e-9);
+}
+
+static void an_offset_change_shifts_every_sample(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        nsec_t now = T0 + seconds_to_nsec(5 * 16);
+
+        sourcestats_init(&s);
+        add_line(&s, 6, 16, 0.25, 0, 1e-4);
+        sourcestats_apply_clock_change(&s, now, 0, 0.25);
+        assert_true(sourcestats_estimate(&s, now + seconds_to_nsec(0.25), &e));
+        assert_true(fabs(e.offset) < 1e-9);
+        assert_true(fabs(sourcestats_last(&s)->offset) < 1e-9);
+}
+
+static void the_ring_keeps_the_newest_64(void **state) {
+        SourceStats s;
+
+        sourcestats_init(&s);
+        add_line(&s, 100, 1, 0, 0, 1e-4);
+        assert_true(sourcestats_count(&s) <= SOURCESTATS_MAX_SAMPLES);
+        assert_true(sourcestats_last(&s)->time == T0 + seconds_to_nsec(99));
+}
+
+static void time_going_backwards_starts_over(void **state) {
+        SourceStats s;
+
+        sourcestats_init(&s);
+        add_line(&s, 10, 16, 0, 0, 1e-4);
+        SourceSample back = sample(-1000, 0, 1e-4);
+        sourcestats_add(&s, &back);
+        assert_int_equal(sourcestats_count(&s), 1);
+}
+
+static void frequency_is_unknown_until_three_samples(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        add_line(&s, 2, 2, 0, 1e-6, 1e-4);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(2), &e));
+        assert_true(e.skew >= SOURCESTATS_UNKNOWN_SKEW);
+        assert_true(e.offset_sd >= 0.5e-4);
+        SourceSample third = sample(4, 4e-6, 1e-4);
+        sourcestats_add(&s, &third);
+        sourcestats_estimate(&s, T0 + seconds_to_nsec(4), &e);
+        assert_true(e.skew < SOURCESTATS_UNKNOWN_SKEW);
+}
+
+static void no_samples_no_estimate(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        assert_false(sourcestats_estimate(&s, T0, &e));
+        assert_null(sourcestats_last(&s));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(a_perfect_line_gives_its_slope_and_offset),
+                cmocka_unit_test(the_estimate_extrapolates_to_now),
+                cmocka_unit_test(a_sample_with_a_long_delay_barely_moves_the_fit),
+                cmocka_unit_test(runs_test_threshold),
+                cmocka_unit_test(a_change_of_slope_shrinks_the_window),
+                cmocka_unit_test(a_frequency_change_removes_that_much_slope),
+                cmocka_unit_test(an_offset_change_shifts_every_sample),
+                cmocka_unit_test(the_ring_keeps_the_newest_64),
+                cmocka_unit_test(time_going_backwards_starts_over),
+                cmocka_unit_test(frequency_is_unknown_until_three_samples),
+                cmocka_unit_test(no_samples_no_estimate),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
