@@ -1,0 +1,173 @@
+/* Tests for src/clock: the simulated clock, the no-control clock, and the
+ * pure parts of the system clock. Nothing here writes the real clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sys/timex.h>
+
+#include "clock/clock-sim.h"
+#include "clock/clock-system.h"
+
+#define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
+
+static void the_sim_clock_drifts_by_its_frequency_error(void **state) {
+        SimClockParams p = { .start = T0, .initial_offset = 0.001, .frequency_ppm = 50, .seed = 1 };
+        Clock *c;
+        nsec_t t;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        sim_clock_advance(c, 100);
+        assert_true(fabs(sim_clock_time_error(c) - (0.001 + 50e-6 * 100)) < 1e-12);
+        clock_read(c, &t);
+        assert_int_equal(t - sim_clock_true_time(c), seconds_to_nsec(sim_clock_time_error(c)));
+        /* Correcting the frequency stops the drift. */
+        clock_set_frequency(c, -50);
+        double before = sim_clock_time_error(c);
+        sim_clock_advance(c, 1000);
+        assert_true(fabs(sim_clock_time_error(c) - before) < 1e-12);
+        assert_true(fabs(sim_clock_frequency_error(c)) < 1e-9);
+        clock_free(c);
+}
+
+static void the_sim_clock_steps(void **state) {
+        SimClockParams p = { .start = T0, .initial_offset = -2.5 };
+        Clock *c;
+
+        clock_new_sim(&p, &c);
+        clock_step(c, 2.5);
+        assert_true(fabs(sim_clock_time_error(c)) < 1e-12);
+        assert_int_equal(sim_clock_steps(c), 1);
+        clock_free(c);
+}
+
+static void the_sim_clock_is_deterministic_for_a_seed(void **state) {
+        SimClockParams p = { .start = T0, .wander = 1e-9, .seed = 42 };
+        Clock *a, *b;
+
+        clock_new_sim(&p, &a);
+        clock_new_sim(&p, &b);
+        for (int i = 0; i < 1000; i++) {
+                sim_clock_advance(a, 1);
+                sim_clock_advance(b, 1);
+        }
+        assert_true(sim_clock_time_error(a) == sim_clock_time_error(b));
+        assert_true(sim_clock_time_error(a) != 0);
+        clock_free(a);
+        clock_free(b);
+}
+
+static void wander_is_a_random_walk_of_the_right_size(void **state) {
+        /* After N steps of 1 s the frequency has moved by wander * sqrt(N)
+         * in standard deviation: check the spread over many clocks. */
+        double sum2 = 0;
+        const int clocks = 200, steps = 400;
+        for (int k = 0; k < clocks; k++) {
+                SimClockParams p = { .start = T0, .wander = 1e-9, .seed = (uint64_t) k + 1 };
+                Clock *c;
+                clock_new_sim(&p, &c);
+                for (int i = 0; i < steps; i++)
+                        sim_clock_advance(c, 1);
+                double f = sim_clock_frequency_error(c) * 1e-6;
+                sum2 += f * f;
+                clock_free(c);
+        }
+        double sd = sqrt(sum2 / clocks), expect = 1e-9 * sqrt(steps);
+        assert_true(sd > 0.7 * expect && sd < 1.3 * expect);
+}
+
+static void the_none_clock_applies_corrections_virtually(void **state) {
+        Clock *c;
+        double ppm;
+        nsec_t before, after;
+
+        assert_int_equal(clock_new_none(&c), 0);
+        assert_false(c->controls);
+        clock_get_frequency(c, &ppm);
+        assert_true(ppm == 0);
+        clock_step(c, 10.0);
+        clock_read(c, &after);
+        before = now_realtime();
+        assert_true(nsec_diff(after, before) > 9.9 && nsec_diff(after, before) < 10.1);
+        /* Kernel timestamps convert into the same virtual timescale. */
+        nsec_t real = now_realtime();
+        assert_true(fabs(nsec_diff(clock_from_system(c, real), real) - 10.0) < 0.01);
+        clock_set_frequency(c, 100);
+        clock_get_frequency(c, &ppm);
+        assert_true(ppm == 100);
+        ClockSyncStatus st = { .synchronized = true };
+        assert_int_equal(clock_set_sync_status(c, &st), 0);
+        clock_free(c);
+}
+
+typedef struct SplitCase {
+        double ppm;
+        long tick, freq;
+} SplitCase;
+
+static void frequencies_split_into_tick_and_remainder(void **state) {
+        static const SplitCase cases[] = {
+                { 0, 10000, 0 },
+                { 12.5, 10000, 12 * 65536 + 32768 },
+                { -500, 10000, -500 * 65536 },
+                { 550, 10006, -50 * 65536 },
+                { -12345, 9877, -45 * 65536 },
+                { 99999, 11000, -1 * 65536 },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                long tick, freq;
+                assert_int_equal(clock_system_split_frequency(cases[i].ppm, 10000, &tick, &freq), 0);
+                assert_int_equal(tick, cases[i].tick);
+                assert_int_equal(freq, cases[i].freq);
+                assert_true(fabs(clock_system_join_frequency(tick, freq, 10000) - cases[i].ppm) < 1e-4);
+        }
+        long tick, freq;
+        assert_int_equal(clock_system_split_frequency(150000, 10000, &tick, &freq), -ERANGE);
+}
+
+static void status_bits_follow_the_sync_state(void **state) {
+        ClockSyncStatus s = { .synchronized = true };
+        int keep = STA_NANO;
+
+        assert_int_equal(clock_system_status_bits(&s, keep | STA_PLL | STA_UNSYNC), keep);
+        s.synchronized = false;
+        assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
+        s = (ClockSyncStatus) { .synchronized = true, .local_rtc = true };
+        assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
+        s = (ClockSyncStatus) { .synchronized = true, .leap = NTP_LEAP_INSERT };
+        assert_int_equal(clock_system_status_bits(&s, keep | STA_DEL), keep | STA_INS);
+        s.leap = NTP_LEAP_DELETE;
+        assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_DEL);
+}
+
+static void the_system_clock_reads_without_writing(void **state) {
+        Clock *c;
+        nsec_t t;
+        double ppm;
+
+        assert_int_equal(clock_new_system(&c), 0);
+        assert_true(c->controls);
+        assert_int_equal(clock_read(c, &t), 0);
+        assert_true(llabs(t - now_realtime()) < NSEC_PER_SEC);
+        assert_int_equal(clock_get_frequency(c, &ppm), 0);
+        assert_true(fabs(ppm) < 100000);
+        clock_free(c);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(the_sim_clock_drifts_by_its_frequency_error),
+                cmocka_unit_test(the_sim_clock_steps),
+                cmocka_unit_test(the_sim_clock_is_deterministic_for_a_seed),
+                cmocka_unit_test(wander_is_a_random_walk_of_the_right_size),
+                cmocka_unit_test(the_none_clock_applies_corrections_virtually),
+                cmocka_unit_test(frequencies_split_into_tick_and_remainder),
+                cmocka_unit_test(status_bits_follow_the_sync_state),
+                cmocka_unit_test(the_system_clock_reads_without_writing),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
