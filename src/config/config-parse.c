@@ -53,12 +53,25 @@ int source_spec_copy(SourceSpec *dst, const SourceSpec *src) {
         return !src->host || dst->host ? 0 : -ENOMEM;
 }
 
+/* An IPv6 literal, or a host name whose dot-separated labels are 1 to 63
+ * letters, digits, '-' or '_', not starting or ending with '-'. */
 static bool host_is_valid(const char *h) {
+        struct in6_addr a6;
+
+        if (strchr(h, ':'))
+                return inet_pton(AF_INET6, h, &a6) == 1 || (strchr(h, '%') && strlen(h) < 64);
         if (!*h || strlen(h) > 253)
                 return false;
-        for (const char *p = h; *p; p++)
-                if (!isalnum((unsigned char) *p) && !strchr(".-_:%", *p))
+        for (const char *label = h; label;) {
+                const char *dot = strchr(label, '.');
+                size_t len = dot ? (size_t) (dot - label) : strlen(label);
+                if (len == 0 || len > 63 || label[0] == '-' || label[len - 1] == '-')
                         return false;
+                for (size_t i = 0; i < len; i++)
+                        if (!isalnum((unsigned char) label[i]) && !strchr("-_", label[i]))
+                                return false;
+                label = dot ? dot + 1 : NULL;
+        }
         return true;
 }
 

@@ -91,6 +91,9 @@ static int run(const Options *o, Config *config) {
         r = privileges_drop(TEMPUS_USER, m->config.control);
         if (r < 0)
                 return r;
+        r = manager_connect_bus(m);
+        if (r < 0)
+                return r;
         return manager_run(m);
 }
 

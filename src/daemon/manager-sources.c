@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/bus.h"
 #include "core/engine.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
@@ -151,6 +152,7 @@ static void remove_peer_at(Manager *m, size_t i) {
         m->n_peers--;
         if (m->last_selected == s)
                 m->last_selected = NULL;
+        bus_context_source_removed(m->bus, s);
         peer_free(p);
         engine_remove_source(m->engine, s);
 }

@@ -1,10 +1,15 @@
 /* Status reporting (see manager-status.h). */
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus/bus.h"
+#include "daemon/adjtime.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-status.h"
 #include "daemon/manager.h"
@@ -66,11 +71,24 @@ static void log_transitions(Manager *m, const Tracking *t) {
                 log_info("Selected source %s (%s).", selected->name, selected->address_string);
         m->last_selected = selected;
 
-        if (t->synchronized && !m->was_synchronized)
-                log_notice("Synchronized to %s, stratum %u.", t->reference_name, t->stratum - 1u);
+        if (t->synchronized && !m->logged_first_sync)
+                log_event(LOG_NOTICE, TEMPUS_MESSAGE_SYNCHRONIZED, "Synchronized to %s, stratum %u.",
+                          t->reference_name, t->stratum - 1u);
+        else if (t->synchronized && !m->was_synchronized)
+                log_notice("Synchronized again to %s, stratum %u.", t->reference_name, t->stratum - 1u);
         else if (!t->synchronized && m->was_synchronized)
-                log_warning("Lost synchronization: %s.", m->engine->unsync_reason ?: "no source");
+                log_event(LOG_WARNING, TEMPUS_MESSAGE_SYNC_LOST, "Lost synchronization: %s.",
+                          m->engine->unsync_reason ?: "no source");
         m->was_synchronized = t->synchronized;
+        m->logged_first_sync |= t->synchronized;
+
+        const Discipline *d = &m->engine->discipline;
+        if (d->n_steps != m->logged_steps) {
+                char offset[32];
+                format_offset(offset, sizeof offset, -d->last_offset, 0);
+                log_event(LOG_NOTICE, TEMPUS_MESSAGE_CLOCK_STEPPED, "Clock stepped: it was off by %s.", offset);
+                m->logged_steps = d->n_steps;
+        }
 }
 
 static void log_tracking(Manager *m, const Tracking *t) {
@@ -85,7 +103,7 @@ static void log_tracking(Manager *m, const Tracking *t) {
                 .stratum = t->stratum,
                 .frequency_ppm = t->frequency_ppm,
                 .skew_ppm = t->skew_ppm,
-                .offset = t->last_offset,
+                .offset = -t->last_offset,      /* chrony's sign: local - true */
                 .leap = t->leap,
                 .combined = t->n_combined,
                 .offset_sd = t->offset_sd,
@@ -118,6 +136,7 @@ static int on_status(sd_event_source *es, void *userdata) {
         log_tracking(m, &t);
         update_kernel(m, &t);
         send_status(m, &t);
+        bus_context_flush(m->bus);
         return sd_event_source_set_enabled(es, SD_EVENT_OFF);
 }
 
@@ -132,4 +151,45 @@ void manager_schedule_status(Manager *m) {
                 }
         }
         (void) sd_event_source_set_enabled(m->status_defer, SD_EVENT_ONESHOT);
+}
+
+static void set_local_rtc(Manager *m, bool local) {
+        if (local)
+                log_notice("The real-time clock keeps local time (%s): the kernel's 11-minute RTC updates stay off.",
+                           m->adjtime_path);
+        else if (m->local_rtc)
+                log_notice("The real-time clock keeps UTC again (%s).", m->adjtime_path);
+        m->local_rtc = local;
+        manager_schedule_status(m);
+}
+
+static int on_adjtime_changed(sd_event_source *es, const struct inotify_event *ev, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *copy = strdup(m->adjtime_path);
+
+        if (!copy || ev->len == 0 || !streq(ev->name, basename(copy)))
+                return 0;
+        bool local = adjtime_read_local(m->adjtime_path);
+        if (local != m->local_rtc)
+                set_local_rtc(m, local);
+        return 0;
+}
+
+int manager_watch_adjtime(Manager *m) {
+        const char *path = getenv("TEMPUS_ADJTIME") ?: ADJTIME_PATH;
+        _cleanup_free_ char *dir = NULL;
+
+        m->adjtime_path = strdup(path);
+        dir = strdup(path);
+        if (!m->adjtime_path || !dir)
+                return log_oom();
+        if (adjtime_read_local(path))
+                set_local_rtc(m, true);
+        /* timedatectl replaces the file: watch its directory. */
+        int r = sd_event_add_inotify(m->event, &m->adjtime_watch, dirname(dir),
+                                     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR,
+                                     on_adjtime_changed, m);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to watch %s: %m", path);
+        return 0;
 }

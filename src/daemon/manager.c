@@ -6,6 +6,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus/bus.h"
 #include "daemon/driftfile.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-sources.h"
@@ -117,6 +118,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         manager_remove_all_sources(m);
         free(m->peers);
+        bus_context_free(m->bus);
         responder_free(m->responder);
         ratelimit_free(m->ratelimit);
         logfiles_free(m->logs);
@@ -125,6 +127,8 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->housekeeping_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
         sd_event_source_disable_unref(m->status_defer);
+        sd_event_source_disable_unref(m->adjtime_watch);
+        free(m->adjtime_path);
         sd_event_source_disable_unref(m->sigterm);
         sd_event_source_disable_unref(m->sigint);
         sd_event_source_disable_unref(m->sighup);
@@ -264,8 +268,17 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         (void) manager_open_logs(m);
+        (void) manager_watch_adjtime(m);
         r = manager_add_configured_sources(m);
         if (r < 0)
+                return r;
+        manager_schedule_status(m);
+        return 0;
+}
+
+int manager_connect_bus(Manager *m) {
+        int r = bus_context_new(m, &m->bus);
+        if (r < 0 && r != -ENOTCONN)
                 return r;
         manager_schedule_status(m);
         return 0;

@@ -17,6 +17,7 @@ typedef struct SourceGroup SourceGroup;
 typedef struct Responder Responder;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
+typedef struct BusContext BusContext;
 
 typedef struct ManagerCounters {
         uint64_t dropped[_NTP_DROP_MAX];        /* malformed datagrams, by reason */
@@ -45,6 +46,7 @@ typedef struct Manager {
         AccessList access;              /* live rules (config + runtime changes) */
 
         LogFiles *logs;
+        BusContext *bus;                /* NULL without a system bus */
 
         sd_event_source *discipline_timer;
         sd_event_source *housekeeping_timer;
@@ -56,9 +58,13 @@ typedef struct Manager {
         unsigned housekeeping_runs;
         unsigned logged_updates;        /* discipline updates already logged */
         bool was_synchronized;
+        bool logged_first_sync;
+        unsigned logged_steps;          /* discipline steps already logged */
         Source *last_selected;
         char *last_status;
         bool local_rtc;                 /* /etc/adjtime says the RTC keeps local time */
+        char *adjtime_path;             /* $TEMPUS_ADJTIME, else /etc/adjtime */
+        sd_event_source *adjtime_watch;
         bool sent_ready;
 } Manager;
 
@@ -70,8 +76,14 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
+/* Offers the D-Bus API on the system bus, if there is one. */
+int manager_connect_bus(Manager *m);
+
 /* Re-reads the configuration; on any error keeps the current one. */
 int manager_reload(Manager *m);
+
+/* Reads /etc/adjtime and follows its changes (manager-status.c). */
+int manager_watch_adjtime(Manager *m);
 
 /* Asks for the status line, kernel state and notifications to be refreshed
  * once the current event is done (coalesces bursts of changes). */

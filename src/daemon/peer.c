@@ -48,7 +48,8 @@ static void peer_log_measurement(Peer *p, const SourceSample *sample) {
                 .poll_local = s->poll,
                 .poll_remote = s->poll,
                 .score = 0,
-                .offset = sample->offset,
+                /* chrony's sign: positive when the local clock is ahead. */
+                .offset = -sample->offset,
                 .peer_delay = sample->delay,
                 .peer_dispersion = sample->dispersion,
                 .root_delay = s->root_delay,
@@ -56,6 +57,27 @@ static void peer_log_measurement(Peer *p, const SourceSample *sample) {
                 .refid = s->remote_refid,
         };
         logfiles_write_measurement(m->logs, &lm);
+}
+
+static void peer_log_statistics(Peer *p) {
+        Manager *m = p->manager;
+        const Source *s = p->source;
+        SourceEstimate e;
+
+        if (!m->logs || !sourcestats_estimate(&s->stats, s->last_sample.time, &e))
+                return;
+        LogStatistics ls = {
+                .time = e.time,
+                .address = s->address_string,
+                .std_dev = e.std_dev,
+                .est_offset = -e.offset,
+                .offset_sd = e.offset_sd,
+                .diff_freq = e.frequency,
+                .est_skew = e.skew,
+                .n_samples = e.n_samples,
+                .n_runs = e.n_runs,
+        };
+        logfiles_write_statistics(m->logs, &ls);
 }
 
 static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
@@ -78,6 +100,7 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
                 return;
         }
         peer_log_measurement(p, &p->source->last_sample);
+        peer_log_statistics(p);
         peer_close_socket(p);
         manager_arm_discipline_timer(m);
 }

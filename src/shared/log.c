@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "shared/log.h"
@@ -46,4 +47,20 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         (void) line;
         errno = saved_errno;
         return -error;
+}
+
+void log_event(int level, const char *message_id, const char *fmt, ...) {
+        char buf[2048];
+        va_list ap;
+
+        if (level > max_level)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        va_end(ap);
+        if (getenv("JOURNAL_STREAM") &&
+            sd_journal_send("MESSAGE=%s", buf, "PRIORITY=%i", level, "MESSAGE_ID=%s", message_id,
+                            "SYSLOG_IDENTIFIER=%s", program_invocation_short_name, NULL) >= 0)
+                return;
+        log_internal(level, 0, __FILE__, __LINE__, "%s", buf);
 }

@@ -17,6 +17,16 @@ void log_set_prefix(bool on);
 
 int log_internal(int level, int error, const char *file, int line, const char *fmt, ...) _printf_(5, 6);
 
+/* Logs an event that people look up in the journal by its MESSAGE_ID
+ * (`journalctl MESSAGE_ID=...`): sent to the journal with that field when
+ * stderr is connected to it, written to stderr like any message otherwise. */
+void log_event(int level, const char *message_id, const char *fmt, ...) _printf_(3, 4);
+
+/* MESSAGE_IDs of tempusd's events. */
+#define TEMPUS_MESSAGE_SYNCHRONIZED "df6876f2da094b8e819dc4435351986b"
+#define TEMPUS_MESSAGE_CLOCK_STEPPED "6dcf4f172d1849cdb16267c70dadbf8e"
+#define TEMPUS_MESSAGE_SYNC_LOST "f6d3d27af2cc40478989e984e788f037"
+
 #define log_full_errno(level, error, ...) \
         log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)
 #define log_full(level, ...) (void) log_full_errno((level), 0, __VA_ARGS__)

@@ -29,6 +29,10 @@ def test(args, wd):
     if any(abs(o) >= 1e-3 for o in offsets):
         fail("an offset is 1 ms or more: %s" % offsets)
 
+    stats = wait_for("statistics.log rows for 127.0.0.1",
+                     lambda: [r for r in read_log_rows(wd + "/log/statistics.log") if r[2] == "127.0.0.1"], 10)
+    log("statistics: " + " ".join(stats[-1]))
+
     status = wait_for("a synchronized status line",
                       lambda: (t.status() or "").startswith("Synchronized to 127.0.0.1") and t.status(), 10)
     log("status: " + status)

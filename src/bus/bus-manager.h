@@ -1,0 +1,50 @@
+/* org.tempus.Tempus1.Manager at /org/tempus/Tempus1: tracking properties
+ * (what chronyc tracking shows), settings, and the methods that change
+ * them. Reading is open to everyone; every method requires root. */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "bus/bus-properties.h"
+
+#define BUS_NAME "org.tempus.Tempus1"
+#define BUS_MANAGER_PATH "/org/tempus/Tempus1"
+#define BUS_MANAGER_INTERFACE "org.tempus.Tempus1.Manager"
+
+typedef struct Manager Manager;
+
+/* The Manager object's property values, in bus types. Offsets and
+ * frequencies follow chronyc: positive means the local clock is ahead
+ * (offsets) or runs fast (Frequency). */
+typedef struct BusManagerProps {
+        Manager *manager;
+        int synchronized;
+        uint32_t reference_id;
+        char reference_name[64];
+        uint8_t stratum;
+        uint64_t reference_time_usec;
+        double system_time_offset;
+        double last_offset;
+        double rms_offset;
+        double frequency;
+        double residual_frequency;
+        double skew;
+        double root_delay;
+        double root_dispersion;
+        double update_interval;
+        char leap_status[16];
+        double makestep_threshold;
+        int32_t makestep_limit;
+        uint32_t min_sources;
+        uint64_t access_rules_hash;     /* stands for AccessRules when comparing */
+        int clock_control;
+        int local_rtc;
+} BusManagerProps;
+
+extern const sd_bus_vtable bus_manager_vtable[];
+extern const BusPropertyField bus_manager_fields[];
+extern const size_t bus_manager_n_fields;
+
+/* Refreshes *p from the manager's live state. */
+void bus_manager_props_fill(BusManagerProps *p, Manager *m);

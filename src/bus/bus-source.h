@@ -1,0 +1,54 @@
+/* org.tempus.Tempus1.Source at /org/tempus/Tempus1/source/N: one object
+ * per source (N is the source's stable ID), with what chronyc sources and
+ * sourcestats show about it. Read-only. */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "bus/bus-properties.h"
+
+#define BUS_SOURCE_PREFIX "/org/tempus/Tempus1/source"
+#define BUS_SOURCE_INTERFACE "org.tempus.Tempus1.Source"
+
+typedef struct Source Source;
+
+/* A source's property values in bus types. Offsets follow chronyc:
+ * positive means the local clock is ahead of the source; Frequency is the
+ * source's residual frequency (ppm, positive: the local clock runs slow
+ * against it). */
+typedef struct BusSourceProps {
+        unsigned id;
+        char name[256];
+        char address[64];
+        char mode[16];
+        char state[16];
+        uint8_t stratum;
+        int32_t poll;
+        uint8_t reach;
+        uint64_t last_rx_age_usec;      /* UINT64_MAX: nothing received yet */
+        int64_t last_rx;                /* stands for LastRxAgeUSec when comparing */
+        double offset;
+        double measured_offset;
+        double error;
+        uint32_t samples;
+        uint32_t runs;
+        double span;
+        double frequency;
+        double frequency_skew;
+        double std_dev;
+        int prefer;
+        int iburst;
+} BusSourceProps;
+
+extern const sd_bus_vtable bus_source_vtable[];
+extern const BusPropertyField bus_source_fields[];
+extern const size_t bus_source_n_fields;
+
+/* Fills *p from source s at cooked time now. */
+void bus_source_props_fill(BusSourceProps *p, const Source *s, int64_t now);
+
+/* "/org/tempus/Tempus1/source/N" into buf. Returns buf. */
+char *bus_source_path(unsigned id, char *buf, size_t size);
+/* Parses a source object path. Returns the ID, or -EINVAL. */
+int bus_source_path_parse(const char *path, unsigned *ret);

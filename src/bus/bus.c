@@ -1,0 +1,219 @@
+/* The system bus connection and signal coalescing (see bus.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/bus.h"
+#include "daemon/manager.h"
+#include "daemon/peer.h"
+#include "shared/log.h"
+
+static BusSourceEntry *entry_find(BusContext *b, unsigned id) {
+        for (size_t i = 0; i < b->n_sources; i++)
+                if (b->sources[i].id == id)
+                        return &b->sources[i];
+        return NULL;
+}
+
+static BusSourceEntry *entry_get(BusContext *b, unsigned id) {
+        BusSourceEntry *e = entry_find(b, id), *array;
+
+        if (e)
+                return e;
+        array = realloc(b->sources, (b->n_sources + 1) * sizeof(BusSourceEntry));
+        if (!array)
+                return NULL;
+        b->sources = array;
+        e = &b->sources[b->n_sources++];
+        *e = (BusSourceEntry) { .id = id };
+        return e;
+}
+
+static void entry_drop(BusContext *b, BusSourceEntry *e) {
+        size_t i = (size_t) (e - b->sources);
+        memmove(e, e + 1, (b->n_sources - i - 1) * sizeof(BusSourceEntry));
+        b->n_sources--;
+}
+
+static Source *source_by_id(Manager *m, unsigned id) {
+        for (size_t i = 0; i < m->n_peers; i++)
+                if (m->peers[i]->source->id == id)
+                        return m->peers[i]->source;
+        return NULL;
+}
+
+static int64_t cooked_now(Manager *m) {
+        nsec_t now = 0;
+        (void) engine_now(m->engine, &now);
+        return now;
+}
+
+static int find_manager(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                        void **found, sd_bus_error *error) {
+        BusContext *b = userdata;
+
+        if (!streq(path, BUS_MANAGER_PATH))
+                return 0;
+        bus_manager_props_fill(&b->manager_now, b->manager);
+        *found = &b->manager_now;
+        return 1;
+}
+
+static int find_source(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                       void **found, sd_bus_error *error) {
+        BusContext *b = userdata;
+        unsigned id;
+
+        if (bus_source_path_parse(path, &id) < 0)
+                return 0;
+        Source *s = source_by_id(b->manager, id);
+        if (!s)
+                return 0;
+        BusSourceEntry *e = entry_get(b, id);
+        if (!e)
+                return -ENOMEM;
+        bus_source_props_fill(&e->now, s, cooked_now(b->manager));
+        *found = &e->now;
+        return 1;
+}
+
+static int enumerate_sources(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                             sd_bus_error *error) {
+        BusContext *b = userdata;
+        Manager *m = b->manager;
+        char **list = calloc(m->n_peers + 1, sizeof(char *));
+        char path[128];
+
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_peers; i++) {
+                list[i] = strdup(bus_source_path(m->peers[i]->source->id, path, sizeof path));
+                if (!list[i]) {
+                        for (size_t k = 0; k < i; k++)
+                                free(list[k]);
+                        free(list);
+                        return -ENOMEM;
+                }
+        }
+        *nodes = list;
+        return 1;
+}
+
+static int bus_export(BusContext *b) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(b->bus, NULL, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
+                                       bus_manager_vtable, find_manager, b);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(b->bus, NULL, BUS_SOURCE_PREFIX, BUS_SOURCE_INTERFACE,
+                                               bus_source_vtable, find_source, b);
+        if (r >= 0)
+                r = sd_bus_add_node_enumerator(b->bus, NULL, BUS_SOURCE_PREFIX, enumerate_sources, b);
+        if (r >= 0)
+                r = sd_bus_add_object_manager(b->bus, NULL, BUS_MANAGER_PATH);
+        return r;
+}
+
+int bus_context_new(Manager *m, BusContext **ret) {
+        _cleanup_(bus_context_freep) BusContext *b = calloc(1, sizeof(BusContext));
+        int r;
+
+        if (!b)
+                return log_oom();
+        b->manager = m;
+        r = sd_bus_open_system_with_description(&b->bus, "tempusd");
+        if (r < 0) {
+                log_notice_errno(r, "No system bus, running without the D-Bus API: %m");
+                return -ENOTCONN;
+        }
+        r = bus_export(b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to export the D-Bus objects: %m");
+        r = sd_bus_request_name(b->bus, BUS_NAME, 0);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to acquire the bus name %s, running without the D-Bus API: %m",
+                                  BUS_NAME);
+                return -ENOTCONN;
+        }
+        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        bus_manager_props_fill(&b->manager_sent, m);
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+BusContext *bus_context_free(BusContext *b) {
+        if (!b)
+                return NULL;
+        sd_bus_flush_close_unref(b->bus);
+        free(b->sources);
+        free(b);
+        return NULL;
+}
+
+static void flush_manager(BusContext *b) {
+        const char *names[64];
+
+        bus_manager_props_fill(&b->manager_now, b->manager);
+        if (bus_properties_changed(bus_manager_fields, bus_manager_n_fields, &b->manager_sent, &b->manager_now,
+                                   names) == 0)
+                return;
+        int r = sd_bus_emit_properties_changed_strv(b->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE,
+                                                    (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged: %m");
+        b->manager_sent = b->manager_now;
+}
+
+static void flush_source(BusContext *b, const Source *s, int64_t now) {
+        BusSourceEntry *e = entry_get(b, s->id);
+        const char *names[64];
+        char path[128];
+        int r;
+
+        if (!e) {
+                log_oom();
+                return;
+        }
+        bus_source_props_fill(&e->now, s, now);
+        bus_source_path(s->id, path, sizeof path);
+        if (!e->announced) {
+                r = sd_bus_emit_object_added(b->bus, path);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce %s: %m", path);
+                e->announced = true;
+        } else if (bus_properties_changed(bus_source_fields, bus_source_n_fields, &e->sent, &e->now, names) > 0) {
+                r = sd_bus_emit_properties_changed_strv(b->bus, path, BUS_SOURCE_INTERFACE, (char **) names);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to emit PropertiesChanged for %s: %m", path);
+        }
+        e->sent = e->now;
+}
+
+void bus_context_flush(BusContext *b) {
+        if (!b)
+                return;
+        Manager *m = b->manager;
+        int64_t now = cooked_now(m);
+
+        flush_manager(b);
+        for (size_t i = 0; i < m->n_peers; i++)
+                flush_source(b, m->peers[i]->source, now);
+}
+
+void bus_context_source_removed(BusContext *b, const Source *s) {
+        char path[128];
+
+        if (!b)
+                return;
+        BusSourceEntry *e = entry_find(b, s->id);
+        if (!e)
+                return;
+        if (e->announced) {
+                int r = sd_bus_emit_object_removed(b->bus, bus_source_path(s->id, path, sizeof path));
+                if (r < 0)
+                        log_debug_errno(r, "Failed to announce the removal of %s: %m", path);
+        }
+        entry_drop(b, entry_find(b, s->id));
+}

@@ -1,0 +1,45 @@
+/* tempusd on the system bus: owns the connection, the name
+ * org.tempus.Tempus1, the Manager and Source objects and the ObjectManager,
+ * and turns state changes into coalesced PropertiesChanged,
+ * InterfacesAdded and InterfacesRemoved signals. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "bus/bus-manager.h"
+#include "bus/bus-source.h"
+#include "shared/macro.h"
+
+typedef struct Manager Manager;
+typedef struct Source Source;
+
+typedef struct BusSourceEntry {
+        unsigned id;
+        bool announced;         /* InterfacesAdded sent */
+        BusSourceProps now;     /* refreshed on every read */
+        BusSourceProps sent;    /* as last announced */
+} BusSourceEntry;
+
+typedef struct BusContext {
+        Manager *manager;
+        sd_bus *bus;
+        BusManagerProps manager_now, manager_sent;
+        BusSourceEntry *sources;
+        size_t n_sources;
+} BusContext;
+
+/* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the default),
+ * exports the objects and requests the name. Without a bus, tempusd runs on
+ * without the API: returns -ENOTCONN then, after logging why. */
+int bus_context_new(Manager *m, BusContext **ret);
+BusContext *bus_context_free(BusContext *b);
+DEFINE_TRIVIAL_CLEANUP_FUNC(BusContext *, bus_context_free);
+
+/* Emits what changed since the last call: PropertiesChanged for the
+ * Manager and each Source, InterfacesAdded for new sources. Called from the
+ * manager's deferred status update, so a burst of changes is one signal. */
+void bus_context_flush(BusContext *b);
+
+/* Announces the removal of a source; call while it still exists. */
+void bus_context_source_removed(BusContext *b, const Source *s);
