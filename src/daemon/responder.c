@@ -13,7 +13,7 @@
 #include "shared/log.h"
 
 /* Datagrams handled per wake-up before yielding to other events. */
-#define RESPONDER_BATCH 64
+#define RESPONDER_BATCH 256
 
 Responder *responder_free(Responder *r) {
         if (!r)
@@ -25,6 +25,8 @@ Responder *responder_free(Responder *r) {
         }
         free(r->io);
         free(r->fds);
+        free(r->rx);
+        free(r->tx);
         free(r);
         return NULL;
 }
@@ -35,12 +37,12 @@ static void fill_server_state(Manager *m, ServerState *st) {
                              &st->reference_time, &st->root_delay, &st->root_dispersion);
 }
 
-static void responder_handle(Responder *r, int fd, const UdpMessage *msg) {
+/* Checks one request and builds its reply into *out. Returns true if it
+ * is to be answered. */
+static bool responder_answer(Responder *r, const ServerState *st, const UdpMessage *msg, UdpReply *out) {
         Manager *m = r->manager;
         const struct sockaddr *peer = (const struct sockaddr *) &msg->peer;
-        uint8_t buf[NTP_HEADER_SIZE];
         NtpPacket request, reply;
-        ServerState st;
         nsec_t tx;
 
         m->counters.requests++;
@@ -48,44 +50,58 @@ static void responder_handle(Responder *r, int fd, const UdpMessage *msg) {
                                                   : ntp_packet_parse(msg->data, msg->len, &request);
         if (drop != NTP_DROP_NONE) {
                 m->counters.dropped[drop]++;
-                return;
+                return false;
         }
         if (!access_list_check(&m->access, peer)) {
                 m->counters.denied++;
-                return;
+                return false;
         }
         if (m->ratelimit && !ratelimit_allow(m->ratelimit, peer, now_monotonic())) {
                 m->counters.rate_limited++;
-                return;
+                return false;
         }
-
         nsec_t rx = engine_cook_system_time(m->engine, msg->rx_time);
-        fill_server_state(m, &st);
         if (engine_now(m->engine, &tx) < 0)
-                return;
-        if (server_build_reply(&request, &st, rx, tx, &reply) < 0) {
+                return false;
+        if (server_build_reply(&request, st, rx, tx, &reply) < 0) {
                 m->counters.dropped[NTP_DROP_BAD_MODE]++;
-                return;
+                return false;
         }
         /* 48 bytes out for at least 48 in: never an amplifier. */
-        size_t len = ntp_packet_encode(&reply, buf);
-        if (udp_reply(fd, msg, buf, len) >= 0)
-                m->counters.served++;
+        out->request = msg;
+        out->len = ntp_packet_encode(&reply, out->data);
+        return true;
+}
+
+/* One recvmmsg() worth of requests, answered with one sendmmsg(). Returns
+ * the number of datagrams read, or a negative errno (-EAGAIN: none). */
+static int responder_serve_batch(Responder *r, int fd) {
+        ServerState st;
+        size_t n_replies = 0;
+
+        int k = udp_receive_batch(fd, r->rx, UDP_BATCH_MAX);
+        if (k <= 0)
+                return k;
+        fill_server_state(r->manager, &st);
+        for (int i = 0; i < k; i++)
+                n_replies += responder_answer(r, &st, &r->rx[i], &r->tx[n_replies]);
+        if (n_replies > 0)
+                r->manager->counters.served += (uint64_t) udp_reply_batch(fd, r->tx, n_replies);
+        return k;
 }
 
 static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Responder *r = userdata;
 
-        for (int i = 0; i < RESPONDER_BATCH; i++) {
-                UdpMessage msg;
-                int k = udp_receive(fd, &msg);
+        for (int done = 0; done < RESPONDER_BATCH;) {
+                int k = responder_serve_batch(r, fd);
                 if (k == -EAGAIN)
                         break;
                 if (k < 0) {
                         log_debug_errno(k, "Receive on server socket failed: %m");
                         break;
                 }
-                responder_handle(r, fd, &msg);
+                done += k;
         }
         return 0;
 }
@@ -166,6 +182,10 @@ int responder_new(Manager *m, Responder **ret) {
         if (!r)
                 return log_oom();
         r->manager = m;
+        r->rx = calloc(UDP_BATCH_MAX, sizeof(UdpMessage));
+        r->tx = calloc(UDP_BATCH_MAX, sizeof(UdpReply));
+        if (!r->rx || !r->tx)
+                return log_oom();
         k = listen_fds_collect(&fds, &n);
         if (k < 0)
                 return log_error_errno(k, "Failed to take the sockets passed by systemd: %m");

@@ -10,6 +10,8 @@
 #include "shared/macro.h"
 
 typedef struct Manager Manager;
+typedef struct UdpMessage UdpMessage;
+typedef struct UdpReply UdpReply;
 
 typedef struct Responder {
         Manager *manager;
@@ -17,6 +19,8 @@ typedef struct Responder {
         sd_event_source **io;
         size_t n;
         bool socket_activated;
+        UdpMessage *rx;                 /* UDP_BATCH_MAX requests being answered */
+        UdpReply *tx;                   /* and their replies */
 } Responder;
 
 /* Takes the sockets systemd passed, or binds its own. With no socket

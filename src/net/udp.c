@@ -149,70 +149,136 @@ static void read_control(struct msghdr *mh, UdpMessage *m) {
         }
 }
 
-int udp_receive(int fd, UdpMessage *m) {
-        union {
-                struct cmsghdr align;
-                uint8_t buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-                            CMSG_SPACE(sizeof(struct in_pktinfo))];
-        } control;
-        struct iovec iov = { .iov_base = m->data, .iov_len = sizeof m->data };
-        struct msghdr mh = {
+typedef union UdpReceiveControl {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+                    CMSG_SPACE(sizeof(struct in_pktinfo))];
+} UdpReceiveControl;
+
+typedef union UdpReplyControl {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+} UdpReplyControl;
+
+static void receive_prepare(UdpMessage *m, struct msghdr *mh, struct iovec *iov, UdpReceiveControl *control) {
+        *iov = (struct iovec) { .iov_base = m->data, .iov_len = sizeof m->data };
+        *mh = (struct msghdr) {
                 .msg_name = &m->peer,
                 .msg_namelen = sizeof m->peer,
-                .msg_iov = &iov,
+                .msg_iov = iov,
                 .msg_iovlen = 1,
-                .msg_control = &control,
-                .msg_controllen = sizeof control,
+                .msg_control = control,
+                .msg_controllen = sizeof *control,
         };
+}
 
+static void receive_finish(UdpMessage *m, struct msghdr *mh, size_t n) {
+        m->len = MIN(n, sizeof m->data);
+        m->truncated = (mh->msg_flags & MSG_TRUNC) || n > sizeof m->data;
+        m->peer_len = mh->msg_namelen;
+        m->rx_time = 0;
+        m->local_family = AF_UNSPEC;
+        read_control(mh, m);
+        if (m->rx_time == 0)
+                m->rx_time = now_realtime();
+}
+
+int udp_receive(int fd, UdpMessage *m) {
+        UdpReceiveControl control;
+        struct iovec iov;
+        struct msghdr mh;
+
+        receive_prepare(m, &mh, &iov, &control);
         ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0)
                 return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-        m->len = MIN((size_t) n, sizeof m->data);
-        m->truncated = (mh.msg_flags & MSG_TRUNC) || (size_t) n > sizeof m->data;
-        m->peer_len = mh.msg_namelen;
-        m->rx_time = 0;
-        m->local_family = AF_UNSPEC;
-        read_control(&mh, m);
-        if (m->rx_time == 0)
-                m->rx_time = now_realtime();
+        receive_finish(m, &mh, (size_t) n);
         return 0;
 }
 
-int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len) {
-        union {
-                struct cmsghdr align;
-                uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
-        struct msghdr mh = {
+int udp_receive_batch(int fd, UdpMessage *msgs, size_t n) {
+        UdpReceiveControl control[UDP_BATCH_MAX];
+        struct mmsghdr mm[UDP_BATCH_MAX];
+        struct iovec iov[UDP_BATCH_MAX];
+
+        n = MIN(n, (size_t) UDP_BATCH_MAX);
+        for (size_t i = 0; i < n; i++) {
+                receive_prepare(&msgs[i], &mm[i].msg_hdr, &iov[i], &control[i]);
+                mm[i].msg_len = 0;
+        }
+        int k = recvmmsg(fd, mm, (unsigned) n, MSG_DONTWAIT | MSG_TRUNC, NULL);
+        if (k < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        for (int i = 0; i < k; i++)
+                receive_finish(&msgs[i], &mm[i].msg_hdr, mm[i].msg_len);
+        return k;
+}
+
+/* Answer from the address the request was sent to (matters for hosts with
+ * several addresses on a wildcard socket). */
+static void reply_prepare(const UdpMessage *request, const void *buf, size_t len, struct msghdr *mh,
+                          struct iovec *iov, UdpReplyControl *control) {
+        *iov = (struct iovec) { .iov_base = (void *) buf, .iov_len = len };
+        *mh = (struct msghdr) {
                 .msg_name = (void *) &request->peer,
                 .msg_namelen = request->peer_len,
-                .msg_iov = &iov,
+                .msg_iov = iov,
                 .msg_iovlen = 1,
         };
-
-        /* Answer from the address the request was sent to (matters for
-         * hosts with several addresses on a wildcard socket). */
+        memset(control, 0, sizeof *control);
         if (request->local_family == AF_INET) {
                 struct in_pktinfo pi = { .ipi_spec_dst = request->local4.ipi_addr };
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof pi);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                mh->msg_control = control;
+                mh->msg_controllen = CMSG_SPACE(sizeof pi);
+                struct cmsghdr *c = CMSG_FIRSTHDR(mh);
                 *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IP,
                                         .cmsg_type = IP_PKTINFO };
                 memcpy(CMSG_DATA(c), &pi, sizeof pi);
         } else if (request->local_family == AF_INET6) {
                 struct in6_pktinfo pi = { .ipi6_addr = request->local6.ipi6_addr,
                                           .ipi6_ifindex = request->local6.ipi6_ifindex };
-                mh.msg_control = &control;
-                mh.msg_controllen = CMSG_SPACE(sizeof pi);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                mh->msg_control = control;
+                mh->msg_controllen = CMSG_SPACE(sizeof pi);
+                struct cmsghdr *c = CMSG_FIRSTHDR(mh);
                 *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IPV6,
                                         .cmsg_type = IPV6_PKTINFO };
                 memcpy(CMSG_DATA(c), &pi, sizeof pi);
         }
+}
+
+int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len) {
+        UdpReplyControl control;
+        struct iovec iov;
+        struct msghdr mh;
+
+        reply_prepare(request, buf, len, &mh, &iov, &control);
         return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int udp_reply_batch(int fd, const UdpReply *replies, size_t n) {
+        UdpReplyControl control[UDP_BATCH_MAX];
+        struct mmsghdr mm[UDP_BATCH_MAX];
+        struct iovec iov[UDP_BATCH_MAX];
+        size_t done = 0;
+
+        n = MIN(n, (size_t) UDP_BATCH_MAX);
+        for (size_t i = 0; i < n; i++) {
+                reply_prepare(replies[i].request, replies[i].data, replies[i].len, &mm[i].msg_hdr, &iov[i],
+                              &control[i]);
+                mm[i].msg_len = 0;
+        }
+        /* A failed datagram ends sendmmsg(); skip it and send the rest. */
+        while (done < n) {
+                int k = sendmmsg(fd, mm + done, (unsigned) (n - done), MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (k < 0) {
+                        if (errno == EAGAIN || errno == EWOULDBLOCK)
+                                break;
+                        done++;
+                        continue;
+                }
+                done += (size_t) k;
+        }
+        return (int) done;
 }
 
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx) {

@@ -44,5 +44,22 @@ int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd)
 int udp_receive(int fd, UdpMessage *m);
 /* Sends buf to the sender of request, from the address it was sent to. */
 int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len);
+
+/* Datagrams moved per recvmmsg()/sendmmsg() call. */
+#define UDP_BATCH_MAX 32
+
+/* Reads up to n (at most UDP_BATCH_MAX) datagrams with one system call.
+ * Returns how many, or -EAGAIN when none is waiting. */
+int udp_receive_batch(int fd, UdpMessage *msgs, size_t n);
+
+typedef struct UdpReply {
+        const UdpMessage *request;
+        uint8_t data[NTP_HEADER_SIZE];
+        size_t len;
+} UdpReply;
+
+/* Sends each reply to the sender of its request (as udp_reply()), up to
+ * UDP_BATCH_MAX with one system call. Returns how many were sent. */
+int udp_reply_batch(int fd, const UdpReply *replies, size_t n);
 /* Sends on a connected socket; *ret_tx is CLOCK_REALTIME just before. */
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx);

@@ -63,6 +63,37 @@ static void a_request_and_reply_cross_loopback_with_kernel_timestamps(void **sta
         assert_int_equal(udp_receive(client, &r), -EAGAIN);
 }
 
+static void batches_are_received_and_answered_with_one_call_each(void **state) {
+        _cleanup_close_ int server = -EBADF, client = -EBADF;
+        static UdpMessage batch[UDP_BATCH_MAX];
+        UdpReply replies[3];
+        nsec_t tx;
+
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        struct sockaddr_in to = loopback(local_port(server));
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_receive_batch(server, batch, UDP_BATCH_MAX), -EAGAIN);
+
+        for (char c = 'a'; c <= 'c'; c++)
+                assert_int_equal(udp_send(client, &c, 1, &tx), 0);
+        wait_readable(server);
+        assert_int_equal(udp_receive_batch(server, batch, UDP_BATCH_MAX), 3);
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(batch[i].len, 1);
+                assert_int_equal(batch[i].data[0], 'a' + i);
+                assert_true(batch[i].rx_time >= tx - NSEC_PER_SEC && batch[i].rx_time <= tx + NSEC_PER_SEC);
+                replies[i] = (UdpReply) { .request = &batch[i], .len = 1 };
+                replies[i].data[0] = (uint8_t) ('A' + i);
+        }
+        assert_int_equal(udp_reply_batch(server, replies, 3), 3);
+        for (int i = 0; i < 3; i++) {
+                UdpMessage r;
+                wait_readable(client);
+                assert_int_equal(udp_receive(client, &r), 0);
+                assert_int_equal(r.data[0], 'A' + i);
+        }
+}
+
 static void oversized_datagrams_are_flagged(void **state) {
         _cleanup_close_ int server = -EBADF, client = -EBADF;
         uint8_t big[2000] = {};
@@ -231,6 +262,7 @@ static void without_systemd_there_are_no_passed_sockets(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_request_and_reply_cross_loopback_with_kernel_timestamps),
+                cmocka_unit_test(batches_are_received_and_answered_with_one_call_each),
                 cmocka_unit_test(oversized_datagrams_are_flagged),
                 cmocka_unit_test(a_connected_client_hears_only_its_server),
                 cmocka_unit_test(client_ports_are_random),
