@@ -11,7 +11,7 @@ packages=(
         meson ninja-build gcc pkg-config gettext
         libsystemd-dev libcap-dev libinih-dev libcmocka-dev
         python3 iproute2 util-linux libcap2-bin procps
-        systemd dbus libxml2-utils
+        systemd dbus libxml2-utils locales
         clang libclang-rt-14-dev
 )
 
