@@ -15,6 +15,15 @@ typedef struct ClockSim {
         double applied;                 /* s/s */
         unsigned steps;
         SimRandom random;
+
+        /* The scheduled leap of true UTC (0: none). */
+        nsec_t leap_midnight;
+        int leap_sign;
+        /* Kernel leap state: the last status, and whether a leap was
+         * applied since STA_INS/STA_DEL were last cleared. */
+        ClockSyncStatus status;
+        bool leap_armed_done;
+        int leaps_applied;
 } ClockSim;
 
 void sim_random_seed(SimRandom *r, uint64_t seed) {
@@ -51,15 +60,66 @@ static ClockSim *to_sim(Clock *c) {
         return (ClockSim *) c;
 }
 
+nsec_t sim_clock_utc_at(Clock *c, nsec_t t) {
+        ClockSim *s = to_sim(c);
+
+        if (s->leap_sign > 0 && t >= s->leap_midnight)
+                return t - NSEC_PER_SEC;
+        if (s->leap_sign < 0 && t >= s->leap_midnight - NSEC_PER_SEC)
+                return t + NSEC_PER_SEC;
+        return t;
+}
+
+nsec_t sim_clock_true_utc(Clock *c) {
+        return sim_clock_utc_at(c, to_sim(c)->true_time);
+}
+
+void sim_clock_schedule_leap(Clock *c, nsec_t midnight, int sign) {
+        to_sim(c)->leap_midnight = midnight;
+        to_sim(c)->leap_sign = sign > 0 ? 1 : sign < 0 ? -1 : 0;
+}
+
+int sim_clock_leaps_applied(Clock *c) {
+        return to_sim(c)->leaps_applied;
+}
+
+const ClockSyncStatus *sim_clock_sync_status(Clock *c) {
+        return &to_sim(c)->status;
+}
+
+static nsec_t reading(const ClockSim *s) {
+        return s->true_time + seconds_to_nsec(s->error);
+}
+
+/* The kernel's leap state machine (kernel/time/ntp.c, second_overflow()):
+ * with STA_INS, when the reading reaches midnight UTC it is set back one
+ * second; with STA_DEL, reaching 23:59:59 sets it forward to midnight. */
+static void apply_kernel_leap(ClockSim *s, nsec_t before, nsec_t after) {
+        const nsec_t day = 86400 * NSEC_PER_SEC;
+
+        if (s->leap_armed_done || (s->status.leap != NTP_LEAP_INSERT && s->status.leap != NTP_LEAP_DELETE))
+                return;
+        nsec_t edge = (before / day + 1) * day;
+        if (s->status.leap == NTP_LEAP_DELETE)
+                edge -= NSEC_PER_SEC;
+        if (after < edge || before >= edge)
+                return;
+        s->error += s->status.leap == NTP_LEAP_INSERT ? -1.0 : 1.0;
+        s->leaps_applied += s->status.leap == NTP_LEAP_INSERT ? 1 : -1;
+        s->leap_armed_done = true;
+}
+
 void sim_clock_advance(Clock *c, double dt) {
         ClockSim *s = to_sim(c);
 
         if (dt <= 0)
                 return;
+        nsec_t before = reading(s);
         s->error += (s->natural + s->wander_state + s->applied) * dt;
         if (s->wander > 0)
                 s->wander_state += s->wander * sqrt(dt) * sim_random_normal(&s->random);
         s->true_time += seconds_to_nsec(dt);
+        apply_kernel_leap(s, before, reading(s));
 }
 
 nsec_t sim_clock_true_time(Clock *c) {
@@ -67,7 +127,8 @@ nsec_t sim_clock_true_time(Clock *c) {
 }
 
 double sim_clock_time_error(Clock *c) {
-        return to_sim(c)->error;
+        ClockSim *s = to_sim(c);
+        return s->error + nsec_diff(s->true_time, sim_clock_true_utc(c));
 }
 
 double sim_clock_frequency_error(Clock *c) {
@@ -102,6 +163,12 @@ static int sim_step(Clock *c, double offset) {
 }
 
 static int sim_set_sync_status(Clock *c, const ClockSyncStatus *st) {
+        ClockSim *s = to_sim(c);
+
+        /* Clearing STA_INS/STA_DEL re-arms the leap state machine. */
+        if (st->leap != NTP_LEAP_INSERT && st->leap != NTP_LEAP_DELETE)
+                s->leap_armed_done = false;
+        s->status = *st;
         return 0;
 }
 

@@ -5,7 +5,15 @@
  *
  * where wander is a random walk of the frequency whose steps have standard
  * deviation `wander * sqrt(dt)` (fraction per sqrt-second), as in chrony's
- * simulations. Deterministic for a seed. */
+ * simulations. Deterministic for a seed.
+ *
+ * Leap seconds: true time runs without leaps; true UTC is true time minus
+ * the leap seconds inserted so far (plus those deleted). A leap is scheduled
+ * with sim_clock_schedule_leap(). The clock then behaves like the Linux
+ * kernel: when the last sync status asked for STA_INS, the reading repeats
+ * the second before midnight UTC (it steps back by one second when it
+ * reaches midnight); with STA_DEL it jumps from 23:59:59 to midnight. It
+ * does so once, and again only after the status was cleared. */
 #pragma once
 
 #include <stdint.h>
@@ -24,9 +32,24 @@ int clock_new_sim(const SimClockParams *p, Clock **ret);
 
 /* Moves true time forward by dt seconds (dt >= 0). */
 void sim_clock_advance(Clock *c, double dt);
+/* True time, which runs without leap seconds. */
 nsec_t sim_clock_true_time(Clock *c);
-/* Reading - true time, seconds. */
+/* Reading - true UTC, seconds. */
 double sim_clock_time_error(Clock *c);
+
+/* Declares a leap second of true UTC at `midnight` (a UTC midnight, as Unix
+ * time): sign +1 inserts 23:59:60, -1 deletes 23:59:59. One at a time: a
+ * new call replaces the previous one. */
+void sim_clock_schedule_leap(Clock *c, nsec_t midnight, int sign);
+/* True UTC at true time t (Unix nanoseconds; the inserted second repeats
+ * the one before midnight, as the kernel shows it). */
+nsec_t sim_clock_utc_at(Clock *c, nsec_t true_time);
+/* True UTC now. */
+nsec_t sim_clock_true_utc(Clock *c);
+/* Leap seconds the clock itself applied (kernel-style), signed. */
+int sim_clock_leaps_applied(Clock *c);
+/* The last status passed to clock_set_sync_status(). */
+const ClockSyncStatus *sim_clock_sync_status(Clock *c);
 /* The clock's total rate error now (natural + wander + applied), ppm. */
 double sim_clock_frequency_error(Clock *c);
 /* Number of steps applied. */

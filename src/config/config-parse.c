@@ -201,6 +201,25 @@ static int parse_string(Config *c, const char *value, void *field, const char **
         return 0;
 }
 
+/* A zone name under /usr/share/zoneinfo, such as "right/UTC". */
+static int parse_leapsectz(Config *c, const char *value, void *field, const char **reason) {
+        if (*value && (value[0] == '/' || strstr(value, "..") ||
+                       strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+                               strlen(value)))
+                return fail(reason, "must be a time zone name such as right/UTC");
+        return parse_string(c, value, field, reason);
+}
+
+static int parse_leap_mode(Config *c, const char *value, void *field, const char **reason) {
+        if (!*value || streq(value, "kernel") || streq(value, "system"))
+                c->leap_slew = false;
+        else if (streq(value, "slew"))
+                c->leap_slew = true;
+        else
+                return fail(reason, "must be kernel (the kernel inserts or deletes the second) or slew");
+        return 0;
+}
+
 static int parse_path(Config *c, const char *value, void *field, const char **reason) {
         if (*value && strchr(value, ' '))
                 return fail(reason, "path must not contain spaces");
@@ -367,7 +386,8 @@ const ConfigKey config_keys[] = {
         { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "RTCSync",      parse_bool,          FIELD(rtc_sync),            CONFIG_KEY_SINGLE, "no" },
         { "Clock",   "HWTimestamp",  parse_string,        FIELD(hw_timestamp),        CONFIG_KEY_SINGLE, NULL },
-        { "Clock",   "LeapSecTZ",    parse_string,        FIELD(leapsectz),           CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "LeapSecTZ",    parse_leapsectz,     FIELD(leapsectz),           CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "LeapSecMode",  parse_leap_mode,     0,                          CONFIG_KEY_SINGLE, "kernel" },
         { "Clock",   "Control",      parse_bool,          FIELD(control),             CONFIG_KEY_SINGLE, "yes" },
         { "Server",  "Allow",        parse_allow,         0,                          CONFIG_KEY_LIST,   NULL },
         { "Server",  "Deny",         parse_deny,          0,                          CONFIG_KEY_LIST,   NULL },

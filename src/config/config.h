@@ -53,6 +53,8 @@ typedef struct Config {
         bool rtc_sync;
         char *hw_timestamp;             /* interface or "*"; NULL: off */
         char *leapsectz;                /* e.g. "right/UTC"; NULL: off */
+        bool leap_slew;                 /* LeapSecMode=slew: we slew through a leap
+                                         * second instead of the kernel stepping */
         bool control;                   /* default true; false = chronyd -x */
 
         /* [Server] */

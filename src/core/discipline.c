@@ -1,4 +1,21 @@
-/* Clock discipline (see discipline.h). */
+/* Clock discipline (see discipline.h).
+ *
+ * The estimates come from a regression over samples that are re-expressed
+ * after every correction (sourcestats.c), so each update measures what is
+ * left of the clock's errors, with standard errors, rather than raw
+ * offsets. The two loops are therefore not a PLL/FLL cascade as in RFC 5905
+ * section 11.3, but two independent corrections:
+ *
+ *  - frequency: a weighted blend of the base correction so far (variance
+ *    skew_old^2) and the residual frequency just measured (variance
+ *    skew_new^2): f += f_res * skew_old^2 / (skew_old^2 + skew_new^2), the
+ *    minimum-variance combination of the two (a one-dimensional Kalman
+ *    update);
+ *
+ *  - phase: the offset is taken into the correction at once (cooked time
+ *    moves), and the raw clock is slewed to it over correction_ratio poll
+ *    intervals, or faster in proportion when the offset is many standard
+ *    errors large (see slew_duration()). */
 #include <math.h>
 #include <stdint.h>
 
@@ -8,6 +25,8 @@
 
 /* Shortest slew, seconds: below this, timer latency would dominate. */
 #define MIN_SLEW_DURATION 1.0
+/* Offsets beyond this many standard errors are corrected faster. */
+#define SLEW_NOISE_SIGMAS 3.0
 /* Residual of a finished slew small enough to forget, seconds. */
 #define SLEW_DONE_EPSILON 1e-6
 
@@ -15,7 +34,7 @@ void discipline_params_init(DisciplineParams *p) {
         *p = (DisciplineParams) {
                 .makestep_threshold = 0,
                 .makestep_limit = 0,
-                .correction_ratio = 3.0,
+                .correction_ratio = 1.5,
                 .max_slew_ppm = DISCIPLINE_MAX_SLEW_PPM,
                 .initial_skew_ppm = DISCIPLINE_UNKNOWN_SKEW_PPM,
         };
@@ -85,8 +104,8 @@ static int read_raw(Discipline *d, nsec_t *ret) {
  * progress (whose remainder the caller has folded into amount). The slew
  * takes correction_ratio update intervals, or longer when the rate would
  * exceed max_slew_ppm. */
-static int start_slew(Discipline *d, nsec_t now, double amount) {
-        double duration = MAX(d->params.correction_ratio * d->update_interval, MIN_SLEW_DURATION);
+static int start_slew_for(Discipline *d, nsec_t now, double amount, double duration) {
+        duration = MAX(duration, MIN_SLEW_DURATION);
         duration = MAX(duration, fabs(amount) / (d->params.max_slew_ppm * 1e-6));
 
         if (fabs(amount) < SLEW_DONE_EPSILON) {
@@ -99,6 +118,28 @@ static int start_slew(Discipline *d, nsec_t now, double amount) {
         d->slew_rate = amount / duration;
         d->slew_end = now + seconds_to_nsec(duration * (1.0 + d->slew_rate));
         return apply_frequency(d);
+}
+
+/* How long to spend on a phase correction. An offset about the size of
+ * its own uncertainty may be mostly noise: it is spread over
+ * correction_ratio update intervals, so that the next estimates can still
+ * take part of it back, and the rate it adds to the clock's frequency stays
+ * below offset / interval (a small frequency error, as the measured
+ * frequency error counts the slew too). An offset many standard errors
+ * large is certainly real: the duration shrinks in proportion, so it is
+ * gone within seconds instead of intervals (Mills' hybrid loop makes the
+ * same choice by switching to a faster time constant on large offsets,
+ * RFC 5905 section 11.3). */
+static double slew_duration(const Discipline *d, double amount, double offset_sd) {
+        double duration = d->params.correction_ratio * d->correction_interval;
+
+        if (offset_sd > 0 && fabs(amount) > SLEW_NOISE_SIGMAS * offset_sd)
+                duration *= SLEW_NOISE_SIGMAS * offset_sd / fabs(amount);
+        return duration;
+}
+
+static int start_slew(Discipline *d, nsec_t now, double amount) {
+        return start_slew_for(d, now, amount, slew_duration(d, amount, d->offset_sd));
 }
 
 static int accumulate_offset(Discipline *d, double offset) {
@@ -180,6 +221,8 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
                 return r;
         u.stepped = may_step(d, in->offset);
         update_tracking(d, now, in->offset);
+        d->offset_sd = in->offset_sd;
+        d->correction_interval = in->interval > 0 ? in->interval : d->update_interval;
 
         u.frequency_change_ppm = update_frequency(d, in);
         if (u.frequency_change_ppm != 0) {
@@ -223,6 +266,15 @@ int discipline_step_now(Discipline *d, double extra_offset) {
         return 0;
 }
 
+int discipline_leap(Discipline *d, double offset) {
+        nsec_t raw;
+        int r = read_raw(d, &raw);
+        if (r < 0)
+                return r;
+        /* As fast as the slew limit allows. */
+        return start_slew_for(d, raw, discipline_remaining(d, raw) + offset, 0);
+}
+
 void discipline_set_makestep(Discipline *d, double threshold, int limit) {
         d->params.makestep_threshold = threshold;
         d->params.makestep_limit = limit;
@@ -262,9 +314,5 @@ int discipline_on_timer(Discipline *d) {
                         notify_change(d, raw, 0, -residual);
                 return r;
         }
-        double saved = d->update_interval;
-        d->update_interval = 0;
-        r = start_slew(d, raw, residual);
-        d->update_interval = saved;
-        return r;
+        return start_slew_for(d, raw, residual, 0);
 }

@@ -27,7 +27,7 @@
 typedef struct DisciplineParams {
         double makestep_threshold;      /* seconds; <= 0: never step */
         int makestep_limit;             /* first N updates may step; < 0: any */
-        double correction_ratio;        /* slew duration / update interval */
+        double correction_ratio;        /* slew duration / poll interval (default 1.5) */
         double max_slew_ppm;
         double initial_frequency_ppm;   /* from the drift file */
         double initial_skew_ppm;        /* DISCIPLINE_UNKNOWN_SKEW_PPM: none */
@@ -45,6 +45,10 @@ typedef struct DisciplineInput {
         double offset;          /* true - cooked, seconds, at the update time */
         double frequency;       /* residual frequency, s/s (positive: we are slow) */
         double skew;            /* its standard error, s/s */
+        double offset_sd;       /* standard error of offset, seconds; 0: unknown */
+        double interval;        /* the sources' poll interval, seconds: the time
+                                 * base of phase corrections; 0: the time since
+                                 * the last update */
 } DisciplineInput;
 
 typedef struct DisciplineUpdate {
@@ -75,6 +79,8 @@ typedef struct Discipline {
         double update_interval;
         double last_offset;
         double rms_offset;
+        double offset_sd;       /* of the last update's offset; 0: unknown */
+        double correction_interval;     /* time base of the last update's slew */
         unsigned n_steps;
 } Discipline;
 
@@ -96,6 +102,11 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
 /* Steps away the remaining slew (and an extra offset) at once: the D-Bus
  * MakeStep() call. */
 int discipline_step_now(Discipline *d, double extra_offset);
+
+/* A leap second: moves cooked time by offset seconds (-1 for an inserted
+ * second) and slews the clock after it at the maximum rate. The reference
+ * moved by the same amount, so no ClockChangeHandler is called. */
+int discipline_leap(Discipline *d, double offset);
 
 /* Changes MakeStep settings at run time. */
 void discipline_set_makestep(Discipline *d, double threshold, int limit);

@@ -9,6 +9,8 @@
 #include "shared/log.h"
 
 #define PHI 15e-6
+/* How late the leap timer may fire and still slew the leap second. */
+#define LEAP_TIMER_SLACK (2 * NSEC_PER_SEC)
 
 void engine_params_init(EngineParams *p) {
         *p = (EngineParams) { .select = select_default_params };
@@ -49,6 +51,7 @@ Engine *engine_free(Engine *e) {
         for (size_t i = 0; i < e->n_sources; i++)
                 source_free(e->sources[i]);
         free(e->sources);
+        leap_table_free(e->leap_table);
         free(e);
         return NULL;
 }
@@ -148,6 +151,8 @@ static int update_clock(Engine *e) {
                 .offset = e->selection.offset,
                 .frequency = e->selection.frequency,
                 .skew = e->selection.skew,
+                .offset_sd = e->selection.offset_sd,
+                .interval = source_poll_interval(e->selected),
         };
         DisciplineUpdate u;
         int r = discipline_update(&e->discipline, &in, &u);
@@ -175,7 +180,12 @@ SourceReply engine_process_reply(Engine *e, Source *s, const NtpPacket *p, nsec_
                 return r;
         Source *before = e->selected;
         run_selection(e, now);
-        if (e->selected && (e->selected == s || e->selected != before))
+        /* Every new sample from a source that takes part in the combined
+         * estimate brings new information: the clock is updated with the
+         * combination (not only on the selected source's samples), so
+         * several sources give proportionally more frequent updates. */
+        if (e->selected && (s->state == SELECT_SELECTED || s->state == SELECT_COMBINED ||
+                            e->selected != before))
                 (void) update_clock(e);
         else if (!e->selected) {
                 e->unsync_reason = e->selection.reason;
@@ -222,7 +232,8 @@ void engine_tracking(Engine *e, Tracking *ret) {
                 .frequency_ppm = -d->frequency_ppm,
                 .skew_ppm = d->skew_ppm,
                 .update_interval = d->update_interval,
-                .leap = e->synchronized ? e->leap : NTP_LEAP_UNSYNC,
+                .leap = e->synchronized ? engine_pending_leap(e, now, NULL) : NTP_LEAP_UNSYNC,
+                .tai_offset = leap_table_tai_offset(e->leap_table, now),
                 .n_combined = e->selection.n_combined,
                 .offset_sd = e->selection.offset_sd,
         };
@@ -280,15 +291,116 @@ void engine_server_header(Engine *e, NtpLeap *leap, uint8_t *stratum, uint32_t *
         *root_dispersion = 0;
 }
 
+static bool leap_table_valid(const Engine *e, nsec_t now) {
+        return e->leap_table && (e->leap_table->expires == 0 ||
+                                 now < e->leap_table->expires * NSEC_PER_SEC);
+}
+
+NtpLeap engine_pending_leap(Engine *e, nsec_t now, nsec_t *midnight) {
+        nsec_t end = leap_day_end(now);
+        NtpLeap leap;
+
+        if (midnight)
+                *midnight = end;
+        if (leap_table_valid(e, now))
+                leap = leap_table_pending(e->leap_table, now, NULL);
+        else if (e->synchronized && leap_is_leap_day(now))
+                leap = e->leap;
+        else
+                leap = NTP_LEAP_NONE;
+        /* Once slewed through, the repeated last second is not a new leap. */
+        if (e->leap_done_midnight == end)
+                return NTP_LEAP_NONE;
+        return leap == NTP_LEAP_INSERT || leap == NTP_LEAP_DELETE ? leap : NTP_LEAP_NONE;
+}
+
+void engine_set_leap_table(Engine *e, LeapTable *t) {
+        leap_table_free(e->leap_table);
+        e->leap_table = t;
+        notify(e);
+}
+
+void engine_sync_status(Engine *e, ClockSyncStatus *ret) {
+        Tracking t;
+
+        engine_tracking(e, &t);
+        *ret = (ClockSyncStatus) {
+                .synchronized = t.synchronized,
+                .max_error = t.max_error,
+                .est_error = t.offset_sd,
+                .leap = t.synchronized && e->params.leap_mode == ENGINE_LEAP_KERNEL ? t.leap : NTP_LEAP_NONE,
+                .tai_offset = t.tai_offset,
+        };
+        if (ret->leap == NTP_LEAP_UNSYNC)
+                ret->leap = NTP_LEAP_NONE;
+}
+
+/* The cooked time at which we slew a leap second ourselves, or INT64_MAX:
+ * midnight for an insertion, 23:59:59 for a deletion. */
+static nsec_t leap_moment(Engine *e, nsec_t now, int *ret_sign) {
+        nsec_t midnight;
+
+        if (e->params.leap_mode != ENGINE_LEAP_SLEW)
+                return INT64_MAX;
+        NtpLeap leap = engine_pending_leap(e, now, &midnight);
+        if (leap == NTP_LEAP_INSERT) {
+                *ret_sign = 1;
+                return midnight;
+        }
+        if (leap == NTP_LEAP_DELETE) {
+                *ret_sign = -1;
+                return midnight - NSEC_PER_SEC;
+        }
+        return INT64_MAX;
+}
+
+static int slew_leap_if_due(Engine *e) {
+        nsec_t now, midnight;
+        int sign = 0, r;
+
+        r = engine_now(e, &now);
+        if (r < 0)
+                return r;
+        /* The timer fires at or just after the moment, which for an
+         * insertion is already the next day: look the leap up for the day
+         * a little earlier. */
+        nsec_t moment = leap_moment(e, now - LEAP_TIMER_SLACK, &sign);
+        if (moment == INT64_MAX || now < moment)
+                return 0;
+        /* An inserted second sets UTC back by one second, a deleted one
+         * forward; the sources' clocks made the same jump, so their
+         * samples stay valid as they are. */
+        r = discipline_leap(&e->discipline, -sign);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to slew the leap second: %m");
+        (void) engine_pending_leap(e, now - LEAP_TIMER_SLACK, &midnight);
+        e->leap_done_midnight = midnight;
+        log_notice("Leap second %s: slewing the clock by %+d s.", sign > 0 ? "inserted" : "deleted", -sign);
+        notify(e);
+        return 0;
+}
+
 int engine_on_timer(Engine *e) {
-        return discipline_on_timer(&e->discipline);
+        int r = discipline_on_timer(&e->discipline);
+        if (r < 0)
+                return r;
+        return slew_leap_if_due(e);
 }
 
 double engine_timer_delay(Engine *e) {
-        nsec_t raw;
+        nsec_t raw, now;
+        int sign;
+
         if (clock_read(e->clock, &raw) < 0)
                 return -1;
-        return discipline_timer_delay(&e->discipline, raw);
+        double delay = discipline_timer_delay(&e->discipline, raw);
+        now = discipline_cook(&e->discipline, raw);
+        nsec_t moment = leap_moment(e, now, &sign);
+        if (moment != INT64_MAX) {
+                double to_leap = MAX(nsec_diff(moment, now), 0);
+                delay = delay < 0 ? to_leap : MIN(delay, to_leap);
+        }
+        return delay;
 }
 
 int engine_make_step(Engine *e) {

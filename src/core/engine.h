@@ -12,6 +12,7 @@
 
 #include "clock/clock.h"
 #include "core/discipline.h"
+#include "core/leap.h"
 #include "core/selection.h"
 #include "core/source.h"
 #include "shared/macro.h"
@@ -20,10 +21,24 @@
  * stop claiming to be synchronised. */
 #define ENGINE_SYNC_HOLDOVER 3600.0
 
+/* Who carries out a leap second. */
+typedef enum EngineLeapMode {
+        /* The kernel inserts or deletes the second at midnight UTC: we pass
+         * the pending leap in ClockSyncStatus.leap (STA_INS / STA_DEL). The
+         * clock reads 23:59:59 twice (insertion), exactly as UTC does. */
+        ENGINE_LEAP_KERNEL,
+        /* The kernel is never told; at midnight we take the second into
+         * the phase correction and slew it out at the maximum slew rate
+         * (about 12 s at 83333 ppm), so the clock never steps or repeats
+         * a second, at the price of being up to 1 s off meanwhile. */
+        ENGINE_LEAP_SLEW,
+} EngineLeapMode;
+
 typedef struct EngineParams {
         DisciplineParams discipline;
         SelectParams select;
         int local_stratum;              /* 0: off */
+        EngineLeapMode leap_mode;       /* default ENGINE_LEAP_KERNEL */
 } EngineParams;
 
 void engine_params_init(EngineParams *p);
@@ -45,7 +60,8 @@ typedef struct Tracking {
         double root_delay;
         double root_dispersion;
         double update_interval;
-        NtpLeap leap;
+        NtpLeap leap;                   /* leap due at the end of today (or unsync) */
+        int tai_offset;                 /* TAI - UTC, seconds; 0 unknown (no table) */
         unsigned n_combined;
         double offset_sd;
         double max_error;               /* bound on our error, seconds */
@@ -71,8 +87,13 @@ struct Engine {
 
         bool synchronized;
         bool ever_synchronized;
-        NtpLeap leap;
+        NtpLeap leap;                   /* majority of the combined sources' bits */
         const char *unsync_reason;
+
+        /* Leap seconds: the table from LeapSecTZ= (NULL: sources only), and
+         * the midnight whose leap we already slewed (ENGINE_LEAP_SLEW). */
+        LeapTable *leap_table;
+        nsec_t leap_done_midnight;
 
         EngineChangeHandler on_change;
         void *userdata;
@@ -105,13 +126,31 @@ void engine_reselect(Engine *e);
 /* The tracking report at cooked time now. */
 void engine_tracking(Engine *e, Tracking *ret);
 
+/* The leap second due at the end of the UTC day containing cooked time now:
+ * from the leap table when one is installed and not expired, else from
+ * the majority of the selected and combined sources' leap bits, and only
+ * on June 30 or December 31. *midnight (if not NULL) gets that day's end. */
+NtpLeap engine_pending_leap(Engine *e, nsec_t now, nsec_t *midnight);
+
+/* Installs a leap second table (see core/leap.h), taking ownership; NULL
+ * removes it. With a table, the pending leap and TAI - UTC come from it. */
+void engine_set_leap_table(Engine *e, LeapTable *t);
+
+/* What the clock backend should be told now: synchronised or not, maximum
+ * and estimated error, the leap for the kernel to apply (none in
+ * ENGINE_LEAP_SLEW mode) and TAI - UTC. rtc_sync and local_rtc are left
+ * false for the caller to fill. Pass it to clock_set_sync_status() whenever
+ * the change handler runs. */
+void engine_sync_status(Engine *e, ClockSyncStatus *ret);
+
 /* Fills what we put in replies to our own clients: leap, stratum (16 when
  * unsynchronised and no LocalStratum), reference ID and time, root delay
  * and dispersion. */
 void engine_server_header(Engine *e, NtpLeap *leap, uint8_t *stratum, uint32_t *refid,
                           nsec_t *reftime, double *root_delay, double *root_dispersion);
 
-/* Runs the discipline's timer work (end of a slew). */
+/* Runs the timer work: the end of a slew, and a leap second slewed by us
+ * (ENGINE_LEAP_SLEW) at midnight. */
 int engine_on_timer(Engine *e);
 /* Seconds until engine_on_timer() is due, or < 0 if nothing is pending. */
 double engine_timer_delay(Engine *e);

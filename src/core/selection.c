@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/leap.h"
 #include "core/selection.h"
 #include "shared/macro.h"
 
@@ -78,8 +79,12 @@ static unsigned intersect(const SelectCandidate *c, size_t n, const bool *eligib
         return best;
 }
 
+static double quality(const SelectCandidate *c) {
+        return c->quality > 0 ? c->quality : c->distance;
+}
+
 static double score(const SelectCandidate *c, const SelectParams *p) {
-        return c->distance + p->stratum_weight * c->stratum;
+        return quality(c) + p->stratum_weight * c->stratum;
 }
 
 static int pick_selected(const SelectCandidate *c, size_t n, const bool *ok, int previous,
@@ -97,28 +102,26 @@ static int pick_selected(const SelectCandidate *c, size_t n, const bool *ok, int
 }
 
 static int majority_leap(const SelectCandidate *c, size_t n, const SelectState *states) {
-        unsigned votes[4] = {}, total = 0;
+        _cleanup_free_ NtpLeap *bits = calloc(n + 1, sizeof(NtpLeap));
+        size_t m = 0;
 
+        if (!bits)
+                return NTP_LEAP_NONE;
         for (size_t i = 0; i < n; i++)
-                if (states[i] == SELECT_COMBINED || states[i] == SELECT_SELECTED) {
-                        votes[c[i].leap & 3]++;
-                        total++;
-                }
-        for (int leap = 1; leap <= 2; leap++)
-                if (2 * votes[leap] > total)
-                        return leap;
-        return 0;
+                if (states[i] == SELECT_COMBINED || states[i] == SELECT_SELECTED)
+                        bits[m++] = (NtpLeap) (c[i].leap & 3);
+        return leap_vote(bits, m);
 }
 
 /* Inverse-variance combination of the combined sources: offsets weighted by
- * 1/distance^2, frequencies by 1/skew^2. */
+ * 1/quality^2, frequencies by 1/skew^2. */
 static void combine(const SelectCandidate *c, size_t n, const SelectState *states, SelectResult *r) {
         double sw = 0, swo = 0, swf = 0, sf = 0, spread = 0;
 
         for (size_t i = 0; i < n; i++) {
                 if (states[i] != SELECT_COMBINED && states[i] != SELECT_SELECTED)
                         continue;
-                double w = 1.0 / MAX(c[i].distance * c[i].distance, 1e-18);
+                double w = 1.0 / MAX(quality(&c[i]) * quality(&c[i]), 1e-18);
                 double wf = 1.0 / MAX(c[i].skew * c[i].skew, 1e-24);
                 sw += w;
                 swo += w * c[i].offset;
@@ -132,7 +135,7 @@ static void combine(const SelectCandidate *c, size_t n, const SelectState *state
         for (size_t i = 0; i < n; i++) {
                 if (states[i] != SELECT_COMBINED && states[i] != SELECT_SELECTED)
                         continue;
-                double w = 1.0 / MAX(c[i].distance * c[i].distance, 1e-18);
+                double w = 1.0 / MAX(quality(&c[i]) * quality(&c[i]), 1e-18);
                 double d = c[i].offset - r->offset;
                 spread += w * (c[i].offset_sd * c[i].offset_sd + d * d);
         }
@@ -206,7 +209,7 @@ void select_sources(const SelectCandidate *c, size_t n, int previous, const Sele
         ret->selected = sel;
         states[sel] = SELECT_SELECTED;
         for (size_t i = 0; i < n; i++)
-                if (ok[i] && (int) i != sel && c[i].distance <= p->combine_limit * c[sel].distance)
+                if (ok[i] && (int) i != sel && quality(&c[i]) <= p->combine_limit * quality(&c[sel]))
                         states[i] = SELECT_COMBINED;
         mark_remaining(n, eligible, truechimer, true, states);
 

@@ -6,10 +6,16 @@
  * 2. The largest group of sources whose intervals share a common point are
  *    truechimers, if they are a majority; the rest are falsetickers.
  * 3. Among truechimers (only the preferred ones, if any is), the source
- *    with the best score (distance plus a small stratum penalty) is
- *    selected; a previous selection is kept unless clearly beaten.
- * 4. Truechimers whose distance is within COMBINE_LIMIT of the selected
- *    one's are combined, weighted by the inverse of their variances. */
+ *    with the best score (quality plus a small stratum penalty) is
+ *    selected; a previous selection is kept unless clearly beaten. The
+ *    score leaves out the dispersion that grows with a sample's age
+ *    (PHI * age, 15 us per second): with it, whichever source answered
+ *    last would win every time, and the clock would follow each source in
+ *    turn.
+ * 4. Truechimers whose quality is within combine_limit of the selected
+ *    one's are combined: offsets weighted by the inverse of their
+ *    variances (quality^2), frequencies by the inverse of skew^2, the
+ *    minimum-variance unbiased combination of independent estimates. */
 #pragma once
 
 #include <stdbool.h>
@@ -41,6 +47,11 @@ typedef struct SelectCandidate {
         double std_dev;
         double root_delay;
         double root_dispersion;
+        /* The source's own error, without the dispersion that grows with
+         * the age of its last sample: the standard error of offset plus
+         * the server's root distance. Ranks sources and weighs them in the
+         * combination (0: use distance). */
+        double quality;
         int leap;               /* NtpLeap of the last reply */
 } SelectCandidate;
 

@@ -14,10 +14,13 @@
 #define LOCAL_PRECISION 1e-7
 /* Delays below this are rounded up (loopback can measure 0 or less). */
 #define MIN_DELAY 1e-7
-/* A sample within this many standard deviations of the fit raises the
- * poll score; beyond 3x it lowers it. */
-#define POLL_GOOD_SIGMAS 2.0
-#define POLL_BAD_SIGMAS 3.0
+/* A sample within this many standard deviations of its prediction raises
+ * the poll score; beyond POLL_BAD_SIGMAS it lowers it (see adapt_poll). */
+#define POLL_GOOD_SIGMAS 1.0
+#define POLL_BAD_SIGMAS 2.0
+#define POLL_WANDER_SHARE 4.0
+/* Per good prediction, the wander estimate shrinks by this factor. */
+#define WANDER_DECAY 0.99
 
 static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_OK] = "ok",
@@ -182,24 +185,53 @@ static void handle_kod(Source *s, const char *code) {
                 s->poll = MIN(s->poll + 1, s->spec.maxpoll);
 }
 
-/* Adaptive polling: samples that fit the regression well raise a score,
- * poor ones lower it; each full point moves the poll exponent one step
- * within minpoll..maxpoll. */
+/* The wander that the prediction test cannot see yet: a quarter of the
+ * typical sample noise, as much as the wander estimate w can add over an
+ * interval (w tau^3/2 / sqrt(3)). Beyond that, a longer interval would
+ * let the clock's own drift, not the network, limit the accuracy: with
+ * the assumed 2e-9 and 100 us of jitter each way this stops at 512 s, with
+ * ten times the jitter at 2048 s. */
+static bool wander_allows(const SourceStats *stats, int poll) {
+        double tau = ldexp(1.0, poll);
+        double drift = stats->wander * pow(tau, 1.5) / sqrt(3.0);
+        return drift <= sourcestats_typical_noise(stats) / POLL_WANDER_SHARE;
+}
+
+/* Adaptive polling and wander, driven by how well each new sample was
+ * predicted. Its prediction error should be explained by the noise of the
+ * measurement (from its delay, see sourcestats_sample_noise()), the
+ * uncertainty of the fit, and the phase the clock's wander w can add over
+ * the gap since the last sample (w^2 gap^3 / 3, Allan's random walk of
+ * frequency). A prediction within one standard deviation of that (68% of
+ * them when the model holds) counts a quarter point up and lets the wander
+ * estimate decay; one beyond 2 standard deviations (about 5%) shows the
+ * model too optimistic: a full point down at once, and the wander estimate
+ * doubled, which shortens the regression's memory (an innovation test, as
+ * adaptive Kalman filters scale their process noise). A full point moves
+ * the poll exponent one step within minpoll..maxpoll. */
 static void adapt_poll(Source *s, const SourceSample *sample) {
         SourceEstimate e;
-        double offset = sample->offset;
 
         if (!sourcestats_estimate(&s->stats, sample->time, &e) || e.n_samples < 4)
                 return;
-        double sigma = MAX(e.std_dev, 1e-6);
-        double residual = fabs(offset - e.offset);
-        if (residual <= POLL_GOOD_SIGMAS * sigma)
+        double noise = sourcestats_sample_noise(&s->stats, sample);
+        double gap = MAX(nsec_diff(sample->time, e.last_time), 0);
+        double w = s->stats.wander;
+        double sigma = sqrt(noise * noise + e.offset_sd * e.offset_sd + w * w * gap * gap * gap / 3);
+        double residual = fabs(sample->offset - e.offset);
+
+        sigma = MAX(sigma, 1e-7);
+        if (residual <= POLL_GOOD_SIGMAS * sigma) {
                 s->poll_score += 0.25;
-        else if (residual > POLL_BAD_SIGMAS * sigma)
-                s->poll_score -= 1.0;
+                sourcestats_set_wander(&s->stats, w * WANDER_DECAY);
+        } else if (residual > POLL_BAD_SIGMAS * sigma) {
+                s->poll_score = MIN(s->poll_score, 0) - 1.0;
+                sourcestats_set_wander(&s->stats, w * 2);
+        }
         if (s->poll_score >= 1.0) {
                 s->poll_score = 0;
-                s->poll = MIN(s->poll + 1, s->spec.maxpoll);
+                if (wander_allows(&s->stats, s->poll + 1))
+                        s->poll = MIN(s->poll + 1, s->spec.maxpoll);
         } else if (s->poll_score <= -1.0) {
                 s->poll_score = 0;
                 s->poll = MAX(s->poll - 1, s->spec.minpoll);
@@ -213,6 +245,14 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         SourceReply r = check_header(s, p, kod);
         if (r == SOURCE_REPLY_KOD)
                 handle_kod(s, kod);
+        if (r == SOURCE_REPLY_UNSYNCHRONIZED) {
+                /* Our request, answered by a server that lost its own
+                 * synchronisation: stop using it now, not only once the
+                 * reachability register runs empty. */
+                s->waiting = false;
+                s->leap = NTP_LEAP_UNSYNC;
+                s->stratum = NTP_MAX_STRATUM;
+        }
         if (r != SOURCE_REPLY_OK) {
                 if (r != SOURCE_REPLY_UNEXPECTED && r != SOURCE_REPLY_BOGUS)
                         s->n_rejected++;
@@ -287,4 +327,10 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
          * lambda = delta/2 + epsilon), widened by the estimate's own
          * uncertainty. */
         ret->distance = e.root_delay / 2 + e.root_dispersion + e.offset_sd;
+        ret->quality = e.offset_sd + (e.root_delay - e.min_delay) / 2 + s->root_dispersion;
+        /* A source that stopped answering loses rank as its last sample
+         * ages past two poll intervals (RFC 5905 PHI per second). */
+        double overdue = nsec_diff(now, e.last_time) - 2 * source_poll_interval(s);
+        if (overdue > 0)
+                ret->quality += PHI * overdue;
 }

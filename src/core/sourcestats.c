@@ -1,13 +1,21 @@
 /* Sample store and weighted regression for one source (see sourcestats.h).
  *
- * Model: offset(t) = a + b (t - t_ref), fitted by weighted least squares.
- * A sample whose round trip took longer than the shortest one in the window
- * may be off by up to half the extra delay (queueing on one leg only), so its
- * variance is taken as  sigma0^2 + ((delay - min_delay) / 2)^2  and its weight
- * as the inverse. The window is the longest run of newest samples whose
- * residuals pass a runs test (a straight line should leave residual signs
- * randomly mixed); older samples are dropped, so the window shrinks when the
- * source or our clock changes behaviour and grows again while it is steady. */
+ * Model: offset(t) = a + b (t - t_ref), fitted by weighted least squares
+ * (the estimator of RFC 5905's clock filter replaced by a regression, as in
+ * chrony's sourcestats). A sample whose round trip took longer than the
+ * shortest one in the window may be off by up to half the extra delay
+ * (queueing on one leg only), so its variance is taken as
+ *     sigma0^2 + ((delay - min_delay) / 2)^2 + w^2 age^3 / 3
+ * and its weight as the inverse: the bound on asymmetric queueing (this
+ * is the delay-based filtering: a sample delayed by queues hardly counts),
+ * plus what the clock's wander w can have added to the phase since the
+ * sample was taken (a random walk of frequency integrates to a phase
+ * variance of w^2 age^3 / 3), which makes old samples fade as the clock's
+ * frequency moves on. The window is the longest run of the newest samples
+ * (at most SOURCESTATS_MAX_SAMPLES) whose residuals pass a runs test (a
+ * straight line should leave residual signs randomly mixed); older samples
+ * are dropped, so the window shrinks when the source or our clock changes
+ * behaviour and grows again while it is steady. */
 #include <math.h>
 
 #include "core/sourcestats.h"
@@ -21,11 +29,13 @@
 #define RESIDUAL_EPSILON 1e-10
 
 void sourcestats_init(SourceStats *s) {
-        *s = (SourceStats) {};
+        *s = (SourceStats) { .wander = SOURCESTATS_WANDER };
 }
 
 void sourcestats_reset(SourceStats *s) {
+        double wander = s->wander;
         sourcestats_init(s);
+        s->wander = MAX(wander, SOURCESTATS_WANDER);
 }
 
 size_t sourcestats_count(const SourceStats *s) {
@@ -79,7 +89,7 @@ static double base_sigma(const SourceStats *s, size_t start, double min_delay) {
 
         for (size_t i = start; i < s->n; i++)
                 excess[m++] = sample_at_const(s, i)->delay - min_delay;
-        /* Partial insertion sort is fine for 64 values. */
+        /* Insertion sort is fine for a few dozen values. */
         for (size_t i = 1; i < m; i++)
                 for (size_t j = i; j > 0 && excess[j] < excess[j - 1]; j--) {
                         double t = excess[j];
@@ -94,9 +104,40 @@ typedef struct Fit {
         unsigned runs;
 } Fit;
 
-static double sample_weight(const SourceSample *x, double min_delay, double sigma0) {
+/* A sample's variance as a measurement of the offset now (at ref): its
+ * delay-based noise, plus what the clock's random-walk frequency noise
+ * (wander w, s/s per sqrt(s)) can have added since it was taken: a random
+ * walk of frequency integrates to a phase error of variance w^2 age^3 / 3
+ * (Allan's random-walk FM). Old samples thus count less, and the line's
+ * end, where the clock is corrected, follows a wandering frequency instead
+ * of averaging it over the whole window. */
+double sourcestats_typical_noise(const SourceStats *s) {
+        if (s->n == 0)
+                return 0;
+        /* A sample with the median excess delay E = 4 sigma0: variance
+         * sigma0^2 + E^2 / 12. */
+        double sigma0 = base_sigma(s, 0, min_delay_from(s, 0));
+        return sigma0 * sqrt(1 + 16.0 / 12);
+}
+
+double sourcestats_sample_noise(const SourceStats *s, const SourceSample *x) {
+        if (s->n == 0)
+                return x->delay / 2;
+        double min_delay = MIN(min_delay_from(s, 0), x->delay);
+        double sigma0 = base_sigma(s, 0, min_delay);
+        double excess = x->delay - min_delay;
+        /* Given its excess delay E, a sample's error is spread evenly over
+         * +/- E/2 (the excess split between the legs at random): variance
+         * E^2 / 12, on top of the base noise. */
+        return sqrt(sigma0 * sigma0 + excess * excess / 12);
+}
+
+static double sample_weight_at(const SourceStats *s, const SourceSample *x, double min_delay, double sigma0,
+                               nsec_t ref) {
         double excess = (x->delay - min_delay) / 2;
-        return 1.0 / (sigma0 * sigma0 + excess * excess);
+        double age = MAX(nsec_diff(ref, x->time), 0);
+        double wander = s->wander * s->wander * age * age * age / 3;
+        return 1.0 / (sigma0 * sigma0 + excess * excess + wander);
 }
 
 /* Weighted least squares over samples [start, n), x measured from ref. */
@@ -107,7 +148,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
 
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double w = sample_weight(x, min_delay, sigma0);
+                double w = sample_weight_at(s, x, min_delay, sigma0, ref);
                 sw += w;
                 swx += w * nsec_diff(x->time, ref);
                 swy += w * x->offset;
@@ -115,7 +156,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
         double mx = swx / sw, my = swy / sw;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double w = sample_weight(x, min_delay, sigma0), dx = nsec_diff(x->time, ref) - mx;
+                double w = sample_weight_at(s, x, min_delay, sigma0, ref), dx = nsec_diff(x->time, ref) - mx;
                 sxx += w * dx * dx;
                 sxy += w * dx * (x->offset - my);
         }
@@ -136,7 +177,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
                 if (sign != last_sign)
                         runs++;
                 last_sign = sign;
-                swr2 += sample_weight(x, min_delay, sigma0) * r * r;
+                swr2 += sample_weight_at(s, x, min_delay, sigma0, ref) * r * r;
         }
         f->runs = runs;
 
@@ -213,6 +254,12 @@ void sourcestats_add(SourceStats *s, const SourceSample *sample) {
         refit(s);
 }
 
+void sourcestats_set_wander(SourceStats *s, double wander) {
+        s->wander = CLAMP(wander, SOURCESTATS_WANDER, SOURCESTATS_MAX_WANDER);
+        if (s->n > 0)
+                refit(s);
+}
+
 void sourcestats_apply_clock_change(SourceStats *s, nsec_t when, double dfreq, double doffset) {
         /* Re-express each sample as if the clock had always run at the new
          * rate and had always been doffset ahead: for a sample at t_i before
@@ -232,6 +279,20 @@ static double root_dispersion_of(const SourceStats *s, const SourceSample *last,
         return last->root_dispersion + last->dispersion + s->std_dev + PHI * MAX(age, 0);
 }
 
+/* With only two samples the fit has no residuals to judge its noise by;
+ * each offset is then known to within half its round trip (the reply can
+ * have spent anything from none to all of it on one leg), which bounds the
+ * slope's error by sqrt((d1/2)^2 + (d2/2)^2) / (t2 - t1). */
+static double two_point_skew(const SourceStats *s) {
+        if (s->n_used != 2)
+                return SOURCESTATS_UNKNOWN_SKEW;
+        const SourceSample *x = sample_at_const(s, 0), *y = sample_at_const(s, 1);
+        double span = nsec_diff(y->time, x->time);
+        if (span <= 0)
+                return SOURCESTATS_UNKNOWN_SKEW;
+        return MIN(hypot(x->delay, y->delay) / 2 / span, SOURCESTATS_UNKNOWN_SKEW);
+}
+
 bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret) {
         const SourceSample *last = sourcestats_last(s);
 
@@ -246,7 +307,7 @@ bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret)
         double var_mean = MAX(s->var_a_ref - s->mean_x * s->mean_x * s->var_b, 0);
         double var = var_mean + dx * dx * s->var_b;
         double min_delay = min_delay_from(s, 0);
-        double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : SOURCESTATS_UNKNOWN_SKEW;
+        double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : two_point_skew(s);
 
         /* The weights are inverse variances in seconds^2, so the fit's
          * variances are already absolute. */

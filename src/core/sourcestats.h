@@ -15,8 +15,15 @@
 
 #include "shared/time-util.h"
 
-#define SOURCESTATS_MAX_SAMPLES 64
+/* Samples kept: enough to average the network's noise, few enough that the
+ * line need not span much of the clock's wander. */
+#define SOURCESTATS_MAX_SAMPLES 16
 #define SOURCESTATS_MIN_REGRESSION 3
+/* Frequency wander assumed for the local clock until the samples show
+ * more (s/s per sqrt(s)): a good crystal oscillator's random walk of
+ * frequency. The estimate may grow up to SOURCESTATS_MAX_WANDER. */
+#define SOURCESTATS_WANDER 2e-9
+#define SOURCESTATS_MAX_WANDER 1e-7
 /* Frequency uncertainty assumed before the regression can tell (s/s). */
 #define SOURCESTATS_UNKNOWN_SKEW 2000e-6
 
@@ -61,6 +68,9 @@ typedef struct SourceStats {
         double var_b;           /* variance of b */
         double std_dev;
         unsigned n_used, n_runs;
+        /* The clock's wander as seen through this source (s/s per
+         * sqrt(s)): it weighs old samples down (see sourcestats.c). */
+        double wander;
 } SourceStats;
 
 void sourcestats_init(SourceStats *s);
@@ -78,6 +88,18 @@ void sourcestats_apply_clock_change(SourceStats *s, nsec_t when, double dfreq, d
 /* Fills *ret with the estimate at time `now`. Returns false when there are
  * no samples. */
 bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret);
+
+/* The standard deviation of a sample's offset to expect from its delay
+ * alone (the measurement noise, without the clock's wander), judged
+ * against the samples held. */
+double sourcestats_sample_noise(const SourceStats *s, const SourceSample *x);
+
+/* The same for a sample of median delay: the window's typical noise. */
+double sourcestats_typical_noise(const SourceStats *s);
+
+/* Sets the wander estimate (clamped to SOURCESTATS_WANDER ..
+ * SOURCESTATS_MAX_WANDER) and refits. */
+void sourcestats_set_wander(SourceStats *s, double wander);
 
 /* The newest sample, or NULL. */
 const SourceSample *sourcestats_last(const SourceStats *s);

@@ -49,14 +49,11 @@ static void touch_timesync_flag(void) {
 static void update_kernel(Manager *m, const Tracking *t) {
         if (!m->clock->controls)
                 return;
-        ClockSyncStatus st = {
-                .synchronized = t->synchronized,
-                .max_error = t->max_error,
-                .est_error = t->offset_sd,
-                .leap = t->leap == NTP_LEAP_UNSYNC ? NTP_LEAP_NONE : t->leap,
-                .rtc_sync = m->config.rtc_sync,
-                .local_rtc = m->local_rtc,
-        };
+        ClockSyncStatus st;
+
+        engine_sync_status(m->engine, &st);
+        st.rtc_sync = m->config.rtc_sync;
+        st.local_rtc = m->local_rtc;
         int r = clock_set_sync_status(m->clock, &st);
         if (r < 0)
                 log_warning_errno(r, "Failed to set the kernel's synchronisation status: %m");

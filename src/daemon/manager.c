@@ -2,6 +2,7 @@
  * (see manager.h). Status reporting lives in manager-status.c, sources in
  * manager-sources.c, serving in responder.c. */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
@@ -14,6 +15,7 @@
 #include "daemon/peer.h"
 #include "daemon/responder.h"
 #include "server/ratelimit.h"
+#include "shared/file-util.h"
 #include "shared/log.h"
 
 /* Housekeeping period, and how often (in periods) the drift file is saved. */
@@ -51,7 +53,38 @@ static void engine_params_from_config(const Config *c, EngineParams *p) {
         p->discipline.makestep_limit = c->makestep_limit;
         p->select.min_sources = MAX(c->min_sources, 1u);
         p->local_stratum = c->local_stratum;
+        p->leap_mode = c->leap_slew ? ENGINE_LEAP_SLEW : ENGINE_LEAP_KERNEL;
         load_drift(c, &p->discipline);
+}
+
+/* [Clock] LeapSecTZ=: the leap second table of a "right/" zone. Without
+ * a usable one, leap seconds come from the sources' leap bits alone. */
+static void manager_load_leap_table(Manager *m) {
+        _cleanup_(leap_table_freep) LeapTable *t = NULL;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ void *buf = NULL;
+        size_t len;
+        int r;
+
+        engine_set_leap_table(m->engine, NULL);
+        if (!m->config.leapsectz)
+                return;
+        if (asprintf(&path, "%s/%s", getenv("TZDIR") ?: "/usr/share/zoneinfo", m->config.leapsectz) < 0) {
+                path = NULL;
+                log_oom();
+                return;
+        }
+        r = read_small_file(path, 1 << 20, &buf, &len);
+        if (r >= 0)
+                r = leap_table_parse_tzfile(buf, len, &t);
+        if (r < 0) {
+                log_warning_errno(r, "Ignoring LeapSecTZ=%s: %s: %s", m->config.leapsectz, path,
+                                  r == -ENODATA ? "the zone lists no leap seconds" : "%m");
+                return;
+        }
+        log_info("Leap seconds from %s: %zu known, TAI-UTC now %d s.", path, t->n_entries,
+                 leap_table_tai_offset(t, now_realtime()));
+        engine_set_leap_table(m->engine, TAKE_PTR(t));
 }
 
 static int manager_open_logs(Manager *m) {
@@ -102,6 +135,10 @@ int manager_new(const char *config_path, const Config *config, Manager **ret) {
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the engine: %m");
         engine_set_change_handler(m->engine, engine_changed, m);
+        manager_load_leap_table(m);
+        if (m->config.hw_timestamp)
+                log_notice("HWTimestamp=%s: hardware timestamps are not supported; using the kernel's software "
+                           "receive timestamps.", m->config.hw_timestamp);
 
         r = access_list_copy(&m->access, &m->config.access);
         if (r < 0)
@@ -356,6 +393,7 @@ int manager_reload(Manager *m) {
         discipline_set_makestep(&m->engine->discipline, next.makestep_threshold, next.makestep_limit);
         m->engine->params.select.min_sources = MAX(next.min_sources, 1u);
         m->engine->params.local_stratum = next.local_stratum;
+        m->engine->params.leap_mode = next.leap_slew ? ENGINE_LEAP_SLEW : ENGINE_LEAP_KERNEL;
         if (next.control != m->config.control)
                 log_notice("Clock.Control changed: takes effect when tempusd restarts.");
 
@@ -365,6 +403,7 @@ int manager_reload(Manager *m) {
         m->config = next;
         (void) manager_setup_ratelimit(m);
         (void) manager_open_logs(m);
+        manager_load_leap_table(m);
         if (rebind) {
                 m->responder = responder_free(m->responder);
                 (void) responder_new(m, &m->responder);

@@ -158,11 +158,68 @@ static void the_system_clock_reads_without_writing(void **state) {
         clock_free(c);
 }
 
+/* 2017-01-01 00:00:00 UTC, after the inserted 2016-12-31 23:59:60. */
+#define MIDNIGHT (INT64_C(1483228800) * NSEC_PER_SEC)
+
+static void the_sim_clock_inserts_a_leap_second_like_the_kernel(void **state) {
+        SimClockParams p = { .start = MIDNIGHT - 10 * NSEC_PER_SEC };
+        ClockSyncStatus st = { .synchronized = true, .leap = NTP_LEAP_INSERT };
+        Clock *c;
+        nsec_t t;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        sim_clock_schedule_leap(c, MIDNIGHT, +1);
+        clock_set_sync_status(c, &st);
+        sim_clock_advance(c, 10.5);
+        /* True UTC repeats 23:59:59, and so does the clock. */
+        assert_true(sim_clock_true_utc(c) == MIDNIGHT - NSEC_PER_SEC / 2);
+        clock_read(c, &t);
+        assert_true(t == MIDNIGHT - NSEC_PER_SEC / 2);
+        assert_true(fabs(sim_clock_time_error(c)) < 1e-12);
+        assert_int_equal(sim_clock_leaps_applied(c), 1);
+        /* Once only, until STA_INS is cleared. */
+        sim_clock_advance(c, 86400);
+        assert_int_equal(sim_clock_leaps_applied(c), 1);
+        assert_true(sim_clock_sync_status(c)->leap == NTP_LEAP_INSERT);
+        clock_free(c);
+}
+
+static void without_sta_ins_the_clock_runs_a_second_ahead(void **state) {
+        SimClockParams p = { .start = MIDNIGHT - 10 * NSEC_PER_SEC };
+        Clock *c;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        sim_clock_schedule_leap(c, MIDNIGHT, +1);
+        sim_clock_advance(c, 20);
+        assert_int_equal(sim_clock_leaps_applied(c), 0);
+        assert_true(fabs(sim_clock_time_error(c) - 1.0) < 1e-12);
+        clock_free(c);
+}
+
+static void the_sim_clock_deletes_a_leap_second_like_the_kernel(void **state) {
+        SimClockParams p = { .start = MIDNIGHT - 10 * NSEC_PER_SEC };
+        ClockSyncStatus st = { .synchronized = true, .leap = NTP_LEAP_DELETE };
+        Clock *c;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        sim_clock_schedule_leap(c, MIDNIGHT, -1);
+        clock_set_sync_status(c, &st);
+        sim_clock_advance(c, 9.5);
+        /* 23:59:59 never happens: 23:59:58.5 true time is 00:00:00.5 UTC. */
+        assert_true(sim_clock_true_utc(c) == MIDNIGHT + NSEC_PER_SEC / 2);
+        assert_int_equal(sim_clock_leaps_applied(c), -1);
+        assert_true(fabs(sim_clock_time_error(c)) < 1e-12);
+        clock_free(c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(the_sim_clock_drifts_by_its_frequency_error),
                 cmocka_unit_test(the_sim_clock_steps),
                 cmocka_unit_test(the_sim_clock_is_deterministic_for_a_seed),
+                cmocka_unit_test(the_sim_clock_inserts_a_leap_second_like_the_kernel),
+                cmocka_unit_test(without_sta_ins_the_clock_runs_a_second_ahead),
+                cmocka_unit_test(the_sim_clock_deletes_a_leap_second_like_the_kernel),
                 cmocka_unit_test(wander_is_a_random_walk_of_the_right_size),
                 cmocka_unit_test(the_none_clock_applies_corrections_virtually),
                 cmocka_unit_test(frequencies_split_into_tick_and_remainder),

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "clock/clock-sim.h"
 #include "core/engine.h"
@@ -26,10 +27,12 @@ typedef struct World {
         size_t n;
         double now;                             /* seconds since start, true time */
         uint64_t cookie;
+        NtpLeap leap;                           /* leap bits the servers send */
 } World;
 
-static void world_init(World *w, double offset, double ppm, const double *errors, size_t n, int makestep_limit) {
-        SimClockParams p = { .start = T0, .initial_offset = offset, .frequency_ppm = ppm, .seed = 7 };
+static void world_init_full(World *w, nsec_t start, double offset, double ppm, const double *errors, size_t n,
+                            int makestep_limit, EngineLeapMode leap_mode) {
+        SimClockParams p = { .start = start, .initial_offset = offset, .frequency_ppm = ppm, .seed = 7 };
         EngineParams ep;
 
         *w = (World) { .n = n, .cookie = 1 };
@@ -37,6 +40,7 @@ static void world_init(World *w, double offset, double ppm, const double *errors
         engine_params_init(&ep);
         ep.discipline.makestep_threshold = 1.0;
         ep.discipline.makestep_limit = makestep_limit;
+        ep.leap_mode = leap_mode;
         assert_int_equal(engine_new(w->clock, &ep, &w->engine), 0);
         for (size_t i = 0; i < n; i++) {
                 char name[32];
@@ -50,6 +54,10 @@ static void world_init(World *w, double offset, double ppm, const double *errors
                 w->server_error[i] = errors[i];
                 w->next_poll[i] = 0.1 * (double) i;
         }
+}
+
+static void world_init(World *w, double offset, double ppm, const double *errors, size_t n, int makestep_limit) {
+        world_init_full(w, T0, offset, ppm, errors, n, makestep_limit, ENGINE_LEAP_KERNEL);
 }
 
 static void world_done(World *w) {
@@ -83,7 +91,7 @@ static void exchange(World *w, size_t i) {
         nsec_t true_rx = sim_clock_true_time(w->clock) + seconds_to_nsec(DELAY);
         nsec_t t2 = true_rx + seconds_to_nsec(w->server_error[i]);
         rep = (NtpPacket) {
-                .leap = NTP_LEAP_NONE, .version = 4, .mode = NTP_MODE_SERVER, .stratum = 1, .poll = 4,
+                .leap = w->leap, .version = 4, .mode = NTP_MODE_SERVER, .stratum = 1, .poll = 4,
                 .precision = -20, .reference_id = ntp_refid_from_ascii("GPS"), .origin_ts = req.transmit_ts,
                 .receive_ts = ntp_timestamp_from_nsec(t2),
                 .transmit_ts = ntp_timestamp_from_nsec(t2 + 10 * NSEC_PER_USEC),
@@ -175,12 +183,107 @@ static void unsynchronised_without_sources_and_serving_local_stratum(void **stat
         clock_free(c);
 }
 
+/* 2016-12-31 12:00 UTC, twelve hours before the last inserted leap
+ * second, and the same time a day earlier. */
+#define LEAP_DAY_NOON (INT64_C(1483185600) * NSEC_PER_SEC)
+#define LEAP_MIDNIGHT (INT64_C(1483228800) * NSEC_PER_SEC)
+#define DAY (INT64_C(86400) * NSEC_PER_SEC)
+
+static void servers_announcing_a_leap_on_its_day_set_the_kernel_leap(void **state) {
+        const double errors[] = { 0, 0, 0 };
+        ClockSyncStatus st;
+        Tracking t;
+        World w;
+
+        world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 3, 0, ENGINE_LEAP_KERNEL);
+        w.leap = NTP_LEAP_INSERT;
+        run_until(&w, 600);
+        engine_tracking(w.engine, &t);
+        assert_int_equal(t.leap, NTP_LEAP_INSERT);
+        engine_sync_status(w.engine, &st);
+        assert_true(st.synchronized);
+        assert_int_equal(st.leap, NTP_LEAP_INSERT);
+        assert_int_equal(st.tai_offset, 0);
+        world_done(&w);
+}
+
+static void a_leap_announced_on_another_day_is_ignored(void **state) {
+        const double errors[] = { 0, 0, 0 };
+        Tracking t;
+        World w;
+
+        world_init_full(&w, LEAP_DAY_NOON - DAY, 0.001, 10, errors, 3, 0, ENGINE_LEAP_KERNEL);
+        w.leap = NTP_LEAP_INSERT;
+        run_until(&w, 600);
+        engine_tracking(w.engine, &t);
+        assert_true(t.synchronized);
+        assert_int_equal(t.leap, NTP_LEAP_NONE);
+        world_done(&w);
+}
+
+static void the_leap_table_gives_the_leap_and_tai_offset(void **state) {
+        const double errors[] = { 0 };
+        ClockSyncStatus st;
+        LeapTable *table = calloc(1, sizeof(LeapTable));
+        World w;
+
+        assert_non_null(table);
+        table->entries = calloc(1, sizeof(LeapEntry));
+        assert_non_null(table->entries);
+        table->entries[0] = (LeapEntry) { .midnight = LEAP_MIDNIGHT / NSEC_PER_SEC, .sign = 1, .tai_offset = 37 };
+        table->n_entries = 1;
+
+        /* The servers say nothing of the leap; the table does. */
+        world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 1, 0, ENGINE_LEAP_KERNEL);
+        engine_set_leap_table(w.engine, table);
+        run_until(&w, 600);
+        engine_sync_status(w.engine, &st);
+        assert_int_equal(st.leap, NTP_LEAP_INSERT);
+        assert_int_equal(st.tai_offset, 36);
+        world_done(&w);
+}
+
+static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **state) {
+        const double errors[] = { 0, 0, 0 };
+        ClockSyncStatus st;
+        Tracking t;
+        World w;
+        nsec_t raw;
+
+        /* Synchronised by 23:50, with the servers announcing the leap. */
+        world_init_full(&w, LEAP_MIDNIGHT - 20 * 60 * NSEC_PER_SEC, 0.001, 10, errors, 3, 0, ENGINE_LEAP_SLEW);
+        w.leap = NTP_LEAP_INSERT;
+        run_until(&w, 600);
+        engine_tracking(w.engine, &t);
+        assert_int_equal(t.leap, NTP_LEAP_INSERT);      /* announced to our clients */
+        engine_sync_status(w.engine, &st);
+        assert_int_equal(st.leap, NTP_LEAP_NONE);       /* but not to the kernel */
+
+        /* The engine's timer is due no later than midnight; at midnight
+         * the second goes into the correction, slewed at the limit. */
+        double delay = engine_timer_delay(w.engine);
+        assert_true(delay >= 0 && delay <= 600);
+        advance_to(&w, 1200 + 0.5);
+        engine_on_timer(w.engine);
+        assert_int_equal(clock_read(w.clock, &raw), 0);
+        assert_true(fabs(discipline_remaining(&w.engine->discipline, raw) + 1.0) < 0.1);
+        assert_true(w.engine->discipline.slew_rate < -0.05);
+        assert_true(w.engine->leap_done_midnight == LEAP_MIDNIGHT);
+        engine_tracking(w.engine, &t);
+        assert_int_equal(t.leap, NTP_LEAP_NONE);
+        world_done(&w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(one_server_brings_the_clock_to_true_time),
                 cmocka_unit_test(makestep_removes_a_large_offset_at_once),
                 cmocka_unit_test(liars_are_outvoted),
                 cmocka_unit_test(unsynchronised_without_sources_and_serving_local_stratum),
+                cmocka_unit_test(servers_announcing_a_leap_on_its_day_set_the_kernel_leap),
+                cmocka_unit_test(a_leap_announced_on_another_day_is_ignored),
+                cmocka_unit_test(the_leap_table_gives_the_leap_and_tai_offset),
+                cmocka_unit_test(in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

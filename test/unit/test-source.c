@@ -146,6 +146,30 @@ static void bad_replies_are_rejected_with_their_reason(void **state) {
         }
 }
 
+static void a_server_that_loses_sync_is_unusable_at_once(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+        SelectCandidate c;
+
+        source_build_request(s, T0, COOKIE, &req);
+        rep = reply_to(T0, 0, 0.001);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_OK);
+        source_candidate(s, T0, &c);
+        assert_true(c.usable);
+
+        nsec_t t = T0 + 64 * NSEC_PER_SEC;
+        source_build_request(s, t, COOKIE + 1, &req);
+        rep = reply_to(t, 0, 0.001);
+        rep.origin_ts = COOKIE + 1;
+        unsynchronized(&rep);
+        assert_int_equal(source_process_reply(s, &rep, arrival(t, 0.001), NULL), SOURCE_REPLY_UNSYNCHRONIZED);
+        /* Still reachable, but no longer a candidate. */
+        assert_int_not_equal(s->reach, 0);
+        source_candidate(s, t, &c);
+        assert_false(c.usable);
+        source_free(s);
+}
+
 static void kod_rate_slows_down_and_deny_stops_use(void **state) {
         Source *s = make_source(false);
         NtpPacket req, rep;
@@ -225,11 +249,14 @@ static void a_stable_source_polls_less_often(void **state) {
         NtpPacket req, rep;
         nsec_t t = T0;
 
+        /* Round trips that vary by up to 100 us (network noise the
+         * interval may grow against) and offsets that fit a line exactly. */
         for (int i = 0; i < 40; i++) {
+                double delay = 0.001 + 100e-6 * ((i * 7) % 10) / 10;
                 source_build_request(s, t, COOKIE + i, &req);
-                rep = reply_to(t, 0, 0.001);
+                rep = reply_to(t, 0, delay);
                 rep.origin_ts = COOKIE + i;
-                assert_int_equal(source_process_reply(s, &rep, arrival(t, 0.001), NULL), SOURCE_REPLY_OK);
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, delay), NULL), SOURCE_REPLY_OK);
                 t += seconds_to_nsec(source_poll_interval(s));
         }
         assert_true(s->poll > 6);
@@ -244,6 +271,7 @@ int main(void) {
                 cmocka_unit_test(arithmetic_holds_across_the_2036_era_boundary),
                 cmocka_unit_test(a_good_reply_becomes_a_sample_and_sets_reach),
                 cmocka_unit_test(bad_replies_are_rejected_with_their_reason),
+                cmocka_unit_test(a_server_that_loses_sync_is_unusable_at_once),
                 cmocka_unit_test(kod_rate_slows_down_and_deny_stops_use),
                 cmocka_unit_test(unsolicited_and_duplicate_replies_are_ignored),
                 cmocka_unit_test(iburst_polls_every_two_seconds_then_minpoll),

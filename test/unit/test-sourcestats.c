@@ -139,14 +139,21 @@ static void time_going_backwards_starts_over(void **state) {
         assert_int_equal(sourcestats_count(&s), 1);
 }
 
-static void frequency_is_unknown_until_three_samples(void **state) {
+static void two_samples_bound_frequency_by_their_delays(void **state) {
         SourceStats s;
         SourceEstimate e;
 
         sourcestats_init(&s);
-        add_line(&s, 2, 2, 0, 1e-6, 1e-4);
-        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(2), &e));
+        add_line(&s, 1, 2, 0, 1e-6, 1e-4);
+        assert_true(sourcestats_estimate(&s, T0, &e));
         assert_true(e.skew >= SOURCESTATS_UNKNOWN_SKEW);
+        /* Two samples 2 s apart, each known to half its 100 us round trip:
+         * the slope is known to sqrt(2) * 50 us / 2 s. */
+        SourceSample second = sample(2, 2e-6, 1e-4);
+        sourcestats_add(&s, &second);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(2), &e));
+        assert_true(fabs(e.skew - sqrt(2) * 0.5e-4 / 2) < 1e-9);
+        assert_true(fabs(e.frequency - 1e-6) < 1e-9);
         assert_true(e.offset_sd >= 0.5e-4);
         SourceSample third = sample(4, 4e-6, 1e-4);
         sourcestats_add(&s, &third);
@@ -174,7 +181,7 @@ int main(void) {
                 cmocka_unit_test(an_offset_change_shifts_every_sample),
                 cmocka_unit_test(the_ring_keeps_the_newest_64),
                 cmocka_unit_test(time_going_backwards_starts_over),
-                cmocka_unit_test(frequency_is_unknown_until_three_samples),
+                cmocka_unit_test(two_samples_bound_frequency_by_their_delays),
                 cmocka_unit_test(no_samples_no_estimate),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,474 @@
+/* The simulator's event loop, network and servers (see sim.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim.h"
+
+#define MAX_FLIGHTS 8
+/* Time a server takes between receive and transmit timestamps. */
+#define SERVER_PROCESSING 10e-6
+/* Time error samples are taken this often (seconds), half a step off the
+ * whole seconds so that none falls on the instant of a leap second, when
+ * the clock and true UTC step a few microseconds apart. */
+#define SAMPLE_STEP 1.0
+#define SAMPLE_PHASE 0.5
+/* 2027-01-15 00:00:00 UTC, far from any leap second. */
+#define DEFAULT_START (INT64_C(1799971200) * NSEC_PER_SEC)
+#define MAX_TZFILE_SIZE 65536
+/* The early frequency error is taken from here (after the first slew). */
+#define EARLY_FROM 5.0
+
+typedef struct Flight {
+        bool active;
+        double arrive;                  /* seconds since start, true time */
+        size_t len;
+        uint8_t buf[NTP_HEADER_SIZE];
+} Flight;
+
+typedef struct Peer {
+        const SimServer *server;
+        Source *source;
+        double next_poll;
+        Flight flights[MAX_FLIGHTS];
+        SimRandom random;
+} Peer;
+
+typedef struct Sim {
+        const SimParams *p;
+        Clock *clock;
+        Engine *engine;
+        Peer peers[SIM_MAX_SERVERS];
+        double now;                     /* seconds since start, true time */
+        double timer;                   /* discipline timer due, or INFINITY */
+        SimRandom cookies;
+        bool trace;
+        SimResult *result;
+        double *errors, *freq_errors;   /* one per SAMPLE_STEP */
+        double *base_freq_errors;
+        size_t n_samples;
+} Sim;
+
+void sim_params_defaults(SimParams *p) {
+        *p = (SimParams) {
+                .name = "defaults",
+                .clock = { .initial_offset = 0.1, .frequency_ppm = 100, .wander = 1e-9 },
+                .n_servers = 1,
+                .servers[0] = { .options = "", .net = { .delay = 100e-6, .jitter_exp = 100e-6 } },
+                .duration = 10000,
+                .measure_from = 210,
+        };
+        engine_params_init(&p->engine);
+}
+
+static nsec_t true_at(Sim *s, double t) {
+        return sim_clock_true_time(s->clock) + seconds_to_nsec(t - s->now);
+}
+
+static bool dark(const SimNet *n, double t) {
+        return n->outage_period > 0 && fmod(t, n->outage_period) >= n->outage_period - n->outage_length;
+}
+
+/* One leg's delay: base plus exponential and |normal| jitter. */
+static double leg_delay(Peer *peer, bool reply) {
+        const SimNet *n = &peer->server->net;
+        double mean = reply && n->jitter_exp_reply > 0 ? n->jitter_exp_reply : n->jitter_exp;
+        double d = n->delay + (reply ? n->asymmetry : 0);
+
+        if (mean > 0)
+                d += sim_random_exponential(&peer->random, mean);
+        if (n->jitter_normal > 0)
+                d += fabs(n->jitter_normal * sim_random_normal(&peer->random));
+        return d;
+}
+
+static bool lost(Peer *peer, double t) {
+        const SimNet *n = &peer->server->net;
+        if (dark(n, t))
+                return true;
+        return n->loss > 0 && sim_random_uniform(&peer->random) < n->loss;
+}
+
+/* The server's clock at true time t (seconds since start). */
+static nsec_t server_time(Sim *s, Peer *peer, double t) {
+        const SimServer *v = peer->server;
+        double error = 0;
+
+        if (t >= v->error_from)
+                error = v->offset + v->drift * (t - v->error_from);
+        if (v->timestamp_sd > 0)
+                error += v->timestamp_sd * sim_random_normal(&peer->random);
+        return sim_clock_utc_at(s->clock, true_at(s, t)) + seconds_to_nsec(error);
+}
+
+/* Answers a request that reached the server at true time t. Returns false
+ * when the server stays silent. */
+static bool server_answer(Sim *s, Peer *peer, const uint8_t *req, size_t len, double t,
+                          uint8_t reply[static NTP_HEADER_SIZE]) {
+        const SimServer *v = peer->server;
+        NtpPacket q, a;
+
+        if (ntp_packet_parse(req, len, &q) != NTP_DROP_NONE || q.mode != NTP_MODE_CLIENT)
+                return false;
+        if (t >= v->silent_from && t < v->silent_until)
+                return false;
+        nsec_t t2 = server_time(s, peer, t);
+        nsec_t t3 = server_time(s, peer, t + SERVER_PROCESSING);
+        t3 = MAX(t3, t2);
+        uint8_t stratum = v->stratum ?: 1;
+        if (v->stratum_change_at > 0 && t >= v->stratum_change_at)
+                stratum = v->stratum_after;
+        a = (NtpPacket) {
+                .leap = t >= v->leap_from && t < v->leap_until ? v->leap : NTP_LEAP_NONE,
+                .version = NTP_VERSION,
+                .mode = NTP_MODE_SERVER,
+                .stratum = stratum,
+                .poll = q.poll,
+                .precision = -24,
+                .root_delay = ntp_short_from_seconds(stratum > 1 ? 200e-6 : 0),
+                .root_dispersion = ntp_short_from_seconds(stratum > 1 ? 50e-6 : 10e-6),
+                .reference_id = stratum > 1 ? 0xc0000201 : ntp_refid_from_ascii("GPS"),
+                .reference_ts = ntp_timestamp_from_nsec(t2 - 8 * NSEC_PER_SEC),
+                .origin_ts = q.transmit_ts,
+                .receive_ts = ntp_timestamp_from_nsec(t2),
+                .transmit_ts = ntp_timestamp_from_nsec(t3),
+        };
+        ntp_packet_encode(&a, reply);
+        return true;
+}
+
+static void rearm_timer(Sim *s) {
+        double d = engine_timer_delay(s->engine);
+        s->timer = d >= 0 ? s->now + d : INFINITY;
+}
+
+static void on_engine_change(Engine *e, void *userdata) {
+        Sim *s = userdata;
+        ClockSyncStatus st;
+
+        /* What the daemon's status handler does with the kernel. */
+        engine_sync_status(e, &st);
+        (void) clock_set_sync_status(s->clock, &st);
+        if (st.tai_offset != 0)
+                s->result->tai_offset = st.tai_offset;
+
+        NtpLeap leap;
+        uint8_t stratum;
+        uint32_t refid;
+        nsec_t reftime;
+        double rd, rdisp;
+        engine_server_header(e, &leap, &stratum, &refid, &reftime, &rd, &rdisp);
+        if (leap == NTP_LEAP_INSERT || leap == NTP_LEAP_DELETE)
+                s->result->leap_announced = leap;
+}
+
+static Flight *free_flight(Peer *peer) {
+        for (size_t i = 0; i < MAX_FLIGHTS; i++)
+                if (!peer->flights[i].active)
+                        return &peer->flights[i];
+        return NULL;
+}
+
+/* What the daemon's poll timer does (peer_on_poll), plus the network. */
+static void on_poll(Sim *s, Peer *peer) {
+        Source *src = peer->source;
+        uint8_t reach_before = src->reach, req[NTP_HEADER_SIZE], reply[NTP_HEADER_SIZE];
+        NtpPacket pkt;
+        nsec_t now;
+
+        if (engine_now(s->engine, &now) < 0)
+                return;
+        source_build_request(src, now, sim_random_next(&s->cookies) | 1, &pkt);
+        size_t len = ntp_packet_encode(&pkt, req);
+        source_request_sent(src, now);
+        s->result->packets_sent++;
+        if (reach_before != 0 && src->reach == 0)
+                engine_reselect(s->engine);
+        peer->next_poll = s->now + source_poll_interval(src);
+
+        if (lost(peer, s->now))
+                return;
+        double at_server = s->now + leg_delay(peer, false);
+        if (!server_answer(s, peer, req, len, at_server, reply))
+                return;
+        double leave = at_server + SERVER_PROCESSING;
+        if (lost(peer, leave))
+                return;
+        Flight *f = free_flight(peer);
+        if (!f)
+                return;
+        *f = (Flight) { .active = true, .arrive = leave + leg_delay(peer, true), .len = NTP_HEADER_SIZE };
+        memcpy(f->buf, reply, NTP_HEADER_SIZE);
+}
+
+static void trace_update(Sim *s, Peer *peer) {
+        SourceEstimate est;
+
+        if (!s->trace || (s->engine->selected != peer->source && !getenv("SIM_TRACE_ALL")))
+                return;
+        (void) sourcestats_estimate(&peer->source->stats, 0, &est);
+        nsec_t raw = 0;
+        (void) clock_read(s->clock, &raw);
+        fprintf(stderr, "%9.1f err %+10.3fus rem %+9.2fus freq %+8.4fppm poll %2d n %2u sd %8.2fus off %+9.2fus\n",
+                s->now, sim_clock_time_error(s->clock) * 1e6,
+                discipline_remaining(&s->engine->discipline, raw) * 1e6, sim_clock_frequency_error(s->clock),
+                peer->source->poll, est.n_samples, s->engine->selection.offset_sd * 1e6,
+                s->engine->discipline.last_offset * 1e6);
+}
+
+/* What the daemon does when a datagram arrives (peer_handle_datagram). */
+static void on_arrival(Sim *s, Peer *peer, Flight *f) {
+        NtpPacket pkt;
+        nsec_t t4;
+
+        f->active = false;
+        if (ntp_packet_parse(f->buf, f->len, &pkt) != NTP_DROP_NONE)
+                return;
+        if (engine_now(s->engine, &t4) < 0)
+                return;
+        if (engine_process_reply(s->engine, peer->source, &pkt, t4) == SOURCE_REPLY_OK)
+                trace_update(s, peer);
+}
+
+static void take_sample(Sim *s) {
+        const Discipline *d = &s->engine->discipline;
+
+        s->errors[s->n_samples] = sim_clock_time_error(s->clock);
+        s->freq_errors[s->n_samples] = sim_clock_frequency_error(s->clock);
+        /* Without the phase correction in progress: what the discipline
+         * believes the clock's frequency error to be, against the truth. */
+        s->base_freq_errors[s->n_samples] = s->freq_errors[s->n_samples] - (d->slewing ? d->slew_rate * 1e6 : 0);
+        s->n_samples++;
+        for (size_t i = 0; i < s->p->n_servers; i++)
+                s->result->max_poll = MAX(s->result->max_poll, s->peers[i].source->poll);
+}
+
+static int add_peer(Sim *s, size_t i, uint64_t seed) {
+        const SimServer *v = &s->p->servers[i];
+        char spec_text[256], name[32];
+        const char *reason;
+        SourceSpec spec;
+        int r;
+
+        snprintf(name, sizeof name, "10.0.0.%zu", i + 1);
+        snprintf(spec_text, sizeof spec_text, "%s %s", name, v->options ?: "");
+        r = source_spec_parse(SOURCE_KIND_SERVER, spec_text, &spec, &reason);
+        if (r < 0) {
+                fprintf(stderr, "Bad server options \"%s\": %s\n", spec_text, reason);
+                return r;
+        }
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(123),
+                                 .sin_addr.s_addr = htonl(0x0a000001 + (uint32_t) i) };
+        r = engine_add_source(s->engine, &spec, name, (const struct sockaddr *) &a, sizeof a,
+                              &s->peers[i].source);
+        source_spec_done(&spec);
+        if (r < 0)
+                return r;
+        s->peers[i].server = v;
+        /* As the daemon staggers its first requests. */
+        s->peers[i].next_poll = 0.1 * (double) i;
+        sim_random_seed(&s->peers[i].random, seed * 1000003 + i + 1);
+        return 0;
+}
+
+static int load_tzfile(Sim *s, const char *path) {
+        _cleanup_free_ uint8_t *buf = malloc(MAX_TZFILE_SIZE);
+        LeapTable *t;
+        ssize_t n;
+        int fd, r;
+
+        if (!buf)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, MAX_TZFILE_SIZE);
+        r = n < 0 ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return r;
+        r = leap_table_parse_tzfile(buf, (size_t) n, &t);
+        if (r < 0)
+                return r;
+        engine_set_leap_table(s->engine, t);
+        return 0;
+}
+
+/* The next event: 0 poll, 1 arrival, 2 discipline timer, 3 sample, 4 end. */
+static int next_event(Sim *s, double next_sample, double *when, Peer **peer, Flight **flight) {
+        int kind = 4;
+
+        *when = s->p->duration;
+        for (size_t i = 0; i < s->p->n_servers; i++) {
+                Peer *p = &s->peers[i];
+                if (p->next_poll < *when) {
+                        *when = p->next_poll;
+                        *peer = p;
+                        kind = 0;
+                }
+                for (size_t k = 0; k < MAX_FLIGHTS; k++)
+                        if (p->flights[k].active && p->flights[k].arrive < *when) {
+                                *when = p->flights[k].arrive;
+                                *peer = p;
+                                *flight = &p->flights[k];
+                                kind = 1;
+                        }
+        }
+        if (s->timer < *when) {
+                *when = s->timer;
+                kind = 2;
+        }
+        if (next_sample <= *when) {
+                *when = next_sample;
+                kind = 3;
+        }
+        return kind;
+}
+
+static void summarize(Sim *s) {
+        SimResult *r = s->result;
+        double sum2 = 0, sumf2 = 0, early2 = 0, leap_from = INFINITY, leap_at = INFINITY;
+        size_t n = 0, n_early = 0, last_bad = SIZE_MAX;
+
+        if (s->p->leap_midnight)
+                leap_at = nsec_diff(s->p->leap_midnight, s->p->start) - 1;
+        leap_from = leap_at + 31;
+        bool slewed_leap = s->p->engine.leap_mode == ENGINE_LEAP_SLEW;
+        for (size_t i = 0; i < s->n_samples; i++) {
+                double t = (double) i * SAMPLE_STEP + SAMPLE_PHASE, e = fabs(s->errors[i]);
+                if (t >= leap_at && t < leap_from) {
+                        r->max_error_in_leap = MAX(r->max_error_in_leap, e);
+                        /* A leap slewed by us is meant to be up to 1 s
+                         * off for a dozen seconds: judged on its own. */
+                        if (slewed_leap)
+                                continue;
+                }
+                if (e >= SIM_SYNC_THRESHOLD)
+                        last_bad = i;
+                if (t >= leap_from)
+                        r->max_error_after_leap = MAX(r->max_error_after_leap, e);
+                if (t < s->p->measure_from) {
+                        if (t >= EARLY_FROM) {
+                                early2 += s->base_freq_errors[i] * s->base_freq_errors[i];
+                                n_early++;
+                        }
+                        continue;
+                }
+                r->max_error = MAX(r->max_error, e);
+                r->max_freq_error = MAX(r->max_freq_error, fabs(s->freq_errors[i]));
+                sum2 += e * e;
+                sumf2 += s->freq_errors[i] * s->freq_errors[i];
+                n++;
+        }
+        r->rms_error = n > 0 ? sqrt(sum2 / n) : INFINITY;
+        r->rms_freq_error_early = n_early > 0 ? sqrt(early2 / n_early) : INFINITY;
+        r->rms_freq_error = n > 0 ? sqrt(sumf2 / n) : INFINITY;
+        if (last_bad == SIZE_MAX)
+                r->sync_time = 0;
+        else if (last_bad + 1 >= s->n_samples)
+                r->sync_time = INFINITY;
+        else
+                r->sync_time = (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE;
+
+        Source *sel = s->engine->selected ?: s->peers[0].source;
+        r->final_poll = sel->poll;
+        r->steps = sim_clock_steps(s->clock);
+        r->synchronized = s->engine->synchronized;
+        r->kernel_leaps = sim_clock_leaps_applied(s->clock);
+        for (size_t i = 0; i < s->p->n_servers; i++)
+                r->states[i] = s->peers[i].source->state;
+}
+
+static void sim_done(Sim *s) {
+        engine_free(s->engine);
+        clock_free(s->clock);
+        free(s->errors);
+        free(s->freq_errors);
+        free(s->base_freq_errors);
+}
+
+static int sim_loop(Sim *s) {
+        double next_sample = SAMPLE_PHASE;
+
+        for (;;) {
+                Peer *peer = NULL;
+                Flight *flight = NULL;
+                double when;
+                int kind = next_event(s, next_sample, &when, &peer, &flight);
+
+                sim_clock_advance(s->clock, when - s->now);
+                s->now = MAX(s->now, when);
+                switch (kind) {
+                case 0:
+                        on_poll(s, peer);
+                        break;
+                case 1:
+                        on_arrival(s, peer, flight);
+                        break;
+                case 2:
+                        (void) engine_on_timer(s->engine);
+                        break;
+                case 3:
+                        take_sample(s);
+                        next_sample = (double) s->n_samples * SAMPLE_STEP + SAMPLE_PHASE;
+                        continue;
+                default:
+                        return 0;
+                }
+                rearm_timer(s);
+        }
+}
+
+int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret) {
+        SimParams q = *p;
+        Sim s = { .p = &q, .timer = INFINITY, .trace = trace, .result = ret };
+        int r;
+
+        *ret = (SimResult) {};
+        if (q.n_servers == 0 || q.n_servers > SIM_MAX_SERVERS || q.duration <= 0)
+                return -EINVAL;
+        if (q.start == 0)
+                q.start = DEFAULT_START;
+        q.clock.start = q.start;
+        q.clock.seed = seed;
+        sim_random_seed(&s.cookies, ~seed);
+
+        size_t n = (size_t) (q.duration / SAMPLE_STEP) + 2;
+        s.errors = calloc(n, sizeof(double));
+        s.freq_errors = calloc(n, sizeof(double));
+        s.base_freq_errors = calloc(n, sizeof(double));
+        r = clock_new_sim(&q.clock, &s.clock);
+        if (r < 0 || !s.errors || !s.freq_errors || !s.base_freq_errors)
+                goto finish;
+        if (q.leap_midnight)
+                sim_clock_schedule_leap(s.clock, q.leap_midnight, q.leap_sign);
+        r = engine_new(s.clock, &q.engine, &s.engine);
+        if (r < 0)
+                goto finish;
+        engine_set_change_handler(s.engine, on_engine_change, &s);
+        if (q.tzfile) {
+                r = load_tzfile(&s, q.tzfile);
+                if (r < 0) {
+                        fprintf(stderr, "Cannot use %s as leap second table: %s\n", q.tzfile, strerror(-r));
+                        goto finish;
+                }
+        }
+        for (size_t i = 0; i < q.n_servers; i++) {
+                r = add_peer(&s, i, seed);
+                if (r < 0)
+                        goto finish;
+        }
+        r = sim_loop(&s);
+        if (r >= 0)
+                summarize(&s);
+finish:
+        if (r >= 0 && (!s.errors || !s.freq_errors || !s.base_freq_errors))
+                r = -ENOMEM;
+        sim_done(&s);
+        return r;
+}

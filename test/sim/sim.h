@@ -1,0 +1,96 @@
+/* The deterministic NTP simulator: drives the real src/core engine on a
+ * simulated clock (src/clock/clock-sim) the way tempusd drives it on the
+ * system clock, against simulated servers over a simulated network.
+ *
+ * What the daemon does with sockets and sd-event timers, the simulator does
+ * with an event queue in true time: requests are built by the engine's
+ * sources, encoded with the real NTP encoder, carried by the network
+ * (delay, jitter, asymmetry, loss, outages), answered by servers from true
+ * UTC plus their own error, encoded again, parsed with the real parser and
+ * fed to engine_process_reply(); the engine's poll intervals and discipline
+ * timer decide when things happen next. Same parameters and seed, same
+ * result, bit for bit. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock/clock-sim.h"
+#include "core/engine.h"
+
+#define SIM_MAX_SERVERS 8
+/* |time error| below this counts as synchronised. */
+#define SIM_SYNC_THRESHOLD 1e-3
+
+typedef struct SimNet {
+        double delay;           /* base one-way delay, each leg, seconds */
+        double asymmetry;       /* extra base delay on the reply leg, seconds */
+        double jitter_exp;      /* mean of exponential jitter added to each leg */
+        double jitter_exp_reply;/* > 0: the reply leg's mean instead (asymmetric jitter) */
+        double jitter_normal;   /* sd of the |normal| jitter added to each leg */
+        double loss;            /* probability that a packet is lost, each leg */
+        double outage_period;   /* seconds; 0: always connected */
+        double outage_length;   /* the last this many seconds of each period are dark */
+} SimNet;
+
+typedef struct SimServer {
+        const char *options;    /* Server= options, e.g. "iburst maxpoll=8" */
+        SimNet net;
+        double offset;          /* server clock - true UTC, seconds ... */
+        double drift;           /* ... plus drift * (t - error_from) ... */
+        double error_from;      /* ... from this time (seconds) on */
+        double timestamp_sd;    /* noise of its timestamps, seconds */
+        uint8_t stratum;        /* 0 means 1 */
+        double stratum_change_at;       /* > 0: from then on ... */
+        uint8_t stratum_after;          /* ... this stratum */
+        double silent_from, silent_until;       /* no replies in [from, until) */
+        NtpLeap leap;           /* leap bits announced ... */
+        double leap_from, leap_until;   /* ... in [from, until) */
+} SimServer;
+
+typedef struct SimParams {
+        const char *name;
+        SimClockParams clock;   /* start and seed are filled by sim_run() */
+        EngineParams engine;
+        SimServer servers[SIM_MAX_SERVERS];
+        size_t n_servers;
+        double duration;        /* seconds */
+        double measure_from;    /* statistics from this time on (seconds) */
+        nsec_t start;           /* Unix time at the start; 0: 2027-01-15 */
+        nsec_t leap_midnight;   /* a leap of true UTC at this midnight ... */
+        int leap_sign;          /* ... +1 inserted, -1 deleted */
+        const char *tzfile;     /* path of a tzfile to install as leap table */
+} SimParams;
+
+typedef struct SimResult {
+        double sync_time;       /* first time after which |error| < 1 ms for good;
+                                 * INFINITY: never */
+        double max_error;       /* max |time error| from measure_from, seconds
+                                 * (in ENGINE_LEAP_SLEW mode without the 30 s
+                                 * after a leap, which max_error_in_leap gives) */
+        double rms_error;
+        double rms_freq_error;  /* ppm */
+        double max_freq_error;
+        double rms_freq_error_early;    /* ppm, from 5 s to measure_from, without
+                                         * the rate of phase corrections */
+        uint64_t packets_sent;
+        int final_poll;         /* of the selected source (or the first) */
+        int max_poll;           /* highest poll exponent used by any source */
+        unsigned steps;
+        bool synchronized;      /* engine says so at the end */
+        SelectState states[SIM_MAX_SERVERS];    /* at the end */
+        int kernel_leaps;       /* leaps the clock applied itself */
+        int tai_offset;         /* last TAI - UTC given to the clock */
+        NtpLeap leap_announced; /* any leap the engine put in its server header */
+        double max_error_in_leap;       /* max |error| from the leap to 30 s after */
+        double max_error_after_leap;    /* max |error| from leap + 30 s to the end */
+} SimResult;
+
+/* Runs one simulation. Returns 0 or a negative errno. trace: print one line
+ * per clock update to stderr. */
+int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret);
+
+/* The default scenario of chrony's own simulation tests: offset 0.1 s,
+ * 100 ppm, delay 100 us + exponential jitter 100 us each way, wander 1e-9,
+ * one server with default polling, 10,000 s, statistics after 210 s. */
+void sim_params_defaults(SimParams *p);
