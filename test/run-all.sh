@@ -11,7 +11,7 @@ packages=(
         meson ninja-build gcc pkg-config gettext
         libsystemd-dev libcap-dev libinih-dev libcmocka-dev
         python3 iproute2 util-linux libcap2-bin procps
-        systemd dbus libxml2-utils locales
+        systemd dbus libxml2-utils locales mandoc man-db groff-base
         clang libclang-rt-14-dev
 )
 

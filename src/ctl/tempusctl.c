@@ -214,8 +214,8 @@ static int cmd_makestep(Ctl *c, char **args, int n) {
         if (errno || *end || end == args[0] || !isfinite(threshold) || threshold < 0)
                 return usage_error(_("Invalid step threshold '%s': expected seconds, e.g. 1.0."), args[0]);
         long limit = strtol(args[1], &end, 10);
-        if (errno || *end || end == args[1] || limit < INT32_MIN || limit > INT32_MAX)
-                return usage_error(_("Invalid step limit '%s': expected a whole number, -1 for always."), args[1]);
+        if (errno || *end || end == args[1] || limit < 0 || limit > INT32_MAX)
+                return usage_error(_("Invalid step limit '%s': expected a number of updates, 0 or more."), args[1]);
         return call(c, "SetMakeStep", "di", threshold, (int) limit);
 }
 
@@ -388,7 +388,7 @@ static void help(void) {
                  "Changes (root only):\n"
                  "  makestep                 step the clock now by the current offset\n"
                  "  makestep THRESHOLD LIMIT step when off by more than THRESHOLD seconds,\n"
-                 "                           in the first LIMIT updates (-1: always)\n"
+                 "                           in the first LIMIT clock updates\n"
                  "  allow SUBNET|all         serve NTP clients in SUBNET\n"
                  "  deny SUBNET|all          refuse NTP clients in SUBNET\n"
                  "  add server|pool HOST [OPTIONS]\n"

@@ -1,0 +1,597 @@
+#!/usr/bin/env python3
+"""The system test: tempus installed into a real systemd, booted as PID 1
+of a container over an overlay of this machine's root filesystem
+(DESIGN.md, "Booting systemd for the system tests").
+
+Usage: test-system.py BUILD_ROOT SOURCE_ROOT
+
+tempus is built with --prefix=/usr (BUILD_ROOT itself when it already has
+that prefix, else BUILD_ROOT/system-usr), installed with `meson install
+--destdir` into the overlay, and driven the way an administrator would:
+systemctl, timedatectl, busctl and tempusctl, run inside the container with
+nsenter. A chronyd from Debian's package (unpacked into BUILD_ROOT/peers, as
+the integration tests do) serves its own clock on 127.0.0.1 and is the only
+source; chronyd runs with -x and without CAP_SYS_TIME.
+
+Clock safety (DESIGN.md's one exception): inside this test tempusd may
+control the real clock, because its only source is a server on this same
+machine (offset near zero) and MakeStep is off; the test checks both with
+`tempusd --dump-config` before anything can start tempusd. The kernel's
+frequency and status are saved (adjtimex, modes 0) before the container
+boots and restored after it is gone, whatever happens.
+
+The container shares this machine's network namespace, so nothing in it may
+talk to the network: the drop-in is in place before boot, and tempusd serves
+nobody (no Allow=).
+"""
+
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+ADJ_FREQUENCY = 0x0002
+ADJ_STATUS = 0x0010
+ADJ_MAXERROR = 0x0004
+ADJ_ESTERROR = 0x0008
+ADJ_TICK = 0x4000
+CAP_SYS_TIME = 25
+
+# Units that would touch this machine (its kernel settings, modules, device
+# nodes, console, network or clock) or hang in the container.
+MASKED_UNITS = [
+        "systemd-timesyncd.service", "getty@.service", "console-getty.service",
+        "postgresql.service", "systemd-networkd.service", "systemd-networkd.socket",
+        "apt-daily.timer", "apt-daily-upgrade.timer",
+        "systemd-sysctl.service", "systemd-binfmt.service", "proc-sys-fs-binfmt_misc.automount",
+        "systemd-modules-load.service", "kmod-static-nodes.service", "systemd-tmpfiles-setup-dev.service",
+        "systemd-journald-audit.socket", "e2scrub_reap.service", "e2scrub_all.timer", "fstrim.timer",
+        "man-db.timer", "dpkg-db-backup.timer",
+]
+
+# Runs as PID 1 of the new PID namespace, in a new mount namespace; ends by
+# becoming systemd.
+BOOT_SCRIPT = r"""
+set -eu
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755 tempus-system "$TOP"
+mkdir "$TOP/upper" "$TOP/work" "$TOP/merged"
+M="$TOP/merged"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$TOP/upper,workdir=$TOP/work" "$M"
+mount -t proc proc "$M/proc"
+mount --rbind /sys "$M/sys"
+mount --rbind /dev "$M/dev"
+mount -t tmpfs -o mode=0755 tmpfs "$M/run"
+mount -t tmpfs -o mode=1777 tmpfs "$M/tmp"
+# systemd writes its console to a file of the test, not to this machine's.
+mount --bind "$CONSOLE" "$M/dev/console"
+
+mkdir -p "$M/etc/systemd/system"
+for unit in $MASK; do
+        rm -f "$M/etc/systemd/system/$unit"
+        ln -s /dev/null "$M/etc/systemd/system/$unit"
+done
+ln -sf /lib/systemd/system/multi-user.target "$M/etc/systemd/system/default.target"
+# Local time is UTC, so the kernel's time zone (set by set-local-rtc) never
+# warps the clock.
+ln -sf /usr/share/zoneinfo/Etc/UTC "$M/etc/localtime"
+
+"$MESON" install -C "$BUILD" --destdir "$M" --no-rebuild --quiet >"$WORKDIR/install.log"
+systemd-sysusers --root="$M"
+mkdir -p "$M/etc/tempus/tempus.conf.d"
+cp "$DROPIN" "$M/etc/tempus/tempus.conf.d/50-local.conf"
+
+unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR
+exec chroot "$M" env container=tempus-test /lib/systemd/systemd --system
+"""
+
+
+class Failure(Exception):
+    pass
+
+
+def log(message):
+    print(message, flush=True)
+
+
+def check(condition, message):
+    if not condition:
+        raise Failure(message)
+    log("ok: " + message)
+
+
+# ---- the kernel clock's frequency and status -------------------------------
+
+class Timex(ctypes.Structure):
+    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+                ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+                ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+                ("time_sec", ctypes.c_long), ("time_usec", ctypes.c_long), ("tick", ctypes.c_long),
+                ("ppsfreq", ctypes.c_long), ("jitter", ctypes.c_long), ("shift", ctypes.c_int),
+                ("stabil", ctypes.c_long), ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long),
+                ("errcnt", ctypes.c_long), ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int),
+                ("padding", ctypes.c_int * 11)]
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def adjtimex(tx):
+    if LIBC.adjtimex(ctypes.byref(tx)) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "adjtimex: " + os.strerror(e))
+    return tx
+
+
+def clock_read():
+    """The kernel's clock state, read only (modes 0)."""
+    return adjtimex(Timex(modes=0))
+
+
+def clock_restore(saved):
+    """Puts back the frequency (with its tick) and the status: the status
+    bits and the error estimates that go with them. Never the time."""
+    adjtimex(Timex(modes=ADJ_FREQUENCY | ADJ_TICK | ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR,
+                   freq=saved.freq, tick=saved.tick, status=saved.status,
+                   maxerror=saved.maxerror, esterror=saved.esterror))
+    now = clock_read()
+    log("clock restored: freq %d (was %d), tick %d (was %d), status 0x%x (was 0x%x), maxerror %d us" %
+        (now.freq, saved.freq, now.tick, saved.tick, now.status, saved.status, now.maxerror))
+    writable = 0xff      # STA_PLL .. STA_FREQHOLD; the others are the kernel's own
+    if (now.freq, now.tick, now.status & writable) != (saved.freq, saved.tick, saved.status & writable):
+        raise Failure("the kernel clock's frequency or status could not be restored")
+
+
+# ---- building and the peers -------------------------------------------------
+
+def usr_build(build_root, source_root):
+    """A build tree configured with --prefix=/usr, built."""
+    info = subprocess.run(["meson", "introspect", "--buildoptions", build_root],
+                          stdout=subprocess.PIPE, text=True, check=True)
+    prefix = next(o["value"] for o in json.loads(info.stdout) if o["name"] == "prefix")
+    build = build_root
+    if prefix != "/usr":
+        build = os.path.join(build_root, "system-usr")
+        if not os.path.exists(os.path.join(build, "build.ninja")):
+            subprocess.run(["meson", "setup", "--prefix=/usr", "-Dtests=false", build, source_root],
+                           stdout=subprocess.DEVNULL, check=True)
+    log("building %s (prefix /usr)" % build)
+    r = subprocess.run(["ninja", "-C", build, "-j2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise Failure("build with --prefix=/usr failed:\n" + r.stdout[-3000:])
+    return build
+
+
+def fetch_chronyd(build_root, source_root):
+    sys.path.insert(0, os.path.join(source_root, "test", "integration"))
+    from tempus_test import fetch_peers
+    chronyd = os.path.join(fetch_peers(build_root), "usr", "sbin", "chronyd")
+    if not os.path.exists(chronyd):
+        raise Failure("no chronyd in the unpacked peers: " + chronyd)
+    return chronyd
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- cgroups: the container gets a group of its own -------------------------
+
+def own_cgroups(name):
+    """Creates one group, NAME below the deepest group this process is in, at
+    the same path in every mounted hierarchy (cpuset aside: a new cpuset
+    group has no CPUs), so that systemd in the container manages that group
+    only and never the processes of this machine. Returns (group, created)
+    paths: where to move, and the highest folder made, to remove later."""
+    hierarchies, paths = [], []
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if "cpuset" in controllers.split(","):
+                continue
+            mount = "unified" if controllers == "" else controllers.replace("name=", "")
+            base = os.path.join("/sys/fs/cgroup", mount)
+            if not os.path.exists(os.path.join(base, "cgroup.procs")):
+                if controllers == "" and os.path.exists("/sys/fs/cgroup/cgroup.procs"):
+                    base = "/sys/fs/cgroup"
+                else:
+                    continue
+            hierarchies.append(base)
+            paths.append(path)
+    relative = max(paths, key=len).strip("/").split("/") + [name]
+    relative = [p for p in relative if p]
+    groups = []
+    for base in hierarchies:
+        created = None
+        d = base
+        for part in relative:
+            d = os.path.join(d, part)
+            if not os.path.isdir(d):
+                os.mkdir(d)
+                created = created or d
+        groups.append((d, created))
+    return groups
+
+
+def enter_cgroups(groups):
+    for group, _ in groups:
+        with open(os.path.join(group, "cgroup.procs"), "w") as f:
+            f.write("0")
+
+
+def remove_cgroups(groups):
+    for _, top in groups:
+        if not top:
+            continue
+        for _ in range(50):
+            for d, _, _ in os.walk(top, topdown=False):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+            if not os.path.exists(top):
+                break
+            time.sleep(0.1)
+        if os.path.exists(top):
+            log("warning: could not remove cgroup " + top)
+
+
+# ---- the container ------------------------------------------------------------
+
+class Container:
+    def __init__(self, workdir, build, dropin):
+        self.workdir = workdir
+        self.top = os.path.join(workdir, "root")
+        self.console = os.path.join(workdir, "console.log")
+        os.makedirs(self.top)
+        open(self.console, "w").close()
+        self.cgroups = own_cgroups("tempus-system-test-%d" % os.getpid())
+        env = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "TOP": self.top, "CONSOLE": self.console, "MASK": " ".join(MASKED_UNITS),
+            "MESON": shutil.which("meson"), "BUILD": build, "DROPIN": dropin, "WORKDIR": workdir,
+        }
+        log("booting systemd in the container")
+        try:
+            self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--", "/bin/sh", "-c", BOOT_SCRIPT],
+                                         env=env, preexec_fn=lambda: enter_cgroups(self.cgroups),
+                                         stdout=open(os.path.join(workdir, "boot.log"), "w"),
+                                         stderr=subprocess.STDOUT)
+        except BaseException:
+            remove_cgroups(self.cgroups)
+            raise
+        self.pid = None
+
+    def find_init(self, timeout=120):
+        """The host PID of the container's PID 1, once it is systemd."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure("the container exited during boot (%d):\n%s" % (self.proc.returncode, self.boot_log()))
+            children = children_of(self.proc.pid)
+            if children:
+                self.pid = children[0]
+                try:
+                    with open("/proc/%d/comm" % self.pid) as f:
+                        if f.read().strip() == "systemd":
+                            return self.pid
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        raise Failure("systemd did not start in the container:\n" + self.boot_log())
+
+    def boot_log(self):
+        with open(os.path.join(self.workdir, "boot.log")) as f:
+            return f.read()[-3000:]
+
+    def run(self, *argv, timeout=60, check_rc=True, quiet=False):
+        """Runs argv inside the container; returns (exit status, output)."""
+        cmd = ["nsenter", "-t", str(self.pid), "-m", "-p", "-r", "-w", "--"] + list(argv)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "SYSTEMD_COLORS": "0",
+               "SYSTEMD_PAGER": "", "PAGER": "cat"}
+        try:
+            r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure("timed out after %d s: %s" % (timeout, " ".join(argv)))
+        if not quiet:
+            log("$ %s  [exit %d]\n%s" % (" ".join(argv), r.returncode, r.stdout.rstrip()))
+        if check_rc and r.returncode != 0:
+            raise Failure("`%s` failed with exit status %d" % (" ".join(argv), r.returncode))
+        return r.returncode, r.stdout
+
+    def output(self, *argv, **kw):
+        return self.run(*argv, **kw)[1]
+
+    def kill(self):
+        """SIGKILL to PID 1 ends every process of the container."""
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        log("container stopped (PID 1 killed)")
+        remove_cgroups(self.cgroups)
+
+
+def children_of(pid):
+    """The PIDs whose parent is pid (unshare's one child: PID 1 inside)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def wait_for(what, predicate, timeout, interval=1.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise Failure("timed out after %d s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+# ---- the steps -----------------------------------------------------------------
+
+def is_active(c, unit):
+    return c.output("systemctl", "is-active", unit, check_rc=False, quiet=True).strip()
+
+
+def timedatectl_field(c, name):
+    m = re.search(r"^\s*%s:\s*(.*)$" % re.escape(name), c.output("timedatectl", "status", quiet=True), re.M)
+    return m.group(1).strip() if m else None
+
+
+def step_boot(c):
+    c.find_init()
+    wait_for("systemd's private bus socket",
+             lambda: c.run("test", "-S", "/run/systemd/private", check_rc=False, quiet=True)[0] == 0, 60, 0.5)
+    # --wait returns once boot has finished: running, or degraded when a unit failed.
+    _, state = c.run("systemctl", "is-system-running", "--wait", timeout=180, check_rc=False)
+    state = state.strip().splitlines()[-1] if state.strip() else ""
+    if state == "degraded":
+        c.run("systemctl", "--failed", "--no-legend", check_rc=False)
+    check(state in ("running", "degraded"), "systemd in the container reached running or degraded (%s)" % state)
+
+
+def step_safe_config(c, port):
+    """Nothing may start tempusd before this passes."""
+    dump = c.output("tempusd", "--dump-config")
+    sources = re.findall(r"^(Server|Pool)=(.*?)\s+#", dump, re.M)
+    check(sources == [("Server", "127.0.0.1 iburst minpoll=-2 maxpoll=0 port=%d" % port)],
+          "the only source is the chronyd on 127.0.0.1 (%s)" % sources)
+    check(not re.search(r"^MakeStep=", dump, re.M), "MakeStep is off (never step)")
+    check(not re.search(r"^Allow=", dump, re.M), "tempusd serves nobody")
+
+
+def step_chronyd(c, chronyd, port):
+    conf = "/run/tempus-test-chrony.conf"
+    text = ("port %d\nbindaddress 127.0.0.1\ncmdport 0\nlocal stratum 8\nallow 127.0.0.1\n"
+            "pidfile /run/tempus-test-chronyd.pid\ndriftfile /run/tempus-test-chronyd.drift\n" % port)
+    c.run("sh", "-c", "cat > %s <<'EOF'\n%sEOF" % (conf, text), quiet=True)
+    # -x: never touch the clock; and without CAP_SYS_TIME it could not.
+    c.run("systemd-run", "--unit=tempus-test-chronyd", "--property=CapabilityBoundingSet=~CAP_SYS_TIME",
+          chronyd, "-x", "-d", "-u", "root", "-f", conf)
+    wait_for("chronyd to listen on 127.0.0.1:%d" % port,
+             lambda: ":%d " % port in c.output("ss", "-uln", quiet=True), 20)
+    log("ok: chronyd serves its own clock (local stratum 8) on 127.0.0.1:%d" % port)
+
+
+def step_socket(c):
+    c.run("systemctl", "enable", "--now", "tempusd.socket")
+    check(c.output("systemctl", "is-active", "tempusd.socket", check_rc=False).strip() == "active",
+          "tempusd.socket is active")
+    listen = c.output("systemctl", "show", "-p", "Listen", "--value", "tempusd.socket")
+    check("[::]:123 (Datagram)" in listen, "tempusd.socket listens on UDP port 123 for IPv4 and IPv6")
+
+
+def step_set_ntp_yes(c):
+    c.run("timedatectl", "set-ntp", "yes")
+    wait_for("NTP service: active", lambda: timedatectl_field(c, "NTP service") == "active", 30)
+    log("ok: timedatectl shows NTP service: active")
+    wait_for("tempusd.service to become active (READY=1)", lambda: is_active(c, "tempusd.service") == "active", 30)
+    log("ok: set-ntp yes started tempusd.service")
+    check(c.output("systemctl", "is-enabled", "tempusd.service", check_rc=False).strip() == "enabled",
+          "set-ntp yes enabled tempusd.service")
+
+
+def step_synchronized(c):
+    wait_for("System clock synchronized: yes",
+             lambda: timedatectl_field(c, "System clock synchronized") == "yes", 180, interval=2)
+    log("ok: timedatectl shows System clock synchronized: yes")
+    c.run("timedatectl", "status")
+    check(c.run("test", "-e", "/run/systemd/timesync/synchronized", check_rc=False)[0] == 0,
+          "/run/systemd/timesync/synchronized exists")
+
+
+def step_status(c):
+    text = wait_for("a synchronised STATUS= line",
+                    lambda: (lambda s: s if s.startswith("Synchronized to 127.0.0.1") else None)(
+                        c.output("systemctl", "show", "-p", "StatusText", "--value", "tempusd", quiet=True).strip()),
+                    30)
+    status = c.output("systemctl", "status", "--no-pager", "--lines=20", "tempusd", check_rc=False)
+    check(re.search(r'Status: "Synchronized to 127\.0\.0\.1 \(stratum \d+\), offset [-+]?\d', status) is not None,
+          "systemctl status tempusd shows the status line (%s)" % text)
+    journal = c.output("journalctl", "-b", "-u", "tempusd", "--no-pager", "-o", "cat", quiet=True)
+    check("passed by systemd" in journal, "tempusd serves on the socket passed by systemd")
+
+
+def step_privileges(c):
+    pid = c.output("systemctl", "show", "-p", "MainPID", "--value", "tempusd").strip()
+    check(pid not in ("", "0"), "tempusd has a main process (%s)" % pid)
+    status = c.output("cat", "/proc/%s/status" % pid, quiet=True)
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    uid = c.output("id", "-u", "tempus").strip()
+    uids = fields["Uid"].split()
+    check(uids == [uid] * 4, "tempusd runs as user tempus (uid %s; Uid: %s)" % (uid, " ".join(uids)))
+    only_sys_time = 1 << CAP_SYS_TIME
+    for name in ("CapEff", "CapPrm", "CapBnd"):
+        value = int(fields[name].strip(), 16)
+        check(value == only_sys_time, "%s is CAP_SYS_TIME only (%s)" % (name, fields[name].strip()))
+
+
+def manager_introspection(c):
+    return c.output("busctl", "introspect", "--no-pager", "org.tempus.Tempus1", "/org/tempus/Tempus1",
+                    check_rc=False)
+
+
+def step_busctl(c):
+    text = manager_introspection(c)
+    check("org.tempus.Tempus1.Manager" in text and re.search(r"\.Synchronized\s+property\s+b\s+true", text),
+          "busctl introspect shows the Manager, synchronised")
+    return text
+
+
+def step_tempusctl(c):
+    if c.run("test", "-x", "/usr/bin/tempusctl", check_rc=False, quiet=True)[0] != 0:
+        log("SKIPPED: tempusctl sources (tempusctl is not installed by this build)")
+        return
+    out = c.output("tempusctl", "sources")
+    check(re.search(r"^\^\*\s+127\.0\.0\.1\s", out, re.M) is not None,
+          "tempusctl sources shows the drop-in's server, selected (^*)")
+
+
+def local_rtc(c):
+    out = c.output("busctl", "get-property", "org.tempus.Tempus1", "/org/tempus/Tempus1",
+                   "org.tempus.Tempus1.Manager", "LocalRTC")
+    return out.strip()
+
+
+def step_local_rtc(c, introspection):
+    if not re.search(r"\.LocalRTC\s+property\s+b", introspection):
+        log("SKIPPED: set-local-rtc (the Manager has no LocalRTC property)")
+        return
+    check(local_rtc(c) == "b false", "LocalRTC is false with the RTC in UTC")
+    c.run("timedatectl", "set-local-rtc", "1")
+    wait_for("LocalRTC true", lambda: local_rtc(c) == "b true", 20)
+    log("ok: timedatectl set-local-rtc 1 is reflected in LocalRTC")
+    c.run("timedatectl", "set-local-rtc", "0")
+    wait_for("LocalRTC false", lambda: local_rtc(c) == "b false", 20)
+    log("ok: timedatectl set-local-rtc 0 is reflected in LocalRTC")
+
+
+def step_dbus_activation(c):
+    c.run("systemctl", "stop", "tempusd.service")
+    check(c.output("systemctl", "is-active", "tempusd.service", check_rc=False).strip() == "inactive",
+          "tempusd.service is stopped")
+    text = manager_introspection(c)
+    check("org.tempus.Tempus1.Manager" in text, "busctl introspect works while tempusd was stopped")
+    wait_for("tempusd.service to become active", lambda: is_active(c, "tempusd.service") == "active", 30)
+    log("ok: the call started tempusd.service (D-Bus activation)")
+
+
+def step_set_ntp_no(c):
+    c.run("timedatectl", "set-ntp", "no")
+    wait_for("NTP service: inactive", lambda: timedatectl_field(c, "NTP service") == "inactive", 30)
+    log("ok: timedatectl shows NTP service: inactive")
+    check(c.output("systemctl", "is-active", "tempusd.service", check_rc=False).strip() == "inactive",
+          "set-ntp no stopped tempusd.service")
+    check(c.output("systemctl", "is-enabled", "tempusd.service", check_rc=False).strip() == "disabled",
+          "set-ntp no disabled tempusd.service")
+    check(c.output("systemctl", "is-active", "tempusd.socket", check_rc=False).strip() == "inactive",
+          "tempusd.socket stopped with the service (PartOf=)")
+
+
+def step_verify_installed(c):
+    out = c.output("systemd-analyze", "verify", "/lib/systemd/system/tempusd.service",
+                   "/lib/systemd/system/tempusd.socket", check_rc=False)
+    check(out.strip() == "", "systemd-analyze verify finds nothing in the installed units")
+
+
+def dump_diagnostics(c):
+    for argv in (["systemctl", "status", "--no-pager", "tempusd.service", "tempusd.socket"],
+                 ["journalctl", "-b", "--no-pager", "-n", "60", "-u", "tempusd", "-u", "tempus-test-chronyd",
+                  "-u", "systemd-timedated", "-u", "dbus"]):
+        try:
+            c.run(*argv, check_rc=False, timeout=30)
+        except Failure as e:
+            log(str(e))
+    with open(c.console) as f:
+        log("---- container console (last lines) ----\n" + "".join(f.readlines()[-40:]))
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: test-system.py BUILD_ROOT SOURCE_ROOT")
+    build_root, source_root = (os.path.abspath(a) for a in sys.argv[1:3])
+    if os.geteuid() != 0:
+        log("SKIP: the system test needs root")
+        return SKIP
+    # meson's timeout sends SIGTERM: let the finally blocks run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+
+    build = usr_build(build_root, source_root)
+    chronyd = fetch_chronyd(build_root, source_root)
+    port = free_udp_port()
+    workdir = tempfile.mkdtemp(prefix="tempus-system-", dir=build_root)
+    dropin = os.path.join(workdir, "50-local.conf")
+    with open(dropin, "w") as f:
+        f.write("# The system test: the local chronyd is the only source, and the clock\n"
+                "# is never stepped.\n[Sources]\nServer=\nServer=127.0.0.1 iburst minpoll=-2 maxpoll=0 port=%d\n\n"
+                "[Clock]\nMakeStep=\n" % port)
+
+    saved = clock_read()
+    log("clock saved: freq %d, status 0x%x, tick %d" % (saved.freq, saved.status, saved.tick))
+    failed = None
+    try:
+        c = Container(workdir, build, dropin)
+        try:
+            step_boot(c)
+            step_safe_config(c, port)
+            step_chronyd(c, chronyd, port)
+            step_socket(c)
+            step_set_ntp_yes(c)
+            step_synchronized(c)
+            step_status(c)
+            step_privileges(c)
+            introspection = step_busctl(c)
+            step_tempusctl(c)
+            step_local_rtc(c, introspection)
+            step_dbus_activation(c)
+            step_set_ntp_no(c)
+            step_verify_installed(c)
+        except Failure as e:
+            failed = str(e)
+            if c.pid:
+                dump_diagnostics(c)
+        finally:
+            c.kill()
+    finally:
+        clock_restore(saved)
+    shutil.rmtree(workdir, ignore_errors=True)
+    if failed:
+        log("FAIL: " + failed)
+        return 1
+    log("PASS")
+    return 0
+
+
+sys.exit(main())
