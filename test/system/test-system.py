@@ -88,8 +88,11 @@ ln -sf /usr/share/zoneinfo/Etc/UTC "$M/etc/localtime"
 systemd-sysusers --root="$M"
 mkdir -p "$M/etc/tempus/tempus.conf.d"
 cp "$DROPIN" "$M/etc/tempus/tempus.conf.d/50-local.conf"
+# The build tree may lie under /tmp, which the container hides: chronyd
+# goes into the container's own root.
+install -D -m 0755 "$CHRONYD" "$M/usr/local/libexec/tempus-test/chronyd"
 
-unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR
+unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR CHRONYD
 exec chroot "$M" env container=tempus-test /lib/systemd/systemd --system
 """
 
@@ -249,7 +252,7 @@ def remove_cgroups(groups):
 # ---- the container ------------------------------------------------------------
 
 class Container:
-    def __init__(self, workdir, build, dropin):
+    def __init__(self, workdir, build, dropin, chronyd):
         self.workdir = workdir
         self.top = os.path.join(workdir, "root")
         self.console = os.path.join(workdir, "console.log")
@@ -261,6 +264,7 @@ class Container:
             "LANG": "C.UTF-8",
             "TOP": self.top, "CONSOLE": self.console, "MASK": " ".join(MASKED_UNITS),
             "MESON": shutil.which("meson"), "BUILD": build, "DROPIN": dropin, "WORKDIR": workdir,
+            "CHRONYD": chronyd,
         }
         log("booting systemd in the container")
         try:
@@ -392,14 +396,18 @@ def step_safe_config(c, port):
     check(not re.search(r"^Allow=", dump, re.M), "tempusd serves nobody")
 
 
-def step_chronyd(c, chronyd, port):
+# Where the boot script puts chronyd inside the container.
+CONTAINER_CHRONYD = "/usr/local/libexec/tempus-test/chronyd"
+
+
+def step_chronyd(c, port):
     conf = "/run/tempus-test-chrony.conf"
     text = ("port %d\nbindaddress 127.0.0.1\ncmdport 0\nlocal stratum 8\nallow 127.0.0.1\n"
             "pidfile /run/tempus-test-chronyd.pid\ndriftfile /run/tempus-test-chronyd.drift\n" % port)
     c.run("sh", "-c", "cat > %s <<'EOF'\n%sEOF" % (conf, text), quiet=True)
     # -x: never touch the clock; and without CAP_SYS_TIME it could not.
     c.run("systemd-run", "--unit=tempus-test-chronyd", "--property=CapabilityBoundingSet=~CAP_SYS_TIME",
-          chronyd, "-x", "-d", "-u", "root", "-f", conf)
+          CONTAINER_CHRONYD, "-x", "-d", "-u", "root", "-f", conf)
     wait_for("chronyd to listen on 127.0.0.1:%d" % port,
              lambda: ":%d " % port in c.output("ss", "-uln", quiet=True), 20)
     log("ok: chronyd serves its own clock (local stratum 8) on 127.0.0.1:%d" % port)
@@ -430,6 +438,21 @@ def step_synchronized(c):
     c.run("timedatectl", "status")
     check(c.run("test", "-e", "/run/systemd/timesync/synchronized", check_rc=False)[0] == 0,
           "/run/systemd/timesync/synchronized exists")
+
+
+# src/shared/log.h: TEMPUS_MESSAGE_SYNCHRONIZED.
+MESSAGE_SYNCHRONIZED = "df6876f2da094b8e819dc4435351986b"
+
+
+def step_journal(c):
+    out = wait_for("the first synchronisation in the journal by its MESSAGE_ID",
+                   lambda: c.output("journalctl", "-b", "--no-pager", "-o", "cat",
+                                    "MESSAGE_ID=" + MESSAGE_SYNCHRONIZED, quiet=True).strip(), 20)
+    check(out.splitlines() == ["Synchronized to 127.0.0.1, stratum 8."],
+          "journalctl MESSAGE_ID=%s finds the first synchronisation, once (%r)" % (MESSAGE_SYNCHRONIZED, out))
+    notices = c.output("journalctl", "-b", "--no-pager", "-o", "cat", "-u", "tempusd", "-p", "notice", quiet=True)
+    check("Synchronized to 127.0.0.1" in notices and "Serving NTP" not in notices,
+          "tempusd's messages carry priorities (notice for the synchronisation, info below it)")
 
 
 def step_status(c):
@@ -562,14 +585,15 @@ def main():
     log("clock saved: freq %d, status 0x%x, tick %d" % (saved.freq, saved.status, saved.tick))
     failed = None
     try:
-        c = Container(workdir, build, dropin)
+        c = Container(workdir, build, dropin, chronyd)
         try:
             step_boot(c)
             step_safe_config(c, port)
-            step_chronyd(c, chronyd, port)
+            step_chronyd(c, port)
             step_socket(c)
             step_set_ntp_yes(c)
             step_synchronized(c)
+            step_journal(c)
             step_status(c)
             step_privileges(c)
             introspection = step_busctl(c)
