@@ -118,7 +118,10 @@ static int call(Ctl *c, const char *method, const char *types, ...) {
 
 /* ---- views ---- */
 
-static int cmd_sources(Ctl *c, char **args, int n) {
+typedef void (*SourcesPrinter)(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
+
+/* sources and sourcestats: the same data, two chronyc views. */
+static int show_sources(Ctl *c, SourcesPrinter print) {
         CtlSourceInfo *s = NULL;
         size_t count = 0;
         int r = fetch_sources(c, &s, &count);
@@ -128,24 +131,17 @@ static int cmd_sources(Ctl *c, char **args, int n) {
         if (c->json)
                 ctl_json_sources(stdout, s, count);
         else
-                ctl_print_sources(stdout, s, count, &c->view);
+                print(stdout, s, count, &c->view);
         ctl_source_info_free_array(s, count);
         return 0;
 }
 
-static int cmd_sourcestats(Ctl *c, char **args, int n) {
-        CtlSourceInfo *s = NULL;
-        size_t count = 0;
-        int r = fetch_sources(c, &s, &count);
+static int cmd_sources(Ctl *c, char **args, int n) {
+        return show_sources(c, ctl_print_sources);
+}
 
-        if (r < 0)
-                return r;
-        if (c->json)
-                ctl_json_sources(stdout, s, count);
-        else
-                ctl_print_sourcestats(stdout, s, count, &c->view);
-        ctl_source_info_free_array(s, count);
-        return 0;
+static int cmd_sourcestats(Ctl *c, char **args, int n) {
+        return show_sources(c, ctl_print_sourcestats);
 }
 
 static int cmd_tracking(Ctl *c, char **args, int n) {
