@@ -36,10 +36,19 @@ double clock_system_join_frequency(long tick, long freq, long tick_nominal) {
         return (double) (tick - tick_nominal) * 1e6 / (double) tick_nominal + (double) freq / FREQ_SCALE;
 }
 
+long clock_system_error_usec(bool synchronized, double seconds) {
+        if (!synchronized || !(seconds >= 0))
+                return CLOCK_SYSTEM_MAX_ERROR_USEC;
+        return (long) MIN(seconds * 1e6, (double) CLOCK_SYSTEM_MAX_ERROR_USEC);
+}
+
 int clock_system_status_bits(const ClockSyncStatus *s, int current) {
         int status = current & ~(STA_PLL | STA_FLL | STA_PPSFREQ | STA_PPSTIME | STA_INS | STA_DEL |
                                  STA_UNSYNC | STA_FREQHOLD);
-        if (!s->synchronized || s->local_rtc)
+        /* A clear STA_UNSYNC also turns on the kernel's 11-minute RTC
+         * updates: only with RTCSync=yes and an RTC in UTC. Whether the
+         * clock is synchronised is told by maxerror (what timedated reads). */
+        if (!s->synchronized || !s->rtc_sync || s->local_rtc)
                 status |= STA_UNSYNC;
         if (s->synchronized && s->leap == NTP_LEAP_INSERT)
                 status |= STA_INS;
@@ -96,8 +105,8 @@ static int system_set_sync_status(Clock *c, const ClockSyncStatus *s) {
                 return r;
         tx.modes = ADJ_STATUS | ADJ_MAXERROR | ADJ_ESTERROR;
         tx.status = clock_system_status_bits(s, tx.status);
-        tx.maxerror = (long) MIN(s->max_error * 1e6, 16e6);
-        tx.esterror = (long) MIN(s->est_error * 1e6, 16e6);
+        tx.maxerror = clock_system_error_usec(s->synchronized, s->max_error);
+        tx.esterror = clock_system_error_usec(s->synchronized, s->est_error);
         if (s->tai_offset > 0) {
                 tx.modes |= ADJ_TAI;
                 tx.constant = s->tai_offset;

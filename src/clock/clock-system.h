@@ -17,4 +17,12 @@ double clock_system_join_frequency(long tick, long freq, long tick_nominal);
  * STA_UNSYNC is set when not synchronized, or when the RTC keeps local
  * time (the kernel's 11-minute mode would write UTC into it). The kernel's
  * own PLL/FLL/PPS discipline is switched off. */
+/* The kernel's largest maxerror/esterror (NTP_PHASE_LIMIT): 16 s, which
+ * timedated and ntp_adjtime() users read as "not synchronised". */
+#define CLOCK_SYSTEM_MAX_ERROR_USEC 16000000L
+
+/* maxerror or esterror for the kernel, microseconds: the bound when
+ * synchronised, the 16 s limit otherwise. */
+long clock_system_error_usec(bool synchronized, double seconds);
+
 int clock_system_status_bits(const ClockSyncStatus *s, int current);

@@ -130,18 +130,29 @@ static void frequencies_split_into_tick_and_remainder(void **state) {
 }
 
 static void status_bits_follow_the_sync_state(void **state) {
-        ClockSyncStatus s = { .synchronized = true };
+        ClockSyncStatus s = { .synchronized = true, .rtc_sync = true };
         int keep = STA_NANO;
 
+        /* STA_UNSYNC clear (11-minute RTC mode) only when synchronised,
+         * with RTCSync=yes and an RTC in UTC. */
         assert_int_equal(clock_system_status_bits(&s, keep | STA_PLL | STA_UNSYNC), keep);
         s.synchronized = false;
         assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
-        s = (ClockSyncStatus) { .synchronized = true, .local_rtc = true };
+        s = (ClockSyncStatus) { .synchronized = true, .rtc_sync = true, .local_rtc = true };
         assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
-        s = (ClockSyncStatus) { .synchronized = true, .leap = NTP_LEAP_INSERT };
+        s = (ClockSyncStatus) { .synchronized = true, .rtc_sync = false };
+        assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
+        s = (ClockSyncStatus) { .synchronized = true, .rtc_sync = true, .leap = NTP_LEAP_INSERT };
         assert_int_equal(clock_system_status_bits(&s, keep | STA_DEL), keep | STA_INS);
         s.leap = NTP_LEAP_DELETE;
         assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_DEL);
+}
+
+static void maxerror_tells_whether_we_are_synchronised(void **state) {
+        assert_int_equal(clock_system_error_usec(true, 0.000250), 250);
+        assert_int_equal(clock_system_error_usec(true, 100.0), CLOCK_SYSTEM_MAX_ERROR_USEC);
+        assert_int_equal(clock_system_error_usec(false, 0.000250), CLOCK_SYSTEM_MAX_ERROR_USEC);
+        assert_int_equal(clock_system_error_usec(true, NAN), CLOCK_SYSTEM_MAX_ERROR_USEC);
 }
 
 static void the_system_clock_reads_without_writing(void **state) {
@@ -224,6 +235,7 @@ int main(void) {
                 cmocka_unit_test(the_none_clock_applies_corrections_virtually),
                 cmocka_unit_test(frequencies_split_into_tick_and_remainder),
                 cmocka_unit_test(status_bits_follow_the_sync_state),
+                cmocka_unit_test(maxerror_tells_whether_we_are_synchronised),
                 cmocka_unit_test(the_system_clock_reads_without_writing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
