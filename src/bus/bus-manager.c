@@ -45,11 +45,6 @@ static uint64_t access_rules_hash(const AccessList *l) {
         return h ^ l->n_rules;
 }
 
-/* chronyc's sign, without printing "-0". */
-static double negate(double x) {
-        return x == 0 ? 0 : -x;
-}
-
 static double plain_zero(double x) {
         return x == 0 ? 0 : x;
 }
@@ -69,8 +64,7 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
         p->stratum = t.stratum >= 16 ? 0 : t.stratum;
         p->reference_time_usec = t.reference_time > 0 ? (uint64_t) (t.reference_time / NSEC_PER_USEC) : 0;
         p->system_time_offset = plain_zero(t.system_time_offset);
-        /* The engine's offsets are true - local; chronyc's are local - true. */
-        p->last_offset = negate(t.last_offset);
+        p->last_offset = bus_chronyc_offset(t.last_offset);
         p->rms_offset = t.rms_offset;
         p->frequency = plain_zero(t.frequency_ppm);
         p->residual_frequency = plain_zero(t.residual_frequency_ppm);

@@ -23,6 +23,12 @@ typedef struct BusPropertyField {
 size_t bus_properties_changed(const BusPropertyField *fields, size_t n_fields,
                               const void *old, const void *new, const char **names);
 
+/* Offsets in chronyc's sign (positive: the local clock is ahead) from the
+ * engine's (true - local), without printing "-0". */
+static inline double bus_chronyc_offset(double true_minus_local) {
+        return true_minus_local == 0 ? 0 : -true_minus_local;
+}
+
 /* A getter for string properties stored inline as char arrays. */
 int bus_property_get_string_buffer(sd_bus *bus, const char *path, const char *interface,
                                    const char *property, sd_bus_message *reply, void *userdata,

@@ -18,17 +18,12 @@ static double source_span(const Source *s) {
         return nsec_diff(newest->time, oldest->time);
 }
 
-static double negate(double x) {
-        return x == 0 ? 0 : -x;
-}
-
 static void fill_statistics(BusSourceProps *p, const Source *s, int64_t now) {
         SourceEstimate e;
 
         if (!sourcestats_estimate(&s->stats, now, &e))
                 return;
-        /* Estimates are server - local; chronyc shows local - server. */
-        p->offset = negate(e.last_offset);
+        p->offset = bus_chronyc_offset(e.last_offset);
         p->samples = e.n_samples;
         p->runs = e.n_runs;
         p->span = source_span(s);
@@ -51,7 +46,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, int64_t now) {
         p->last_rx_age_usec = s->has_reply && now >= s->last_rx
                                       ? (uint64_t) ((now - s->last_rx) / NSEC_PER_USEC) : UINT64_MAX;
         if (s->has_reply) {
-                p->measured_offset = negate(s->last_sample.offset);
+                p->measured_offset = bus_chronyc_offset(s->last_sample.offset);
                 p->error = s->last_sample.delay / 2 + s->last_sample.dispersion;
         }
         p->prefer = s->spec.prefer;

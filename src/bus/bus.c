@@ -215,5 +215,5 @@ void bus_context_source_removed(BusContext *b, const Source *s) {
                 if (r < 0)
                         log_debug_errno(r, "Failed to announce the removal of %s: %m", path);
         }
-        entry_drop(b, entry_find(b, s->id));
+        entry_drop(b, e);
 }

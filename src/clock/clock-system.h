@@ -13,10 +13,6 @@ int clock_system_split_frequency(double ppm, long tick_nominal, long *ret_tick, 
 /* The inverse: ppm from a tick and a 2^-16 ppm frequency. */
 double clock_system_join_frequency(long tick, long freq, long tick_nominal);
 
-/* Kernel status bits for a sync state, keeping unrelated bits of current.
- * STA_UNSYNC is set when not synchronized, or when the RTC keeps local
- * time (the kernel's 11-minute mode would write UTC into it). The kernel's
- * own PLL/FLL/PPS discipline is switched off. */
 /* The kernel's largest maxerror/esterror (NTP_PHASE_LIMIT): 16 s, which
  * timedated and ntp_adjtime() users read as "not synchronised". */
 #define CLOCK_SYSTEM_MAX_ERROR_USEC 16000000L
@@ -25,4 +21,8 @@ double clock_system_join_frequency(long tick, long freq, long tick_nominal);
  * synchronised, the 16 s limit otherwise. */
 long clock_system_error_usec(bool synchronized, double seconds);
 
+/* Kernel status bits for a sync state, keeping unrelated bits of current.
+ * STA_UNSYNC is set unless synchronized with RTCSync=yes and an RTC that
+ * keeps UTC (a clear STA_UNSYNC turns on the kernel's 11-minute RTC
+ * updates). The kernel's own PLL/FLL/PPS discipline is switched off. */
 int clock_system_status_bits(const ClockSyncStatus *s, int current);

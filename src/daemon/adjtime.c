@@ -1,8 +1,10 @@
 /* Reading /etc/adjtime (see adjtime.h). */
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/adjtime.h"
+#include "shared/file-util.h"
+#include "shared/macro.h"
 
 bool adjtime_parse_local(const char *text) {
         /* Skip the drift line and the last-calibration line. */
@@ -16,13 +18,10 @@ bool adjtime_parse_local(const char *text) {
 }
 
 bool adjtime_read_local(const char *path) {
-        char buf[512];
-        FILE *f = fopen(path, "re");
+        _cleanup_free_ void *text = NULL;
+        size_t len;
 
-        if (!f)
+        if (read_small_file(path, 4096, &text, &len) < 0)
                 return false;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        return adjtime_parse_local(buf);
+        return adjtime_parse_local(text);
 }

@@ -160,11 +160,12 @@ static void set_local_rtc(Manager *m, bool local) {
         manager_schedule_status(m);
 }
 
+/* Every change in /etc wakes this up: only the file's own name counts. */
 static int on_adjtime_changed(sd_event_source *es, const struct inotify_event *ev, void *userdata) {
         Manager *m = userdata;
-        _cleanup_free_ char *copy = strdup(m->adjtime_path);
+        const char *slash = strrchr(m->adjtime_path, '/');
 
-        if (!copy || ev->len == 0 || !streq(ev->name, basename(copy)))
+        if (ev->len == 0 || !streq(ev->name, slash ? slash + 1 : m->adjtime_path))
                 return 0;
         bool local = adjtime_read_local(m->adjtime_path);
         if (local != m->local_rtc)

@@ -47,13 +47,17 @@ static void load_drift(const Config *c, DisciplineParams *p) {
         log_info("Frequency %+.3f ppm (skew %.3f ppm) read from %s.", freq, skew, c->drift_file);
 }
 
+static EngineLeapMode leap_mode_from_config(const Config *c) {
+        return c->leap_slew ? ENGINE_LEAP_SLEW : ENGINE_LEAP_KERNEL;
+}
+
 static void engine_params_from_config(const Config *c, EngineParams *p) {
         engine_params_init(p);
         p->discipline.makestep_threshold = c->makestep_threshold;
         p->discipline.makestep_limit = c->makestep_limit;
         p->select.min_sources = MAX(c->min_sources, 1u);
         p->local_stratum = c->local_stratum;
-        p->leap_mode = c->leap_slew ? ENGINE_LEAP_SLEW : ENGINE_LEAP_KERNEL;
+        p->leap_mode = leap_mode_from_config(c);
         load_drift(c, &p->discipline);
 }
 
@@ -393,7 +397,7 @@ int manager_reload(Manager *m) {
         discipline_set_makestep(&m->engine->discipline, next.makestep_threshold, next.makestep_limit);
         m->engine->params.select.min_sources = MAX(next.min_sources, 1u);
         m->engine->params.local_stratum = next.local_stratum;
-        m->engine->params.leap_mode = next.leap_slew ? ENGINE_LEAP_SLEW : ENGINE_LEAP_KERNEL;
+        m->engine->params.leap_mode = leap_mode_from_config(&next);
         if (next.control != m->config.control)
                 log_notice("Clock.Control changed: takes effect when tempusd restarts.");
 
