@@ -210,8 +210,12 @@ def chronyd_server(args, workdir, port, stratum=8):
     with open(conf, "w") as f:
         f.write("port %d\ncmdport 0\nlocal stratum %d\nallow 127.0.0.0/8\nallow ::1\n" % (port, stratum))
         f.write("pidfile %s/chronyd.pid\ndriftfile %s/chronyd.drift\n" % (workdir, workdir))
-    return Process("chronyd", [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf],
-                   workdir)
+    p = Process("chronyd", [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf],
+                workdir)
+    # A request sent before chronyd listens is lost, and with it one of the
+    # iburst samples a test counts on.
+    wait_for("chronyd to answer on port %d" % port, lambda: ntp_request(port, timeout=0.2), 10)
+    return p
 
 
 def ntpd_server(args, workdir):
