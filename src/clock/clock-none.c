@@ -66,6 +66,11 @@ static int none_set_sync_status(Clock *c, const ClockSyncStatus *s) {
         return 0;
 }
 
+static int none_read_wall_offset(Clock *c, double *ret) {
+        *ret = now_wall_offset();
+        return 0;
+}
+
 static void none_free(Clock *c) {
         free(c);
 }
@@ -78,6 +83,7 @@ static const ClockOps none_ops = {
         .step = none_step,
         .set_sync_status = none_set_sync_status,
         .from_system = none_from_system,
+        .read_wall_offset = none_read_wall_offset,
         .free = none_free,
 };
 
@@ -85,7 +91,8 @@ int clock_new_none(Clock **ret) {
         ClockNone *n = calloc(1, sizeof(ClockNone));
         if (!n)
                 return -ENOMEM;
-        n->clock = (Clock) { .ops = &none_ops, .controls = false };
+        n->clock = (Clock) { .ops = &none_ops, .controls = false,
+                           .max_frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM };
         n->anchor = now_realtime();
         *ret = &n->clock;
         return 0;

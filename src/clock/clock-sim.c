@@ -3,7 +3,12 @@
 #include <stdlib.h>
 
 #include "clock/clock-sim.h"
+#include "clock/clock-system.h"
 #include "shared/macro.h"
+
+/* The kernel's nominal tick with HZ=100 (USER_HZ), microseconds. */
+#define SIM_TICK_NOMINAL 10000L
+#define SIM_MAX_FREQ_SCALED (500L * 65536L)
 
 typedef struct ClockSim {
         Clock clock;
@@ -12,7 +17,8 @@ typedef struct ClockSim {
         double natural;                 /* s/s */
         double wander_state;            /* s/s */
         double wander;
-        double applied;                 /* s/s */
+        double applied;                 /* s/s, what the kernel holds */
+        double wall_offset;             /* reading - monotonic, seconds */
         unsigned steps;
         SimRandom random;
 
@@ -104,9 +110,16 @@ static void apply_kernel_leap(ClockSim *s, nsec_t before, nsec_t after) {
                 edge -= NSEC_PER_SEC;
         if (after < edge || before >= edge)
                 return;
-        s->error += s->status.leap == NTP_LEAP_INSERT ? -1.0 : 1.0;
+        double leap = s->status.leap == NTP_LEAP_INSERT ? -1.0 : 1.0;
+        s->error += leap;
+        s->wall_offset += leap;
         s->leaps_applied += s->status.leap == NTP_LEAP_INSERT ? 1 : -1;
         s->leap_armed_done = true;
+}
+
+/* Reading - true time grows at this rate (s/s). */
+static double rate_error(const ClockSim *s) {
+        return (1.0 + s->natural + s->wander_state) * (1.0 + s->applied) - 1.0;
 }
 
 void sim_clock_advance(Clock *c, double dt) {
@@ -115,7 +128,7 @@ void sim_clock_advance(Clock *c, double dt) {
         if (dt <= 0)
                 return;
         nsec_t before = reading(s);
-        s->error += (s->natural + s->wander_state + s->applied) * dt;
+        s->error += rate_error(s) * dt;
         if (s->wander > 0)
                 s->wander_state += s->wander * sqrt(dt) * sim_random_normal(&s->random);
         s->true_time += seconds_to_nsec(dt);
@@ -132,8 +145,17 @@ double sim_clock_time_error(Clock *c) {
 }
 
 double sim_clock_frequency_error(Clock *c) {
+        return rate_error(to_sim(c)) * 1e6;
+}
+
+double sim_clock_applied_ppm(Clock *c) {
+        return to_sim(c)->applied * 1e6;
+}
+
+void sim_clock_external_step(Clock *c, double offset) {
         ClockSim *s = to_sim(c);
-        return (s->natural + s->wander_state + s->applied) * 1e6;
+        s->error += offset;
+        s->wall_offset += offset;
 }
 
 unsigned sim_clock_steps(Clock *c) {
@@ -146,8 +168,17 @@ static int sim_read(Clock *c, nsec_t *ret) {
         return 0;
 }
 
+/* adjtimex(ADJ_TICK | ADJ_FREQUENCY): the tick must stay within 10 % of
+ * nominal (else EINVAL, nothing changed); the frequency is clamped to
+ * +/-500 ppm and kept in 2^-16 ppm units. */
 static int sim_set_frequency(Clock *c, double ppm) {
-        to_sim(c)->applied = ppm * 1e-6;
+        long tick, freq;
+
+        if (clock_system_split_frequency(ppm, SIM_TICK_NOMINAL, &tick, &freq) < 0 ||
+            labs(tick - SIM_TICK_NOMINAL) > SIM_TICK_NOMINAL / 10)
+                return -EINVAL;
+        freq = CLAMP(freq, -SIM_MAX_FREQ_SCALED, SIM_MAX_FREQ_SCALED);
+        to_sim(c)->applied = clock_system_join_frequency(tick, freq, SIM_TICK_NOMINAL) * 1e-6;
         return 0;
 }
 
@@ -157,8 +188,15 @@ static int sim_get_frequency(Clock *c, double *ppm) {
 }
 
 static int sim_step(Clock *c, double offset) {
-        to_sim(c)->error += offset;
-        to_sim(c)->steps++;
+        ClockSim *s = to_sim(c);
+        s->error += offset;
+        s->wall_offset += offset;
+        s->steps++;
+        return 0;
+}
+
+static int sim_read_wall_offset(Clock *c, double *ret) {
+        *ret = to_sim(c)->wall_offset;
         return 0;
 }
 
@@ -183,6 +221,7 @@ static const ClockOps sim_ops = {
         .get_frequency = sim_get_frequency,
         .step = sim_step,
         .set_sync_status = sim_set_sync_status,
+        .read_wall_offset = sim_read_wall_offset,
         .free = sim_free,
 };
 
@@ -190,7 +229,8 @@ int clock_new_sim(const SimClockParams *p, Clock **ret) {
         ClockSim *s = calloc(1, sizeof(ClockSim));
         if (!s)
                 return -ENOMEM;
-        s->clock = (Clock) { .ops = &sim_ops, .controls = true };
+        s->clock = (Clock) { .ops = &sim_ops, .controls = true,
+                             .max_frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM };
         s->true_time = p->start;
         s->error = p->initial_offset;
         s->natural = p->frequency_ppm * 1e-6;

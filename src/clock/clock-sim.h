@@ -1,11 +1,22 @@
 /* A simulated clock for tests and the simulator: its reading drifts from a
- * true time that the test advances explicitly.
+ * true time that the test advances explicitly, and it is adjusted the way
+ * the Linux kernel adjusts CLOCK_REALTIME:
  *
- *   error' = natural_frequency + wander(t) + applied_frequency
+ *   rate = (1 + natural_frequency + wander(t)) * (1 + applied)
+ *   applied = (tick - 10000) / 10000 + freq
  *
- * where wander is a random walk of the frequency whose steps have standard
- * deviation `wander * sqrt(dt)` (fraction per sqrt-second), as in chrony's
+ * The oscillator's error and the kernel's correction multiply: a clock
+ * 5 % fast needs a correction of -4.76 %, not -5 %. The correction is what
+ * adjtimex() can hold: a tick of whole microseconds within +/-10 % of
+ * 10000 us and a frequency within +/-500 ppm in steps of 2^-16 ppm; a
+ * request beyond that fails with -EINVAL, as the kernel's does. wander is a
+ * random walk of the frequency whose steps have standard deviation
+ * `wander * sqrt(dt)` (fraction per sqrt-second), as in chrony's
  * simulations. Deterministic for a seed.
+ *
+ * A monotonic clock runs beside it at the same rate; steps (ours, someone
+ * else's, a kernel leap second) move only the reading, so the wall offset
+ * (reading - monotonic) changes exactly by the steps.
  *
  * Leap seconds: true time runs without leaps; true UTC is true time minus
  * the leap seconds inserted so far (plus those deleted). A leap is scheduled
@@ -52,8 +63,13 @@ int sim_clock_leaps_applied(Clock *c);
 const ClockSyncStatus *sim_clock_sync_status(Clock *c);
 /* The clock's total rate error now (natural + wander + applied), ppm. */
 double sim_clock_frequency_error(Clock *c);
-/* Number of steps applied. */
+/* Number of steps applied through the clock interface. */
 unsigned sim_clock_steps(Clock *c);
+/* Someone else steps the clock (date -s, a VM resume): the reading jumps
+ * by offset seconds; the monotonic clock does not. */
+void sim_clock_external_step(Clock *c, double offset);
+/* The correction the kernel holds, ppm (after its rounding and limits). */
+double sim_clock_applied_ppm(Clock *c);
 
 /* The deterministic generator behind it, for simulated networks too. */
 typedef struct SimRandom {

@@ -114,6 +114,11 @@ static int system_set_sync_status(Clock *c, const ClockSyncStatus *s) {
         return system_adjtime(&tx);
 }
 
+static int system_read_wall_offset(Clock *c, double *ret) {
+        *ret = now_wall_offset();
+        return 0;
+}
+
 static void system_free(Clock *c) {
         free(c);
 }
@@ -125,6 +130,7 @@ static const ClockOps system_ops = {
         .get_frequency = system_get_frequency,
         .step = system_step,
         .set_sync_status = system_set_sync_status,
+        .read_wall_offset = system_read_wall_offset,
         .free = system_free,
 };
 
@@ -134,7 +140,8 @@ int clock_new_system(Clock **ret) {
 
         if (!s)
                 return -ENOMEM;
-        s->clock = (Clock) { .ops = &system_ops, .controls = true };
+        s->clock = (Clock) { .ops = &system_ops, .controls = true,
+                             .max_frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM };
         s->tick_nominal = 1000000 / (hz > 0 ? hz : 100);
         *ret = &s->clock;
         return 0;

@@ -7,6 +7,7 @@
  * All functions return 0 or a negative errno. */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 
 #include "ntp/ntp-packet.h"
@@ -40,6 +41,13 @@ typedef struct ClockOps {
         /* Optional: converts a CLOCK_REALTIME reading (e.g. a kernel packet
          * timestamp) into this clock's timescale. NULL means identity. */
         nsec_t (*from_system)(Clock *c, nsec_t realtime);
+        /* Optional: CLOCK_REALTIME - CLOCK_MONOTONIC of the system clock
+         * underneath, seconds. Frequency changes move both clocks alike,
+         * so this changes only when the wall clock is stepped (by us, by
+         * someone else's settimeofday() or date -s, by a leap second, or
+         * by a resume from suspend, which stops CLOCK_MONOTONIC): a change
+         * between two readings is a step. NULL: steps cannot be seen. */
+        int (*read_wall_offset)(Clock *c, double *ret);
         void (*free)(Clock *c);
 } ClockOps;
 
@@ -47,7 +55,14 @@ struct Clock {
         const ClockOps *ops;
         /* Whether the backend really changes a clock (false for "none"). */
         bool controls;
+        /* The largest |total frequency offset| (ppm) set_frequency()
+         * accepts: for the kernel, its tick (+/-10%) plus ADJ_FREQUENCY. */
+        double max_frequency_ppm;
 };
+
+/* The Linux kernel's frequency range with a 10000 us tick: the tick moves
+ * by at most 10% (ADJ_TICK), ADJ_FREQUENCY adds at most 500 ppm. */
+#define CLOCK_KERNEL_MAX_FREQUENCY_PPM 100000.0
 
 int clock_new_system(Clock **ret);
 int clock_new_none(Clock **ret);
@@ -61,5 +76,10 @@ static inline nsec_t clock_from_system(Clock *c, nsec_t realtime) {
         return c->ops->from_system ? c->ops->from_system(c, realtime) : realtime;
 }
 
+/* Reads CLOCK_REALTIME - CLOCK_MONOTONIC (see ClockOps.read_wall_offset):
+ * -EOPNOTSUPP where the backend cannot tell. */
+static inline int clock_read_wall_offset(Clock *c, double *ret) {
+        return c->ops->read_wall_offset ? c->ops->read_wall_offset(c, ret) : -EOPNOTSUPP;
+}
 Clock *clock_free(Clock *c);
 static inline void clock_freep(Clock **c) { if (*c) clock_free(*c); }

@@ -29,6 +29,9 @@
 #define SLEW_NOISE_SIGMAS 3.0
 /* Residual of a finished slew small enough to forget, seconds. */
 #define SLEW_DONE_EPSILON 1e-6
+/* A residual frequency this many standard errors beyond the old and new
+ * estimates' together contradicts the old one. */
+#define FREQUENCY_CONSISTENT_SIGMAS 5.0
 
 void discipline_params_init(DisciplineParams *p) {
         *p = (DisciplineParams) {
@@ -45,9 +48,30 @@ static void notify_change(Discipline *d, nsec_t when, double dfreq, double doffs
                 d->on_change(when, dfreq, doffset, d->userdata);
 }
 
+/* The clock's range, ppm: what the backend accepts. */
+static double max_total_ppm(const Discipline *d) {
+        return d->clock->max_frequency_ppm > 0 ? d->clock->max_frequency_ppm : DISCIPLINE_MAX_FREQUENCY_PPM;
+}
+
+/* The frequency to program for the base correction b with a slew at rate
+ * s on top: (1 + b) (1 + s) - 1, so that the clock runs exactly s faster
+ * than true time whatever b is (adding s to b would make it s (1 + b)). */
+static double total_ppm(double base_ppm, double slew_rate) {
+        return ((1.0 + base_ppm * 1e-6) * (1.0 + slew_rate) - 1.0) * 1e6;
+}
+
 static int apply_frequency(Discipline *d) {
-        double total = d->frequency_ppm + (d->slewing ? d->slew_rate * 1e6 : 0);
-        return clock_set_frequency(d->clock, total);
+        double total = total_ppm(d->frequency_ppm, d->slewing ? d->slew_rate : 0);
+        double max = max_total_ppm(d);
+        return clock_set_frequency(d->clock, CLAMP(total, -max, max));
+}
+
+/* The fastest slew (s/s) in the direction of sign that keeps the total
+ * within the clock's range and within max_slew_ppm. */
+static double max_slew_rate(const Discipline *d, double sign) {
+        double base = 1.0 + d->frequency_ppm * 1e-6, max = max_total_ppm(d) * 1e-6;
+        double room = sign > 0 ? (1.0 + max) / base - 1.0 : 1.0 - (1.0 - max) / base;
+        return MAX(MIN(room, d->params.max_slew_ppm * 1e-6), 0);
 }
 
 int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
@@ -59,10 +83,10 @@ int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
                 .userdata = userdata,
                 .skew_ppm = p->initial_skew_ppm,
         };
+        d->wall_known = clock_read_wall_offset(clock, &d->wall_offset) >= 0;
 
         if (p->use_initial_frequency) {
-                d->frequency_ppm = CLAMP(p->initial_frequency_ppm, -DISCIPLINE_MAX_FREQUENCY_PPM,
-                                         DISCIPLINE_MAX_FREQUENCY_PPM);
+                d->frequency_ppm = CLAMP(p->initial_frequency_ppm, -max_total_ppm(d), max_total_ppm(d));
                 d->frequency_known = p->initial_skew_ppm < DISCIPLINE_UNKNOWN_SKEW_PPM;
         } else {
                 /* No drift file: start from whatever the clock runs at. */
@@ -105,10 +129,12 @@ static int read_raw(Discipline *d, nsec_t *ret) {
  * takes correction_ratio update intervals, or longer when the rate would
  * exceed max_slew_ppm. */
 static int start_slew_for(Discipline *d, nsec_t now, double amount, double duration) {
-        duration = MAX(duration, MIN_SLEW_DURATION);
-        duration = MAX(duration, fabs(amount) / (d->params.max_slew_ppm * 1e-6));
+        double max_rate = max_slew_rate(d, amount);
 
-        if (fabs(amount) < SLEW_DONE_EPSILON) {
+        duration = MAX(duration, MIN_SLEW_DURATION);
+        if (max_rate > 0)
+                duration = MAX(duration, fabs(amount) / max_rate);
+        if (fabs(amount) < SLEW_DONE_EPSILON || max_rate <= 0) {
                 d->slewing = false;
                 return apply_frequency(d);
         }
@@ -165,6 +191,7 @@ static int step_clock(Discipline *d, double offset) {
         /* The slew is defined on the raw timescale, which just jumped. */
         d->slew_start += seconds_to_nsec(offset);
         d->slew_end += seconds_to_nsec(offset);
+        d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
         r = read_raw(d, &raw);
         if (r < 0)
                 return r;
@@ -172,28 +199,40 @@ static int step_clock(Discipline *d, double offset) {
         return 0;
 }
 
+/* Moves the base correction by the measured residual frequency r, by the
+ * weight that combines the two estimates with the least variance:
+ *     w = skew_old^2 / (skew_old^2 + skew_new^2)
+ * (a one-dimensional Kalman update). That blend assumes the old estimate
+ * is right to within its skew; a residual many standard errors beyond
+ * both (a drift file from another machine, a clock whose crystal changed)
+ * shows it is not, and the measurement replaces it. A measurement itself
+ * too uncertain to act on (DISCIPLINE_MAX_UPDATE_SKEW_PPM) changes
+ * nothing. The correction composes with the old one by multiplication:
+ * running r faster on top of (1 + b) means (1 + b) (1 + w r).
+ * Returns the change of the clock's rate, s/s. */
 static double update_frequency(Discipline *d, const DisciplineInput *in) {
-        /* Bayesian blend of the old base correction (uncertainty skew_old)
-         * and the regression's measurement of what is left (skew_new). */
         double old2 = d->skew_ppm * d->skew_ppm;
         double new_skew_ppm = MAX(in->skew * 1e6, 1e-6);
         double new2 = new_skew_ppm * new_skew_ppm;
-        /* Until the regression can tell (three samples), leave it alone. */
-        if (new_skew_ppm >= DISCIPLINE_UNKNOWN_SKEW_PPM)
+        double residual_ppm = in->frequency * 1e6;
+
+        if (new_skew_ppm >= DISCIPLINE_MAX_UPDATE_SKEW_PPM || !isfinite(residual_ppm))
                 return 0;
         double weight = old2 / (old2 + new2);
+        if (fabs(residual_ppm) > FREQUENCY_CONSISTENT_SIGMAS * sqrt(old2 + new2))
+                weight = 1.0;
+        double max = max_total_ppm(d);
         double before = d->frequency_ppm;
-
-        d->frequency_ppm = CLAMP(before + weight * in->frequency * 1e6,
-                                 -DISCIPLINE_MAX_FREQUENCY_PPM, DISCIPLINE_MAX_FREQUENCY_PPM);
+        d->frequency_ppm = CLAMP(total_ppm(before, weight * in->frequency), -max, max);
         d->skew_ppm = new_skew_ppm;
         d->frequency_known = d->skew_ppm < DISCIPLINE_UNKNOWN_SKEW_PPM;
-        return d->frequency_ppm - before;
+        /* The rate actually changed by (1 + b') / (1 + b) - 1. */
+        return (1.0 + d->frequency_ppm * 1e-6) / (1.0 + before * 1e-6) - 1.0;
 }
 
 static bool may_step(const Discipline *d, double offset) {
         const DisciplineParams *p = &d->params;
-        if (p->makestep_threshold <= 0 || p->makestep_limit == 0)
+        if (p->makestep_limit == 0 || p->makestep_threshold < 0)
                 return false;
         if (fabs(offset) <= p->makestep_threshold)
                 return false;
@@ -224,12 +263,13 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
         d->offset_sd = in->offset_sd;
         d->correction_interval = in->interval > 0 ? in->interval : d->update_interval;
 
-        u.frequency_change_ppm = update_frequency(d, in);
-        if (u.frequency_change_ppm != 0) {
+        double dfreq = update_frequency(d, in);
+        u.frequency_change_ppm = dfreq * 1e6;
+        if (dfreq != 0) {
                 r = apply_frequency(d);
                 if (r < 0)
                         return r;
-                notify_change(d, now, u.frequency_change_ppm * 1e-6, 0);
+                notify_change(d, now, dfreq, 0);
         }
 
         if (u.stepped)
@@ -260,6 +300,7 @@ int discipline_step_now(Discipline *d, double extra_offset) {
                 if (r < 0)
                         return r;
                 d->n_steps++;
+                d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
         }
         if (extra_offset != 0)
                 return step_clock(d, extra_offset);
@@ -273,6 +314,32 @@ int discipline_leap(Discipline *d, double offset) {
                 return r;
         /* As fast as the slew limit allows. */
         return start_slew_for(d, raw, discipline_remaining(d, raw) + offset, 0);
+}
+
+double discipline_check_step(Discipline *d) {
+        double wall;
+
+        if (clock_read_wall_offset(d->clock, &wall) < 0)
+                return 0;
+        if (!d->wall_known) {
+                d->wall_known = true;
+                d->wall_offset = wall;
+                return 0;
+        }
+        double step = wall - d->wall_offset;
+        if (fabs(step) < DISCIPLINE_STEP_DETECT)
+                return 0;
+        d->wall_offset = wall;
+        d->n_external_steps++;
+        /* Raw (and so cooked) time jumped by step: what is defined on it
+         * moves along, so that the slew keeps its remaining time and the
+         * age of the last update stays right. */
+        nsec_t shift = seconds_to_nsec(step);
+        d->slew_start += shift;
+        d->slew_end += shift;
+        if (d->n_updates > 0)
+                d->last_update += shift;
+        return step;
 }
 
 void discipline_set_makestep(Discipline *d, double threshold, int limit) {

@@ -20,13 +20,23 @@
 #include "clock/clock.h"
 #include "shared/time-util.h"
 
-#define DISCIPLINE_MAX_FREQUENCY_PPM 5000.0
+/* The base correction may use the clock's whole range (a clock 5 % off
+ * needs 50,000 ppm); the backend's max_frequency_ppm bounds it and the
+ * slew on top of it together. */
+#define DISCIPLINE_MAX_FREQUENCY_PPM 100000.0
 #define DISCIPLINE_MAX_SLEW_PPM 83333.0
 #define DISCIPLINE_UNKNOWN_SKEW_PPM 2000.0
+/* A frequency measurement less certain than this (its standard error,
+ * ppm) is not acted on: a line through two samples two seconds apart over
+ * a jittery path can be hundreds of ppm off. The phase is still corrected. */
+#define DISCIPLINE_MAX_UPDATE_SKEW_PPM 100.0
+/* An external step smaller than this (seconds) is not told apart from the
+ * noise of reading two clocks. */
+#define DISCIPLINE_STEP_DETECT 1e-3
 
 typedef struct DisciplineParams {
-        double makestep_threshold;      /* seconds; <= 0: never step */
-        int makestep_limit;             /* first N updates may step; < 0: any */
+        double makestep_threshold;      /* seconds; offsets beyond it are stepped */
+        int makestep_limit;             /* first N updates may step; < 0: any; 0: never */
         double correction_ratio;        /* slew duration / poll interval (default 1.5) */
         double max_slew_ppm;
         double initial_frequency_ppm;   /* from the drift file */
@@ -63,7 +73,10 @@ typedef struct Discipline {
         ClockChangeHandler on_change;
         void *userdata;
 
-        double frequency_ppm;   /* base correction; positive: clock sped up */
+        /* Base correction, ppm; positive: clock sped up. The clock runs at
+         * (1 + own error) * (1 + frequency_ppm 1e-6): corrections compose
+         * by multiplication, as they do in the kernel. */
+        double frequency_ppm;
         double skew_ppm;
         bool frequency_known;
 
@@ -82,6 +95,11 @@ typedef struct Discipline {
         double offset_sd;       /* of the last update's offset; 0: unknown */
         double correction_interval;     /* time base of the last update's slew */
         unsigned n_steps;
+        /* The wall offset (clock_read_wall_offset) after the last step we
+         * know of: a change means someone else stepped the clock. */
+        bool wall_known;
+        double wall_offset;
+        unsigned n_external_steps;
 } Discipline;
 
 int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
@@ -108,6 +126,12 @@ int discipline_step_now(Discipline *d, double extra_offset);
  * moved by the same amount, so no ClockChangeHandler is called. */
 int discipline_leap(Discipline *d, double offset);
 
+/* Checks whether someone else stepped the clock since the last check (a
+ * jump of CLOCK_REALTIME against CLOCK_MONOTONIC). Returns the step in
+ * seconds, 0 for none. The slew in progress and the time of the last
+ * update move with the clock, so the discipline's state stays valid; what
+ * was measured before the step is for the caller to drop. */
+double discipline_check_step(Discipline *d);
 /* Changes MakeStep settings at run time. */
 void discipline_set_makestep(Discipline *d, double threshold, int limit);
 

@@ -136,6 +136,12 @@ static void run_selection(Engine *e, nsec_t now) {
         e->selected = e->selection.selected >= 0 ? e->sources[e->selection.selected] : NULL;
 }
 
+static void run_selection_now(Engine *e) {
+        nsec_t now;
+        if (engine_now(e, &now) >= 0)
+                run_selection(e, now);
+}
+
 static void check_holdover(Engine *e, nsec_t now) {
         if (!e->synchronized)
                 return;
@@ -205,6 +211,40 @@ void engine_reselect(Engine *e) {
                 e->unsync_reason = e->selection.reason;
         check_holdover(e, now);
         notify(e);
+}
+
+/* Whether a step of the wall clock is the leap second the kernel was asked
+ * to apply: -1 s for an inserted second, +1 s for a deleted one, seen at
+ * the first wakeup after that midnight. */
+static bool is_kernel_leap(Engine *e, double step) {
+        double expected = e->kernel_leap == NTP_LEAP_INSERT ? -1.0 : e->kernel_leap == NTP_LEAP_DELETE ? 1.0 : 0;
+        nsec_t now;
+
+        if (expected == 0 || fabs(step - expected) > 0.01 || engine_now(e, &now) < 0 ||
+            now < e->kernel_leap_midnight - 2 * NSEC_PER_SEC)
+                return false;
+        e->kernel_leap = NTP_LEAP_NONE;
+        return true;
+}
+
+double engine_check_clock_step(Engine *e) {
+        double step = discipline_check_step(&e->discipline);
+
+        if (step == 0 || is_kernel_leap(e, step))
+                return 0;
+        log_event(LOG_WARNING, TEMPUS_MESSAGE_EXTERNAL_STEP,
+                  "The system clock was stepped by %+.6f s by someone else; measurements made before were dropped.",
+                  step);
+        for (size_t i = 0; i < e->n_sources; i++)
+                source_clock_stepped(e->sources[i], step);
+        if (e->synchronized) {
+                e->synchronized = false;
+                e->leap = NTP_LEAP_UNSYNC;
+        }
+        e->unsync_reason = "the clock was stepped by someone else";
+        run_selection_now(e);
+        notify(e);
+        return step;
 }
 
 static double max_error(const Engine *e, nsec_t now) {
@@ -333,6 +373,12 @@ void engine_sync_status(Engine *e, ClockSyncStatus *ret) {
         };
         if (ret->leap == NTP_LEAP_UNSYNC)
                 ret->leap = NTP_LEAP_NONE;
+        if (ret->leap == NTP_LEAP_INSERT || ret->leap == NTP_LEAP_DELETE) {
+                nsec_t now = 0;
+                (void) engine_now(e, &now);
+                e->kernel_leap = ret->leap;
+                (void) engine_pending_leap(e, now, &e->kernel_leap_midnight);
+        }
 }
 
 /* The cooked time at which we slew a leap second ourselves, or INT64_MAX:

@@ -94,6 +94,10 @@ struct Engine {
          * the midnight whose leap we already slewed (ENGINE_LEAP_SLEW). */
         LeapTable *leap_table;
         nsec_t leap_done_midnight;
+        /* The leap last handed to the kernel (engine_sync_status()), and
+         * the midnight it is for: its one-second step is no external step. */
+        NtpLeap kernel_leap;
+        nsec_t kernel_leap_midnight;
 
         EngineChangeHandler on_change;
         void *userdata;
@@ -122,6 +126,18 @@ SourceReply engine_process_reply(Engine *e, Source *s, const NtpPacket *p, nsec_
 /* Re-runs selection (after a source was added, removed or became
  * unreachable) and re-evaluates whether we are synchronised. */
 void engine_reselect(Engine *e);
+
+/* Looks for a step of the clock by someone else (date -s, a VM resumed,
+ * a resume from suspend: see discipline_check_step()); call it on every
+ * wakeup, before reading the clock for anything else. On a step, every
+ * sample taken before it is dropped (the learned frequency is kept), each
+ * source is asked for fresh samples at once (a burst), and the engine
+ * stops claiming synchronisation until an update has dealt with the
+ * offset the step made: stepped back per MakeStep, or slewed. A leap
+ * second that the kernel applied is not such a step. Returns the step in
+ * seconds, 0 for none; on a step the caller reschedules its polls
+ * (source_poll_interval() is short again). */
+double engine_check_clock_step(Engine *e);
 
 /* The tracking report at cooked time now. */
 void engine_tracking(Engine *e, Tracking *ret);

@@ -155,6 +155,12 @@ void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
         *ret_delay = d41 - d32;
 }
 
+/* How much earlier than T2 a server's T3 may read: the random bits below
+ * its precision in each of them, with a microsecond to spare. */
+static double server_rounding(const NtpPacket *p) {
+        return 2 * ldexp(1.0, MIN(p->precision, 0)) + 1e-6;
+}
+
 static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5]) {
         if (!s->waiting)
                 return SOURCE_REPLY_UNEXPECTED;
@@ -168,8 +174,14 @@ static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[st
                 return SOURCE_REPLY_KOD;
         if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum >= NTP_MAX_STRATUM)
                 return SOURCE_REPLY_UNSYNCHRONIZED;
+        /* A server fills the bits below its precision with random ones,
+         * and one that answers within its precision may well give a
+         * transmit timestamp a little before its receive timestamp (RFC
+         * 5905 does not ask T3 >= T2). Only zero timestamps, and a
+         * transmit timestamp earlier than the receive timestamp by more
+         * than both roundings could explain, are impossible. */
         if (p->receive_ts == 0 || p->transmit_ts == 0 ||
-            ntp_timestamp_diff(p->transmit_ts, p->receive_ts) < 0)
+            ntp_timestamp_diff(p->transmit_ts, p->receive_ts) < -server_rounding(p))
                 return SOURCE_REPLY_BAD_TIMESTAMPS;
         if (ntp_short_to_seconds(p->root_delay) / 2 + ntp_short_to_seconds(p->root_dispersion) >=
             NTP_MAX_DISPERSION)
@@ -301,6 +313,13 @@ void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doff
         sourcestats_apply_clock_change(&s->stats, when, dfreq, doffset);
         if (s->waiting)
                 s->t1 += seconds_to_nsec(doffset);
+}
+
+void source_clock_stepped(Source *s, double step) {
+        sourcestats_reset(&s->stats);
+        if (s->waiting)
+                s->t1 += seconds_to_nsec(step);
+        source_burst(s);
 }
 
 void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {

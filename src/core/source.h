@@ -101,6 +101,11 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
 
 void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doffset);
 
+/* The clock was stepped by someone else by step seconds: the samples
+ * taken before it no longer describe the clock, and fresh ones are asked
+ * for at once. A request in flight is re-expressed in the new timescale. */
+void source_clock_stepped(Source *s, double step);
+
 /* Fills a selection candidate for time now. */
 void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret);
 

@@ -26,6 +26,7 @@ void log_event(int level, const char *message_id, const char *fmt, ...) _printf_
 #define TEMPUS_MESSAGE_SYNCHRONIZED "df6876f2da094b8e819dc4435351986b"
 #define TEMPUS_MESSAGE_CLOCK_STEPPED "6dcf4f172d1849cdb16267c70dadbf8e"
 #define TEMPUS_MESSAGE_SYNC_LOST "f6d3d27af2cc40478989e984e788f037"
+#define TEMPUS_MESSAGE_EXTERNAL_STEP "7df16e9042ce457b93e7554d11f4ffe3"
 
 #define log_full_errno(level, error, ...) \
         log_internal((level), (error), __FILE__, __LINE__, __VA_ARGS__)

@@ -49,6 +49,10 @@ static inline struct timespec nsec_to_timespec(nsec_t t) {
  * these; pure code takes times as arguments. */
 nsec_t now_realtime(void);
 nsec_t now_monotonic(void);
+/* CLOCK_REALTIME - CLOCK_MONOTONIC in seconds, read between two monotonic
+ * readings close together (an interrupt between the reads would otherwise
+ * show up as a jump). */
+double now_wall_offset(void);
 
 /* Formats an offset in seconds the way chronyc does: "+13ms", "-278us",
  * "+3718ns", with the unit chosen to keep 4 significant digits at most. */

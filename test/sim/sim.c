@@ -11,8 +11,7 @@
 #include "sim.h"
 
 #define MAX_FLIGHTS 8
-/* Time a server takes between receive and transmit timestamps. */
-#define SERVER_PROCESSING 10e-6
+#define DEFAULT_SERVER_PRECISION (-23)
 /* Time error samples are taken this often (seconds), half a step off the
  * whole seconds so that none falls on the instant of a leap second, when
  * the clock and true UTC step a few microseconds apart. */
@@ -46,6 +45,8 @@ typedef struct Sim {
         Peer peers[SIM_MAX_SERVERS];
         double now;                     /* seconds since start, true time */
         double timer;                   /* discipline timer due, or INFINITY */
+        double next_step;               /* external clock step due, or INFINITY */
+        double step_sign;
         SimRandom cookies;
         bool trace;
         SimResult *result;
@@ -77,8 +78,9 @@ static bool dark(const SimNet *n, double t) {
 /* One leg's delay: base plus exponential and |normal| jitter. */
 static double leg_delay(Peer *peer, bool reply) {
         const SimNet *n = &peer->server->net;
-        double mean = reply && n->jitter_exp_reply > 0 ? n->jitter_exp_reply : n->jitter_exp;
-        double d = n->delay + (reply ? n->asymmetry : 0);
+        double leg_mean = reply ? n->jitter_exp_reply : n->jitter_exp_request;
+        double mean = leg_mean > 0 ? leg_mean : n->jitter_exp;
+        double d = n->delay + (reply ? n->asymmetry : n->asymmetry_request);
 
         if (mean > 0)
                 d += sim_random_exponential(&peer->random, mean);
@@ -94,22 +96,39 @@ static bool lost(Peer *peer, double t) {
         return n->loss > 0 && sim_random_uniform(&peer->random) < n->loss;
 }
 
+/* A pulse in progress at t: +1 or -1 (alternating), 0 for none. */
+static double pulse_at(const SimServer *v, double t) {
+        if (v->pulse_period <= 0 || fmod(t, v->pulse_period) < v->pulse_period - v->pulse_length)
+                return 0;
+        return fmod(floor(t / v->pulse_period), 2) == 0 ? 1 : -1;
+}
+
 /* The server's clock at true time t (seconds since start). */
-static nsec_t server_time(Sim *s, Peer *peer, double t) {
+static nsec_t server_clock(Sim *s, Peer *peer, double t) {
         const SimServer *v = peer->server;
         double error = 0;
 
         if (t >= v->error_from)
                 error = v->offset + v->drift * (t - v->error_from);
+        error += v->pulse_offset * pulse_at(v, t);
         if (v->timestamp_sd > 0)
                 error += v->timestamp_sd * sim_random_normal(&peer->random);
         return sim_clock_utc_at(s->clock, true_at(s, t)) + seconds_to_nsec(error);
 }
 
+/* A timestamp as the server writes it: the bits below its precision are
+ * random (they say nothing about its clock). */
+static NtpTimestamp server_timestamp(Peer *peer, nsec_t t) {
+        int precision = peer->server->precision ?: DEFAULT_SERVER_PRECISION;
+        uint64_t below = (UINT64_C(1) << (32 + precision)) - 1;
+        NtpTimestamp ts = ntp_timestamp_from_nsec(t);
+        return (ts & ~below) | (sim_random_next(&peer->random) & below);
+}
+
 /* Answers a request that reached the server at true time t. Returns false
  * when the server stays silent. */
 static bool server_answer(Sim *s, Peer *peer, const uint8_t *req, size_t len, double t,
-                          uint8_t reply[static NTP_HEADER_SIZE]) {
+                          uint8_t reply[static NTP_HEADER_SIZE], double *processing) {
         const SimServer *v = peer->server;
         NtpPacket q, a;
 
@@ -117,9 +136,9 @@ static bool server_answer(Sim *s, Peer *peer, const uint8_t *req, size_t len, do
                 return false;
         if (t >= v->silent_from && t < v->silent_until)
                 return false;
-        nsec_t t2 = server_time(s, peer, t);
-        nsec_t t3 = server_time(s, peer, t + SERVER_PROCESSING);
-        t3 = MAX(t3, t2);
+        *processing = v->processing * sim_random_uniform(&peer->random);
+        nsec_t t2 = server_clock(s, peer, t);
+        nsec_t t3 = server_clock(s, peer, t + *processing);
         uint8_t stratum = v->stratum ?: 1;
         if (v->stratum_change_at > 0 && t >= v->stratum_change_at)
                 stratum = v->stratum_after;
@@ -129,14 +148,14 @@ static bool server_answer(Sim *s, Peer *peer, const uint8_t *req, size_t len, do
                 .mode = NTP_MODE_SERVER,
                 .stratum = stratum,
                 .poll = q.poll,
-                .precision = -24,
+                .precision = (int8_t) (v->precision ?: DEFAULT_SERVER_PRECISION),
                 .root_delay = ntp_short_from_seconds(stratum > 1 ? 200e-6 : 0),
                 .root_dispersion = ntp_short_from_seconds(stratum > 1 ? 50e-6 : 10e-6),
                 .reference_id = stratum > 1 ? 0xc0000201 : ntp_refid_from_ascii("GPS"),
                 .reference_ts = ntp_timestamp_from_nsec(t2 - 8 * NSEC_PER_SEC),
                 .origin_ts = q.transmit_ts,
-                .receive_ts = ntp_timestamp_from_nsec(t2),
-                .transmit_ts = ntp_timestamp_from_nsec(t3),
+                .receive_ts = server_timestamp(peer, t2),
+                .transmit_ts = server_timestamp(peer, t3),
         };
         ntp_packet_encode(&a, reply);
         return true;
@@ -151,7 +170,7 @@ static void on_engine_change(Engine *e, void *userdata) {
         Sim *s = userdata;
         ClockSyncStatus st;
 
-        /* What the daemon's status handler does with the kernel. */
+        s->result->ever_synchronized |= e->synchronized;        /* What the daemon's status handler does with the kernel. */
         engine_sync_status(e, &st);
         (void) clock_set_sync_status(s->clock, &st);
         if (st.tai_offset != 0)
@@ -174,6 +193,25 @@ static Flight *free_flight(Peer *peer) {
         return NULL;
 }
 
+/* What the daemon does first on every wakeup: look for a step of the
+ * clock by someone else, and after one poll every source soon. */
+static void check_clock_step(Sim *s) {
+        if (engine_check_clock_step(s->engine) == 0)
+                return;
+        s->result->external_steps_seen++;
+        for (size_t i = 0; i < s->p->n_servers; i++)
+                s->peers[i].next_poll = MIN(s->peers[i].next_poll,
+                                            s->now + source_poll_interval(s->peers[i].source) * 0.01 * (double) (i + 1));
+}
+
+/* Someone else steps the clock. */
+static void external_step(Sim *s) {
+        const SimParams *p = s->p;
+        sim_clock_external_step(s->clock, s->step_sign * p->step_offset);
+        s->step_sign = -s->step_sign;
+        s->next_step = p->step_every > 0 ? s->next_step + p->step_every : INFINITY;
+}
+
 /* What the daemon's poll timer does (peer_on_poll), plus the network. */
 static void on_poll(Sim *s, Peer *peer) {
         Source *src = peer->source;
@@ -193,10 +231,10 @@ static void on_poll(Sim *s, Peer *peer) {
 
         if (lost(peer, s->now))
                 return;
-        double at_server = s->now + leg_delay(peer, false);
-        if (!server_answer(s, peer, req, len, at_server, reply))
+        double at_server = s->now + leg_delay(peer, false), processing = 0;
+        if (!server_answer(s, peer, req, len, at_server, reply, &processing))
                 return;
-        double leave = at_server + SERVER_PROCESSING;
+        double leave = at_server + processing;
         if (lost(peer, leave))
                 return;
         Flight *f = free_flight(peer);
@@ -299,7 +337,8 @@ static int load_tzfile(Sim *s, const char *path) {
         return 0;
 }
 
-/* The next event: 0 poll, 1 arrival, 2 discipline timer, 3 sample, 4 end. */
+/* The next event: 0 poll, 1 arrival, 2 discipline timer, 3 sample, 4 end,
+ * 5 external step. */
 static int next_event(Sim *s, double next_sample, double *when, Peer **peer, Flight **flight) {
         int kind = 4;
 
@@ -322,6 +361,10 @@ static int next_event(Sim *s, double next_sample, double *when, Peer **peer, Fli
         if (s->timer < *when) {
                 *when = s->timer;
                 kind = 2;
+        }
+        if (s->next_step < *when) {
+                *when = s->next_step;
+                kind = 5;
         }
         if (next_sample <= *when) {
                 *when = next_sample;
@@ -403,6 +446,8 @@ static int sim_loop(Sim *s) {
 
                 sim_clock_advance(s->clock, when - s->now);
                 s->now = MAX(s->now, when);
+                if (kind <= 2)
+                        check_clock_step(s);
                 switch (kind) {
                 case 0:
                         on_poll(s, peer);
@@ -413,6 +458,9 @@ static int sim_loop(Sim *s) {
                 case 2:
                         (void) engine_on_timer(s->engine);
                         break;
+                case 5:
+                        external_step(s);
+                        continue;
                 case 3:
                         take_sample(s);
                         next_sample = (double) s->n_samples * SAMPLE_STEP + SAMPLE_PHASE;
@@ -426,7 +474,8 @@ static int sim_loop(Sim *s) {
 
 int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret) {
         SimParams q = *p;
-        Sim s = { .p = &q, .timer = INFINITY, .trace = trace, .result = ret };
+        Sim s = { .p = &q, .timer = INFINITY, .trace = trace, .result = ret, .step_sign = 1,
+                  .next_step = p->step_at > 0 ? p->step_at : INFINITY };
         int r;
 
         *ret = (SimResult) {};

@@ -25,8 +25,10 @@
 typedef struct SimNet {
         double delay;           /* base one-way delay, each leg, seconds */
         double asymmetry;       /* extra base delay on the reply leg, seconds */
+        double asymmetry_request;       /* extra base delay on the request leg */
         double jitter_exp;      /* mean of exponential jitter added to each leg */
-        double jitter_exp_reply;/* > 0: the reply leg's mean instead (asymmetric jitter) */
+        double jitter_exp_request;      /* > 0: the request leg's mean instead ... */
+        double jitter_exp_reply;/* > 0: ... and the reply leg's (asymmetric jitter) */
         double jitter_normal;   /* sd of the |normal| jitter added to each leg */
         double loss;            /* probability that a packet is lost, each leg */
         double outage_period;   /* seconds; 0: always connected */
@@ -40,6 +42,16 @@ typedef struct SimServer {
         double drift;           /* ... plus drift * (t - error_from) ... */
         double error_from;      /* ... from this time (seconds) on */
         double timestamp_sd;    /* noise of its timestamps, seconds */
+        /* Its clock's precision (log2 s, 0: -23, about 119 ns): as real
+         * servers do, it fills the bits below it with random ones, so its
+         * receive and transmit timestamps each carry up to that much noise
+         * and T3 may come out before T2. */
+        int precision;
+        double processing;      /* time from receive to transmit: uniform in
+                                 * [0, processing], seconds (may be 0) */
+        /* Pulses: its clock jumps by pulse_offset for the last pulse_length
+         * seconds of every pulse_period, alternating in sign. */
+        double pulse_offset, pulse_period, pulse_length;
         uint8_t stratum;        /* 0 means 1 */
         double stratum_change_at;       /* > 0: from then on ... */
         uint8_t stratum_after;          /* ... this stratum */
@@ -60,6 +72,9 @@ typedef struct SimParams {
         nsec_t leap_midnight;   /* a leap of true UTC at this midnight ... */
         int leap_sign;          /* ... +1 inserted, -1 deleted */
         const char *tzfile;     /* path of a tzfile to install as leap table */
+        /* Someone else steps the clock: by step_offset at step_at (0: never),
+         * and then every step_every seconds (0: once), alternating in sign. */
+        double step_at, step_offset, step_every;
 } SimParams;
 
 typedef struct SimResult {
@@ -77,7 +92,9 @@ typedef struct SimResult {
         int final_poll;         /* of the selected source (or the first) */
         int max_poll;           /* highest poll exponent used by any source */
         unsigned steps;
+        unsigned external_steps_seen;   /* external steps the engine noticed */
         bool synchronized;      /* engine says so at the end */
+        bool ever_synchronized; /* the engine claimed synchronisation at some point */
         SelectState states[SIM_MAX_SERVERS];    /* at the end */
         int kernel_leaps;       /* leaps the clock applied itself */
         int tai_offset;         /* last TAI - UTC given to the clock */

@@ -25,12 +25,53 @@ static void the_sim_clock_drifts_by_its_frequency_error(void **state) {
         assert_true(fabs(sim_clock_time_error(c) - (0.001 + 50e-6 * 100)) < 1e-12);
         clock_read(c, &t);
         assert_int_equal(t - sim_clock_true_time(c), seconds_to_nsec(sim_clock_time_error(c)));
-        /* Correcting the frequency stops the drift. */
-        clock_set_frequency(c, -50);
+        /* Correcting the frequency stops the drift. The errors multiply,
+         * as in the kernel: 50 ppm fast needs 1 / (1 + 50e-6) - 1, and
+         * what is left is the kernel's 2^-16 ppm rounding. */
+        assert_int_equal(clock_set_frequency(c, (1.0 / (1.0 + 50e-6) - 1.0) * 1e6), 0);
         double before = sim_clock_time_error(c);
         sim_clock_advance(c, 1000);
-        assert_true(fabs(sim_clock_time_error(c) - before) < 1e-12);
-        assert_true(fabs(sim_clock_frequency_error(c)) < 1e-9);
+        assert_true(fabs(sim_clock_time_error(c) - before) < 1e-8);
+        assert_true(fabs(sim_clock_frequency_error(c)) < 1e-5);
+        /* A plain -50 ppm leaves the product of the two. */
+        assert_int_equal(clock_set_frequency(c, -50), 0);
+        assert_true(fabs(sim_clock_frequency_error(c) - (-50e-6 * 50e-6 * 1e6)) < 1e-5);
+        clock_free(c);
+}
+
+static void the_sim_clock_has_the_kernels_limits(void **state) {
+        SimClockParams p = { .start = T0, .seed = 1 };
+        Clock *c;
+        double ppm;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        assert_true(c->max_frequency_ppm == CLOCK_KERNEL_MAX_FREQUENCY_PPM);
+        /* Beyond 500 ppm the tick carries it, in whole microseconds. */
+        assert_int_equal(clock_set_frequency(c, 50000.3), 0);
+        assert_true(fabs(sim_clock_applied_ppm(c) - 50000.3) < 1e-4);
+        assert_int_equal(clock_set_frequency(c, -100000), 0);
+        assert_true(fabs(sim_clock_applied_ppm(c) + 100000) < 1e-4);
+        /* Beyond the tick's 10 %: refused, nothing changed. */
+        assert_int_equal(clock_set_frequency(c, 150000), -EINVAL);
+        assert_int_equal(clock_get_frequency(c, &ppm), 0);
+        assert_true(fabs(ppm + 100000) < 1e-4);
+        clock_free(c);
+}
+
+static void the_wall_offset_moves_only_with_steps(void **state) {
+        SimClockParams p = { .start = T0, .frequency_ppm = 300, .seed = 1 };
+        Clock *c;
+        double w0, w1, w2;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        assert_int_equal(clock_read_wall_offset(c, &w0), 0);
+        sim_clock_advance(c, 1000);
+        assert_int_equal(clock_read_wall_offset(c, &w1), 0);
+        assert_true(w1 == w0);
+        sim_clock_external_step(c, 100);
+        assert_int_equal(clock_step(c, -0.5), 0);
+        assert_int_equal(clock_read_wall_offset(c, &w2), 0);
+        assert_true(fabs(w2 - w1 - 99.5) < 1e-9);
         clock_free(c);
 }
 
@@ -226,6 +267,8 @@ static void the_sim_clock_deletes_a_leap_second_like_the_kernel(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(the_sim_clock_drifts_by_its_frequency_error),
+                cmocka_unit_test(the_sim_clock_has_the_kernels_limits),
+                cmocka_unit_test(the_wall_offset_moves_only_with_steps),
                 cmocka_unit_test(the_sim_clock_steps),
                 cmocka_unit_test(the_sim_clock_is_deterministic_for_a_seed),
                 cmocka_unit_test(the_sim_clock_inserts_a_leap_second_like_the_kernel),

@@ -146,6 +146,24 @@ static void bad_replies_are_rejected_with_their_reason(void **state) {
         }
 }
 
+static void a_transmit_timestamp_within_precision_before_receive_is_accepted(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+        SourceSample sample;
+
+        /* T3 = T2 - 50 ns: a fast server with random bits below its
+         * precision does that. */
+        source_build_request(s, T0, COOKIE, &req);
+        rep = reply_to(T0, 0, 0.001);
+        rep.precision = -23;
+        rep.transmit_ts = rep.receive_ts - (uint64_t) (50e-9 * 4294967296.0);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), &sample), SOURCE_REPLY_OK);
+        assert_int_equal(s->reach, 1);
+        assert_int_equal(sourcestats_count(&s->stats), 1);
+        assert_true(sample.delay > 0.002 && sample.delay < 0.0021);
+        source_free(s);
+}
+
 static void a_server_that_loses_sync_is_unusable_at_once(void **state) {
         Source *s = make_source(false);
         NtpPacket req, rep;
@@ -271,6 +289,7 @@ int main(void) {
                 cmocka_unit_test(arithmetic_holds_across_the_2036_era_boundary),
                 cmocka_unit_test(a_good_reply_becomes_a_sample_and_sets_reach),
                 cmocka_unit_test(bad_replies_are_rejected_with_their_reason),
+                cmocka_unit_test(a_transmit_timestamp_within_precision_before_receive_is_accepted),
                 cmocka_unit_test(a_server_that_loses_sync_is_unusable_at_once),
                 cmocka_unit_test(kod_rate_slows_down_and_deny_stops_use),
                 cmocka_unit_test(unsolicited_and_duplicate_replies_are_ignored),
