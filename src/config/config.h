@@ -16,7 +16,7 @@ typedef enum SourceKind {
 
 #define SOURCE_DEFAULT_MINPOLL 6
 #define SOURCE_DEFAULT_MAXPOLL 10
-#define SOURCE_MIN_POLL (-6)
+#define SOURCE_MIN_POLL (-7)
 #define SOURCE_MAX_POLL 24
 #define POOL_DEFAULT_MAXSOURCES 4
 

@@ -32,6 +32,9 @@
 /* A residual frequency this many standard errors beyond the old and new
  * estimates' together contradicts the old one. */
 #define FREQUENCY_CONSISTENT_SIGMAS 5.0
+/* How fast the frequency of a typical crystal wanders (ppm per sqrt(s)),
+ * for how quickly an old frequency estimate loses certainty. */
+#define FREQUENCY_WANDER_PPM 2e-3
 
 void discipline_params_init(DisciplineParams *p) {
         *p = (DisciplineParams) {
@@ -211,7 +214,10 @@ static int step_clock(Discipline *d, double offset) {
  * running r faster on top of (1 + b) means (1 + b) (1 + w r).
  * Returns the change of the clock's rate, s/s. */
 static double update_frequency(Discipline *d, const DisciplineInput *in) {
-        double old2 = d->skew_ppm * d->skew_ppm;
+        /* The old estimate's uncertainty grows as the clock's frequency
+         * wanders (a random walk: variance w^2 t). */
+        double since = d->n_updates > 1 ? d->update_interval : 0;
+        double old2 = d->skew_ppm * d->skew_ppm + FREQUENCY_WANDER_PPM * FREQUENCY_WANDER_PPM * since;
         double new_skew_ppm = MAX(in->skew * 1e6, 1e-6);
         double new2 = new_skew_ppm * new_skew_ppm;
         double residual_ppm = in->frequency * 1e6;
@@ -224,7 +230,11 @@ static double update_frequency(Discipline *d, const DisciplineInput *in) {
         double max = max_total_ppm(d);
         double before = d->frequency_ppm;
         d->frequency_ppm = CLAMP(total_ppm(before, weight * in->frequency), -max, max);
-        d->skew_ppm = new_skew_ppm;
+        /* A measurement that was given little weight leaves the old
+         * estimate about as certain as it was: a burst of samples two
+         * seconds apart after a reset must not unsettle a frequency that
+         * hours of samples established. */
+        d->skew_ppm = MIN(sqrt(old2), new_skew_ppm);
         d->frequency_known = d->skew_ppm < DISCIPLINE_UNKNOWN_SKEW_PPM;
         /* The rate actually changed by (1 + b') / (1 + b) - 1. */
         return (1.0 + d->frequency_ppm * 1e-6) / (1.0 + before * 1e-6) - 1.0;

@@ -96,7 +96,14 @@ static double base_sigma(const SourceStats *s, size_t start, double min_delay) {
                         excess[j] = excess[j - 1];
                         excess[j - 1] = t;
                 }
-        return MAX(m > 0 ? excess[m / 2] / 4 : 0, 1e-7);
+        /* The sample of least delay has no excess by definition: the
+         * median is of the others (with three samples, one zero would
+         * otherwise claim the whole path is quiet). */
+        if (m < 2)
+                return 1e-7;
+        size_t k = m - 1;
+        double median = k % 2 ? excess[1 + k / 2] : (excess[k / 2] + excess[1 + k / 2]) / 2;
+        return MAX(median / 4, 1e-7);
 }
 
 typedef struct Fit {

@@ -10,6 +10,7 @@
  * code happened to reach. */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scenarios.h"
@@ -251,6 +252,215 @@ static const char *check_leap_slew(const SimParams *p, const SimResult *r) {
         return check_leap_common(p, r);
 }
 
+/* ---- Large frequency errors (chrony's 003-largefreqoffset): the time
+ * offset is chosen to be near zero at the first update, about 130 s in. */
+static void setup_freq(SimParams *p, double ppm) {
+        sim_params_defaults(p);
+        p->clock.frequency_ppm = ppm;
+        p->clock.initial_offset = -ppm * 1e-6 * 130;
+}
+
+static void setup_freq_plus_5pc(SimParams *p) { setup_freq(p, 50000); }
+static void setup_freq_minus_5pc(SimParams *p) { setup_freq(p, -50000); }
+static void setup_freq_plus_05pc(SimParams *p) { setup_freq(p, 5000); }
+static void setup_freq_minus_05pc(SimParams *p) { setup_freq(p, -5000); }
+
+/* ---- Large time offsets, slewed (chrony's 004-largetimeoffset): 100 s
+ * at the 83333 ppm slew limit takes 1200 s. */
+static void setup_offset_large(SimParams *p, double offset) {
+        sim_params_defaults(p);
+        p->clock.initial_offset = offset;
+        p->measure_from = 1400;
+}
+
+static void setup_offset_plus_100(SimParams *p) { setup_offset_large(p, 100); }
+static void setup_offset_minus_100(SimParams *p) { setup_offset_large(p, -100); }
+
+/* ---- Someone else steps the clock (chrony's 005-externalstep). */
+static void setup_external_step(SimParams *p, double offset) {
+        sim_params_defaults(p);
+        p->step_at = 150;
+        p->step_offset = offset;
+        p->measure_from = 1500;
+}
+
+static void setup_external_step_plus_100(SimParams *p) { setup_external_step(p, 100); }
+static void setup_external_step_minus_100(SimParams *p) { setup_external_step(p, -100); }
+
+static void setup_external_step_makestep(SimParams *p, double offset, double every) {
+        sim_params_defaults(p);
+        p->engine.discipline.makestep_threshold = 1.0;
+        p->engine.discipline.makestep_limit = -1;
+        p->step_at = every > 0 ? 500 : 5000;
+        p->step_every = every;
+        p->step_offset = offset;
+}
+
+static void setup_external_step_1e5(SimParams *p) { setup_external_step_makestep(p, 1e5, 0); }
+static void setup_external_step_1e8(SimParams *p) { setup_external_step_makestep(p, -1e8, 0); }
+static void setup_external_step_repeated(SimParams *p) { setup_external_step_makestep(p, 1e4, 500); }
+
+static const char *check_external_step(const SimParams *p, const SimResult *r) {
+        if (r->external_steps_seen == 0)
+                return "the external step was not noticed";
+        /* Noticed at the next wakeup (the daemon's housekeeping runs every
+         * minute), then dealt with by the burst it triggers, not at the
+         * next regular poll. */
+        if (p->engine.discipline.makestep_limit != 0 && !(r->max_step_recovery <= 70))
+                return "not back within 1 ms 70 s after an external step";
+        return NULL;
+}
+
+/* ---- Source selection (chrony's 009-sourceselection). */
+static void setup_falsetickers_n(SimParams *p, size_t n) {
+        sim_params_defaults(p);
+        copy_server(p, 5);
+        for (size_t i = 0; i < p->n_servers; i++)
+                p->servers[i].net.delay = 1e-3;
+        /* Server i (from 1) lies by i seconds, as in chrony's tests. */
+        for (size_t i = 0; i < n; i++)
+                p->servers[i].offset = (double) (i + 1);
+}
+
+static void setup_falsetickers_1of5(SimParams *p) { setup_falsetickers_n(p, 1); }
+static void setup_falsetickers_2of5(SimParams *p) { setup_falsetickers_n(p, 2); }
+static void setup_falsetickers_3of5(SimParams *p) { setup_falsetickers_n(p, 3); }
+static void setup_falsetickers_4of5(SimParams *p) { setup_falsetickers_n(p, 4); }
+
+static const char *check_truechimers_chosen(const SimParams *p, const SimResult *r) {
+        for (size_t i = 0; i < p->n_servers; i++) {
+                bool liar = p->servers[i].offset != 0;
+                if (liar && (r->states[i] == SELECT_SELECTED || r->states[i] == SELECT_COMBINED))
+                        return "a falseticker is used";
+        }
+        return r->synchronized ? NULL : "not synchronised at the end";
+}
+
+static const char *check_no_majority(const SimParams *p, const SimResult *r) {
+        if (r->ever_synchronized)
+                return "synchronised without a majority";
+        for (size_t i = 0; i < p->n_servers; i++)
+                if (r->states[i] == SELECT_SELECTED)
+                        return "a source was selected without a majority";
+        return NULL;
+}
+
+/* Two of three sources have 0.1 s of extra delay on one leg: they agree
+ * with each other, 50 ms off, and their intervals just reach the third. */
+static void setup_asymmetric_path(SimParams *p) {
+        sim_params_defaults(p);
+        copy_server(p, 3);
+        for (size_t i = 0; i < p->n_servers; i++)
+                p->servers[i].net.delay = 1e-3;
+        p->servers[1].net.asymmetry_request = 0.1;
+        p->servers[2].net.asymmetry_request = 0.1;
+}
+
+static const char *check_first_selected(const SimParams *p, const SimResult *r) {
+        return r->states[0] == SELECT_SELECTED ? NULL : "the symmetric source is not the one selected";
+}
+
+/* A lone source whose clock jumps by 64 s for 200 s in every 1000 s. */
+static void setup_jumping_source(SimParams *p) {
+        sim_params_defaults(p);
+        p->servers[0].pulse_offset = 64;
+        p->servers[0].pulse_period = 1000;
+        p->servers[0].pulse_length = 200;
+}
+
+/* ---- Asymmetric jitter: exponential of mean 500 us, 47 % asymmetric. */
+static void setup_asymmetric_jitter_47(SimParams *p) {
+        sim_params_defaults(p);
+        p->servers[0].net.jitter_exp_request = 500e-6 * 1.47;
+        p->servers[0].net.jitter_exp_reply = 500e-6 * 0.53;
+}
+
+/* ---- Fixed polling (chrony's 101-poll): 1 us of jitter, no wander,
+ * minpoll = maxpoll = N, 10 polls, MakeStep=0.01 1; synchronised means
+ * within 10 us and 10 ppm. */
+static void setup_fixed_poll(SimParams *p, int poll) {
+        static char options[8][40];
+        static const int polls[] = { -7, -2, 1, 4, 8, 10, 12, 14 };
+        size_t k = 0;
+
+        while (k < 7 && polls[k] != poll)
+                k++;
+        sim_params_defaults(p);
+        snprintf(options[k], sizeof options[k], "minpoll=%d maxpoll=%d", poll, poll);
+        p->servers[0].options = options[k];
+        p->servers[0].net.jitter_exp = 1e-6;
+        p->clock.wander = 0;
+        p->engine.discipline.makestep_threshold = 0.01;
+        p->engine.discipline.makestep_limit = 1;
+        p->duration = MAX(ldexp(10, poll), 200);
+        p->measure_from = MAX(ldexp(2.1, poll) + 1, 20);
+        p->sync_threshold = 10e-6;
+        p->sync_freq_threshold = 10;
+}
+
+static void setup_fixed_poll_m7(SimParams *p) { setup_fixed_poll(p, -7); }
+static void setup_fixed_poll_m2(SimParams *p) { setup_fixed_poll(p, -2); }
+static void setup_fixed_poll_1(SimParams *p) { setup_fixed_poll(p, 1); }
+static void setup_fixed_poll_4(SimParams *p) { setup_fixed_poll(p, 4); }
+static void setup_fixed_poll_8(SimParams *p) { setup_fixed_poll(p, 8); }
+static void setup_fixed_poll_12(SimParams *p) { setup_fixed_poll(p, 12); }
+static void setup_fixed_poll_14(SimParams *p) { setup_fixed_poll(p, 14); }
+
+static const char *check_poll_rate(const SimParams *p, const SimResult *r) {
+        SourceSpec spec;
+        const char *reason;
+        char text[64];
+
+        snprintf(text, sizeof text, "10.0.0.1 %s", p->servers[0].options);
+        if (source_spec_parse(SOURCE_KIND_SERVER, text, &spec, &reason) < 0)
+                return "bad options";
+        double expected = ldexp(1.0, -spec.minpoll);
+        source_spec_done(&spec);
+        if (r->packets_per_second < 0.9 * expected || r->packets_per_second > 1.1 * expected)
+                return "not polled at 2^-N requests a second";
+        return NULL;
+}
+
+/* ---- A drift file that is wrong (chrony's 104-driftfile meets
+ * 003-largefreqoffset): it says file_ppm, the clock is off by clock_ppm,
+ * 100 s off, MakeStep=1 1; 1 us of jitter and no wander. */
+static void setup_drift_wrong(SimParams *p, double file_ppm, double clock_ppm) {
+        sim_params_defaults(p);
+        p->clock.frequency_ppm = clock_ppm;
+        p->clock.initial_offset = 100;
+        p->clock.wander = 0;
+        p->servers[0].net.jitter_exp = 1e-6;
+        p->engine.discipline.makestep_threshold = 1;
+        p->engine.discipline.makestep_limit = 1;
+        p->engine.discipline.use_initial_frequency = true;
+        p->engine.discipline.initial_frequency_ppm = -file_ppm;
+        p->engine.discipline.initial_skew_ppm = 1;
+        p->duration = 2000;
+        p->measure_from = 139;
+}
+
+static void setup_drift_m1e4_clock_p5pc(SimParams *p) { setup_drift_wrong(p, -1e4, 5e4); }
+static void setup_drift_p1e4_clock_m5pc(SimParams *p) { setup_drift_wrong(p, 1e4, -5e4); }
+static void setup_drift_p1e4_clock_p005pc(SimParams *p) { setup_drift_wrong(p, 1e4, 500); }
+static void setup_drift_m1e4_clock_m005pc(SimParams *p) { setup_drift_wrong(p, -1e4, -500); }
+
+static const char *check_drift_wrong(const SimParams *p, const SimResult *r) {
+        if (r->steps != 1)
+                return "the 100 s offset was not stepped at the first update";
+        return r->max_error < 3e-6 ? NULL : "more than 3 us off after 139 s";
+}
+
+/* ---- MakeStep=0 -1: every update steps, whatever the offset. */
+static void setup_makestep_always(SimParams *p) {
+        sim_params_defaults(p);
+        p->engine.discipline.makestep_threshold = 0;
+        p->engine.discipline.makestep_limit = -1;
+}
+
+static const char *check_steps_every_update(const SimParams *p, const SimResult *r) {
+        return r->steps >= 20 ? NULL : "updates were not stepped";
+}
+
 const Scenario scenarios[] = {
         { "defaults", "chrony's simulation defaults, default polling",
           setup_defaults, DEFAULT_LIMITS, NULL },
@@ -315,6 +525,66 @@ const Scenario scenarios[] = {
           setup_leap_tz_kernel, DEFAULT_LIMITS, check_leap_kernel },
         { "leap-tz-slew", "LeapSecTZ=right/UTC, servers silent about it; slewed through",
           setup_leap_tz_slew, DEFAULT_LIMITS, check_leap_slew },
+        { "freq-plus-5pc", "clock 5 % fast, offset near 0 at 130 s",
+          setup_freq_plus_5pc, { .sync_time = 144, .rms_error = 65e-6 }, NULL },
+        { "freq-minus-5pc", "clock 5 % slow, offset near 0 at 130 s",
+          setup_freq_minus_5pc, { .sync_time = 144, .rms_error = 65e-6 }, NULL },
+        { "freq-plus-0.5pc", "clock 0.5 % fast, offset near 0 at 130 s",
+          setup_freq_plus_05pc, { .sync_time = 144, .rms_error = 65e-6 }, NULL },
+        { "freq-minus-0.5pc", "clock 0.5 % slow, offset near 0 at 130 s",
+          setup_freq_minus_05pc, { .sync_time = 144, .rms_error = 65e-6 }, NULL },
+        { "offset-plus-100", "100 s ahead, no MakeStep: slewed",
+          setup_offset_plus_100, { .sync_time = 1330, .rms_error = 67e-6 }, NULL },
+        { "offset-minus-100", "100 s behind, no MakeStep: slewed",
+          setup_offset_minus_100, { .sync_time = 1330, .rms_error = 67e-6 }, NULL },
+        { "external-step-plus-100", "someone steps the clock +100 s at 150 s; slewed back",
+          setup_external_step_plus_100, { .sync_time = 1500, .rms_error = 65e-6 }, check_external_step },
+        { "external-step-minus-100", "someone steps the clock -100 s at 150 s; slewed back",
+          setup_external_step_minus_100, { .sync_time = 1500, .rms_error = 65e-6 }, check_external_step },
+        { "external-step-1e5", "+1e5 s at 5000 s, MakeStep=1 -1",
+          setup_external_step_1e5, { .rms_error = 65e-6 }, check_external_step },
+        { "external-step-1e8", "-1e8 s at 5000 s, MakeStep=1 -1",
+          setup_external_step_1e8, { .rms_error = 65e-6 }, check_external_step },
+        { "external-step-repeated", "+/-1e4 s every 500 s, MakeStep=1 -1",
+          setup_external_step_repeated, {}, check_external_step },
+        { "falsetickers-1of5", "5 servers, 1 s off: the liar is left out",
+          setup_falsetickers_1of5, { .sync_time = 200, .rms_error = 65e-6 }, check_truechimers_chosen },
+        { "falsetickers-2of5", "5 servers, 1 s and 2 s off: the liars are left out",
+          setup_falsetickers_2of5, { .sync_time = 200, .rms_error = 65e-6 }, check_truechimers_chosen },
+        { "falsetickers-3of5", "5 servers, 3 of them lying: never synchronised",
+          setup_falsetickers_3of5, {}, check_no_majority },
+        { "falsetickers-4of5", "5 servers, 4 of them lying: never synchronised",
+          setup_falsetickers_4of5, {}, check_no_majority },
+        { "asymmetric-path", "3 servers, 2 with 0.1 s extra on the request leg",
+          setup_asymmetric_path, { .sync_time = 200, .rms_error = 65e-6 }, check_first_selected },
+        { "jumping-source", "a lone server jumps by +/-64 s for 200 s in every 1000 s",
+          setup_jumping_source, { .sync_time = 200, .max_error = 1e-3, .rms_error = 65e-6 }, NULL },
+        { "asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric",
+          setup_asymmetric_jitter_47, { .sync_time = 200, .rms_error = 80e-6 }, NULL },
+        { "fixed-poll-m7", "minpoll=maxpoll=-7, 1 us jitter",
+          setup_fixed_poll_m7, { .rms_error = 0.52e-6 }, check_poll_rate },
+        { "fixed-poll-m2", "minpoll=maxpoll=-2, 1 us jitter",
+          setup_fixed_poll_m2, { .rms_error = 0.52e-6 }, check_poll_rate },
+        { "fixed-poll-1", "minpoll=maxpoll=1, 1 us jitter",
+          setup_fixed_poll_1, { .sync_time = 5.2, .rms_error = 0.52e-6 }, check_poll_rate },
+        { "fixed-poll-4", "minpoll=maxpoll=4, 1 us jitter",
+          setup_fixed_poll_4, { .sync_time = 34.6, .rms_error = 0.52e-6 }, check_poll_rate },
+        { "fixed-poll-8", "minpoll=maxpoll=8, 1 us jitter",
+          setup_fixed_poll_8, { .sync_time = 538.6, .rms_error = 0.52e-6 }, check_poll_rate },
+        { "fixed-poll-12", "minpoll=maxpoll=12, 1 us jitter",
+          setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.52e-6 }, check_poll_rate },
+        { "fixed-poll-14", "minpoll=maxpoll=14 (4.5 h), 1 us jitter",
+          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.52e-6 }, check_poll_rate },
+        { "drift-wrong-1", "drift file -1e4 ppm, clock +5 %, 100 s off, MakeStep=1 1",
+          setup_drift_m1e4_clock_p5pc, {}, check_drift_wrong },
+        { "drift-wrong-2", "drift file +1e4 ppm, clock -5 %, 100 s off, MakeStep=1 1",
+          setup_drift_p1e4_clock_m5pc, {}, check_drift_wrong },
+        { "drift-wrong-3", "drift file +1e4 ppm, clock +0.05 %, 100 s off, MakeStep=1 1",
+          setup_drift_p1e4_clock_p005pc, {}, check_drift_wrong },
+        { "drift-wrong-4", "drift file -1e4 ppm, clock -0.05 %, 100 s off, MakeStep=1 1",
+          setup_drift_m1e4_clock_m005pc, {}, check_drift_wrong },
+        { "makestep-always", "MakeStep=0 -1: every update steps",
+          setup_makestep_always, { .rms_error = 65e-6 }, check_steps_every_update },
 };
 
 const size_t n_scenarios = sizeof scenarios / sizeof scenarios[0];

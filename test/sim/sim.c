@@ -11,6 +11,10 @@
 #include "sim.h"
 
 #define MAX_FLIGHTS 8
+/* The daemon's housekeeping wakeup, which also looks for clock steps. */
+#define HOUSEKEEPING_PERIOD 60.0
+/* After an external step, this long is judged as recovery, not accuracy. */
+#define STEP_WINDOW 70.0
 #define DEFAULT_SERVER_PRECISION (-23)
 /* Time error samples are taken this often (seconds), half a step off the
  * whole seconds so that none falls on the instant of a leap second, when
@@ -46,6 +50,7 @@ typedef struct Sim {
         double now;                     /* seconds since start, true time */
         double timer;                   /* discipline timer due, or INFINITY */
         double next_step;               /* external clock step due, or INFINITY */
+        double next_housekeeping;
         double step_sign;
         SimRandom cookies;
         bool trace;
@@ -338,7 +343,7 @@ static int load_tzfile(Sim *s, const char *path) {
 }
 
 /* The next event: 0 poll, 1 arrival, 2 discipline timer, 3 sample, 4 end,
- * 5 external step. */
+ * 5 external step, 6 housekeeping. */
 static int next_event(Sim *s, double next_sample, double *when, Peer **peer, Flight **flight) {
         int kind = 4;
 
@@ -366,11 +371,50 @@ static int next_event(Sim *s, double next_sample, double *when, Peer **peer, Fli
                 *when = s->next_step;
                 kind = 5;
         }
+        if (s->next_housekeeping < *when) {
+                *when = s->next_housekeeping;
+                kind = 6;
+        }
         if (next_sample <= *when) {
                 *when = next_sample;
                 kind = 3;
         }
         return kind;
+}
+
+static double sync_threshold(const SimParams *p) {
+        return p->sync_threshold > 0 ? p->sync_threshold : SIM_SYNC_THRESHOLD;
+}
+
+static bool synced_at(Sim *s, size_t i) {
+        double freq = s->p->sync_freq_threshold > 0 ? s->p->sync_freq_threshold : SIM_SYNC_FREQ_THRESHOLD;
+        return fabs(s->errors[i]) < sync_threshold(s->p) && fabs(s->freq_errors[i]) < freq;
+}
+
+/* Whether t falls within STEP_WINDOW seconds after an external step. */
+static bool in_step_window(const SimParams *p, double t) {
+        if (p->step_at <= 0 || t < p->step_at)
+                return false;
+        double since = p->step_every > 0 ? fmod(t - p->step_at, p->step_every) : t - p->step_at;
+        return since < STEP_WINDOW;
+}
+
+/* For each external step: the time until the error is back under the
+ * sync threshold (and stays so until the next step or the end). */
+static void summarize_steps(Sim *s, SimResult *r) {
+        const SimParams *p = s->p;
+
+        if (p->step_at <= 0)
+                return;
+        for (double at = p->step_at; at < p->duration; at = p->step_every > 0 ? at + p->step_every : INFINITY) {
+                double until = p->step_every > 0 ? MIN(at + p->step_every, p->duration) : p->duration;
+                size_t first = (size_t) ceil((at - SAMPLE_PHASE) / SAMPLE_STEP), last_bad = SIZE_MAX;
+                for (size_t i = first; i < s->n_samples && (double) i * SAMPLE_STEP + SAMPLE_PHASE < until; i++)
+                        if (!synced_at(s, i))
+                                last_bad = i;
+                double t_ok = last_bad == SIZE_MAX ? at : (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE;
+                r->max_step_recovery = MAX(r->max_step_recovery, t_ok >= until ? INFINITY : t_ok - at);
+        }
 }
 
 static void summarize(Sim *s) {
@@ -391,7 +435,11 @@ static void summarize(Sim *s) {
                         if (slewed_leap)
                                 continue;
                 }
-                if (e >= SIM_SYNC_THRESHOLD)
+                /* Someone else's step and our recovery from it are judged
+                 * on their own (max_step_recovery). */
+                if (in_step_window(s->p, t))
+                        continue;
+                if (!synced_at(s, i))
                         last_bad = i;
                 if (t >= leap_from)
                         r->max_error_after_leap = MAX(r->max_error_after_leap, e);
@@ -417,6 +465,9 @@ static void summarize(Sim *s) {
                 r->sync_time = INFINITY;
         else
                 r->sync_time = (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE;
+
+        summarize_steps(s, r);
+        r->packets_per_second = (double) s->peers[0].source->n_requests / s->p->duration;
 
         Source *sel = s->engine->selected ?: s->peers[0].source;
         r->final_poll = sel->poll;
@@ -446,7 +497,7 @@ static int sim_loop(Sim *s) {
 
                 sim_clock_advance(s->clock, when - s->now);
                 s->now = MAX(s->now, when);
-                if (kind <= 2)
+                if (kind <= 2 || kind == 6)
                         check_clock_step(s);
                 switch (kind) {
                 case 0:
@@ -461,6 +512,9 @@ static int sim_loop(Sim *s) {
                 case 5:
                         external_step(s);
                         continue;
+                case 6:
+                        s->next_housekeeping += HOUSEKEEPING_PERIOD;
+                        break;
                 case 3:
                         take_sample(s);
                         next_sample = (double) s->n_samples * SAMPLE_STEP + SAMPLE_PHASE;
@@ -475,7 +529,8 @@ static int sim_loop(Sim *s) {
 int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret) {
         SimParams q = *p;
         Sim s = { .p = &q, .timer = INFINITY, .trace = trace, .result = ret, .step_sign = 1,
-                  .next_step = p->step_at > 0 ? p->step_at : INFINITY };
+                  .next_step = p->step_at > 0 ? p->step_at : INFINITY,
+                  .next_housekeeping = HOUSEKEEPING_PERIOD };
         int r;
 
         *ret = (SimResult) {};

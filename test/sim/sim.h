@@ -19,8 +19,10 @@
 #include "core/engine.h"
 
 #define SIM_MAX_SERVERS 8
-/* |time error| below this counts as synchronised. */
+/* |time error| and |frequency error| below these count as synchronised
+ * (chrony's simulation tests use the same two limits). */
 #define SIM_SYNC_THRESHOLD 1e-3
+#define SIM_SYNC_FREQ_THRESHOLD 500.0
 
 typedef struct SimNet {
         double delay;           /* base one-way delay, each leg, seconds */
@@ -75,11 +77,15 @@ typedef struct SimParams {
         /* Someone else steps the clock: by step_offset at step_at (0: never),
          * and then every step_every seconds (0: once), alternating in sign. */
         double step_at, step_offset, step_every;
+        /* Stricter limits for "synchronised" (0: the defaults above). */
+        double sync_threshold;          /* seconds */
+        double sync_freq_threshold;     /* ppm */
 } SimParams;
 
 typedef struct SimResult {
-        double sync_time;       /* first time after which |error| < 1 ms for good;
-                                 * INFINITY: never */
+        double sync_time;       /* first time after which |error| < 1 ms and
+                                 * |frequency error| < 500 ppm for good (or the
+                                 * scenario's thresholds); INFINITY: never */
         double max_error;       /* max |time error| from measure_from, seconds
                                  * (in ENGINE_LEAP_SLEW mode without the 30 s
                                  * after a leap, which max_error_in_leap gives) */
@@ -101,6 +107,10 @@ typedef struct SimResult {
         NtpLeap leap_announced; /* any leap the engine put in its server header */
         double max_error_in_leap;       /* max |error| from the leap to 30 s after */
         double max_error_after_leap;    /* max |error| from leap + 30 s to the end */
+        /* External steps: the longest time from one to |error| < the sync
+         * threshold again (INFINITY: not before the next one or the end). */
+        double max_step_recovery;
+        double packets_per_second;      /* requests to the first source, per second */
 } SimResult;
 
 /* Runs one simulation. Returns 0 or a negative errno. trace: print one line
