@@ -191,9 +191,12 @@ static int step_clock(Discipline *d, double offset) {
         if (r < 0)
                 return r;
         d->n_steps++;
-        /* The slew is defined on the raw timescale, which just jumped. */
+        /* The slew is defined on the raw timescale, which just jumped, and
+         * the time of the last update on cooked time, which did too. */
         d->slew_start += seconds_to_nsec(offset);
         d->slew_end += seconds_to_nsec(offset);
+        if (d->n_updates > 0)
+                d->last_update += seconds_to_nsec(offset);
         d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
         r = read_raw(d, &raw);
         if (r < 0)
@@ -225,8 +228,12 @@ static double update_frequency(Discipline *d, const DisciplineInput *in) {
         if (new_skew_ppm >= DISCIPLINE_MAX_UPDATE_SKEW_PPM || !isfinite(residual_ppm))
                 return 0;
         double weight = old2 / (old2 + new2);
-        if (fabs(residual_ppm) > FREQUENCY_CONSISTENT_SIGMAS * sqrt(old2 + new2))
+        /* Only a frequency we did not measure ourselves (the drift file)
+         * can be overruled: our own estimates are refined by the blend,
+         * and a short regression can claim more certainty than it has. */
+        if (!d->frequency_measured && fabs(residual_ppm) > FREQUENCY_CONSISTENT_SIGMAS * sqrt(old2 + new2))
                 weight = 1.0;
+        d->frequency_measured = true;
         double max = max_total_ppm(d);
         double before = d->frequency_ppm;
         d->frequency_ppm = CLAMP(total_ppm(before, weight * in->frequency), -max, max);
@@ -240,7 +247,7 @@ static double update_frequency(Discipline *d, const DisciplineInput *in) {
         return (1.0 + d->frequency_ppm * 1e-6) / (1.0 + before * 1e-6) - 1.0;
 }
 
-static bool may_step(const Discipline *d, double offset) {
+bool discipline_would_step(const Discipline *d, double offset) {
         const DisciplineParams *p = &d->params;
         if (p->makestep_limit == 0 || p->makestep_threshold < 0)
                 return false;
@@ -268,7 +275,7 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
         r = discipline_now(d, &now);
         if (r < 0)
                 return r;
-        u.stepped = may_step(d, in->offset);
+        u.stepped = discipline_would_step(d, in->offset);
         update_tracking(d, now, in->offset);
         d->offset_sd = in->offset_sd;
         d->correction_interval = in->interval > 0 ? in->interval : d->update_interval;
@@ -310,6 +317,8 @@ int discipline_step_now(Discipline *d, double extra_offset) {
                 if (r < 0)
                         return r;
                 d->n_steps++;
+                if (d->n_updates > 0)
+                        d->last_update += seconds_to_nsec(remaining);
                 d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
         }
         if (extra_offset != 0)

@@ -79,6 +79,7 @@ typedef struct Discipline {
         double frequency_ppm;
         double skew_ppm;
         bool frequency_known;
+        bool frequency_measured;        /* by a regression, not only the drift file */
 
         /* Slew in progress: remaining(raw) = slew_amount - slew_rate / (1 + slew_rate) * (raw - slew_start). */
         bool slewing;
@@ -132,6 +133,8 @@ int discipline_leap(Discipline *d, double offset);
  * update move with the clock, so the discipline's state stays valid; what
  * was measured before the step is for the caller to drop. */
 double discipline_check_step(Discipline *d);
+/* Whether the next update would step an offset this large (MakeStep). */
+bool discipline_would_step(const Discipline *d, double offset);
 /* Changes MakeStep settings at run time. */
 void discipline_set_makestep(Discipline *d, double threshold, int limit);
 

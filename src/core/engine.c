@@ -152,6 +152,18 @@ static void check_holdover(Engine *e, nsec_t now) {
         }
 }
 
+/* The first update waits for a second sample from the selected source:
+ * one sample tells the offset, two tell how fast it changes. A step made
+ * with a frequency that is off (no drift file, or one from other days)
+ * would leave an offset growing at once, which MakeStep may no longer
+ * allow to step away. Only a frequency from the drift file with an
+ * offset to slew, not step, goes ahead at once. */
+static bool ready_for_update(Engine *e) {
+        const Discipline *d = &e->discipline;
+        return d->n_updates > 0 || sourcestats_count(&e->selected->stats) >= 2 ||
+               (d->frequency_known && !discipline_would_step(d, e->selection.offset));
+}
+
 static int update_clock(Engine *e) {
         DisciplineInput in = {
                 .offset = e->selection.offset,
@@ -191,8 +203,12 @@ SourceReply engine_process_reply(Engine *e, Source *s, const NtpPacket *p, nsec_
          * combination (not only on the selected source's samples), so
          * several sources give proportionally more frequent updates. */
         if (e->selected && (s->state == SELECT_SELECTED || s->state == SELECT_COMBINED ||
-                            e->selected != before))
-                (void) update_clock(e);
+                            e->selected != before)) {
+                if (ready_for_update(e))
+                        (void) update_clock(e);
+                else
+                        e->unsync_reason = "waiting for a second sample";
+        }
         else if (!e->selected) {
                 e->unsync_reason = e->selection.reason;
                 check_holdover(e, now);

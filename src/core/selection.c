@@ -10,6 +10,7 @@
 const SelectParams select_default_params = {
         .min_sources = 1,
         .max_jitter = 1.0,
+        .max_distance = 3.0,
         .combine_limit = 3.0,
         .reselect_distance = 100e-6,
         .stratum_weight = 1e-3,
@@ -155,7 +156,7 @@ void select_sources(const SelectCandidate *c, size_t n, int previous, const Sele
         _cleanup_free_ bool *eligible = calloc(n + 1, sizeof(bool));
         _cleanup_free_ bool *truechimer = calloc(n + 1, sizeof(bool));
         _cleanup_free_ bool *ok = calloc(n + 1, sizeof(bool));
-        unsigned n_eligible = 0, n_ok = 0, n_prefer = 0;
+        unsigned n_eligible = 0, n_pending = 0, n_ok = 0, n_prefer = 0;
 
         *ret = (SelectResult) { .selected = -1 };
         for (size_t i = 0; i < n; i++)
@@ -166,19 +167,23 @@ void select_sources(const SelectCandidate *c, size_t n, int previous, const Sele
         }
 
         for (size_t i = 0; i < n; i++) {
-                eligible[i] = c[i].usable;
+                eligible[i] = c[i].usable && c[i].distance <= p->max_distance;
                 n_eligible += eligible[i];
+                n_pending += !eligible[i] && c[i].pending;
         }
+        ret->n_voters = n_eligible + n_pending;
         if (n_eligible == 0) {
-                ret->reason = "no usable source";
+                ret->reason = n_pending > 0 ? "waiting for the sources to answer" : "no usable source";
                 return;
         }
-
         unsigned depth = intersect(c, n, eligible, truechimer);
-        bool majority = 2 * depth > n_eligible;
+        ret->n_agree = depth;
+        /* A majority of all who may vote: a source that has not answered
+         * yet may still disagree. */
+        bool majority = 2 * depth > n_eligible + n_pending;
         if (!majority) {
                 mark_remaining(n, eligible, truechimer, false, states);
-                ret->reason = "no majority agrees";
+                ret->reason = n_pending > 0 ? "waiting for the sources to answer" : "no majority agrees";
                 return;
         }
 

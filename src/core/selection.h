@@ -37,6 +37,11 @@ const char *select_state_to_string(SelectState s);
 
 typedef struct SelectCandidate {
         bool usable;            /* reachable, synchronised, selectable, has samples */
+        /* Not usable yet, but expected to be soon: it has not answered its
+         * first request yet, or was reset and is being asked again. It
+         * counts towards the majority, so that the first source to
+         * answer cannot win a vote alone. */
+        bool pending;
         bool prefer;
         uint8_t stratum;
         double offset;          /* seconds */
@@ -49,8 +54,9 @@ typedef struct SelectCandidate {
         double root_dispersion;
         /* The source's own error, without the dispersion that grows with
          * the age of its last sample: the standard error of offset plus
-         * the server's root distance. Ranks sources and weighs them in the
-         * combination (0: use distance). */
+         * half the round trip to the reference (the most asymmetric
+         * routing can add) and the server's root dispersion. Ranks
+         * sources and weighs them in the combination (0: use distance). */
         double quality;
         int leap;               /* NtpLeap of the last reply */
 } SelectCandidate;
@@ -58,6 +64,7 @@ typedef struct SelectCandidate {
 typedef struct SelectParams {
         unsigned min_sources;   /* truechimers needed before selecting */
         double max_jitter;      /* std_dev above this: jittery (seconds) */
+        double max_distance;    /* root distance above this: unusable (seconds) */
         double combine_limit;   /* combine distance <= limit * selected's */
         double reselect_distance; /* hysteresis when switching, seconds */
         double stratum_weight;  /* seconds of distance per stratum */
@@ -68,6 +75,8 @@ extern const SelectParams select_default_params;
 typedef struct SelectResult {
         int selected;           /* index of the system peer, -1 if none */
         unsigned n_truechimers;
+        unsigned n_agree;       /* the largest number of intervals that overlap */
+        unsigned n_voters;      /* usable and pending candidates */
         unsigned n_combined;    /* including the selected */
         double offset;          /* combined offset, seconds */
         double offset_sd;

@@ -326,9 +326,14 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
         SourceEstimate e;
         bool have = sourcestats_estimate(&s->stats, now, &e);
 
+        bool may_serve = !s->spec.noselect && !s->kod_deny;
+
         *ret = (SelectCandidate) {
-                .usable = have && s->reach != 0 && !s->spec.noselect && !s->kod_deny &&
+                .usable = have && s->reach != 0 && may_serve &&
                           s->leap != NTP_LEAP_UNSYNC && s->stratum < NTP_MAX_STRATUM,
+                /* Its first request is out, or it answered recently and
+                 * was reset (an external step): an answer is due. */
+                .pending = !have && may_serve && (s->has_reply ? s->reach != 0 : s->n_requests <= 1),
                 .prefer = s->spec.prefer,
                 .stratum = s->stratum,
                 .leap = s->leap,
@@ -346,7 +351,7 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
          * lambda = delta/2 + epsilon), widened by the estimate's own
          * uncertainty. */
         ret->distance = e.root_delay / 2 + e.root_dispersion + e.offset_sd;
-        ret->quality = e.offset_sd + (e.root_delay - e.min_delay) / 2 + s->root_dispersion;
+        ret->quality = e.offset_sd + e.root_delay / 2 + s->root_dispersion;
         /* A source that stopped answering loses rank as its last sample
          * ages past two poll intervals (RFC 5905 PHI per second). */
         double overdue = nsec_diff(now, e.last_time) - 2 * source_poll_interval(s);

@@ -25,6 +25,8 @@
 /* Frequency tolerance of a free-running clock (RFC 5905 PHI): dispersion
  * grows by this much per second of age. */
 #define PHI 15e-6
+/* The smallest median excess delay taken as real (seconds). */
+#define MIN_EXCESS 4e-7
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -35,7 +37,7 @@ void sourcestats_init(SourceStats *s) {
 void sourcestats_reset(SourceStats *s) {
         double wander = s->wander;
         sourcestats_init(s);
-        s->wander = MAX(wander, SOURCESTATS_WANDER);
+        s->wander = MAX(wander, SOURCESTATS_MIN_WANDER);
 }
 
 size_t sourcestats_count(const SourceStats *s) {
@@ -81,9 +83,8 @@ static double min_delay_from(const SourceStats *s, size_t start) {
         return d;
 }
 
-/* Base noise: a quarter of the median excess delay, with a floor. Taking it
- * from the data keeps the weights scale-free. */
-static double base_sigma(const SourceStats *s, size_t start, double min_delay) {
+/* The median excess delay of the samples [start, n), with a floor. */
+static double median_excess(const SourceStats *s, size_t start, double min_delay) {
         double excess[SOURCESTATS_MAX_SAMPLES];
         size_t m = 0;
 
@@ -100,10 +101,23 @@ static double base_sigma(const SourceStats *s, size_t start, double min_delay) {
          * median is of the others (with three samples, one zero would
          * otherwise claim the whole path is quiet). */
         if (m < 2)
-                return 1e-7;
+                return MIN_EXCESS;
         size_t k = m - 1;
         double median = k % 2 ? excess[1 + k / 2] : (excess[k / 2] + excess[1 + k / 2]) / 2;
-        return MAX(median / 4, 1e-7);
+        return MAX(median, MIN_EXCESS);
+}
+
+/* The noise of a sample with no excess delay, as a share of the median
+ * excess. As a measurement noise (predictions, poll adaptation) it is a
+ * quarter; in the weights an eighth, which leans the fit on the quietest
+ * samples: with exponential jitter that halves both the spread of the
+ * estimate and the bias that jitter heavier on one leg leaves in it. */
+static double base_sigma(const SourceStats *s, size_t start, double min_delay) {
+        return median_excess(s, start, min_delay) / 4;
+}
+
+static double weight_sigma(const SourceStats *s, size_t start, double min_delay) {
+        return median_excess(s, start, min_delay) / 8;
 }
 
 typedef struct Fit {
@@ -149,7 +163,7 @@ static double sample_weight_at(const SourceStats *s, const SourceSample *x, doub
 
 /* Weighted least squares over samples [start, n), x measured from ref. */
 static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
-        double min_delay = min_delay_from(s, start), sigma0 = base_sigma(s, start, min_delay);
+        double min_delay = min_delay_from(s, start), sigma0 = weight_sigma(s, start, min_delay);
         double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0;
         size_t n = s->n - start;
 
@@ -262,7 +276,7 @@ void sourcestats_add(SourceStats *s, const SourceSample *sample) {
 }
 
 void sourcestats_set_wander(SourceStats *s, double wander) {
-        s->wander = CLAMP(wander, SOURCESTATS_WANDER, SOURCESTATS_MAX_WANDER);
+        s->wander = CLAMP(wander, SOURCESTATS_MIN_WANDER, SOURCESTATS_MAX_WANDER);
         if (s->n > 0)
                 refit(s);
 }

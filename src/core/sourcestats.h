@@ -17,12 +17,13 @@
 
 /* Samples kept: enough to average the network's noise, few enough that the
  * line need not span much of the clock's wander. */
-#define SOURCESTATS_MAX_SAMPLES 16
+#define SOURCESTATS_MAX_SAMPLES 64
 #define SOURCESTATS_MIN_REGRESSION 3
 /* Frequency wander assumed for the local clock until the samples show
  * more (s/s per sqrt(s)): a good crystal oscillator's random walk of
  * frequency. The estimate may grow up to SOURCESTATS_MAX_WANDER. */
 #define SOURCESTATS_WANDER 2e-9
+#define SOURCESTATS_MIN_WANDER 1e-11
 #define SOURCESTATS_MAX_WANDER 1e-7
 /* Frequency uncertainty assumed before the regression can tell (s/s). */
 #define SOURCESTATS_UNKNOWN_SKEW 2000e-6
