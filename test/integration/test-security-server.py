@@ -209,6 +209,19 @@ def flood(source, n=400):
     return served, kods
 
 
+def chronyd_sees_kod(args, wd):
+    """A real client takes our KoD for one: chronyd polling every 0.25 s
+    from the flooder's address, which is over its limit, logs that it was
+    told to slow down."""
+    r = subprocess.run([os.path.join(args.peers, "usr/sbin/chronyd"), "-Q", "-t", "6", "-u", "root",
+                        "-f", "/dev/null", "server 127.0.0.1 port %d minpoll -2 maxpoll -2 maxsamples 16" % PORT,
+                        "bindacqaddress 127.0.0.3",
+                        "pidfile %s/chronyq.pid" % wd],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    if "Received KoD RATE from 127.0.0.1" not in r.stdout:
+        fail("chronyd did not recognise a KoD RATE from tempusd:\n" + r.stdout)
+
+
 def kiss_o_death(args, wd):
     n = 400
     t = start(args, wd, "kod", [("RateLimit", "interval=3 burst=4 kod=2")])
@@ -226,6 +239,7 @@ def kiss_o_death(args, wd):
         fail("only %d KoDs for %d dropped requests with kod=2" % (len(kods), dropped))
     if 8 * (len(served) + len(kods)) > 5 * n + 8 * 4:
         fail("%d of %d requests got some reply: more than the documented 5/8" % (len(served) + len(kods), n))
+    chronyd_sees_kod(args, wd)
     t.stop()
 
     t = start(args, wd, "no-kod", [("RateLimit", "interval=3 burst=4")])
