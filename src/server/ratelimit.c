@@ -166,10 +166,12 @@ static double take_debt(RateLimit *r, size_t set, uint64_t tag, nsec_t now) {
 static RateLimitRecord *insert(RateLimit *r, const ClientKey *k, uint64_t tag, nsec_t now) {
         size_t set = set_of_tag(r, tag);
         RateLimitRecord *x = pick_victim(r, &r->records[set * RATELIMIT_WAYS]);
+        /* Its own debt first: the victim's must not take that slot. */
+        double tokens = take_debt(r, set, tag, now);
 
         if (x->family != 0)
                 remember_debt(r, set, x->tag, full_at(r, x), now);
-        *x = (RateLimitRecord) { .family = k->family, .tag = tag, .tokens = take_debt(r, set, tag, now), .last = now };
+        *x = (RateLimitRecord) { .family = k->family, .tag = tag, .tokens = tokens, .last = now };
         memcpy(x->address, k->address, 16);
         return x;
 }

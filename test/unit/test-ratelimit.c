@@ -204,30 +204,26 @@ static unsigned eviction_attack(RateLimit *r, const struct sockaddr_storage *flo
         return answered;
 }
 
-static void chosen_colliders_cannot_reset_an_ipv4_flooder(void **state) {
+/* The flooder is pushed out again and again, and still gets no more than
+ * the leak: its debt comes back with it every time. */
+static void assert_colliders_cannot_reset(struct sockaddr_storage flooder, struct sockaddr_storage (*make)(uint32_t)) {
         RateLimit *r = table(3, 8, 64);
-        struct sockaddr_storage flooder = v4(0xc0000201), colliders[RATELIMIT_WAYS];
+        struct sockaddr_storage colliders[RATELIMIT_WAYS];
         unsigned evictions;
 
-        find_colliders(r, &flooder, v4, colliders, RATELIMIT_WAYS);
+        find_colliders(r, &flooder, make, colliders, RATELIMIT_WAYS);
         unsigned answered = eviction_attack(r, &flooder, colliders, 400, &evictions);
-        /* The flooder was pushed out again and again, and still got no more
-         * than the leak: its debt came back with it every time. */
         assert_true(evictions >= 300);
         assert_true(answered <= 400 / RATELIMIT_LEAK + 1);
         ratelimit_free(r);
 }
 
-static void chosen_colliders_cannot_reset_an_ipv6_flooder(void **state) {
-        RateLimit *r = table(3, 8, 64);
-        struct sockaddr_storage flooder = v6("2001:db8:f::1"), colliders[RATELIMIT_WAYS];
-        unsigned evictions;
+static void chosen_colliders_cannot_reset_an_ipv4_flooder(void **state) {
+        assert_colliders_cannot_reset(v4(0xc0000201), v4);
+}
 
-        find_colliders(r, &flooder, v6_host, colliders, RATELIMIT_WAYS);
-        unsigned answered = eviction_attack(r, &flooder, colliders, 400, &evictions);
-        assert_true(evictions >= 300);
-        assert_true(answered <= 400 / RATELIMIT_LEAK + 1);
-        ratelimit_free(r);
+static void chosen_colliders_cannot_reset_an_ipv6_flooder(void **state) {
+        assert_colliders_cannot_reset(v6("2001:db8:f::1"), v6_host);
 }
 
 static void colliders_for_one_key_scatter_under_another(void **state) {
@@ -301,6 +297,28 @@ static void an_evicted_debt_is_paid_off_with_time(void **state) {
         for (int i = 0; i < 3; i++)
                 answered += allow(r, &client, 17 * NSEC_PER_SEC);
         assert_int_equal(answered, 2);
+        ratelimit_free(r);
+}
+
+static void a_returning_client_keeps_its_debt_when_the_debt_list_is_full(void **state) {
+        RateLimit *r = table(3, 8, 64);
+        struct sockaddr_storage flooder = v4(0xc0000206), colliders[7];
+        unsigned answered = 0;
+
+        find_colliders(r, &flooder, v4, colliders, 7);
+        for (int i = 0; i < 64; i++)
+                allow(r, &flooder, 0);
+        /* Seven drained colliders push out the flooder, then three of
+         * themselves: the set's four debts are all taken, the flooder's the
+         * oldest. */
+        for (int c = 0; c < 7; c++)
+                for (int k = 0; k < 16; k++)
+                        allow(r, &colliders[c], c < 4 ? MS : 2 * MS);
+        assert_null(ratelimit_lookup(r, SA(flooder)));
+        /* Back, it evicts a collider whose debt must not replace its own. */
+        for (int i = 0; i < 3; i++)
+                answered += allow(r, &flooder, 3 * MS);
+        assert_int_equal(answered, 0);
         ratelimit_free(r);
 }
 
@@ -378,6 +396,7 @@ int main(void) {
                 cmocka_unit_test(each_table_draws_its_own_key),
                 cmocka_unit_test(a_client_evicted_after_refilling_comes_back_with_a_full_burst),
                 cmocka_unit_test(an_evicted_debt_is_paid_off_with_time),
+                cmocka_unit_test(a_returning_client_keeps_its_debt_when_the_debt_list_is_full),
                 cmocka_unit_test(kod_answers_one_in_2_to_the_n_of_the_drops),
                 cmocka_unit_test(kod_is_off_unless_asked_for),
                 cmocka_unit_test(kod_share_is_bounded_whatever_is_asked),
