@@ -328,7 +328,7 @@ static int parse_port(Config *c, const char *value, void *field, const char **re
 static int parse_ratelimit(Config *c, const char *value, void *field, const char **reason) {
         _cleanup_free_ char *copy = strdup(value);
         int interval = 3;
-        unsigned burst = 8;
+        unsigned burst = 8, kod = 0;
         char *save = NULL;
         long v;
 
@@ -339,12 +339,15 @@ static int parse_ratelimit(Config *c, const char *value, void *field, const char
                         interval = (int) v;
                 else if (strncmp(tok, "burst=", 6) == 0 && parse_int_range(tok + 6, 1, 255, &v) == 0)
                         burst = (unsigned) v;
+                else if (strncmp(tok, "kod=", 4) == 0 && parse_int_range(tok + 4, 0, 4, &v) == 0)
+                        kod = (unsigned) v;     /* 0..RATELIMIT_KOD_MAX */
                 else
-                        return fail(reason, "expected interval=N (-4..12) and burst=N (1..255)");
+                        return fail(reason, "expected interval=N (-4..12), burst=N (1..255) and kod=N (0..4)");
         }
         c->ratelimit = *value != 0;
         c->ratelimit_interval = interval;
         c->ratelimit_burst = burst;
+        c->ratelimit_kod = kod;
         return 0;
 }
 

@@ -65,6 +65,7 @@ typedef struct Config {
         bool ratelimit;                 /* RateLimit= given */
         int ratelimit_interval;         /* log2 seconds, default 3 */
         unsigned ratelimit_burst;       /* default 8 */
+        unsigned ratelimit_kod;         /* KoD RATE for one in 2^kod drops; 0: none (default) */
 
         /* [Auth] */
         char *key_file;

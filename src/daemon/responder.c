@@ -56,18 +56,23 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
                 m->counters.denied++;
                 return false;
         }
-        if (m->ratelimit && !ratelimit_allow(m->ratelimit, peer, now_monotonic())) {
+        RateLimitVerdict verdict = m->ratelimit ? ratelimit_check(m->ratelimit, peer, now_monotonic(),
+                                                                  m->config.ratelimit_kod)
+                                                : RATELIMIT_ANSWER;
+        if (verdict != RATELIMIT_ANSWER)
                 m->counters.rate_limited++;
+        if (verdict == RATELIMIT_DROP)
                 return false;
-        }
         nsec_t rx = engine_cook_system_time(m->engine, msg->rx_time);
         if (engine_now(m->engine, &tx) < 0)
                 return false;
-        if (server_build_reply(&request, st, rx, tx, &reply) < 0) {
+        int k = verdict == RATELIMIT_KOD ? server_build_kod(&request, "RATE", rx, tx, &reply)
+                                         : server_build_reply(&request, st, rx, tx, &reply);
+        if (k < 0) {
                 m->counters.dropped[NTP_DROP_BAD_MODE]++;
                 return false;
         }
-        /* 48 bytes out for at least 48 in: never an amplifier. */
+        /* 48 bytes out for at least 48 in, KoD or not: never an amplifier. */
         out->request = msg;
         out->len = ntp_packet_encode(&reply, out->data);
         return true;

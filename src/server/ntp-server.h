@@ -27,3 +27,12 @@ typedef struct ServerState {
  * the time but still learn that we are up. */
 int server_build_reply(const NtpPacket *request, const ServerState *state, nsec_t receive_time,
                        nsec_t transmit_time, NtpPacket *ret);
+
+/* A Kiss-o'-Death (RFC 5905 section 7.4) answering request: stratum 0,
+ * the four ASCII letters of code (e.g. "RATE") as reference ID, leap 3,
+ * no reference time, root delay or dispersion; the request's version and
+ * its transmit timestamp as origin, so the client can tell it is genuine.
+ * Always a bare 48-byte header, never larger than the request. Returns
+ * -EOPNOTSUPP for the modes server_build_reply() does not answer. */
+int server_build_kod(const NtpPacket *request, const char code[static 4], nsec_t receive_time,
+                     nsec_t transmit_time, NtpPacket *ret);

@@ -1,107 +1,226 @@
 /* Per-client response rate limiting (see ratelimit.h). */
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "server/ratelimit.h"
 #include "shared/macro.h"
 
-RateLimit *ratelimit_new(int interval_log2, unsigned burst, size_t max_clients) {
-        RateLimit *r = calloc(1, sizeof(RateLimit));
+/* What an evicted client still owed: its bucket is full again at full_at. */
+typedef struct RateLimitDebt {
+        uint64_t tag;                   /* 0: empty */
+        nsec_t full_at;
+} RateLimitDebt;
+
+struct RateLimit {
+        double refill_seconds;          /* 2^interval */
+        unsigned burst;
+        size_t n_sets;
+        uint8_t key[SIPHASH_KEY_SIZE];
+        RateLimitRecord *records;       /* n_sets * RATELIMIT_WAYS */
+        RateLimitDebt *debts;           /* n_sets * RATELIMIT_WAYS */
+        uint64_t total_drops;
+        uint64_t total_kods;
+};
+
+/* The address a record is kept under: family and 16 bytes. */
+typedef struct ClientKey {
+        uint8_t family;                 /* 0: not an IP address */
+        uint8_t address[16];
+} ClientKey;
+
+RateLimit *ratelimit_new_keyed(int interval_log2, unsigned burst, size_t max_clients,
+                               const uint8_t key[static SIPHASH_KEY_SIZE]) {
+        _cleanup_free_ RateLimit *r = calloc(1, sizeof(RateLimit));
         if (!r)
                 return NULL;
         r->refill_seconds = ldexp(1.0, interval_log2);
         r->burst = MAX(burst, 1u);
         r->n_sets = MAX((max_clients + RATELIMIT_WAYS - 1) / RATELIMIT_WAYS, (size_t) 1);
+        memcpy(r->key, key, SIPHASH_KEY_SIZE);
         r->records = calloc(r->n_sets * RATELIMIT_WAYS, sizeof(RateLimitRecord));
-        if (!r->records) {
-                free(r);
+        r->debts = calloc(r->n_sets * RATELIMIT_WAYS, sizeof(RateLimitDebt));
+        if (!r->records || !r->debts)
+                return ratelimit_free(TAKE_PTR(r));
+        return TAKE_PTR(r);
+}
+
+/* A fresh key for each start. Without entropy yet (early boot) an
+ * unseeded key is still better than none, so do not block for it. */
+static int random_key(uint8_t key[static SIPHASH_KEY_SIZE]) {
+        static const unsigned flags[] = {
+                GRND_NONBLOCK,
+#ifdef GRND_INSECURE
+                GRND_INSECURE,
+#endif
+                0,
+        };
+        for (size_t i = 0; i < ELEMENTSOF(flags); i++)
+                if (getrandom(key, SIPHASH_KEY_SIZE, flags[i]) == SIPHASH_KEY_SIZE)
+                        return 0;
+        return -errno;
+}
+
+RateLimit *ratelimit_new(int interval_log2, unsigned burst, size_t max_clients) {
+        uint8_t key[SIPHASH_KEY_SIZE];
+        if (random_key(key) < 0)
                 return NULL;
-        }
-        return r;
+        return ratelimit_new_keyed(interval_log2, burst, max_clients, key);
 }
 
 RateLimit *ratelimit_free(RateLimit *r) {
         if (r) {
                 free(r->records);
+                free(r->debts);
                 free(r);
         }
         return NULL;
 }
 
-/* Family and 16 address bytes; IPv4-mapped IPv6 counts as IPv4. */
-static uint8_t client_key(const struct sockaddr *sa, uint8_t key[16]) {
-        memset(key, 0, 16);
+/* IPv4-mapped IPv6 counts as IPv4. */
+static ClientKey client_key(const struct sockaddr *sa) {
+        ClientKey k = {};
         if (sa->sa_family == AF_INET) {
-                memcpy(key, &((const struct sockaddr_in *) sa)->sin_addr, 4);
-                return AF_INET;
-        }
-        if (sa->sa_family == AF_INET6) {
+                memcpy(k.address, &((const struct sockaddr_in *) sa)->sin_addr, 4);
+                k.family = AF_INET;
+        } else if (sa->sa_family == AF_INET6) {
                 const struct in6_addr *a = &((const struct sockaddr_in6 *) sa)->sin6_addr;
-                if (IN6_IS_ADDR_V4MAPPED(a)) {
-                        memcpy(key, a->s6_addr + 12, 4);
-                        return AF_INET;
-                }
-                memcpy(key, a, 16);
-                return AF_INET6;
+                bool mapped = IN6_IS_ADDR_V4MAPPED(a);
+                memcpy(k.address, mapped ? a->s6_addr + 12 : a->s6_addr, mapped ? 4 : 16);
+                k.family = mapped ? AF_INET : AF_INET6;
         }
-        return 0;
+        return k;
 }
 
-static size_t set_of(const RateLimit *r, const uint8_t key[16], uint8_t family) {
-        uint64_t h = 14695981039346656037ull ^ family;  /* FNV-1a */
-        for (int i = 0; i < 16; i++)
-                h = (h ^ key[i]) * 1099511628211ull;
-        return (size_t) (h % r->n_sets);
+/* Never 0, which marks an empty debt. */
+static uint64_t tag_of(const RateLimit *r, const ClientKey *k) {
+        return siphash24(k, sizeof(*k), r->key) | 1;
 }
 
-static RateLimitRecord *find(const RateLimit *r, const uint8_t key[16], uint8_t family, RateLimitRecord **ret_victim) {
-        RateLimitRecord *set = &r->records[set_of(r, key, family) * RATELIMIT_WAYS], *victim = &set[0];
+static size_t set_of_tag(const RateLimit *r, uint64_t tag) {
+        return (size_t) ((tag >> 1) % r->n_sets);
+}
 
-        for (int i = 0; i < RATELIMIT_WAYS; i++) {
-                RateLimitRecord *x = &set[i];
-                if (x->family == family && memcmp(x->address, key, 16) == 0)
-                        return x;
-                if (x->family == 0 ? victim->family != 0 : (victim->family != 0 && x->last < victim->last))
-                        victim = x;
-        }
-        if (ret_victim)
-                *ret_victim = victim;
+static double tokens_at(const RateLimit *r, const RateLimitRecord *x, nsec_t now) {
+        return MIN(x->tokens + MAX(nsec_diff(now, x->last), 0) / r->refill_seconds, (double) r->burst);
+}
+
+/* When the record's bucket is full again if it sends nothing more. */
+static nsec_t full_at(const RateLimit *r, const RateLimitRecord *x) {
+        return x->last + seconds_to_nsec((r->burst - x->tokens) * r->refill_seconds);
+}
+
+static RateLimitRecord *find(const RateLimit *r, const ClientKey *k, uint64_t tag) {
+        RateLimitRecord *set = &r->records[set_of_tag(r, tag) * RATELIMIT_WAYS];
+        for (int i = 0; i < RATELIMIT_WAYS; i++)
+                if (set[i].family == k->family && memcmp(set[i].address, k->address, 16) == 0)
+                        return &set[i];
         return NULL;
 }
 
-const RateLimitRecord *ratelimit_lookup(const RateLimit *r, const struct sockaddr *client) {
-        uint8_t key[16];
-        uint8_t family = client_key(client, key);
-        return family ? find(r, key, family, NULL) : NULL;
+/* The way to reuse: an empty one, else the record that loses least, the
+ * one whose bucket is (or will soonest be) full, as a new client's is. */
+static RateLimitRecord *pick_victim(const RateLimit *r, RateLimitRecord *set) {
+        RateLimitRecord *victim = NULL;
+        for (int i = 0; i < RATELIMIT_WAYS; i++) {
+                if (set[i].family == 0)
+                        return &set[i];
+                if (!victim || full_at(r, &set[i]) < full_at(r, victim))
+                        victim = &set[i];
+        }
+        return victim;
 }
 
-bool ratelimit_allow(RateLimit *r, const struct sockaddr *client, nsec_t now) {
-        uint8_t key[16];
-        uint8_t family = client_key(client, key);
-        RateLimitRecord *victim = NULL, *x;
+/* When a remembered debt is paid off; now for a free slot. */
+static nsec_t debt_until(const RateLimitDebt *d, nsec_t now) {
+        return d->tag != 0 && d->full_at > now ? d->full_at : now;
+}
 
-        if (family == 0)
-                return false;
-        x = find(r, key, family, &victim);
-        if (!x) {
-                x = victim;
-                *x = (RateLimitRecord) { .family = family, .tokens = r->burst, .last = now };
-                memcpy(x->address, key, 16);
-        }
-        x->tokens = MIN(x->tokens + MAX(nsec_diff(now, x->last), 0) / r->refill_seconds, (double) r->burst);
-        x->last = now;
+/* Keeps what an evicted client owes, in a free slot or in place of the
+ * debt that is paid off first, if that is smaller. */
+static void remember_debt(RateLimit *r, size_t set, uint64_t tag, nsec_t until, nsec_t now) {
+        RateLimitDebt *debts = &r->debts[set * RATELIMIT_WAYS], *slot = &debts[0];
+        for (int i = 1; i < RATELIMIT_WAYS; i++)
+                if (debt_until(&debts[i], now) < debt_until(slot, now))
+                        slot = &debts[i];
+        if (debt_until(slot, now) < until)
+                *slot = (RateLimitDebt) { .tag = tag, .full_at = until };
+}
+
+/* The tokens a client starts with: a full bucket, less any debt it left
+ * when it was evicted. */
+static double take_debt(RateLimit *r, size_t set, uint64_t tag, nsec_t now) {
+        RateLimitDebt *debts = &r->debts[set * RATELIMIT_WAYS];
+        for (int i = 0; i < RATELIMIT_WAYS; i++)
+                if (debts[i].tag == tag) {
+                        nsec_t until = debts[i].full_at;
+                        debts[i] = (RateLimitDebt) {};
+                        return MAX(r->burst - MAX(nsec_diff(until, now), 0) / r->refill_seconds, 0.0);
+                }
+        return r->burst;
+}
+
+static RateLimitRecord *insert(RateLimit *r, const ClientKey *k, uint64_t tag, nsec_t now) {
+        size_t set = set_of_tag(r, tag);
+        RateLimitRecord *x = pick_victim(r, &r->records[set * RATELIMIT_WAYS]);
+        /* Its own debt first: the victim's must not take that slot. */
+        double tokens = take_debt(r, set, tag, now);
+
+        if (x->family != 0)
+                remember_debt(r, set, x->tag, full_at(r, x), now);
+        *x = (RateLimitRecord) { .family = k->family, .tag = tag, .tokens = tokens, .last = now };
+        memcpy(x->address, k->address, 16);
+        return x;
+}
+
+const RateLimitRecord *ratelimit_lookup(const RateLimit *r, const struct sockaddr *client) {
+        ClientKey k = client_key(client);
+        return k.family ? find(r, &k, tag_of(r, &k)) : NULL;
+}
+
+size_t ratelimit_set_index(const RateLimit *r, const struct sockaddr *client) {
+        ClientKey k = client_key(client);
+        return set_of_tag(r, tag_of(r, &k));
+}
+
+/* kod=N: one in 2^N drops, N from 1 to RATELIMIT_KOD_MAX; 0: none. */
+static bool kod_due(uint64_t drops, unsigned kod) {
+        return kod > 0 && drops % (UINT64_C(1) << MIN(kod, (unsigned) RATELIMIT_KOD_MAX)) == 0;
+}
+
+RateLimitVerdict ratelimit_check(RateLimit *r, const struct sockaddr *client, nsec_t now, unsigned kod) {
+        ClientKey k = client_key(client);
+        RateLimitRecord *x;
+
+        if (k.family == 0)
+                return RATELIMIT_DROP;
+        uint64_t tag = tag_of(r, &k);
+        x = find(r, &k, tag) ?: insert(r, &k, tag, now);
+        x->tokens = tokens_at(r, x, now);
+        x->last = MAX(x->last, now);
         x->requests++;
         if (x->tokens >= 1.0) {
                 x->tokens -= 1.0;
                 x->limited_in_row = 0;
-                return true;
+                return RATELIMIT_ANSWER;
         }
         /* Leak one in RATELIMIT_LEAK even while over the limit. */
         if (++x->limited_in_row % RATELIMIT_LEAK == 0)
-                return true;
+                return RATELIMIT_ANSWER;
         x->drops++;
         r->total_drops++;
-        return false;
+        if (!kod_due(x->drops, kod))
+                return RATELIMIT_DROP;
+        x->kods++;
+        r->total_kods++;
+        return RATELIMIT_KOD;
+}
+
+void ratelimit_stats(const RateLimit *r, RateLimitStats *ret) {
+        *ret = (RateLimitStats) { .drops = r->total_drops, .kods = r->total_kods };
+        for (size_t i = 0; i < r->n_sets * RATELIMIT_WAYS; i++)
+                ret->clients += r->records[i].family != 0;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "server/ntp-server.h"
+#include "shared/macro.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 
@@ -91,6 +92,48 @@ static void leap_warnings_are_passed_on(void **state) {
         assert_int_equal(rep.leap, NTP_LEAP_INSERT);
 }
 
+static void a_kod_rate_says_stop_and_nothing_else(void **state) {
+        NtpPacket req = request(NTP_MODE_CLIENT, 4, 6), rep;
+        char code[5];
+
+        assert_int_equal(server_build_kod(&req, "RATE", T0, T0 + 1000, &rep), 0);
+        assert_int_equal(rep.mode, NTP_MODE_SERVER);
+        assert_int_equal(rep.version, 4);
+        assert_int_equal(rep.leap, NTP_LEAP_UNSYNC);
+        assert_int_equal(rep.stratum, 0);
+        assert_true(ntp_packet_is_kod(&rep, code));
+        assert_string_equal(code, "RATE");
+        /* The client's own transmit time comes back, so it can trust it. */
+        assert_int_equal(rep.origin_ts, req.transmit_ts);
+        /* No time to offer: no reference, no root distance. */
+        assert_int_equal(rep.reference_ts, 0);
+        assert_int_equal(rep.root_delay, 0);
+        assert_int_equal(rep.root_dispersion, 0);
+}
+
+static void a_kod_is_a_bare_header_no_larger_than_any_request(void **state) {
+        NtpPacket req = request(NTP_MODE_CLIENT, 3, 6), rep;
+        uint8_t wire[NTP_HEADER_SIZE];
+
+        assert_int_equal(server_build_kod(&req, "RATE", T0, T0, &rep), 0);
+        assert_int_equal(ntp_packet_encode(&rep, wire), NTP_HEADER_SIZE);
+        assert_int_equal(wire[0], (3 << 6) | (3 << 3) | NTP_MODE_SERVER);
+        assert_int_equal(wire[1], 0);
+        assert_memory_equal(wire + 12, "RATE", 4);
+}
+
+static void a_kod_follows_the_reply_modes(void **state) {
+        static const NtpMode unanswered[] = { NTP_MODE_SERVER, NTP_MODE_BROADCAST, NTP_MODE_SYMMETRIC_PASSIVE };
+        NtpPacket req = request(NTP_MODE_SYMMETRIC_ACTIVE, 4, 6), rep;
+
+        assert_int_equal(server_build_kod(&req, "RATE", T0, T0, &rep), 0);
+        assert_int_equal(rep.mode, NTP_MODE_SYMMETRIC_PASSIVE);
+        for (size_t i = 0; i < ELEMENTSOF(unanswered); i++) {
+                req = request(unanswered[i], 4, 6);
+                assert_int_equal(server_build_kod(&req, "RATE", T0, T0, &rep), -EOPNOTSUPP);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_client_request_gets_a_server_reply),
@@ -100,6 +143,9 @@ int main(void) {
                 cmocka_unit_test(poll_is_clamped),
                 cmocka_unit_test(unsynchronised_replies_say_so),
                 cmocka_unit_test(leap_warnings_are_passed_on),
+                cmocka_unit_test(a_kod_rate_says_stop_and_nothing_else),
+                cmocka_unit_test(a_kod_is_a_bare_header_no_larger_than_any_request),
+                cmocka_unit_test(a_kod_follows_the_reply_modes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
