@@ -182,6 +182,8 @@ static int dropin_list_collect(DropinList *l, const char *dir, size_t index) {
 static void dropin_list_sort_and_mask(DropinList *l) {
         size_t kept = 0;
 
+        if (l->n == 0)
+                return;
         qsort(l->items, l->n, sizeof(Dropin), dropin_compare);
         for (size_t i = 0; i < l->n; i++) {
                 if (kept > 0 && streq(l->items[kept - 1].name, l->items[i].name)) {
