@@ -53,26 +53,58 @@ int source_spec_copy(SourceSpec *dst, const SourceSpec *src) {
         return !src->host || dst->host ? 0 : -ENOMEM;
 }
 
-/* An IPv6 literal, or a host name whose dot-separated labels are 1 to 63
- * letters, digits, '-' or '_', not starting or ending with '-'. */
-static bool host_is_valid(const char *h) {
+/* A network interface name: 1 to 15 letters, digits, '-', '_' or '.'
+ * (the kernel allows more, but no other character belongs in one), not
+ * "." or "..". */
+static bool ifname_is_valid(const char *s) {
+        size_t n = strlen(s);
+        return n > 0 && n < 16 && !streq(s, ".") && !streq(s, "..") &&
+               strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") == n;
+}
+
+/* An IPv6 literal, optionally with a scope: "fe80::1%eth0". */
+static bool ipv6_is_valid(const char *h) {
+        char addr[INET6_ADDRSTRLEN];
         struct in6_addr a6;
+        const char *scope = strchr(h, '%');
+        size_t n = scope ? (size_t) (scope - h) : strlen(h);
+
+        if (n >= sizeof addr)
+                return false;
+        memcpy(addr, h, n);
+        addr[n] = 0;
+        return inet_pton(AF_INET6, addr, &a6) == 1 && (!scope || ifname_is_valid(scope + 1));
+}
+
+static bool label_is_numeric(const char *label, size_t len) {
+        return strspn(label, "0123456789") >= len;
+}
+
+/* An IPv6 literal, an IPv4 address, or a host name of at most 253
+ * characters whose dot-separated labels are 1 to 63 letters, digits, '-' or
+ * '_', not starting or ending with '-'. A name whose last label is all
+ * digits must be an IPv4 address ("10.0.0.256" is neither). Returns NULL
+ * when h is valid, else what is wrong with it. */
+static const char *host_check(const char *h) {
+        struct in_addr a4;
+        bool numeric = false;
 
         if (strchr(h, ':'))
-                return inet_pton(AF_INET6, h, &a6) == 1 || (strchr(h, '%') && strlen(h) < 64);
+                return ipv6_is_valid(h) ? NULL : "not an IPv6 address (with an optional %interface scope)";
         if (!*h || strlen(h) > 253)
-                return false;
+                return "a host name has 1 to 253 characters";
         for (const char *label = h; label;) {
                 const char *dot = strchr(label, '.');
                 size_t len = dot ? (size_t) (dot - label) : strlen(label);
                 if (len == 0 || len > 63 || label[0] == '-' || label[len - 1] == '-')
-                        return false;
+                        return "invalid host name (labels of 1 to 63 characters, not starting or ending with '-')";
                 for (size_t i = 0; i < len; i++)
                         if (!isalnum((unsigned char) label[i]) && !strchr("-_", label[i]))
-                                return false;
+                                return "invalid host name (letters, digits, '-', '_' and '.' only)";
+                numeric = label_is_numeric(label, len);
                 label = dot ? dot + 1 : NULL;
         }
-        return true;
+        return !numeric || inet_pton(AF_INET, h, &a4) == 1 ? NULL : "not an IPv4 address";
 }
 
 static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, const char **reason) {
@@ -131,8 +163,11 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
                 tok[strlen(tok) - 1] = 0;
                 tok++;
         }
-        if (strchr(tok, '=') || !host_is_valid(tok))
-                return fail(reason, "invalid host name or address");
+        if (strchr(tok, '='))
+                return fail(reason, "missing host name or address");
+        const char *bad = host_check(tok);
+        if (bad)
+                return fail(reason, bad);
         const char *host = tok;
         while ((tok = strtok_r(NULL, " \t", &save)))
                 if (parse_source_option(kind, tok, &s, reason) < 0)
@@ -218,6 +253,12 @@ static int parse_leap_mode(Config *c, const char *value, void *field, const char
         else
                 return fail(reason, "must be kernel (the kernel inserts or deletes the second) or slew");
         return 0;
+}
+
+static int parse_hw_timestamp(Config *c, const char *value, void *field, const char **reason) {
+        if (*value && !streq(value, "*") && !ifname_is_valid(value))
+                return fail(reason, "must be * or an interface name (up to 15 letters, digits, '-', '_' or '.')");
+        return parse_string(c, value, field, reason);
 }
 
 static int parse_path(Config *c, const char *value, void *field, const char **reason) {
@@ -388,7 +429,7 @@ const ConfigKey config_keys[] = {
         { "Clock",   "DriftFile",    parse_path,          FIELD(drift_file),          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "RTCSync",      parse_bool,          FIELD(rtc_sync),            CONFIG_KEY_SINGLE, "no" },
-        { "Clock",   "HWTimestamp",  parse_string,        FIELD(hw_timestamp),        CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "HWTimestamp",  parse_hw_timestamp,  FIELD(hw_timestamp),        CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "LeapSecTZ",    parse_leapsectz,     FIELD(leapsectz),           CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "LeapSecMode",  parse_leap_mode,     0,                          CONFIG_KEY_SINGLE, "kernel" },
         { "Clock",   "Control",      parse_bool,          FIELD(control),             CONFIG_KEY_SINGLE, "yes" },

@@ -1,18 +1,13 @@
-/* Loading the configuration: the main file and its drop-in fragments, read
- * with libinih, checked key by key against config_keys[], with every error
- * reported as "FILE:LINE: Section.Key: reason". */
+/* Loading the configuration: the main file and its drop-in fragments (each
+ * read by config-file.c), checked key by key against config_keys[], with
+ * every error reported as "FILE:LINE: Section.Key: reason". */
 #include <dirent.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config/config-internal.h"
 #include "shared/log.h"
-
-#define MAX_DROPINS 256
 
 void config_init_defaults(Config *c) {
         *c = (Config) {
@@ -52,14 +47,6 @@ void config_done(Config *c) {
         config_init_defaults(c);
 }
 
-typedef struct ParseContext {
-        Config *config;
-        const char *file;
-        FILE *f;
-        unsigned line;
-        unsigned errors;
-} ParseContext;
-
 static int record_origin(Config *c, unsigned key, const char *value, const char *file, unsigned line) {
         struct ConfigOrigins *o = c->origins;
         if (!o && !(o = c->origins = calloc(1, sizeof *o)))
@@ -82,79 +69,37 @@ static bool section_known(const char *section) {
         return false;
 }
 
-static void report_unknown(ParseContext *ctx, const char *section, const char *name) {
+static int report_unknown(const char *file, unsigned line, const char *section, const char *name) {
         char buf[64];
         const char *hint = config_key_suggest(section, name, buf, sizeof buf);
 
-        ctx->errors++;
         if (!section_known(section))
-                log_error("%s:%u: %s.%s: unknown section [%s]%s%s%s", ctx->file, ctx->line, section, name,
+                log_error("%s:%u: %s.%s: unknown section [%s]%s%s%s", file, line, section, name,
                           section, hint ? ", did you mean " : "", hint ?: "", hint ? "?" : "");
         else if (hint)
-                log_error("%s:%u: %s.%s: unknown key \"%s\", did you mean \"%s\"?", ctx->file, ctx->line, section,
+                log_error("%s:%u: %s.%s: unknown key \"%s\", did you mean \"%s\"?", file, line, section,
                           name, name, hint);
         else
-                log_error("%s:%u: %s.%s: unknown key \"%s\"", ctx->file, ctx->line, section, name, name);
+                log_error("%s:%u: %s.%s: unknown key \"%s\"", file, line, section, name, name);
+        return -EINVAL;
 }
 
-static int config_ini_handler(void *user, const char *section, const char *name, const char *value) {
-        ParseContext *ctx = user;
+int config_assign(Config *c, const char *file, unsigned line, const char *section, const char *name,
+                  const char *value) {
         const char *reason = NULL;
 
         int k = config_key_find(section, name);
-        if (k < 0) {
-                report_unknown(ctx, section, name);
-                return 1;               /* keep going: report every error */
-        }
+        if (k < 0)
+                return report_unknown(file, line, section, name);
         const ConfigKey *key = &config_keys[k];
-        int r = key->parse(ctx->config, value, (uint8_t *) ctx->config + key->offset, &reason);
-        if (r == -ENOMEM) {
-                log_oom();
-                ctx->errors++;
-                return 0;
-        }
-        if (r < 0) {
-                log_error("%s:%u: %s.%s: %s: \"%s\"", ctx->file, ctx->line, section, name,
-                          reason ?: "invalid value", value);
-                ctx->errors++;
-                return 1;
-        }
-        if (record_origin(ctx->config, (unsigned) k, value, ctx->file, ctx->line) < 0) {
-                log_oom();
-                ctx->errors++;
-        }
-        return 1;
-}
-
-/* libinih reads lines through this, which lets us count them. */
-static char *config_ini_reader(char *buf, int size, void *stream) {
-        ParseContext *ctx = stream;
-        char *s = fgets(buf, size, ctx->f);
-        if (s)
-                ctx->line++;
-        return s;
-}
-
-static int config_parse_file(Config *c, const char *path, bool required) {
-        ParseContext ctx = { .config = c, .file = path };
-
-        ctx.f = fopen(path, "re");
-        if (!ctx.f) {
-                if (errno == ENOENT && !required)
-                        return 0;
-                log_error("%s: cannot read: %s", path, strerror(errno));
-                return -errno;
-        }
-        int r = ini_parse_stream(config_ini_reader, &ctx, config_ini_handler, &ctx);
-        fclose(ctx.f);
-        if (r > 0) {
-                log_error("%s:%d: syntax error (expected [Section] or Key=value)", path, r);
-                ctx.errors++;
-        } else if (r < 0) {
-                log_error("%s: cannot parse: %s", path, r == -2 ? "out of memory" : "read error");
-                return r == -2 ? -ENOMEM : -EIO;
-        }
-        return ctx.errors > 0 ? -EINVAL : 0;
+        int r = key->parse(c, value, (uint8_t *) c + key->offset, &reason);
+        if (r >= 0)
+                r = record_origin(c, (unsigned) k, value, file, line);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                log_error("%s:%u: %s.%s: %s: \"%s\"", file, line, section, name, reason ?: "invalid value", value);
+        return r;
 }
 
 /* ---- Drop-ins ------------------------------------------------------------ */
@@ -162,10 +107,26 @@ static int config_parse_file(Config *c, const char *path, bool required) {
 typedef struct Dropin {
         char *name;
         char *path;
+        size_t dir;             /* index of its directory: earlier masks later */
 } Dropin;
 
+typedef struct DropinList {
+        Dropin *items;
+        size_t n, allocated;
+} DropinList;
+
+static void dropin_list_done(DropinList *l) {
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->items[i].name);
+                free(l->items[i].path);
+        }
+        free(l->items);
+}
+
 static int dropin_compare(const void *a, const void *b) {
-        return strcmp(((const Dropin *) a)->name, ((const Dropin *) b)->name);
+        const Dropin *x = a, *y = b;
+        int k = strcmp(x->name, y->name);
+        return k != 0 ? k : x->dir < y->dir ? -1 : x->dir > y->dir;
 }
 
 static bool has_conf_suffix(const char *name) {
@@ -173,68 +134,83 @@ static bool has_conf_suffix(const char *name) {
         return n > 5 && streq(name + n - 5, ".conf") && name[0] != '.';
 }
 
-static bool name_taken(const Dropin *d, size_t n, const char *name) {
-        for (size_t i = 0; i < n; i++)
-                if (streq(d[i].name, name))
-                        return true;
-        return false;
-}
-
-/* Adds dir's fragments whose names are not taken by an earlier directory. */
-static int collect_dir(const char *dir, Dropin *d, size_t *n) {
-        DIR *dp = opendir(dir);
-        struct dirent *de;
-
-        if (!dp)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
-        while ((de = readdir(dp))) {
-                if (!has_conf_suffix(de->d_name) || name_taken(d, *n, de->d_name) || *n >= MAX_DROPINS)
-                        continue;
-                char *path = NULL;
-                if (asprintf(&path, "%s/%s", dir, de->d_name) < 0 || !(d[*n].name = strdup(de->d_name))) {
-                        free(path);
-                        closedir(dp);
-                        return -ENOMEM;
-                }
-                d[(*n)++].path = path;
+static int dropin_list_add(DropinList *l, const char *dir, size_t index, const char *name) {
+        if (l->n >= CONFIG_DROPINS_MAX) {
+                log_error("%s: more than %u drop-in fragments in all directories together, refusing to read them",
+                          dir, CONFIG_DROPINS_MAX);
+                return -EINVAL;
         }
-        closedir(dp);
+        if (l->n == l->allocated) {
+                size_t m = l->allocated ? 2 * l->allocated : 16;
+                Dropin *d = reallocarray(l->items, m, sizeof(Dropin));
+                if (!d)
+                        return -ENOMEM;
+                l->items = d;
+                l->allocated = m;
+        }
+        Dropin *d = &l->items[l->n];
+        *d = (Dropin) { .dir = index, .name = strdup(name) };
+        if (!d->name || asprintf(&d->path, "%s/%s", dir, name) < 0) {
+                free(d->name);
+                return -ENOMEM;
+        }
+        l->n++;
         return 0;
 }
 
-static bool is_masked(const char *path) {
-        char target[64];
-        ssize_t k = readlink(path, target, sizeof target - 1);
-        if (k < 0)
-                return false;
-        target[k] = 0;
-        return streq(target, "/dev/null");
+/* Adds every *.conf name in dir; a missing directory has none. */
+static int dropin_list_collect(DropinList *l, const char *dir, size_t index) {
+        DIR *dp = opendir(dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!dp && errno == ENOENT)
+                return 0;
+        if (!dp)
+                return log_error_errno(-errno, "%s: cannot read the drop-in directory: %m", dir);
+        while (r >= 0 && (errno = 0, de = readdir(dp)))
+                if (has_conf_suffix(de->d_name))
+                        r = dropin_list_add(l, dir, index, de->d_name);
+        if (r >= 0 && errno != 0)
+                r = log_error_errno(-errno, "%s: cannot read the drop-in directory: %m", dir);
+        closedir(dp);
+        return r;
+}
+
+/* Sorts by name and keeps, of each name, the fragment of the earliest
+ * directory: the order is the names', never the order readdir() gives. */
+static void dropin_list_sort_and_mask(DropinList *l) {
+        size_t kept = 0;
+
+        if (l->n == 0)
+                return;
+        qsort(l->items, l->n, sizeof(Dropin), dropin_compare);
+        for (size_t i = 0; i < l->n; i++) {
+                if (kept > 0 && streq(l->items[kept - 1].name, l->items[i].name)) {
+                        free(l->items[i].name);
+                        free(l->items[i].path);
+                        continue;
+                }
+                l->items[kept++] = l->items[i];
+        }
+        l->n = kept;
 }
 
 static int apply_dropins(Config *c, const char *const *dirs) {
-        Dropin *d = calloc(MAX_DROPINS, sizeof(Dropin));
-        size_t n = 0;
+        DropinList l = {};
         int r = 0;
 
-        if (!d)
-                return -ENOMEM;
         for (size_t i = 0; dirs[i] && r >= 0; i++)
-                r = collect_dir(dirs[i], d, &n);
+                r = dropin_list_collect(&l, dirs[i], i);
         if (r >= 0) {
-                qsort(d, n, sizeof(Dropin), dropin_compare);
-                for (size_t i = 0; i < n; i++) {
-                        if (is_masked(d[i].path))
-                                continue;
-                        int k = config_parse_file(c, d[i].path, false);
+                dropin_list_sort_and_mask(&l);
+                for (size_t i = 0; i < l.n; i++) {
+                        int k = config_file_parse(c, l.items[i].path, true);
                         if (k < 0 && r >= 0)
                                 r = k;
                 }
         }
-        for (size_t i = 0; i < n; i++) {
-                free(d[i].name);
-                free(d[i].path);
-        }
-        free(d);
+        dropin_list_done(&l);
         return r;
 }
 
@@ -243,7 +219,7 @@ int config_load_files(const char *main_path, bool main_required, const char *con
         int r, k;
 
         config_init_defaults(&c);
-        r = config_parse_file(&c, main_path, main_required);
+        r = config_file_parse(&c, main_path, main_required);
         /* Read the drop-ins even after an error, to report all errors. */
         k = apply_dropins(&c, dropin_dirs);
         if (r >= 0)

@@ -86,9 +86,10 @@ void config_done(Config *c);
  * TEMPUS_CONFIG_FILE (missing is fine) and drop-ins from the system
  * directories in DESIGN.md order. With explicit_path: that file (must exist)
  * and explicit_path.d/ only. Every problem is logged as
- * "file:line: Section.Key: reason"; returns 0, or -EINVAL if any value was
- * bad (c is then left with defaults, untouched on failure), or another
- * negative errno for I/O failures. */
+ * "file:line: Section.Key: reason", or "file: reason" for a file refused
+ * whole (not a regular file, too large); returns 0, or -EINVAL if any value
+ * or file was bad (ret is untouched on failure), or another negative errno
+ * for I/O failures. Never blocks on a FIFO or a device. */
 int config_load(const char *explicit_path, Config *ret);
 
 /* Prints the merged configuration as INI, each value followed by a comment

@@ -8,14 +8,11 @@
 #include "shared/file-util.h"
 #include "shared/macro.h"
 
-int read_small_file(const char *path, size_t max, void **ret, size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
         struct stat st;
         size_t len = 0;
 
-        if (fd < 0)
-                return -errno;
         if (fstat(fd, &st) < 0)
                 return -errno;
         if (!S_ISREG(st.st_mode))
@@ -39,4 +36,12 @@ int read_small_file(const char *path, size_t max, void **ret, size_t *ret_len) {
         *ret = TAKE_PTR(buf);
         *ret_len = len;
         return 0;
+}
+
+int read_small_file(const char *path, size_t max, void **ret, size_t *ret_len) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0)
+                return -errno;
+        return read_small_fd(fd, max, ret, ret_len);
 }

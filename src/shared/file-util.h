@@ -4,6 +4,10 @@
 #include <stddef.h>
 
 /* Reads the whole of a regular file of at most max bytes into a new buffer
- * (NUL-terminated, the NUL not counted in *ret_len). Returns 0, -EFBIG when
- * the file is larger, or a negative errno. */
+ * (NUL-terminated, the NUL not counted in *ret_len). The file is opened
+ * without blocking, so a FIFO or a device fails instead of hanging. Returns
+ * 0, -EFBIG when the file is larger, -EINVAL when it is not a regular file,
+ * or a negative errno. */
 int read_small_file(const char *path, size_t max, void **ret, size_t *ret_len);
+/* The same for a file already open. */
+int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len);

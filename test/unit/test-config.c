@@ -1,11 +1,14 @@
 /* Tests for src/config: every key good and bad, list and reset semantics,
- * drop-in ordering and masking, error messages, suggestions. */
+ * drop-in ordering and masking, error messages, suggestions, and the
+ * traps of reading files: indented and long lines, NUL bytes, FIFOs and
+ * devices, huge files, many drop-ins. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +41,7 @@ static char *path_in(const char *name) {
         return p;
 }
 
-static void write_file(const char *name, const char *text) {
+static void write_bytes(const char *name, const char *data, size_t size) {
         char *p = path_in(name);
         char dir[256];
         snprintf(dir, sizeof dir, "%s", p);
@@ -52,8 +55,12 @@ static void write_file(const char *name, const char *text) {
         mkdir(dir, 0755);
         FILE *f = fopen(p, "w");
         assert_non_null(f);
-        fputs(text, f);
+        assert_int_equal(fwrite(data, 1, size, f), size);
         fclose(f);
+}
+
+static void write_file(const char *name, const char *text) {
+        write_bytes(name, text, strlen(text));
 }
 
 /* Loads name (+ name.d) with stderr captured into errors. */
@@ -81,9 +88,19 @@ static int load_text(const char *text, Config *c, char *errors, size_t size) {
 }
 
 typedef struct ValueCase {
-        const char *text;
+        const char *text;       /* "[Section]\nKey=value\n" */
         bool good;
+        const char *reason;     /* part of the error, when bad; NULL: any */
 } ValueCase;
+
+/* "t.conf:2: Section.Key: " for a case's text. */
+static void expected_prefix(const char *text, char *buf, size_t size) {
+        const char *close = strchr(text, ']'), *eq = strchr(text, '=');
+        assert_non_null(close);
+        assert_non_null(eq);
+        snprintf(buf, size, "t.conf:2: %.*s.%.*s: ", (int) (close - text - 1), text + 1, (int) (eq - close - 2),
+                 close + 2);
+}
 
 static void each_key_accepts_good_and_rejects_bad_values(void **state) {
         static const ValueCase cases[] = {
@@ -104,6 +121,15 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Sources]\nServer=2001:db8::zz\n", false },
                 { "[Sources]\nServer=ntp_1.example-site.org\n", true },
                 { "[Sources]\nServer=2001:db8::1 iburst\n", true },
+                { "[Sources]\nServer=fe80::1%eth0 iburst\n", true },
+                { "[Sources]\nServer=[fe80::1%lo]\n", true },
+                { "[Sources]\nServer=1.2.3.4\n", true },
+                { "[Sources]\nServer=::%%%%\n", false, "not an IPv6 address" },
+                { "[Sources]\nServer=a:%$(id)\n", false, "not an IPv6 address" },
+                { "[Sources]\nServer=fe80::1%\n", false, "not an IPv6 address" },
+                { "[Sources]\nServer=fe80::1%eth0/x\n", false, "not an IPv6 address" },
+                { "[Sources]\nServer=10.0.0.256\n", false, "not an IPv4 address" },
+                { "[Sources]\nServer=$(id)\n", false, "letters, digits" },
                 { "[Sources]\nPool=pool.example iburst maxsources=4\n", true },
                 { "[Sources]\nPool=pool.example maxsources=17\n", false },
                 { "[Sources]\nMinSources=2\n", true },
@@ -119,6 +145,9 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Clock]\nRTCSync=yes\n", true },
                 { "[Clock]\nRTCSync=maybe\n", false },
                 { "[Clock]\nHWTimestamp=*\n", true },
+                { "[Clock]\nHWTimestamp=eth0.100\n", true },
+                { "[Clock]\nHWTimestamp=eth0 ; all of them\n", false, "interface name" },
+                { "[Clock]\nHWTimestamp=a-name-far-too-long\n", false, "interface name" },
                 { "[Clock]\nLeapSecTZ=right/UTC\n", true },
                 { "[Clock]\nLeapSecTZ=../../etc/passwd\n", false },
                 { "[Clock]\nLeapSecTZ=/usr/share/zoneinfo/right/UTC\n", false },
@@ -140,6 +169,7 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Server]\nPort=11123\n", true },
                 { "[Server]\nPort=0\n", true },
                 { "[Server]\nPort=65536\n", false },
+                { "[Server]\nPort=123 ; a comment takes a whole line\n", false, "must be a port number" },
                 { "[Server]\nRateLimit=interval=3 burst=8\n", true },
                 { "[Server]\nRateLimit=interval=20\n", false },
                 { "[Server]\nRateLimit=often\n", false },
@@ -148,7 +178,7 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Log]\nLog=measurements statistics tracking\n", true },
                 { "[Log]\nLog=everything\n", false },
         };
-        char errors[2048];
+        char errors[2048], prefix[64];
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
                 Config c;
@@ -159,7 +189,11 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                         config_done(&c);
                 } else {
                         assert_int_equal(r, -EINVAL);
-                        assert_non_null(strstr(errors, "t.conf:2: "));
+                        expected_prefix(cases[i].text, prefix, sizeof prefix);
+                        print_message("  -> %s", errors);
+                        assert_non_null(strstr(errors, prefix));
+                        if (cases[i].reason)
+                                assert_non_null(strstr(strstr(errors, prefix), cases[i].reason));
                 }
         }
 }
@@ -375,6 +409,198 @@ static void source_specs_parse_for_the_bus_too(void **state) {
         assert_non_null(reason);
 }
 
+/* ---- Reading files: what the admin wrote is what runs, or an error ------ */
+
+/* Loads name (+ name.d), which must fail with r, and the errors must say
+ * error. */
+static void assert_load_fails(const char *name, int r, const char *error) {
+        char errors[4096];
+        Config c;
+
+        assert_int_equal(load(name, &c, errors, sizeof errors), r);
+        print_message("%s", errors);
+        assert_non_null(strstr(errors, error));
+}
+
+static void assert_text_fails(const char *text, const char *error) {
+        write_file("t.conf", text);
+        assert_load_fails("t.conf", -EINVAL, error);
+}
+
+static void an_indented_line_is_a_line_of_its_own(void **state) {
+        Config c;
+        char errors[512];
+
+        assert_int_equal(load_text("[Clock]\nDriftFile=/var/lib/tempus/drift\n    Control=no\n\tRTCSync=yes\n"
+                                   "  [Server]\n  Port = 4000\n", &c, errors, sizeof errors), 0);
+        assert_string_equal(c.drift_file, "/var/lib/tempus/drift");
+        assert_false(c.control);
+        assert_true(c.rtc_sync);
+        assert_int_equal(c.port, 4000);
+        config_done(&c);
+}
+
+static char *repeat(char *buf, char ch, size_t n) {
+        memset(buf, ch, n);
+        buf[n] = 0;
+        return buf;
+}
+
+static void a_long_line_is_read_whole(void **state) {
+        char text[1024], name[512], label[64], last[64], x[256], errors[2048];
+        Config c;
+
+        /* The longest legal host name: 63 + 1 + 63 + 1 + 63 + 1 + 61. */
+        repeat(label, 'a', 63);
+        snprintf(name, sizeof name, "%s.%s.%s.%s", label, label, label, repeat(last, 'b', 61));
+        assert_int_equal(strlen(name), 253);
+        snprintf(text, sizeof text, "[Sources]\nServer=%s iburst maxpoll=8\n", name);
+        assert_int_equal(load_text(text, &c, errors, sizeof errors), 0);
+        assert_int_equal(c.n_sources, 1);
+        assert_string_equal(c.sources[0].host, name);
+        assert_true(c.sources[0].iburst);
+        assert_int_equal(c.sources[0].maxpoll, 8);
+        config_done(&c);
+
+        /* The tail of a long value does not become a line of its own. */
+        snprintf(text, sizeof text, "[Clock]\nDriftFile=/%sControl=no\n", repeat(x, 'd', 200));
+        assert_int_equal(load_text(text, &c, errors, sizeof errors), 0);
+        assert_int_equal(strlen(c.drift_file), 211);
+        assert_true(c.control);
+        config_done(&c);
+
+        snprintf(text, sizeof text, "[Clock]\nHWTimestamp=%sControl=yes\n", repeat(x, 'x', 187));
+        assert_text_fails(text, "t.conf:2: Clock.HWTimestamp: must be * or an interface name");
+        assert_int_equal(load_text(text, &c, errors, sizeof errors), -EINVAL);
+        assert_null(strstr(errors, "Clock.Control"));
+}
+
+static void a_long_comment_is_a_comment_and_line_numbers_stay_right(void **state) {
+        char text[1024], x[300], errors[1024];
+        Config c;
+
+        snprintf(text, sizeof text, "[Sources]\n#%s\n;%s\nMinSources=x\n", repeat(x, 'c', 249), x);
+        assert_text_fails(text, "t.conf:4: Sources.MinSources: must be an integer");
+        assert_int_equal(load_text(text, &c, errors, sizeof errors), -EINVAL);
+        assert_null(strstr(errors, "syntax error"));
+
+        snprintf(text, sizeof text, "[Sources]\n\n%s=1\n", repeat(x, 'k', 250));
+        assert_text_fails(text, "t.conf:3: syntax error");
+}
+
+static void a_nul_byte_is_an_error_not_the_end_of_a_value(void **state) {
+        static const char value[] = "[Server]\nLocalStratum=1\0 5\n";
+        static const char comment[] = "[Server]\n# a\0b\nPort=4000\n";
+
+        write_bytes("t.conf", value, sizeof value - 1);
+        assert_load_fails("t.conf", -EINVAL, "t.conf:2: Server.LocalStratum: line contains a NUL byte");
+        write_bytes("t.conf", comment, sizeof comment - 1);
+        assert_load_fails("t.conf", -EINVAL, "t.conf:2: line contains a NUL byte");
+}
+
+static void only_equals_separates_key_and_value(void **state) {
+        assert_text_fails("[Server]\nPort: 4000\n", "t.conf:2: Server.Port: expected Key=value");
+}
+
+static void a_byte_order_mark_is_allowed(void **state) {
+        char errors[256];
+        Config c;
+
+        assert_int_equal(load_text("\xef\xbb\xbf[Server]\nPort=4000\n", &c, errors, sizeof errors), 0);
+        assert_int_equal(c.port, 4000);
+        config_done(&c);
+}
+
+static void dropins_beyond_256_all_apply_in_name_order(void **state) {
+        char name[64], text[64], errors[1024];
+        Config c;
+
+        write_file("many.conf", "[Server]\nLocalStratum=3\n");
+        /* Created in reverse, so that directory order is not name order. */
+        write_file("many.conf.d/zzzz-last.conf", "[Server]\nLocalStratum=7\n");
+        for (int i = 299; i >= 0; i--) {
+                snprintf(name, sizeof name, "many.conf.d/%03d.conf", i);
+                snprintf(text, sizeof text, "[Sources]\nServer=h%03d\n", i);
+                write_file(name, text);
+        }
+        assert_int_equal(load("many.conf", &c, errors, sizeof errors), 0);
+        assert_int_equal(c.n_sources, 300);
+        for (int i = 0; i < 300; i++) {
+                snprintf(name, sizeof name, "h%03d", i);
+                assert_string_equal(c.sources[i].host, name);
+        }
+        assert_int_equal(c.local_stratum, 7);
+        config_done(&c);
+}
+
+static void more_dropins_than_the_limit_are_an_error(void **state) {
+        char name[64];
+
+        write_file("lots.conf", "");
+        for (unsigned i = 0; i <= CONFIG_DROPINS_MAX; i++) {
+                snprintf(name, sizeof name, "lots.conf.d/%04u.conf", i);
+                write_file(name, "");
+        }
+        assert_load_fails("lots.conf", -EINVAL, "lots.conf.d: more than 1024 drop-in fragments");
+}
+
+static void only_regular_files_are_read(void **state) {
+        char errors[2048];
+        Config c;
+
+        write_file("dev.conf", "[Server]\nPort=4000\n");
+        write_file("dev.conf.d/10-real.conf", "[Server]\nLocalStratum=5\n");
+        assert_int_equal(symlink(path_in("dev.conf.d/10-real.conf"), path_in("dev.conf.d/20-link.conf")), 0);
+        assert_int_equal(load("dev.conf", &c, errors, sizeof errors), 0);
+        config_done(&c);
+
+        assert_int_equal(mkfifo(path_in("dev.conf.d/30-fifo.conf"), 0644), 0);
+        assert_int_equal(symlink("/dev/zero", path_in("dev.conf.d/40-zero.conf")), 0);
+        assert_int_equal(symlink("/dev/urandom", path_in("dev.conf.d/50-urandom.conf")), 0);
+        alarm(20);              /* a blocking read fails the test, not hangs it */
+        assert_load_fails("dev.conf", -EINVAL, "dev.conf.d/30-fifo.conf: is a FIFO, not a regular file");
+        assert_load_fails("dev.conf", -EINVAL, "dev.conf.d/40-zero.conf: is a character device, not a regular file");
+        assert_load_fails("dev.conf", -EINVAL,
+                          "dev.conf.d/50-urandom.conf: is a character device, not a regular file");
+        alarm(0);
+}
+
+static void the_main_file_must_be_a_regular_file_or_dev_null(void **state) {
+        char errors[1024];
+        Config c;
+
+        assert_int_equal(symlink("/dev/zero", path_in("zero.conf")), 0);
+        alarm(20);
+        assert_load_fails("zero.conf", -EINVAL, "zero.conf: is a character device, not a regular file");
+        alarm(0);
+        assert_int_equal(mkdir(path_in("dir.conf"), 0755), 0);
+        assert_load_fails("dir.conf", -EINVAL, "dir.conf: is a directory, not a regular file");
+
+        assert_int_equal(symlink("/dev/null", path_in("null.conf")), 0);
+        assert_int_equal(load("null.conf", &c, errors, sizeof errors), 0);
+        assert_int_equal(c.port, 123);
+        config_done(&c);
+}
+
+static void a_file_over_the_size_limit_is_refused(void **state) {
+        size_t n = CONFIG_FILE_MAX + 1;
+        char *big = malloc(n);
+
+        assert_non_null(big);
+        memset(big, '\n', n);
+        big[0] = '#';
+        write_bytes("big.conf", big, n);
+        free(big);
+        assert_load_fails("big.conf", -EINVAL, "big.conf: larger than the limit of 1048576 bytes");
+}
+
+static void an_unreadable_dropin_directory_is_an_error(void **state) {
+        write_file("loop.conf", "");
+        assert_int_equal(symlink("loop.conf.d", path_in("loop.conf.d")), 0);
+        assert_load_fails("loop.conf", -ELOOP,
+                          "loop.conf.d: cannot read the drop-in directory: Too many levels of symbolic links");
+}
+
 static void edit_distance_is_case_insensitive(void **state) {
         assert_int_equal(config_edit_distance("Server", "server"), 0);
         assert_int_equal(config_edit_distance("Sever", "Server"), 1);
@@ -398,6 +624,18 @@ int main(void) {
                 cmocka_unit_test(missing_main_file_is_fine_for_the_system_paths),
                 cmocka_unit_test(dump_shows_each_value_with_its_origin),
                 cmocka_unit_test(source_specs_parse_for_the_bus_too),
+                cmocka_unit_test(an_indented_line_is_a_line_of_its_own),
+                cmocka_unit_test(a_long_line_is_read_whole),
+                cmocka_unit_test(a_long_comment_is_a_comment_and_line_numbers_stay_right),
+                cmocka_unit_test(a_nul_byte_is_an_error_not_the_end_of_a_value),
+                cmocka_unit_test(only_equals_separates_key_and_value),
+                cmocka_unit_test(a_byte_order_mark_is_allowed),
+                cmocka_unit_test(dropins_beyond_256_all_apply_in_name_order),
+                cmocka_unit_test(more_dropins_than_the_limit_are_an_error),
+                cmocka_unit_test(only_regular_files_are_read),
+                cmocka_unit_test(the_main_file_must_be_a_regular_file_or_dev_null),
+                cmocka_unit_test(a_file_over_the_size_limit_is_refused),
+                cmocka_unit_test(an_unreadable_dropin_directory_is_an_error),
                 cmocka_unit_test(edit_distance_is_case_insensitive),
         };
         return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
