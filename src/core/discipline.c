@@ -26,7 +26,7 @@
 /* Shortest slew, seconds: below this, timer latency would dominate. */
 #define MIN_SLEW_DURATION 1.0
 /* Offsets beyond this many standard errors are corrected faster. */
-#define SLEW_NOISE_SIGMAS 3.0
+#define SLEW_NOISE_SIGMAS 2.0
 /* Residual of a finished slew small enough to forget, seconds. */
 #define SLEW_DONE_EPSILON 1e-6
 /* A residual frequency this many standard errors beyond the old and new

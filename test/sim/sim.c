@@ -260,7 +260,7 @@ static void trace_update(Sim *s, Peer *peer) {
         fprintf(stderr, "%9.1f err %+10.3fus rem %+9.2fus freq %+8.4fppm base %+10.4f skew %.4f poll %2d n %2u sd %8.2fus off %+9.2fus\n",
                 s->now, sim_clock_time_error(s->clock) * 1e6,
                 discipline_remaining(&s->engine->discipline, raw) * 1e6, sim_clock_frequency_error(s->clock),
-                s->engine->discipline.frequency_ppm, s->engine->discipline.skew_ppm,
+                s->engine->discipline.frequency_ppm, peer->source->stats.wander * 1e9,
                 peer->source->poll, est.n_samples, s->engine->selection.offset_sd * 1e6,
                 s->engine->discipline.last_offset * 1e6);
 }
