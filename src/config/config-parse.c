@@ -121,7 +121,7 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                 return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
         else if (strncmp(opt, "minpoll=", 8) == 0 || strncmp(opt, "maxpoll=", 8) == 0) {
                 if (parse_int_range(eq + 1, SOURCE_MIN_POLL, SOURCE_MAX_POLL, &v) < 0)
-                        return fail(reason, "poll exponent must be an integer from -6 to 24");
+                        return fail(reason, "poll exponent must be an integer from -7 to 24");
                 *(opt[1] == 'i' ? &s->minpoll : &s->maxpoll) = (int) v;
         } else if (strncmp(opt, "key=", 4) == 0) {
                 if (parse_int_range(eq + 1, 1, UINT32_MAX, &v) < 0)
@@ -225,6 +225,18 @@ static int parse_min_sources(Config *c, const char *value, void *field, const ch
         return 0;
 }
 
+/* MaxDistance=, MaxJitter=: seconds, positive; empty resets the default. */
+static int parse_seconds_limit(Config *c, const char *value, void *field, const char **reason) {
+        double def = field == &c->max_distance ? 3.0 : 1.0;
+        char *end;
+        double v = *value ? strtod(value, &end) : def;
+
+        if (*value && (*end || !isfinite(v) || v <= 0 || v > 1e6))
+                return fail(reason, "must be a positive number of seconds");
+        *(double *) field = v;
+        return 0;
+}
+
 /* ---- [Clock] ------------------------------------------------------------ */
 
 static int parse_string(Config *c, const char *value, void *field, const char **reason) {
@@ -292,8 +304,10 @@ static int parse_makestep(Config *c, const char *value, void *field, const char 
                 return fail(reason, "expected a threshold in seconds and a limit of updates, as \"1.0 3\"");
         char *end;
         double t = strtod(threshold, &end);
-        if (*end || !isfinite(t) || t <= 0)
-                return fail(reason, "threshold must be a positive number of seconds");
+        /* 0 with a limit steps at every such update, as chrony's
+         * "makestep 0 -1" does. */
+        if (*end || !isfinite(t) || t < 0)
+                return fail(reason, "threshold must be a number of seconds, 0 or more");
         if (parse_int_range(limit_text, -1, 1000000, &limit) < 0)
                 return fail(reason, "limit must be an integer (-1: any update)");
         c->makestep_threshold = t;
@@ -426,6 +440,8 @@ const ConfigKey config_keys[] = {
         { "Sources", "Server",       parse_server,        0,                          CONFIG_KEY_LIST,   NULL },
         { "Sources", "Pool",         parse_pool,          0,                          CONFIG_KEY_LIST,   NULL },
         { "Sources", "MinSources",   parse_min_sources,   FIELD(min_sources),         CONFIG_KEY_SINGLE, "1" },
+        { "Sources", "MaxDistance",  parse_seconds_limit, FIELD(max_distance),        CONFIG_KEY_SINGLE, "3" },
+        { "Sources", "MaxJitter",    parse_seconds_limit, FIELD(max_jitter),          CONFIG_KEY_SINGLE, "1" },
         { "Clock",   "DriftFile",    parse_path,          FIELD(drift_file),          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "RTCSync",      parse_bool,          FIELD(rtc_sync),            CONFIG_KEY_SINGLE, "no" },

@@ -12,6 +12,8 @@
 void config_init_defaults(Config *c) {
         *c = (Config) {
                 .min_sources = 1,
+                .max_distance = 3.0,
+                .max_jitter = 1.0,
                 .control = true,
                 .port = 123,
                 .ratelimit_interval = 3,

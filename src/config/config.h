@@ -45,6 +45,8 @@ typedef struct Config {
         SourceSpec *sources;
         size_t n_sources;
         unsigned min_sources;           /* default 1 */
+        double max_distance;            /* seconds; default 3 (chrony's maxdistance) */
+        double max_jitter;              /* seconds; default 1 (chrony's maxjitter) */
 
         /* [Clock] */
         char *drift_file;               /* NULL: none */

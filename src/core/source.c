@@ -109,9 +109,11 @@ void source_burst(Source *s) {
 }
 
 double source_poll_interval(const Source *s) {
+        double poll = ldexp(1.0, s->poll);
+        /* A burst never slows down a source polled faster than it. */
         if (s->burst_left > 0)
-                return SOURCE_BURST_INTERVAL;
-        return ldexp(1.0, s->poll);
+                return MIN(SOURCE_BURST_INTERVAL, poll);
+        return poll;
 }
 
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {

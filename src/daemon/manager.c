@@ -56,6 +56,8 @@ static void engine_params_from_config(const Config *c, EngineParams *p) {
         p->discipline.makestep_threshold = c->makestep_threshold;
         p->discipline.makestep_limit = c->makestep_limit;
         p->select.min_sources = MAX(c->min_sources, 1u);
+        p->select.max_distance = c->max_distance;
+        p->select.max_jitter = c->max_jitter;
         p->local_stratum = c->local_stratum;
         p->leap_mode = leap_mode_from_config(c);
         load_drift(c, &p->discipline);
@@ -196,6 +198,8 @@ int manager_save_drift(Manager *m) {
 
 static int on_discipline_timer(sd_event_source *es, uint64_t usec, void *userdata) {
         Manager *m = userdata;
+
+        manager_check_clock_step(m);
         int r = engine_on_timer(m->engine);
         if (r < 0)
                 log_warning_errno(r, "Failed to adjust the clock: %m");
@@ -224,10 +228,19 @@ void manager_arm_discipline_timer(Manager *m) {
                 log_warning_errno(r, "Failed to arm the slew timer: %m");
 }
 
+void manager_check_clock_step(Manager *m) {
+        if (engine_check_clock_step(m->engine) == 0)
+                return;
+        /* What was measured before is gone: ask every source again now. */
+        for (size_t i = 0; i < m->n_peers; i++)
+                (void) peer_burst(m->peers[i]);
+        manager_arm_discipline_timer(m);
+}
+
 static int on_housekeeping(sd_event_source *es, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        engine_reselect(m->engine);
+        manager_check_clock_step(m);        engine_reselect(m->engine);
         manager_check_pools(m);
         if (++m->housekeeping_runs % DRIFT_SAVE_PERIODS == 0)
                 (void) manager_save_drift(m);
@@ -396,6 +409,8 @@ int manager_reload(Manager *m) {
                 log_oom();
         discipline_set_makestep(&m->engine->discipline, next.makestep_threshold, next.makestep_limit);
         m->engine->params.select.min_sources = MAX(next.min_sources, 1u);
+        m->engine->params.select.max_distance = next.max_distance;
+        m->engine->params.select.max_jitter = next.max_jitter;
         m->engine->params.local_stratum = next.local_stratum;
         m->engine->params.leap_mode = leap_mode_from_config(&next);
         if (next.control != m->config.control)

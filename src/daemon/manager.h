@@ -89,6 +89,11 @@ int manager_watch_adjtime(Manager *m);
  * once the current event is done (coalesces bursts of changes). */
 void manager_schedule_status(Manager *m);
 
+/* Looks for a step of the system clock by someone else; after one, every
+ * source is asked again at once. Called first on every wakeup that reads
+ * the clock (polls, replies, timers), so that no measurement spans a step
+ * unnoticed. */
+void manager_check_clock_step(Manager *m);
 /* Re-arms the discipline's slew timer. */
 void manager_arm_discipline_timer(Manager *m);
 

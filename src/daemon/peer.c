@@ -108,7 +108,7 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
 static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Peer *p = userdata;
 
-        /* Bounded: a flood on this socket cannot starve the loop. */
+        manager_check_clock_step(p->manager);        /* Bounded: a flood on this socket cannot starve the loop. */
         for (int i = 0; i < 16 && p->fd >= 0; i++) {
                 UdpMessage msg;
                 int r = udp_receive(fd, &msg);
@@ -162,6 +162,7 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
         Manager *m = p->manager;
         uint8_t reach_before = p->source->reach;
 
+        manager_check_clock_step(m);
         (void) peer_send_request(p);
         /* The register just shifted: a source may have become unreachable. */
         if (reach_before != 0 && p->source->reach == 0)

@@ -43,6 +43,44 @@ static void setup_discipline(Discipline *d, Clock *c, double threshold, int limi
         assert_int_equal(discipline_init(d, c, &p, record, NULL), 0);
 }
 
+static void a_slew_stays_within_the_kernels_range(void **state) {
+        /* The clock is 8 % slow: the base correction is +8.7 %, and the
+         * tick leaves room for only about 1.2 % more. A 10 s offset must
+         * be slewed within that room, and cooked time must stay true to
+         * the slew the kernel really carries out. */
+        Clock *c = sim(-10, -80000);
+        Discipline d;
+        nsec_t raw;
+
+        setup_discipline(&d, c, 0, 0);
+        d.frequency_ppm = (1.0 / 0.92 - 1.0) * 1e6;
+        DisciplineInput in = { .offset = 10, .skew = 1.0 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_true(fabs(sim_clock_applied_ppm(c)) <= CLOCK_KERNEL_MAX_FREQUENCY_PPM + 1e-3);
+        assert_true(d.slew_rate > 0.01 && d.slew_rate < 0.02);
+        sim_clock_advance(c, 100);
+        clock_read(c, &raw);
+        /* cooked - true stays what it was (zero) while raw catches up. */
+        double cooked_error = sim_clock_time_error(c) + discipline_remaining(&d, raw);
+        assert_true(fabs(cooked_error) < 1e-6);
+        clock_free(c);
+}
+
+static void makestep_0_steps_every_update(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+
+        setup_discipline(&d, c, 0, -1);
+        for (int i = 0; i < 3; i++) {
+                DisciplineInput in = { .offset = 1e-4, .skew = 1.0 };
+                DisciplineUpdate u;
+                assert_int_equal(discipline_update(&d, &in, &u), 0);
+                assert_true(u.stepped);
+        }
+        assert_int_equal(sim_clock_steps(c), 3);
+        clock_free(c);
+}
+
 static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         Clock *c = sim(0, 0);
         Discipline d;
@@ -212,6 +250,8 @@ static void the_drift_file_frequency_is_applied_at_start(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(an_offset_is_slewed_and_cooked_time_moves_at_once),
+                cmocka_unit_test(a_slew_stays_within_the_kernels_range),
+                cmocka_unit_test(makestep_0_steps_every_update),
                 cmocka_unit_test(a_late_timer_re_aims_the_slew),
                 cmocka_unit_test(frequency_follows_the_residual_weighted_by_skew),
                 cmocka_unit_test(no_frequency_change_before_the_regression_can_tell),

@@ -144,6 +144,61 @@ static void makestep_removes_a_large_offset_at_once(void **state) {
         world_done(&w);
 }
 
+static void an_external_step_is_noticed_and_undone(void **state) {
+        const double errors[] = { 0 };
+        World w;
+
+        world_init(&w, 0.01, 30, errors, 1, -1);
+        run_until(&w, 600);
+        assert_true(w.engine->synchronized);
+        double frequency = w.engine->discipline.frequency_ppm;
+
+        /* Someone runs date -s: the clock jumps 100 s ahead. */
+        sim_clock_external_step(w.clock, 100);
+        assert_true(fabs(engine_check_clock_step(w.engine) - 100) < 1e-6);
+        assert_false(w.engine->synchronized);
+        assert_int_equal(sourcestats_count(&w.sources[0]->stats), 0);
+        /* Noticed once; the learned frequency is kept. */
+        assert_true(engine_check_clock_step(w.engine) == 0);
+        assert_true(w.engine->discipline.frequency_ppm == frequency);
+        /* A burst is due, and the first sample steps the clock back. */
+        assert_true(source_poll_interval(w.sources[0]) <= SOURCE_BURST_INTERVAL);
+        w.next_poll[0] = w.now;
+        run_until(&w, w.now + 10);
+        assert_true(w.engine->synchronized);
+        assert_true(fabs(sim_clock_time_error(w.clock)) < 1e-3);
+        world_done(&w);
+}
+
+static void our_own_steps_are_not_external(void **state) {
+        const double errors[] = { 0 };
+        World w;
+
+        world_init(&w, -30.0, 0, errors, 1, 3);
+        run_until(&w, 10);
+        assert_int_equal(sim_clock_steps(w.clock), 1);
+        assert_true(engine_check_clock_step(w.engine) == 0);
+        assert_true(w.engine->synchronized);
+        world_done(&w);
+}
+
+static void a_large_frequency_error_is_corrected(void **state) {
+        /* 5 % fast: more than the kernel's 500 ppm of ADJ_FREQUENCY, well
+         * within its tick. The correction is -4.76 %, not -5 %. */
+        const double errors[] = { 0 };
+        World w;
+
+        world_init(&w, 0, 50000, errors, 1, 0);
+        run_until(&w, 600);
+        print_message("time error %.3g s, frequency error %.3g ppm\n", sim_clock_time_error(w.clock),
+                      sim_clock_frequency_error(w.clock));
+        assert_true(w.engine->synchronized);
+        assert_true(fabs(sim_clock_time_error(w.clock)) < 100e-6);
+        assert_true(fabs(sim_clock_frequency_error(w.clock)) < 1.0);
+        assert_true(fabs(sim_clock_applied_ppm(w.clock) - (1.0 / 1.05 - 1.0) * 1e6) < 1.0);
+        world_done(&w);
+}
+
 static void liars_are_outvoted(void **state) {
         const double errors[] = { 0, 0.8, 0, -0.3, 0 };
         World w;
@@ -278,6 +333,9 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(one_server_brings_the_clock_to_true_time),
                 cmocka_unit_test(makestep_removes_a_large_offset_at_once),
+                cmocka_unit_test(an_external_step_is_noticed_and_undone),
+                cmocka_unit_test(our_own_steps_are_not_external),
+                cmocka_unit_test(a_large_frequency_error_is_corrected),
                 cmocka_unit_test(liars_are_outvoted),
                 cmocka_unit_test(unsynchronised_without_sources_and_serving_local_stratum),
                 cmocka_unit_test(servers_announcing_a_leap_on_its_day_set_the_kernel_leap),

@@ -55,6 +55,53 @@ static void two_disagreeing_sources_select_nothing(void **state) {
         assert_int_equal(st[0], SELECT_NOT_COMBINED);
 }
 
+static void the_first_to_answer_cannot_win_alone(void **state) {
+        /* Five configured, one answered: the four still to answer could
+         * all disagree with it. */
+        SelectCandidate c[5] = { good(1.0, 2e-3) };
+        SelectState st[5];
+        SelectResult r;
+
+        for (size_t i = 1; i < 5; i++)
+                c[i] = (SelectCandidate) { .pending = true };
+        select_n(c, 5, -1, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_string_equal(r.reason, "waiting for the sources to answer");
+        assert_int_equal(r.n_voters, 5);
+        /* Once they answered and three agree elsewhere, it is a liar. */
+        c[1] = good(0, 2e-3);
+        c[2] = good(0.0005, 2e-3);
+        c[3] = good(-0.0005, 2e-3);
+        c[4] = good(2.0, 2e-3);
+        select_n(c, 5, -1, st, &r);
+        assert_int_equal(st[0], SELECT_FALSETICKER);
+        assert_int_equal(r.n_agree, 3);
+        assert_true(r.selected >= 1 && r.selected <= 3);
+}
+
+static void three_liars_of_five_leave_no_majority(void **state) {
+        SelectCandidate c[] = { good(1.0, 2e-3), good(2.0, 2e-3), good(3.0, 2e-3), good(0, 2e-3),
+                                good(0.0001, 2e-3) };
+        SelectState st[5];
+        SelectResult r;
+
+        select_n(c, 5, -1, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_string_equal(r.reason, "no majority agrees");
+        assert_int_equal(r.n_agree, 2);
+        assert_int_equal(r.n_voters, 5);
+}
+
+static void sources_beyond_max_distance_take_no_part(void **state) {
+        SelectCandidate c[] = { good(0, 4.0) };
+        SelectState st[1];
+        SelectResult r;
+
+        select_n(c, 1, -1, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_int_equal(st[0], SELECT_UNUSABLE);
+}
+
 static void two_liars_of_five_are_falsetickers(void **state) {
         SelectCandidate c[] = { good(0.0001, 2e-3), good(0.35, 2e-3), good(-0.0002, 2e-3), good(0.9, 2e-3),
                                 good(0.0003, 2e-3) };
@@ -185,6 +232,9 @@ static void state_names_match_the_bus_api(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(one_source_is_selected),
+                cmocka_unit_test(the_first_to_answer_cannot_win_alone),
+                cmocka_unit_test(three_liars_of_five_leave_no_majority),
+                cmocka_unit_test(sources_beyond_max_distance_take_no_part),
                 cmocka_unit_test(two_agreeing_sources_are_both_used),
                 cmocka_unit_test(two_disagreeing_sources_select_nothing),
                 cmocka_unit_test(two_liars_of_five_are_falsetickers),
