@@ -347,6 +347,8 @@ static const Directive directives[] = {
         { "server",         handle_source,      SECTION_SOURCES, "Server",       NULL },
         { "pool",           handle_source,      SECTION_SOURCES, "Pool",         NULL },
         { "minsources",     handle_value,       SECTION_SOURCES, "MinSources",   NULL },
+        { "maxdistance",    handle_value,       SECTION_SOURCES, "MaxDistance",  NULL },
+        { "maxjitter",      handle_value,       SECTION_SOURCES, "MaxJitter",    NULL },
         { "driftfile",      handle_value,       SECTION_CLOCK,   "DriftFile",    NULL },
         { "makestep",       handle_makestep,    SECTION_CLOCK,   NULL,           NULL },
         { "rtcsync",        handle_flag,        SECTION_CLOCK,   "RTCSync",      NULL },

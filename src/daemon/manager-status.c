@@ -61,6 +61,24 @@ static void update_kernel(Manager *m, const Tracking *t) {
                 touch_timesync_flag();
 }
 
+/* "Can't synchronise: no majority", once each time the sources stop
+ * agreeing (as chronyd says it), not while some are still to answer. */
+static void log_no_majority(Manager *m, const Tracking *t) {
+        const SelectResult *r = &m->engine->selection;
+        bool no_majority = !t->synchronized && r->selected < 0 && r->reason &&
+                           streq(r->reason, "no majority agrees");
+
+        if (no_majority && !m->logged_no_majority) {
+                if (r->n_agree > 1)
+                        log_warning("Can't synchronise: no majority (only %u of %u sources agree).",
+                                    r->n_agree, r->n_voters);
+                else
+                        log_warning("Can't synchronise: no majority (no agreement among %u sources).",
+                                    r->n_voters);
+        }
+        m->logged_no_majority = no_majority;
+}
+
 static void log_transitions(Manager *m, const Tracking *t) {
         Source *selected = m->engine->selected;
 
@@ -78,6 +96,7 @@ static void log_transitions(Manager *m, const Tracking *t) {
                           m->engine->unsync_reason ?: "no source");
         m->was_synchronized = t->synchronized;
         m->logged_first_sync |= t->synchronized;
+        log_no_majority(m, t);
 
         const Discipline *d = &m->engine->discipline;
         if (d->n_steps != m->logged_steps) {

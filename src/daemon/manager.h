@@ -59,6 +59,7 @@ typedef struct Manager {
         unsigned logged_updates;        /* discipline updates already logged */
         bool was_synchronized;
         bool logged_first_sync;
+        bool logged_no_majority;
         unsigned logged_steps;          /* discipline steps already logged */
         Source *last_selected;
         char *last_status;
