@@ -330,8 +330,18 @@ static void setup_falsetickers_n(SimParams *p, size_t n) {
 
 static void setup_falsetickers_1of5(SimParams *p) { setup_falsetickers_n(p, 1); }
 static void setup_falsetickers_2of5(SimParams *p) { setup_falsetickers_n(p, 2); }
-static void setup_falsetickers_3of5(SimParams *p) { setup_falsetickers_n(p, 3); }
-static void setup_falsetickers_4of5(SimParams *p) { setup_falsetickers_n(p, 4); }
+/* With the frequency known from a drift file, the first sample may
+ * already adjust the clock: the first answer (from a liar) must not be
+ * followed before the others have had their say. */
+static void setup_falsetickers_majority(SimParams *p, size_t n) {
+        setup_falsetickers_n(p, n);
+        p->engine.discipline.use_initial_frequency = true;
+        p->engine.discipline.initial_frequency_ppm = -p->clock.frequency_ppm;
+        p->engine.discipline.initial_skew_ppm = 0.05;
+}
+
+static void setup_falsetickers_3of5(SimParams *p) { setup_falsetickers_majority(p, 3); }
+static void setup_falsetickers_4of5(SimParams *p) { setup_falsetickers_majority(p, 4); }
 
 static const char *check_truechimers_chosen(const SimParams *p, const SimResult *r) {
         for (size_t i = 0; i < p->n_servers; i++) {
