@@ -329,6 +329,18 @@ bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret)
         double var = var_mean + dx * dx * s->var_b;
         double min_delay = min_delay_from(s, 0);
         double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : two_point_skew(s);
+        double span = nsec_diff(last->time, sample_at_const(s, 0)->time);
+        /* However well a few samples seem to agree, each offset is known
+         * only to within half its round trip: through n samples over a
+         * span T, errors of +/- d/2 leave the slope uncertain by up to
+         * 1.5 d / T, which averaging over more samples brings down as
+         * 1 / sqrt(n). Until the samples are many, that bound (d / T
+         * sqrt(3 / n) from three samples on; two samples have their exact
+         * bound, two_point_skew()) keeps the skew honest: on a
+         * jittery path, samples a second or two apart agree by chance
+         * more often than their delays would let them. */
+        if (span > 0 && s->n_used >= SOURCESTATS_MIN_REGRESSION)
+                skew = MAX(skew, min_delay / span * sqrt(3.0 / s->n_used));
 
         /* The weights are inverse variances in seconds^2, so the fit's
          * variances are already absolute. */
@@ -351,7 +363,7 @@ bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret)
                 .last_time = last->time,
                 .n_samples = s->n_used,
                 .n_runs = s->n_runs,
-                .span = nsec_diff(last->time, sample_at_const(s, 0)->time),
+                .span = span,
         };
         return true;
 }

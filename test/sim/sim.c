@@ -57,6 +57,7 @@ typedef struct Sim {
         SimResult *result;
         double *errors, *freq_errors;   /* one per SAMPLE_STEP */
         double *base_freq_errors;
+        double first_update;            /* when the first clock update was seen */
         size_t n_samples;
 } Sim;
 
@@ -91,6 +92,8 @@ static double leg_delay(Peer *peer, bool reply) {
                 d += sim_random_exponential(&peer->random, mean);
         if (n->jitter_normal > 0)
                 d += fabs(n->jitter_normal * sim_random_normal(&peer->random));
+        if (n->jitter_gauss > 0)
+                d = MAX(d + n->jitter_gauss * sim_random_normal(&peer->random), 0);
         return d;
 }
 
@@ -287,6 +290,8 @@ static void take_sample(Sim *s) {
         /* Without the phase correction in progress: what the discipline
          * believes the clock's frequency error to be, against the truth. */
         s->base_freq_errors[s->n_samples] = s->freq_errors[s->n_samples] - (d->slewing ? d->slew_rate * 1e6 : 0);
+        if (d->n_updates > 0 && !isfinite(s->first_update))
+                s->first_update = s->now;
         s->n_samples++;
         for (size_t i = 0; i < s->p->n_servers; i++)
                 s->result->max_poll = MAX(s->result->max_poll, s->peers[i].source->poll);
@@ -422,7 +427,9 @@ static void summarize(Sim *s) {
         SimResult *r = s->result;
         double sum2 = 0, sumf2 = 0, early2 = 0, leap_from = INFINITY, leap_at = INFINITY;
         size_t n = 0, n_early = 0, last_bad = SIZE_MAX;
-
+        /* The base frequency is judged from the sample after the first
+         * update (before it, the clock runs on its own error). */
+        double update_from = s->first_update + SAMPLE_STEP;
         if (s->p->leap_midnight)
                 leap_at = nsec_diff(s->p->leap_midnight, s->p->start) - 1;
         leap_from = leap_at + 31;
@@ -444,6 +451,8 @@ static void summarize(Sim *s) {
                         last_bad = i;
                 if (t >= leap_from)
                         r->max_error_after_leap = MAX(r->max_error_after_leap, e);
+                if (t >= update_from)
+                        r->max_base_freq_error = MAX(r->max_base_freq_error, fabs(s->base_freq_errors[i]));
                 if (t < s->p->measure_from) {
                         if (t >= EARLY_FROM) {
                                 early2 += s->base_freq_errors[i] * s->base_freq_errors[i];
@@ -529,7 +538,7 @@ static int sim_loop(Sim *s) {
 
 int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret) {
         SimParams q = *p;
-        Sim s = { .p = &q, .timer = INFINITY, .trace = trace, .result = ret, .step_sign = 1,
+        Sim s = { .p = &q, .timer = INFINITY, .first_update = INFINITY, .trace = trace, .result = ret, .step_sign = 1,
                   .next_step = p->step_at > 0 ? p->step_at : INFINITY,
                   .next_housekeeping = HOUSEKEEPING_PERIOD };
         int r;

@@ -32,6 +32,8 @@ typedef struct SimNet {
         double jitter_exp_request;      /* > 0: the request leg's mean instead ... */
         double jitter_exp_reply;/* > 0: ... and the reply leg's (asymmetric jitter) */
         double jitter_normal;   /* sd of the |normal| jitter added to each leg */
+        double jitter_gauss;    /* sd of a normal jitter around the base delay
+                                 * (a relay holding each packet for 1 ms +/- 300 us) */
         double loss;            /* probability that a packet is lost, each leg */
         double outage_period;   /* seconds; 0: always connected */
         double outage_length;   /* the last this many seconds of each period are dark */
@@ -94,6 +96,8 @@ typedef struct SimResult {
         double max_freq_error;
         double rms_freq_error_early;    /* ppm, from 5 s to measure_from, without
                                          * the rate of phase corrections */
+        double max_base_freq_error;     /* ppm, from the first update on, without the
+                                         * rate of phase corrections */
         uint64_t packets_sent;
         int final_poll;         /* of the selected source (or the first) */
         int max_poll;           /* highest poll exponent used by any source */
