@@ -25,8 +25,8 @@ typedef struct BusContext {
         Manager *manager;
         sd_bus *bus;
         BusManagerProps manager_now, manager_sent;
-        BusSourceEntry *sources;
-        size_t n_sources;
+        BusSourceEntry *sources;        /* in order of id */
+        size_t n_sources, n_sources_allocated;
 } BusContext;
 
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the default),
