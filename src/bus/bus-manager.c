@@ -207,14 +207,10 @@ static int parse_source_argument(const char *arg, SourceSpec *ret, const char **
 
         arg += strspn(arg, " \t");
         size_t len = strcspn(arg, " \t");
+        const char *rest = arg + len + strspn(arg + len, " \t");
         for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
-                if (len == strlen(kinds[i].word) && strncmp(arg, kinds[i].word, len) == 0) {
-                        if (arg[len + strspn(arg + len, " \t")] == '\0') {
-                                *reason = "a host name or address must follow the kind";
-                                return -EINVAL;
-                        }
-                        return source_spec_parse(kinds[i].kind, arg + len, ret, reason);
-                }
+                if (len == strlen(kinds[i].word) && strncmp(arg, kinds[i].word, len) == 0 && *rest)
+                        return source_spec_parse(kinds[i].kind, rest, ret, reason);
         *reason = "expected \"server HOST [OPTIONS]\" or \"pool HOST [OPTIONS]\"";
         return -EINVAL;
 }

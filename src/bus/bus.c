@@ -225,6 +225,10 @@ void bus_context_source_removed(BusContext *b, const Source *s) {
                 int r = sd_bus_emit_object_removed(b->bus, bus_source_path(s->id, path, sizeof path));
                 if (r < 0)
                         log_debug_errno(r, "Failed to announce the removal of %s: %m", path);
+                /* That looked the source up again (find_source): find
+                 * its entry anew rather than trust the old pointer. */
+                e = entry_find(b, s->id);
         }
-        entry_drop(b, e);
+        if (e)
+                entry_drop(b, e);
 }

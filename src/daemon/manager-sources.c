@@ -106,6 +106,9 @@ static void remove_peer_at(Manager *m, size_t i) {
         Peer *p = m->peers[i];
         Source *s = p->source;
 
+        /* While the source can still be found: sd-bus lists the object's
+         * interfaces in InterfacesRemoved by looking it up. */
+        bus_context_source_removed(m->bus, s);
         _unused_ Peer *indexed = hashmap_remove(m->peers_by_address, &s->address);
         assert(indexed == p);
         memmove(m->peers + i, m->peers + i + 1, (m->n_peers - i - 1) * sizeof(Peer *));
@@ -114,7 +117,6 @@ static void remove_peer_at(Manager *m, size_t i) {
                 p->group->n_members--;
         if (m->last_selected == s)
                 m->last_selected = NULL;
-        bus_context_source_removed(m->bus, s);
         peer_free(p);
         engine_remove_source(m->engine, s);
 }
