@@ -148,7 +148,9 @@ static DroppedAddress *dropped_new(SourceGroup *g) {
         return oldest;
 }
 
-static void group_remember_dropped(SourceGroup *g, const Source *s, usec_t now) {
+/* Remembers a replaced member's address; returns its back-off, 0 if it
+ * could not be remembered. */
+static usec_t group_remember_dropped(SourceGroup *g, const Source *s, usec_t now) {
         const struct sockaddr *a = (const struct sockaddr *) &s->address;
         const usec_t max = SOURCE_GROUP_BACKOFF_MAX_SECONDS * USEC_PER_SEC;
         DroppedAddress *d = dropped_find(g, a);
@@ -159,14 +161,13 @@ static void group_remember_dropped(SourceGroup *g, const Source *s, usec_t now) 
         else {
                 d = dropped_new(g);
                 if (!d)
-                        return;
+                        return 0;
                 memcpy(&d->address, a, sockaddr_len(a));
                 backoff = MIN((usec_t) (SOURCE_GROUP_REPLACE_POLLS * source_poll_interval(s) * USEC_PER_SEC), max);
         }
         d->backoff = MAX(backoff, (usec_t) 1);
         d->until = now + d->backoff;
-        log_info("Replacing unreachable pool member %s of %s; not using it again for %.3g s.", s->address_string,
-                 g->spec.host, (double) d->backoff / USEC_PER_SEC);
+        return d->backoff;
 }
 
 /* Whether a is backing off; if so, *until is when it ends. */
@@ -220,7 +221,7 @@ static void add_resolved(SourceGroup *g, const ResolveResult *result) {
                 if (address_in_use(m, a))
                         continue;
                 if (group_backing_off(g, (const struct sockaddr *) a, now, &until)) {
-                        log_debug("Not adding %s of %s yet: replaced as unreachable, back-off ends in %.3g s.",
+                        log_debug("Not adding %s of %s yet: replaced as unreachable, back-off ends in %.1f s.",
                                   sockaddr_format((const struct sockaddr *) a, text, sizeof text), g->spec.host,
                                   (double) (until - now) / USEC_PER_SEC);
                         retry = retry ? MIN(retry, until) : until;
@@ -354,10 +355,12 @@ void manager_check_pools(Manager *m) {
 
         for (size_t i = m->n_peers; i > 0; i--) {
                 Peer *p = m->peers[i - 1];
-                if (peer_should_be_replaced(p)) {
-                        group_remember_dropped(p->group, p->source, now);
-                        remove_peer_at(m, i - 1);
-                }
+                if (!peer_should_be_replaced(p))
+                        continue;
+                usec_t backoff = group_remember_dropped(p->group, p->source, now);
+                log_info("Replacing unreachable pool member %s of %s; not using it again for %g s.",
+                         p->source->address_string, p->group->spec.host, (double) backoff / USEC_PER_SEC);
+                remove_peer_at(m, i - 1);
         }
         for (size_t k = 0; k < m->n_groups; k++) {
                 SourceGroup *g = m->groups[k];

@@ -183,7 +183,7 @@ def check_back_off(t, relay, dead, dropped_at):
     back = [a for a in dead if a in sources()][0]
     # The member was dropped right after its last unanswered request.
     last = relay.requests_until(back, dropped_at)[-1]
-    again = relay.requests_since(back, dropped_at)[0]
+    again = wait_for("a request to %s" % back, lambda: relay.requests_since(back, dropped_at), 5)[0]
     log("%s polled again %.2f s after its replacement (back-off %g s)" % (back, again - last, BACKOFF))
     if again - last < BACKOFF - 0.05:
         fail("%s was polled again %.2f s after its replacement, within its back-off" % (back, again - last))
