@@ -10,6 +10,7 @@
 #include "daemon/manager.h"
 #include "daemon/peer.h"
 #include "server/access.h"
+#include "shared/hashmap.h"
 #include "shared/log.h"
 
 static const char *leap_status_name(const Tracking *t) {
@@ -27,22 +28,19 @@ static const char *leap_status_name(const Tracking *t) {
         }
 }
 
-/* FNV-1a over the rules, so that a change of AccessRules is noticed
+/* A hash of the rules, so that a change of AccessRules is noticed
  * without keeping a copy of the list. */
 static uint64_t access_rules_hash(const AccessList *l) {
-        uint64_t h = UINT64_C(14695981039346656037);
+        uint64_t h = hash_bytes(&l->n_rules, sizeof l->n_rules, 0);
 
         for (size_t i = 0; i < l->n_rules; i++) {
                 const AccessRule *r = &l->rules[i];
-                const uint8_t *bytes[] = { (const uint8_t *) &r->family, r->address.s6_addr,
-                                           (const uint8_t *) &r->prefixlen, (const uint8_t *) &r->allow };
-                const size_t sizes[] = { sizeof r->family, sizeof r->address.s6_addr,
-                                         sizeof r->prefixlen, sizeof r->allow };
-                for (size_t k = 0; k < 4; k++)
-                        for (size_t j = 0; j < sizes[k]; j++)
-                                h = (h ^ bytes[k][j]) * UINT64_C(1099511628211);
+                h = hash_bytes(&r->family, sizeof r->family, h);
+                h = hash_bytes(r->address.s6_addr, sizeof r->address.s6_addr, h);
+                h = hash_bytes(&r->prefixlen, sizeof r->prefixlen, h);
+                h = hash_bytes(&r->allow, sizeof r->allow, h);
         }
-        return h ^ l->n_rules;
+        return h;
 }
 
 static double plain_zero(double x) {
@@ -150,6 +148,7 @@ static int method_set_make_step(sd_bus_message *message, void *userdata, sd_bus_
         int32_t limit;
         int r;
 
+        REQUIRE_ROOT(message, error);
         r = sd_bus_message_read(message, "di", &threshold, &limit);
         if (r < 0)
                 return r;
@@ -160,7 +159,6 @@ static int method_set_make_step(sd_bus_message *message, void *userdata, sd_bus_
         if (limit < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid limit %d: must be a number of clock updates, 0 or more.", limit);
-        REQUIRE_ROOT(message, error);
         discipline_set_makestep(&m->engine->discipline, threshold, threshold > 0 ? limit : 0);
         m->config.makestep_threshold = threshold;
         m->config.makestep_limit = threshold > 0 ? limit : 0;
@@ -175,13 +173,13 @@ static int access_change(sd_bus_message *message, void *userdata, sd_bus_error *
         AccessRule rule;
         int r;
 
+        REQUIRE_ROOT(message, error);
         r = sd_bus_message_read(message, "s", &subnet);
         if (r < 0)
                 return r;
         if (access_rule_parse(subnet, allow, &rule, &reason) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid subnet \"%s\": %s.",
                                          subnet, reason ?: "not an address or subnet");
-        REQUIRE_ROOT(message, error);
         r = access_list_add(&m->access, &rule);
         if (r < 0)
                 return r;
@@ -198,26 +196,23 @@ static int method_deny(sd_bus_message *message, void *userdata, sd_bus_error *er
         return access_change(message, userdata, error, false);
 }
 
-/* "server HOST [options]", "pool HOST [options]" or "HOST [options]". */
+/* "server HOST [OPTIONS]" or "pool HOST [OPTIONS]": the kind, then what
+ * a Server= or Pool= line holds, parsed by the same code. Anything else,
+ * a bare kind or a host without one, is an error. */
 static int parse_source_argument(const char *arg, SourceSpec *ret, const char **reason) {
-        SourceKind kind = SOURCE_KIND_SERVER;
-        size_t skip = 0;
+        static const struct { const char *word; SourceKind kind; } kinds[] = {
+                { "server", SOURCE_KIND_SERVER },
+                { "pool", SOURCE_KIND_POOL },
+        };
 
         arg += strspn(arg, " \t");
-        if (strncmp(arg, "server", 6) == 0 && strchr(" \t", arg[6]) && arg[6])
-                skip = 6;
-        else if (strncmp(arg, "pool", 4) == 0 && strchr(" \t", arg[4]) && arg[4]) {
-                kind = SOURCE_KIND_POOL;
-                skip = 4;
-        }
-        return source_spec_parse(kind, arg + skip, ret, reason);
-}
-
-static bool manager_has_source_named(Manager *m, const char *host) {
-        for (size_t i = 0; i < m->n_groups; i++)
-                if (streq(m->groups[i]->spec.host, host))
-                        return true;
-        return false;
+        size_t len = strcspn(arg, " \t");
+        const char *rest = arg + len + strspn(arg + len, " \t");
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (len == strlen(kinds[i].word) && strncmp(arg, kinds[i].word, len) == 0 && *rest)
+                        return source_spec_parse(kinds[i].kind, rest, ret, reason);
+        *reason = "expected \"server HOST [OPTIONS]\" or \"pool HOST [OPTIONS]\"";
+        return -EINVAL;
 }
 
 static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -226,6 +221,7 @@ static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_err
         const char *arg, *reason = NULL;
         int r;
 
+        REQUIRE_ROOT(message, error);
         r = sd_bus_message_read(message, "s", &arg);
         if (r < 0)
                 return r;
@@ -235,11 +231,15 @@ static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_err
         if (r < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid source \"%s\": %s.", arg,
                                          reason ?: "not a source specification");
-        if (manager_has_source_named(m, spec.host))
+        r = manager_add_source_spec(m, &spec);
+        if (r == -EEXIST)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Source %s is already configured.",
                                          spec.host);
-        REQUIRE_ROOT(message, error);
-        r = manager_add_source_spec(m, &spec);
+        if (r == -ENOSPC)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+                                         "Cannot add %s: tempusd runs at most %u sources, configured and added "
+                                         "together, a pool counting as its maxsources (%u in use).",
+                                         spec.host, MANAGER_MAX_SOURCES, m->source_slots);
         if (r < 0)
                 return r;
         log_info("Added %s %s over D-Bus.", spec.kind == SOURCE_KIND_POOL ? "pool" : "server", spec.host);
@@ -252,10 +252,10 @@ static int method_remove_source(sd_bus_message *message, void *userdata, sd_bus_
         const char *name;
         int r;
 
+        REQUIRE_ROOT(message, error);
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
-        REQUIRE_ROOT(message, error);
         r = manager_remove_source_by_name(m, name);
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "No source named \"%s\".", name);

@@ -6,27 +6,40 @@
 #include "bus/bus.h"
 #include "daemon/manager.h"
 #include "daemon/peer.h"
+#include "shared/alloc-util.h"
 #include "shared/log.h"
 
+/* Entries are kept in order of source id: found by binary search, and
+ * appended in the usual case, since new sources get the highest ids. */
+static size_t entry_position(BusContext *b, unsigned id) {
+        size_t lo = 0, hi = b->n_sources;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (b->sources[mid].id < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
 static BusSourceEntry *entry_find(BusContext *b, unsigned id) {
-        for (size_t i = 0; i < b->n_sources; i++)
-                if (b->sources[i].id == id)
-                        return &b->sources[i];
-        return NULL;
+        size_t i = entry_position(b, id);
+        return i < b->n_sources && b->sources[i].id == id ? &b->sources[i] : NULL;
 }
 
 static BusSourceEntry *entry_get(BusContext *b, unsigned id) {
-        BusSourceEntry *e = entry_find(b, id), *array;
+        size_t i = entry_position(b, id);
 
-        if (e)
-                return e;
-        array = realloc(b->sources, (b->n_sources + 1) * sizeof(BusSourceEntry));
-        if (!array)
+        if (i < b->n_sources && b->sources[i].id == id)
+                return &b->sources[i];
+        if (GREEDY_REALLOC(b->sources, b->n_sources_allocated, b->n_sources + 1) < 0)
                 return NULL;
-        b->sources = array;
-        e = &b->sources[b->n_sources++];
-        *e = (BusSourceEntry) { .id = id };
-        return e;
+        memmove(b->sources + i + 1, b->sources + i, (b->n_sources - i) * sizeof(BusSourceEntry));
+        b->n_sources++;
+        b->sources[i] = (BusSourceEntry) { .id = id };
+        return &b->sources[i];
 }
 
 static void entry_drop(BusContext *b, BusSourceEntry *e) {
@@ -36,10 +49,8 @@ static void entry_drop(BusContext *b, BusSourceEntry *e) {
 }
 
 static Source *source_by_id(Manager *m, unsigned id) {
-        for (size_t i = 0; i < m->n_peers; i++)
-                if (m->peers[i]->source->id == id)
-                        return m->peers[i]->source;
-        return NULL;
+        Peer *p = manager_find_peer_by_id(m, id);
+        return p ? p->source : NULL;
 }
 
 static int64_t cooked_now(Manager *m) {
@@ -214,6 +225,10 @@ void bus_context_source_removed(BusContext *b, const Source *s) {
                 int r = sd_bus_emit_object_removed(b->bus, bus_source_path(s->id, path, sizeof path));
                 if (r < 0)
                         log_debug_errno(r, "Failed to announce the removal of %s: %m", path);
+                /* That looked the source up again (find_source): find
+                 * its entry anew rather than trust the old pointer. */
+                e = entry_find(b, s->id);
         }
-        entry_drop(b, e);
+        if (e)
+                entry_drop(b, e);
 }

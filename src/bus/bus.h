@@ -25,8 +25,8 @@ typedef struct BusContext {
         Manager *manager;
         sd_bus *bus;
         BusManagerProps manager_now, manager_sent;
-        BusSourceEntry *sources;
-        size_t n_sources;
+        BusSourceEntry *sources;        /* in order of id */
+        size_t n_sources, n_sources_allocated;
 } BusContext;
 
 /* Connects to the system bus ($DBUS_SYSTEM_BUS_ADDRESS or the default),
@@ -41,5 +41,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BusContext *, bus_context_free);
  * manager's deferred status update, so a burst of changes is one signal. */
 void bus_context_flush(BusContext *b);
 
-/* Announces the removal of a source; call while it still exists. */
+/* Announces the removal of a source; call while the manager still lists
+ * it, since sd-bus looks the object up to name its interfaces. */
 void bus_context_source_removed(BusContext *b, const Source *s);

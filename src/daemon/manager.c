@@ -152,6 +152,9 @@ int manager_new(const char *config_path, const Config *config, Manager **ret) {
         r = manager_setup_ratelimit(m);
         if (r < 0)
                 return r;
+        r = manager_sources_init(m);
+        if (r < 0)
+                return log_oom();
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -159,8 +162,7 @@ int manager_new(const char *config_path, const Config *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        manager_remove_all_sources(m);
-        free(m->peers);
+        manager_sources_done(m);
         bus_context_free(m->bus);
         responder_free(m->responder);
         ratelimit_free(m->ratelimit);
@@ -323,9 +325,7 @@ int manager_start(Manager *m) {
                 return r;
         (void) manager_open_logs(m);
         (void) manager_watch_adjtime(m);
-        r = manager_add_configured_sources(m);
-        if (r < 0)
-                return r;
+        manager_add_configured_sources(m);
         manager_schedule_status(m);
         return 0;
 }
@@ -377,7 +377,7 @@ static void manager_apply_sources(Manager *m, const Config *next) {
         }
         for (size_t i = 0; i < next->n_sources; i++)
                 if (!manager_has_spec(m, &next->sources[i]))
-                        (void) manager_add_source_spec(m, &next->sources[i]);
+                        manager_add_configured_source(m, &next->sources[i]);
 }
 
 static bool server_sockets_changed(const Config *a, const Config *b) {

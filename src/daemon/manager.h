@@ -18,6 +18,7 @@ typedef struct Responder Responder;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
 typedef struct BusContext BusContext;
+typedef struct Hashmap Hashmap;
 
 typedef struct ManagerCounters {
         uint64_t dropped[_NTP_DROP_MAX];        /* malformed datagrams, by reason */
@@ -36,10 +37,14 @@ typedef struct Manager {
         Clock *clock;
         Engine *engine;
 
-        Peer **peers;
-        size_t n_peers;
-        SourceGroup **groups;       /* one per Server=/Pool= line */
-        size_t n_groups;
+        Peer **peers;                   /* in order of source id */
+        size_t n_peers, n_peers_allocated;
+        SourceGroup **groups;           /* one per Server=/Pool= line */
+        size_t n_groups, n_groups_allocated;
+        Hashmap *groups_by_host;        /* SourceSpec.host -> SourceGroup */
+        Hashmap *peers_by_address;      /* Source.address -> Peer */
+        unsigned source_slots;          /* of MANAGER_MAX_SOURCES, taken by the lines */
+        sd_event_source *pool_check;    /* deferred manager_check_pools() */
 
         Responder *responder;
         RateLimit *ratelimit;
@@ -102,9 +107,22 @@ void manager_arm_discipline_timer(Manager *m);
 int manager_save_drift(Manager *m);
 
 /* Peers (manager-sources.c). */
-int manager_add_configured_sources(Manager *m);
+int manager_sources_init(Manager *m);
+/* Removes every source and frees what manager_sources_init() made. */
+void manager_sources_done(Manager *m);
+void manager_add_configured_sources(Manager *m);
+/* Adds a Server=/Pool= line and starts resolving it. Returns 0, -EEXIST
+ * when a line for that host exists, -ENOSPC when it would take more than
+ * MANAGER_MAX_SOURCES, or -ENOMEM. Logs nothing. */
 int manager_add_source_spec(Manager *m, const SourceSpec *spec);
-void manager_remove_all_sources(Manager *m);
+/* Adds a line from the configuration; logs why one is ignored. */
+void manager_add_configured_source(Manager *m, const SourceSpec *spec);
 int manager_remove_source_by_name(Manager *m, const char *name);
-void manager_peer_gone(Manager *m, Peer *p);
+/* The peer whose source has this id, or NULL: O(log n). */
+Peer *manager_find_peer_by_id(Manager *m, unsigned id);
+/* Replaces the pool members that peer_should_be_replaced(); runs from the
+ * manager's own callbacks only (housekeeping, the deferred check). */
 void manager_check_pools(Manager *m);
+/* Runs manager_check_pools() once the current callback has returned: what
+ * a Peer calls, since the check may free it. */
+void manager_schedule_pool_check(Manager *m);

@@ -167,8 +167,10 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
         /* The register just shifted: a source may have become unreachable. */
         if (reach_before != 0 && p->source->reach == 0)
                 engine_reselect(m->engine);
-        if (p->group && p->source->polls_unreachable >= SOURCE_GROUP_REPLACE_POLLS)
-                manager_check_pools(m);
+        /* Replacing this member frees it, so the manager does that after
+         * this callback has returned, never from inside it. */
+        if (peer_should_be_replaced(p))
+                manager_schedule_pool_check(m);
         return peer_schedule(p, source_poll_interval(p->source));
 }
 

@@ -22,6 +22,8 @@ typedef struct Peer {
 
 /* Creates the peer and schedules its first request after `delay` seconds. */
 int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret);
+/* The manager frees peers, and never from inside one of the peer's own
+ * callbacks (see manager-sources.h). */
 Peer *peer_free(Peer *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Peer *, peer_free);
 

@@ -14,10 +14,12 @@
 
 #include "net/resolve.h"
 #include "shared/macro.h"
+#include "shared/sockaddr-util.h"
 
 struct ResolveQuery {
         unsigned refs;
         bool cancelled;
+        bool completing;        /* the handler is running */
         char *host;
         uint16_t port;
         resolve_handler_t cb;
@@ -25,6 +27,7 @@ struct ResolveQuery {
         int pipe[2];
         sd_event_source *source;
         int error;
+        char message[128];      /* the resolver's words for error */
         struct sockaddr_storage addrs[RESOLVE_MAX_ADDRESSES];
         size_t n;
 };
@@ -40,13 +43,13 @@ static void query_unref(ResolveQuery *q) {
 }
 
 static void add_address(ResolveQuery *q, const struct sockaddr *a, socklen_t len) {
-        if (q->n >= RESOLVE_MAX_ADDRESSES || len > sizeof(struct sockaddr_storage))
+        if (q->n >= RESOLVE_MAX_ADDRESSES || len < sockaddr_len(a) || sockaddr_len(a) == 0)
                 return;
         for (size_t i = 0; i < q->n; i++)
-                if (memcmp(&q->addrs[i], a, len) == 0)
+                if (sockaddr_equal((const struct sockaddr *) &q->addrs[i], a))
                         return;
         memset(&q->addrs[q->n], 0, sizeof q->addrs[0]);
-        memcpy(&q->addrs[q->n++], a, len);
+        memcpy(&q->addrs[q->n++], a, sockaddr_len(a));
 }
 
 static bool resolve_numeric(ResolveQuery *q) {
@@ -76,6 +79,19 @@ static int gai_to_errno(int e) {
         }
 }
 
+/* Keeps getaddrinfo()'s own error, in its own words: "Name or service not
+ * known" says more than the errno text it would map to. */
+static void set_gai_error(ResolveQuery *q, int e) {
+        char buf[64];
+
+        q->error = gai_to_errno(e);
+        if (e == EAI_SYSTEM)
+                snprintf(q->message, sizeof q->message, "%s: %s", gai_strerror(e),
+                         strerror_r(errno, buf, sizeof buf));
+        else
+                snprintf(q->message, sizeof q->message, "%s", gai_strerror(e));
+}
+
 static void *resolve_thread(void *userdata) {
         ResolveQuery *q = userdata;
         struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG }, *res = NULL;
@@ -84,21 +100,37 @@ static void *resolve_thread(void *userdata) {
         snprintf(port, sizeof port, "%u", q->port);
         int e = getaddrinfo(q->host, port, &hints, &res);
         if (e != 0)
-                q->error = gai_to_errno(e);
+                set_gai_error(q, e);
         for (struct addrinfo *a = res; a; a = a->ai_next)
                 if (a->ai_family == AF_INET || a->ai_family == AF_INET6)
                         add_address(q, a->ai_addr, a->ai_addrlen);
         if (res)
                 freeaddrinfo(res);
+        if (e == 0 && q->n == 0) {
+                q->error = -EADDRNOTAVAIL;
+                snprintf(q->message, sizeof q->message, "no IPv4 or IPv6 address");
+        }
         (void) write(q->pipe[1], "", 1);
         query_unref(q);
         return NULL;
 }
 
+/* Runs the handler and drops the loop's reference. While the handler runs,
+ * resolve_cancel() on this query only marks it: the reference is dropped
+ * here, once, so a handler that frees its owner (and with it, the query)
+ * leaves nothing dangling. */
 static void query_complete(ResolveQuery *q) {
         q->source = sd_event_source_disable_unref(q->source);
-        if (!q->cancelled)
-                q->cb(q->error, q->addrs, q->n, q->userdata);
+        if (!q->cancelled) {
+                ResolveResult result = {
+                        .error = q->error,
+                        .message = q->error != 0 ? q->message : NULL,
+                        .addrs = q->addrs,
+                        .n = q->n,
+                };
+                q->completing = true;
+                q->cb(&result, q->userdata);
+        }
         query_unref(q);
 }
 
@@ -165,6 +197,8 @@ ResolveQuery *resolve_cancel(ResolveQuery *q) {
         if (!q)
                 return NULL;
         q->cancelled = true;
+        if (q->completing)
+                return NULL;
         q->source = sd_event_source_disable_unref(q->source);
         query_unref(q);
         return NULL;

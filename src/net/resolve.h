@@ -14,10 +14,22 @@
 
 typedef struct ResolveQuery ResolveQuery;
 
-/* error is 0 or a negative errno-style code (-ENOENT: no such name,
- * -EAGAIN: temporary failure); addrs are deduplicated, IPv4 and IPv6, with
- * port set. The query is freed after the handler returns. */
-typedef void (*resolve_handler_t)(int error, const struct sockaddr_storage *addrs, size_t n, void *userdata);
+/* What a lookup found. error is 0 or a negative errno-style code (-ENOENT:
+ * no such name, -EAGAIN: temporary failure, -EADDRNOTAVAIL: no IPv4 or IPv6
+ * address); message is then the resolver's own words for it (gai_strerror),
+ * for logs. addrs are IPv4 and IPv6, with the port set, deduplicated by
+ * sockaddr_equal(). All of it lives only while the handler runs. */
+typedef struct ResolveResult {
+        int error;
+        const char *message;
+        const struct sockaddr_storage *addrs;
+        size_t n;
+} ResolveResult;
+
+/* Runs from the event loop once the lookup is done. The query is freed
+ * after the handler returns: the owner forgets its pointer in the handler
+ * (calling resolve_cancel() on it there is harmless). */
+typedef void (*resolve_handler_t)(const ResolveResult *result, void *userdata);
 
 int resolve_start(sd_event *e, const char *host, uint16_t port, resolve_handler_t cb, void *userdata,
                   ResolveQuery **ret);

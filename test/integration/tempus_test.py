@@ -383,3 +383,59 @@ def dbus_send(method, *arguments, user=None):
     r = run_as(cmd, user, False)
     m = re.search(r"^Error (\S+): ?(.*)$", r.stderr, re.M)
     return r.returncode == 0, m.group(1) if m else None, (r.stdout + r.stderr).strip()
+
+
+CLONE_NEWNS = 0x00020000
+
+
+def use_private_hosts(workdir, names):
+    """Makes host names resolve as the test says, and nothing else resolve:
+    moves this process (and so every program it starts afterwards) into a
+    mount namespace of its own, where /etc/hosts lists `names` ({name:
+    [address, ...]}, in that order) and /etc/nsswitch.conf consults only
+    that file, so no lookup ever leaves the machine. Call it before starting
+    any thread."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNS) != 0:
+        fail("unshare(CLONE_NEWNS) failed: %s" % os.strerror(ctypes.get_errno()))
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    files = {"/etc/hosts": "127.0.0.1 localhost\n::1 localhost\n" +
+             "".join("%s %s\n" % (a, n) for n, addresses in names.items() for a in addresses),
+             "/etc/nsswitch.conf": "hosts: files\n"}
+    for target, text in files.items():
+        path = os.path.join(workdir, os.path.basename(target))
+        with open(path, "w") as f:
+            f.write(text)
+        subprocess.run(["mount", "--bind", path, target], check=True)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "SUMMARY: UndefinedBehavior")
+
+
+def sanitizer_reports(text):
+    """Lines of an ASan/UBSan report in a program's output."""
+    return [l for l in text.splitlines() if any(m in l for m in SANITIZER_MARKS)]
+
+
+def managed_objects():
+    """org.tempus.Tempus1's ObjectManager view: {path: {interface: {property: value}}}."""
+    import json
+    r = run_as(["busctl", "--system", "--json=short", "call", "org.tempus.Tempus1", "/org/tempus/Tempus1",
+                "org.freedesktop.DBus.ObjectManager", "GetManagedObjects"])
+    objects = json.loads(r.stdout)["data"][0]
+    return {path: {iface: {k: v["data"] for k, v in props.items()} for iface, props in ifaces.items()}
+            for path, ifaces in objects.items()}
+
+
+def drain_notifications(t):
+    """Reads tempusd's sd_notify messages in the background, as systemd
+    would: once the socket's queue is full, sd_notify() blocks the daemon.
+    For tests that run long with frequent status changes."""
+    import threading
+
+    def loop():
+        while t.alive():
+            t.read_notify()
+            time.sleep(0.2)
+    threading.Thread(target=loop, daemon=True).start()

@@ -172,12 +172,12 @@ typedef struct Resolved {
         bool called;
 } Resolved;
 
-static void on_resolved(int error, const struct sockaddr_storage *addrs, size_t n, void *userdata) {
+static void on_resolved(const ResolveResult *result, void *userdata) {
         Resolved *r = userdata;
         r->called = true;
-        r->error = error;
-        r->n = n;
-        r->family = n > 0 ? addrs[0].ss_family : 0;
+        r->error = result->error;
+        r->n = result->n;
+        r->family = result->n > 0 ? result->addrs[0].ss_family : 0;
 }
 
 static Resolved resolve(const char *host) {
@@ -227,6 +227,31 @@ static void a_cancelled_query_never_calls_back(void **state) {
         usleep(200000);         /* let the worker finish and free the query */
 }
 
+typedef struct Owner {
+        ResolveQuery *query;
+        bool called;
+} Owner;
+
+/* A handler that tears its owner down cancels the query it is called for. */
+static void on_resolved_cancel(const ResolveResult *result, void *userdata) {
+        Owner *o = userdata;
+        o->called = true;
+        o->query = resolve_cancel(o->query);
+}
+
+static void a_handler_may_cancel_its_own_query(void **state) {
+        sd_event *e = NULL;
+        Owner o = {};
+
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(resolve_start(e, "127.0.0.1", 123, on_resolved_cancel, &o, &o.query), 0);
+        for (int i = 0; i < 5 && !o.called; i++)
+                assert_true(sd_event_run(e, 50000) >= 0);
+        assert_true(o.called);
+        assert_null(o.query);
+        sd_event_unref(e);
+}
+
 static void sockets_passed_by_systemd_are_taken(void **state) {
         int fd = -EBADF;
         char pid[32];
@@ -271,6 +296,7 @@ int main(void) {
                 cmocka_unit_test(numeric_addresses_resolve_at_once),
                 cmocka_unit_test(names_resolve_in_the_background),
                 cmocka_unit_test(a_cancelled_query_never_calls_back),
+                cmocka_unit_test(a_handler_may_cancel_its_own_query),
                 cmocka_unit_test(sockets_passed_by_systemd_are_taken),
                 cmocka_unit_test(without_systemd_there_are_no_passed_sockets),
         };
