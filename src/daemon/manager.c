@@ -242,7 +242,8 @@ void manager_check_clock_step(Manager *m) {
 static int on_housekeeping(sd_event_source *es, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
-        manager_check_clock_step(m);        engine_reselect(m->engine);
+        manager_check_clock_step(m);
+        engine_reselect(m->engine);
         manager_check_pools(m);
         if (++m->housekeeping_runs % DRIFT_SAVE_PERIODS == 0)
                 (void) manager_save_drift(m);

@@ -108,7 +108,8 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
 static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Peer *p = userdata;
 
-        manager_check_clock_step(p->manager);        /* Bounded: a flood on this socket cannot starve the loop. */
+        manager_check_clock_step(p->manager);
+        /* Bounded: a flood on this socket cannot starve the loop. */
         for (int i = 0; i < 16 && p->fd >= 0; i++) {
                 UdpMessage msg;
                 int r = udp_receive(fd, &msg);
