@@ -9,6 +9,8 @@
 #include "net/udp.h"
 #include "shared/log.h"
 
+#define POLL_TIMER_ACCURACY_USEC (10 * USEC_PER_MSEC)
+
 static int peer_schedule(Peer *p, double delay);
 
 static void peer_close_socket(Peer *p) {
@@ -177,15 +179,21 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
 
 static int peer_schedule(Peer *p, double delay) {
         uint64_t usec = (uint64_t) (delay * USEC_PER_SEC);
+        /* sd-event may fire a timer late by its accuracy, to wake up less
+         * often: up to 10 ms, but never a noticeable share of a short
+         * poll (2^-7 s is 7.8 ms). */
+        uint64_t accuracy = CLAMP(usec / 32, (uint64_t) 1, (uint64_t) POLL_TIMER_ACCURACY_USEC);
+        int r;
 
-        if (p->poll_timer) {
-                int r = sd_event_source_set_time_relative(p->poll_timer, usec);
-                if (r < 0)
-                        return r;
-                return sd_event_source_set_enabled(p->poll_timer, SD_EVENT_ONESHOT);
-        }
-        return sd_event_add_time_relative(p->manager->event, &p->poll_timer, CLOCK_MONOTONIC, usec,
-                                          10 * 1000, peer_on_poll, p);
+        if (!p->poll_timer)
+                return sd_event_add_time_relative(p->manager->event, &p->poll_timer, CLOCK_MONOTONIC, usec,
+                                                  accuracy, peer_on_poll, p);
+        r = sd_event_source_set_time_relative(p->poll_timer, usec);
+        if (r >= 0)
+                r = sd_event_source_set_time_accuracy(p->poll_timer, accuracy);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(p->poll_timer, SD_EVENT_ONESHOT);
 }
 
 int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret) {

@@ -16,6 +16,7 @@ typedef uint64_t usec_t;
 #define NSEC_PER_MSEC INT64_C(1000000)
 #define NSEC_PER_USEC INT64_C(1000)
 #define USEC_PER_SEC  UINT64_C(1000000)
+#define USEC_PER_MSEC UINT64_C(1000)
 
 static inline double nsec_to_seconds(nsec_t t) {
         return (double) t / 1e9;
