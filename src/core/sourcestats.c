@@ -25,6 +25,11 @@
 /* Frequency tolerance of a free-running clock (RFC 5905 PHI): dispersion
  * grows by this much per second of age. */
 #define PHI 15e-6
+/* The noise model is learned from this many samples on. */
+#define NOISE_MODEL_MIN_SAMPLES 12
+/* Below this share (3 b, see learn_noise()) the delays are taken to say
+ * little about the error. */
+#define NOISE_MODEL_CLEAR 0.25
 /* The smallest median excess delay taken as real (seconds). */
 #define MIN_EXCESS 4e-7
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
@@ -153,23 +158,31 @@ double sourcestats_sample_noise(const SourceStats *s, const SourceSample *x) {
         return sqrt(sigma0 * sigma0 + excess * excess / 12);
 }
 
-static double sample_weight_at(const SourceStats *s, const SourceSample *x, double min_delay, double sigma0,
-                               nsec_t ref) {
+/* How a sample's error depends on its delay: variance
+ *     sigma0^2 + share * ((delay - min_delay) / 2)^2
+ * share 1 where jitter is exponential-like (the quietest samples are the
+ * best), 0 where it is normal on both legs (a short round trip then says
+ * nothing about the split, and every sample is as good as another). */
+typedef struct NoiseModel {
+        double sigma0, share;
+} NoiseModel;
+
+static double sample_weight_at(const SourceStats *s, const SourceSample *x, double min_delay,
+                               const NoiseModel *m, nsec_t ref) {
         double excess = (x->delay - min_delay) / 2;
         double age = MAX(nsec_diff(ref, x->time), 0);
         double wander = s->wander * s->wander * age * age * age / 3;
-        return 1.0 / (sigma0 * sigma0 + excess * excess + wander);
+        return 1.0 / (m->sigma0 * m->sigma0 + m->share * excess * excess + wander);
 }
-
 /* Weighted least squares over samples [start, n), x measured from ref. */
-static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
-        double min_delay = min_delay_from(s, start), sigma0 = weight_sigma(s, start, min_delay);
+static void fit_window(const SourceStats *s, size_t start, nsec_t ref, const NoiseModel *m, Fit *f) {
+        double min_delay = min_delay_from(s, start);
         double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0;
         size_t n = s->n - start;
 
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double w = sample_weight_at(s, x, min_delay, sigma0, ref);
+                double w = sample_weight_at(s, x, min_delay, m, ref);
                 sw += w;
                 swx += w * nsec_diff(x->time, ref);
                 swy += w * x->offset;
@@ -177,7 +190,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
         double mx = swx / sw, my = swy / sw;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double w = sample_weight_at(s, x, min_delay, sigma0, ref), dx = nsec_diff(x->time, ref) - mx;
+                double w = sample_weight_at(s, x, min_delay, m, ref), dx = nsec_diff(x->time, ref) - mx;
                 sxx += w * dx * dx;
                 sxy += w * dx * (x->offset - my);
         }
@@ -198,7 +211,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
                 if (sign != last_sign)
                         runs++;
                 last_sign = sign;
-                swr2 += sample_weight_at(s, x, min_delay, sigma0, ref) * r * r;
+                swr2 += sample_weight_at(s, x, min_delay, m, ref) * r * r;
         }
         f->runs = runs;
 
@@ -229,13 +242,54 @@ static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, c
 
 /* Chooses the longest window of newest samples that passes the runs test,
  * drops the older ones, and stores the fit. */
+/* Learns from the residuals of a first fit how much the delays tell:
+ * regresses r^2 on u = (excess / 2)^2 (least squares, E[r^2] = a + b u).
+ * An error spread evenly over +/- excess/2 gives b = 1/3; jitter the
+ * delays say nothing about gives b = 0 and a the samples' own variance.
+ * The model leans from the delay weights to equal weights in proportion. */
+static void learn_noise(const SourceStats *s, size_t start, nsec_t ref, const Fit *f, NoiseModel *m) {
+        double min_delay = min_delay_from(s, start), su = 0, sr = 0, suu = 0, sur = 0;
+        size_t n = s->n - start;
+
+        if (n < NOISE_MODEL_MIN_SAMPLES)
+                return;
+        for (size_t i = start; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                double e = (x->delay - min_delay) / 2, r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
+                double u = e * e, r2 = r * r;
+                su += u;
+                sr += r2;
+                suu += u * u;
+                sur += u * r2;
+        }
+        double mu = su / (double) n, mr = sr / (double) n, var_u = suu / (double) n - mu * mu;
+        double b = var_u > 0 ? (sur / (double) n - mu * mr) / var_u : 1.0 / 3;
+        /* Only a clear lack of dependence changes the weights: the fit
+         * of r^2 on u is noisy, and delay weights serve exponential-like
+         * jitter much better than a blend. */
+        double share = 3 * b >= NOISE_MODEL_CLEAR ? 1.0 : CLAMP(3 * b, 0.0, 1.0);
+        double a = MAX(mr - b * mu, 0);
+        m->sigma0 = sqrt(share * m->sigma0 * m->sigma0 + (1 - share) * a);
+        m->share = share;
+}
+
+static void fit_model(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
+        NoiseModel m = { .sigma0 = weight_sigma(s, start, min_delay_from(s, start)), .share = 1 };
+
+        fit_window(s, start, ref, &m, f);
+        NoiseModel learned = m;
+        learn_noise(s, start, ref, f, &learned);
+        if (learned.share < 1)
+                fit_window(s, start, ref, &learned, f);
+}
+
 static void refit(SourceStats *s) {
         nsec_t ref = sample_at(s, s->n - 1)->time;
         Fit f = {};
         size_t start = 0;
 
         for (;;) {
-                fit_window(s, start, ref, &f);
+                fit_model(s, start, ref, &f);
                 size_t used = s->n - start;
                 if (used <= SOURCESTATS_MIN_REGRESSION)
                         break;
