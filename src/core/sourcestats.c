@@ -11,7 +11,10 @@
  * plus what the clock's wander w can have added to the phase since the
  * sample was taken (a random walk of frequency integrates to a phase
  * variance of w^2 age^3 / 3), which makes old samples fade as the clock's
- * frequency moves on. The window is the longest run of the newest samples
+ * frequency moves on. Where the residuals show that the delays tell
+ * nothing about a sample's error (jitter normal on both legs, rather than
+ * queueing), the delay term gives way to the samples' own variance
+ * (learn_noise()). The window is the longest run of the newest samples
  * (at most SOURCESTATS_MAX_SAMPLES) whose residuals pass a runs test (a
  * straight line should leave residual signs randomly mixed); older samples
  * are dropped, so the window shrinks when the source or our clock changes
