@@ -9,7 +9,7 @@
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
 #include "daemon/peer.h"
-#include "server/access.h"
+#include "shared/access.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
 

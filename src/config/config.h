@@ -7,33 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "server/access.h"
-
-typedef enum SourceKind {
-        SOURCE_KIND_SERVER,
-        SOURCE_KIND_POOL,
-} SourceKind;
-
-#define SOURCE_DEFAULT_MINPOLL 6
-#define SOURCE_DEFAULT_MAXPOLL 10
-#define SOURCE_MIN_POLL (-7)
-#define SOURCE_MAX_POLL 24
-#define POOL_DEFAULT_MAXSOURCES 4
-
-/* One Server= or Pool= line. */
-typedef struct SourceSpec {
-        SourceKind kind;
-        char *host;
-        uint16_t port;          /* default 123 */
-        bool iburst;
-        bool prefer;
-        bool noselect;
-        int minpoll;            /* log2 seconds */
-        int maxpoll;
-        uint32_t key;           /* 0: no authentication */
-        unsigned maxsources;    /* pools only */
-} SourceSpec;
-
+#include "core/source-spec.h"
+#include "shared/access.h"
 typedef enum LogFlags {
         LOG_FLAG_MEASUREMENTS = 1 << 0,
         LOG_FLAG_STATISTICS   = 1 << 1,
@@ -98,10 +73,3 @@ int config_load(const char *explicit_path, Config *ret);
  * naming the file (and line) it came from. config_load() must have been
  * called on c. */
 int config_dump(const Config *c, FILE *f);
-
-/* Parses one Server=/Pool= value ("host iburst prefer minpoll=4 ..."), as
- * used by the config files and by the D-Bus AddSource() call. Returns 0 or
- * -EINVAL with *reason set. */
-int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const char **reason);
-void source_spec_done(SourceSpec *s);
-int source_spec_copy(SourceSpec *dst, const SourceSpec *src);

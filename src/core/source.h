@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "config/config.h"
+#include "core/source-spec.h"
 #include "core/selection.h"
 #include "core/sourcestats.h"
 #include "ntp/ntp-packet.h"

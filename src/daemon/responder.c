@@ -7,7 +7,7 @@
 #include "daemon/responder.h"
 #include "net/listen.h"
 #include "net/udp.h"
-#include "server/access.h"
+#include "shared/access.h"
 #include "server/ntp-server.h"
 #include "server/ratelimit.h"
 #include "shared/log.h"

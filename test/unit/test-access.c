@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "server/access.h"
+#include "shared/access.h"
 
 typedef struct ParseCase {
         const char *text;

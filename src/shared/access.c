@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/access.h"
+#include "shared/access.h"
 #include "shared/macro.h"
 
 static void clear_host_bits(struct in6_addr *a, unsigned prefixlen, unsigned bits) {
