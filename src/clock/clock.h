@@ -60,6 +60,12 @@ struct Clock {
         double max_frequency_ppm;
 };
 
+/* Our clock's precision: reading CLOCK_REALTIME takes some tens of
+ * nanoseconds, taken as 100 ns in every sample's dispersion, and
+ * announced in NTP's precision field as 2^-23 s (119 ns). */
+#define CLOCK_PRECISION 1e-7
+#define CLOCK_PRECISION_LOG2 (-23)
+
 /* The Linux kernel's frequency range with a 10000 us tick: the tick moves
  * by at most 10% (ADJ_TICK), ADJ_FREQUENCY adds at most 500 ppm. */
 #define CLOCK_KERNEL_MAX_FREQUENCY_PPM 100000.0

@@ -8,7 +8,6 @@
 #include "core/engine.h"
 #include "shared/log.h"
 
-#define PHI 15e-6
 /* How late the leap timer may fire and still slew the leap second. */
 #define LEAP_TIMER_SLACK (2 * NSEC_PER_SEC)
 
@@ -269,7 +268,7 @@ static double max_error(const Engine *e, nsec_t now) {
         const SelectResult *s = &e->selection;
         double age = MAX(nsec_diff(now, e->discipline.last_update), 0);
         return s->root_delay / 2 + s->root_dispersion + fabs(e->discipline.last_offset) +
-               (PHI + e->discipline.skew_ppm * 1e-6) * age;
+               (NTP_PHI + e->discipline.skew_ppm * 1e-6) * age;
 }
 
 void engine_tracking(Engine *e, Tracking *ret) {
@@ -296,7 +295,7 @@ void engine_tracking(Engine *e, Tracking *ret) {
         if (e->synchronized) {
                 ret->root_delay = e->selection.root_delay;
                 ret->root_dispersion = e->selection.root_dispersion +
-                                       PHI * MAX(nsec_diff(now, d->last_update), 0);
+                                       NTP_PHI * MAX(nsec_diff(now, d->last_update), 0);
                 ret->max_error = max_error(e, now);
                 ret->residual_frequency_ppm = e->selection.frequency * 1e6;
         }

@@ -6,12 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock/clock.h"
 #include "core/source.h"
 #include "shared/macro.h"
 
-/* RFC 5905: frequency tolerance PHI (s/s) and our clock's precision. */
-#define PHI 15e-6
-#define LOCAL_PRECISION 1e-7
 /* Delays below this are rounded up (loopback can measure 0 or less). */
 #define MIN_DELAY 1e-7
 /* A sample within this many standard deviations of its prediction raises
@@ -134,7 +132,7 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
                 .version = NTP_VERSION,
                 .mode = NTP_MODE_CLIENT,
                 .poll = (int8_t) s->poll,
-                .precision = -20,
+                .precision = CLOCK_PRECISION_LOG2,
                 .transmit_ts = cookie,
         };
 }
@@ -299,7 +297,7 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
                 .time = s->t1 + (t4 - s->t1) / 2,
                 .offset = offset,
                 .delay = MAX(delay, MIN_DELAY),
-                .dispersion = ldexp(1.0, p->precision) + LOCAL_PRECISION + PHI * nsec_diff(t4, s->t1),
+                .dispersion = ldexp(1.0, p->precision) + CLOCK_PRECISION + NTP_PHI * nsec_diff(t4, s->t1),
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
         };
@@ -358,5 +356,5 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
          * ages past two poll intervals (RFC 5905 PHI per second). */
         double overdue = nsec_diff(now, e.last_time) - 2 * source_poll_interval(s);
         if (overdue > 0)
-                ret->quality += PHI * overdue;
+                ret->quality += NTP_PHI * overdue;
 }

@@ -25,9 +25,6 @@
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
 
-/* Frequency tolerance of a free-running clock (RFC 5905 PHI): dispersion
- * grows by this much per second of age. */
-#define PHI 15e-6
 /* The noise model is learned from this many samples on. */
 #define NOISE_MODEL_MIN_SAMPLES 12
 /* Below this share (3 b, see learn_noise()) the delays are taken to say
@@ -354,7 +351,7 @@ void sourcestats_apply_clock_change(SourceStats *s, nsec_t when, double dfreq, d
 static double root_dispersion_of(const SourceStats *s, const SourceSample *last, double age) {
         /* RFC 5905 section 10: the dispersion to the reference grows with
          * the server's own, our measurement's, the jitter and PHI * age. */
-        return last->root_dispersion + last->dispersion + s->std_dev + PHI * MAX(age, 0);
+        return last->root_dispersion + last->dispersion + s->std_dev + NTP_PHI * MAX(age, 0);
 }
 
 /* With only two samples the fit has no residuals to judge its noise by;

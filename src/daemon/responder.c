@@ -32,7 +32,7 @@ Responder *responder_free(Responder *r) {
 }
 
 static void fill_server_state(Manager *m, ServerState *st) {
-        *st = (ServerState) { .precision = -23 };
+        *st = (ServerState) { .precision = CLOCK_PRECISION_LOG2 };
         engine_server_header(m->engine, &st->leap, &st->stratum, &st->reference_id,
                              &st->reference_time, &st->root_delay, &st->root_dispersion);
 }

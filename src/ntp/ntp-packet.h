@@ -18,6 +18,9 @@
 #define NTP_UNIX_EPOCH_OFFSET INT64_C(2208988800)
 #define NTP_MAX_STRATUM 16
 #define NTP_MAX_DISPERSION 16.0    /* MAXDISP, seconds */
+/* RFC 5905 PHI: the frequency tolerance of a free-running clock, s/s;
+ * dispersion grows by this much per second. */
+#define NTP_PHI 15e-6
 
 /* 64-bit NTP timestamp: seconds since the start of the era in the upper 32
  * bits, fraction in the lower 32. */
