@@ -15,7 +15,7 @@ typedef struct ConfigAssignment {
 
 struct ConfigOrigins {
         ConfigAssignment *items;
-        size_t n;
+        size_t n, n_allocated;
 };
 
 typedef struct ConfigParser ConfigParser;

@@ -12,6 +12,7 @@
 
 #include "config/config-internal.h"
 #include "shared/macro.h"
+#include "shared/alloc-util.h"
 #include "shared/parse-util.h"
 
 static int fail(const char **reason, const char *why) {
@@ -25,11 +26,11 @@ static void config_clear_sources(Config *c) {
         for (size_t i = 0; i < c->n_sources; i++)
                 source_spec_done(&c->sources[i]);
         c->sources = mfree(c->sources);
-        c->n_sources = 0;
+        c->n_sources = c->n_sources_allocated = 0;
 }
 
 static int parse_source(Config *c, const char *value, SourceKind kind, const char **reason) {
-        SourceSpec s, *a;
+        SourceSpec s;
 
         if (!*value) {
                 /* Server= or Pool= clears every source so far. */
@@ -39,12 +40,10 @@ static int parse_source(Config *c, const char *value, SourceKind kind, const cha
         int r = source_spec_parse(kind, value, &s, reason);
         if (r < 0)
                 return r;
-        a = realloc(c->sources, (c->n_sources + 1) * sizeof(SourceSpec));
-        if (!a) {
+        if (GREEDY_REALLOC(c->sources, c->n_sources_allocated, c->n_sources + 1) < 0) {
                 source_spec_done(&s);
                 return -ENOMEM;
         }
-        c->sources = a;
         c->sources[c->n_sources++] = s;
         return 0;
 }
@@ -189,6 +188,7 @@ static void config_clear_bind_addresses(Config *c) {
         for (char **a = c->bind_addresses; a && *a; a++)
                 free(*a);
         c->bind_addresses = mfree(c->bind_addresses);
+        c->n_bind_allocated = 0;
 }
 
 static int parse_bind_address(Config *c, const char *value, void *field, const char **reason) {
@@ -203,10 +203,9 @@ static int parse_bind_address(Config *c, const char *value, void *field, const c
                 return fail(reason, "not an IPv4 or IPv6 address");
         while (c->bind_addresses && c->bind_addresses[n])
                 n++;
-        char **v = realloc(c->bind_addresses, (n + 2) * sizeof(char *));
-        if (!v)
+        if (GREEDY_REALLOC(c->bind_addresses, c->n_bind_allocated, n + 2) < 0)
                 return -ENOMEM;
-        c->bind_addresses = v;
+        char **v = c->bind_addresses;
         v[n] = strdup(value);
         v[n + 1] = NULL;
         return v[n] ? 0 : -ENOMEM;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config/config-internal.h"
+#include "shared/alloc-util.h"
 #include "shared/log.h"
 
 void config_init_defaults(Config *c) {
@@ -53,10 +54,9 @@ static int record_origin(Config *c, unsigned key, const char *value, const char 
         struct ConfigOrigins *o = c->origins;
         if (!o && !(o = c->origins = calloc(1, sizeof *o)))
                 return -ENOMEM;
-        ConfigAssignment *a = realloc(o->items, (o->n + 1) * sizeof(ConfigAssignment));
-        if (!a)
+        if (GREEDY_REALLOC(o->items, o->n_allocated, o->n + 1) < 0)
                 return -ENOMEM;
-        o->items = a;
+        ConfigAssignment *a = o->items;
         a[o->n] = (ConfigAssignment) { .key = key, .value = strdup(value), .file = strdup(file), .line = line };
         if (!a[o->n].value || !a[o->n].file)
                 return -ENOMEM;

@@ -18,7 +18,7 @@ typedef enum LogFlags {
 typedef struct Config {
         /* [Sources] */
         SourceSpec *sources;
-        size_t n_sources;
+        size_t n_sources, n_sources_allocated;
         unsigned min_sources;           /* default 1 */
         double max_distance;            /* seconds; default 3 (chrony's maxdistance) */
         double max_jitter;              /* seconds; default 1 (chrony's maxjitter) */
@@ -38,6 +38,7 @@ typedef struct Config {
         AccessList access;
         int local_stratum;              /* 0: off, else 1..15 */
         char **bind_addresses;          /* NULL-terminated; empty: any */
+        size_t n_bind_allocated;
         uint16_t port;                  /* default 123; 0 disables serving */
         bool ratelimit;                 /* RateLimit= given */
         int ratelimit_interval;         /* log2 seconds, default 3 */

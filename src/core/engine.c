@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "shared/alloc-util.h"
 #include "shared/log.h"
 
 /* How late the leap timer may fire and still slew the leap second. */
@@ -63,16 +64,13 @@ void engine_set_change_handler(Engine *e, EngineChangeHandler cb, void *userdata
 int engine_add_source(Engine *e, const SourceSpec *spec, const char *name,
                       const struct sockaddr *address, socklen_t len, Source **ret) {
         _cleanup_(source_freep) Source *s = NULL;
-        Source **a;
         int r;
 
         r = source_new(++e->next_source_id, spec, name, address, len, &s);
         if (r < 0)
                 return r;
-        a = realloc(e->sources, (e->n_sources + 1) * sizeof(Source *));
-        if (!a)
+        if (GREEDY_REALLOC(e->sources, e->sources_allocated, e->n_sources + 1) < 0)
                 return -ENOMEM;
-        e->sources = a;
         source_start(s);
         e->sources[e->n_sources++] = s;
         if (ret)

@@ -80,7 +80,7 @@ struct Engine {
         Discipline discipline;
 
         Source **sources;
-        size_t n_sources;
+        size_t n_sources, sources_allocated;
         unsigned next_source_id;
         Source *selected;
         SelectResult selection;

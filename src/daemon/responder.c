@@ -10,6 +10,7 @@
 #include "shared/access.h"
 #include "server/ntp-server.h"
 #include "server/ratelimit.h"
+#include "shared/alloc-util.h"
 #include "shared/log.h"
 
 /* Datagrams handled per wake-up before yielding to other events. */
@@ -112,14 +113,9 @@ static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, 
 }
 
 static int responder_add_fd(Responder *r, int fd) {
-        int *fds = realloc(r->fds, (r->n + 1) * sizeof(int));
-        if (!fds)
+        if (GREEDY_REALLOC(r->fds, r->fds_allocated, r->n + 1) < 0 ||
+            GREEDY_REALLOC(r->io, r->io_allocated, r->n + 1) < 0)
                 return -ENOMEM;
-        r->fds = fds;
-        sd_event_source **io = realloc(r->io, (r->n + 1) * sizeof(sd_event_source *));
-        if (!io)
-                return -ENOMEM;
-        r->io = io;
         r->fds[r->n] = fd;
         r->io[r->n] = NULL;
         r->n++;

@@ -17,6 +17,7 @@ typedef struct Responder {
         Manager *manager;
         int *fds;
         sd_event_source **io;
+        size_t fds_allocated, io_allocated;
         size_t n;
         bool socket_activated;
         UdpMessage *rx;                 /* UDP_BATCH_MAX requests being answered */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "shared/access.h"
+#include "shared/alloc-util.h"
 #include "shared/macro.h"
 
 static void clear_host_bits(struct in6_addr *a, unsigned prefixlen, unsigned bits) {
@@ -128,17 +129,15 @@ int access_list_add(AccessList *l, const AccessRule *r) {
                         l->rules[i].allow = r->allow;
                         return 0;
                 }
-        AccessRule *a = realloc(l->rules, (l->n_rules + 1) * sizeof(AccessRule));
-        if (!a)
+        if (GREEDY_REALLOC(l->rules, l->n_allocated, l->n_rules + 1) < 0)
                 return -ENOMEM;
-        l->rules = a;
         l->rules[l->n_rules++] = *r;
         return 0;
 }
 
 void access_list_clear(AccessList *l) {
         l->rules = mfree(l->rules);
-        l->n_rules = 0;
+        l->n_rules = l->n_allocated = 0;
 }
 
 int access_list_copy(AccessList *dst, const AccessList *src) {
@@ -149,7 +148,7 @@ int access_list_copy(AccessList *dst, const AccessList *src) {
         if (!dst->rules)
                 return -ENOMEM;
         memcpy(dst->rules, src->rules, src->n_rules * sizeof(AccessRule));
-        dst->n_rules = src->n_rules;
+        dst->n_rules = dst->n_allocated = src->n_rules;
         return 0;
 }
 

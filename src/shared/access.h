@@ -21,7 +21,7 @@ typedef struct AccessRule {
 
 typedef struct AccessList {
         AccessRule *rules;
-        size_t n_rules;
+        size_t n_rules, n_allocated;
 } AccessList;
 
 /* Parses "192.168.2.0/24", "10.1", "fe80::/10", "2001:db8::1", "all" (and
