@@ -94,13 +94,6 @@ void engine_remove_source(Engine *e, Source *s) {
         }
 }
 
-Source *engine_find_source_by_id(Engine *e, unsigned id) {
-        for (size_t i = 0; i < e->n_sources; i++)
-                if (e->sources[i]->id == id)
-                        return e->sources[i];
-        return NULL;
-}
-
 int engine_now(Engine *e, nsec_t *ret) {
         return discipline_now(&e->discipline, ret);
 }

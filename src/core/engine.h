@@ -112,7 +112,6 @@ void engine_set_change_handler(Engine *e, EngineChangeHandler cb, void *userdata
 int engine_add_source(Engine *e, const SourceSpec *spec, const char *name,
                       const struct sockaddr *address, socklen_t len, Source **ret);
 void engine_remove_source(Engine *e, Source *s);
-Source *engine_find_source_by_id(Engine *e, unsigned id);
 
 /* Cooked time now, and the cooked time of a CLOCK_REALTIME reading (kernel
  * packet timestamps). */

@@ -112,9 +112,11 @@ static int manager_setup_ratelimit(Manager *m) {
         m->ratelimit = ratelimit_free(m->ratelimit);
         if (!m->config.ratelimit)
                 return 0;
-        m->ratelimit = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst,
-                                     RATELIMIT_MAX_CLIENTS);
-        return m->ratelimit ? 0 : log_oom();
+        int r = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst, RATELIMIT_MAX_CLIENTS,
+                              &m->ratelimit);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up rate limiting: %m");
+        return 0;
 }
 
 int manager_new(const char *config_path, const Config *config, Manager **ret) {

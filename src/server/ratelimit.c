@@ -1,4 +1,5 @@
 /* Per-client response rate limiting (see ratelimit.h). */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -32,11 +33,13 @@ typedef struct ClientKey {
         uint8_t address[16];
 } ClientKey;
 
-RateLimit *ratelimit_new_keyed(int interval_log2, unsigned burst, size_t max_clients,
-                               const uint8_t key[static SIPHASH_KEY_SIZE]) {
-        _cleanup_free_ RateLimit *r = calloc(1, sizeof(RateLimit));
+int ratelimit_new_keyed(int interval_log2, unsigned burst, size_t max_clients,
+                        const uint8_t key[static SIPHASH_KEY_SIZE], RateLimit **ret) {
+        _cleanup_(ratelimit_freep) RateLimit *r = calloc(1, sizeof(RateLimit));
+
+        assert(ret);
         if (!r)
-                return NULL;
+                return -ENOMEM;
         r->refill_seconds = ldexp(1.0, interval_log2);
         r->burst = MAX(burst, 1u);
         r->n_sets = MAX((max_clients + RATELIMIT_WAYS - 1) / RATELIMIT_WAYS, (size_t) 1);
@@ -44,8 +47,9 @@ RateLimit *ratelimit_new_keyed(int interval_log2, unsigned burst, size_t max_cli
         r->records = calloc(r->n_sets * RATELIMIT_WAYS, sizeof(RateLimitRecord));
         r->debts = calloc(r->n_sets * RATELIMIT_WAYS, sizeof(RateLimitDebt));
         if (!r->records || !r->debts)
-                return ratelimit_free(TAKE_PTR(r));
-        return TAKE_PTR(r);
+                return -ENOMEM;
+        *ret = TAKE_PTR(r);
+        return 0;
 }
 
 /* A fresh key for each start. Without entropy yet (early boot) an
@@ -64,11 +68,12 @@ static int random_key(uint8_t key[static SIPHASH_KEY_SIZE]) {
         return -errno;
 }
 
-RateLimit *ratelimit_new(int interval_log2, unsigned burst, size_t max_clients) {
+int ratelimit_new(int interval_log2, unsigned burst, size_t max_clients, RateLimit **ret) {
         uint8_t key[SIPHASH_KEY_SIZE];
-        if (random_key(key) < 0)
-                return NULL;
-        return ratelimit_new_keyed(interval_log2, burst, max_clients, key);
+        int r = random_key(key);
+        if (r < 0)
+                return r;
+        return ratelimit_new_keyed(interval_log2, burst, max_clients, key, ret);
 }
 
 RateLimit *ratelimit_free(RateLimit *r) {

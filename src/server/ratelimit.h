@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "server/siphash.h"
+#include "shared/macro.h"
 #include "shared/time-util.h"
 
 #define RATELIMIT_LEAK 4
@@ -62,13 +63,14 @@ typedef struct RateLimitStats {
         uint64_t kods;
 } RateLimitStats;
 
-/* A table for about max_clients addresses, keyed from getrandom(). NULL
- * when out of memory or without a random key. */
-RateLimit *ratelimit_new(int interval_log2, unsigned burst, size_t max_clients);
+/* A table for about max_clients addresses, keyed from getrandom().
+ * Returns 0, -ENOMEM, or getrandom()'s error. */
+int ratelimit_new(int interval_log2, unsigned burst, size_t max_clients, RateLimit **ret);
 /* The same with a given key (tests, and anyone who must reproduce it). */
-RateLimit *ratelimit_new_keyed(int interval_log2, unsigned burst, size_t max_clients,
-                               const uint8_t key[static SIPHASH_KEY_SIZE]);
+int ratelimit_new_keyed(int interval_log2, unsigned burst, size_t max_clients,
+                        const uint8_t key[static SIPHASH_KEY_SIZE], RateLimit **ret);
 RateLimit *ratelimit_free(RateLimit *r);
+DEFINE_TRIVIAL_CLEANUP_FUNC(RateLimit *, ratelimit_free);
 
 /* What to do with a request from client at monotonic time now, with KoD
  * share kod (0: never; else one in 2^kod drops, kod capped at

@@ -11,7 +11,6 @@
 #include "shared/macro.h"
 
 void log_set_max_level(int level);
-int log_get_max_level(void);
 /* Whether to write "<N>" prefixes; defaults to on unless stderr is a TTY. */
 void log_set_prefix(bool on);
 

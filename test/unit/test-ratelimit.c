@@ -47,8 +47,8 @@ static struct sockaddr_storage v6_host(uint32_t n) {
 #define SA(x) ((struct sockaddr *) &(x))
 
 static RateLimit *table(int interval, unsigned burst, size_t clients) {
-        RateLimit *r = ratelimit_new_keyed(interval, burst, clients, KEY_A);
-        assert_non_null(r);
+        RateLimit *r = NULL;
+        assert_int_equal(ratelimit_new_keyed(interval, burst, clients, KEY_A, &r), 0);
         return r;
 }
 
@@ -227,12 +227,12 @@ static void chosen_colliders_cannot_reset_an_ipv6_flooder(void **state) {
 }
 
 static void colliders_for_one_key_scatter_under_another(void **state) {
-        RateLimit *a = ratelimit_new_keyed(3, 8, 4096, KEY_A), *b = ratelimit_new_keyed(3, 8, 4096, KEY_B);
+        RateLimit *a = NULL, *b = NULL;
         struct sockaddr_storage flooder = v4(0xc0000201), colliders[RATELIMIT_WAYS];
         unsigned still_colliding = 0;
 
-        assert_non_null(a);
-        assert_non_null(b);
+        assert_int_equal(ratelimit_new_keyed(3, 8, 4096, KEY_A, &a), 0);
+        assert_int_equal(ratelimit_new_keyed(3, 8, 4096, KEY_B, &b), 0);
         find_colliders(a, &flooder, v4, colliders, RATELIMIT_WAYS);
         for (int i = 0; i < RATELIMIT_WAYS; i++) {
                 assert_int_equal(ratelimit_set_index(a, SA(colliders[i])), ratelimit_set_index(a, SA(flooder)));
@@ -244,11 +244,11 @@ static void colliders_for_one_key_scatter_under_another(void **state) {
 }
 
 static void each_table_draws_its_own_key(void **state) {
-        RateLimit *a = ratelimit_new(3, 8, 4096), *b = ratelimit_new(3, 8, 4096);
+        RateLimit *a = NULL, *b = NULL;
         unsigned differ = 0;
 
-        assert_non_null(a);
-        assert_non_null(b);
+        assert_int_equal(ratelimit_new(3, 8, 4096, &a), 0);
+        assert_int_equal(ratelimit_new(3, 8, 4096, &b), 0);
         for (uint32_t i = 1; i <= 16; i++) {
                 struct sockaddr_storage c = v4(0xc0000200 + i);
                 differ += ratelimit_set_index(a, SA(c)) != ratelimit_set_index(b, SA(c));
