@@ -16,6 +16,7 @@
  *    moves), and the raw clock is slewed to it over correction_ratio poll
  *    intervals, or faster in proportion when the offset is many standard
  *    errors large (see slew_duration()). */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -272,6 +273,7 @@ int discipline_update(Discipline *d, const DisciplineInput *in, DisciplineUpdate
         nsec_t now;
         int r;
 
+        assert(d && in && isfinite(in->offset));
         r = discipline_now(d, &now);
         if (r < 0)
                 return r;

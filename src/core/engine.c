@@ -1,4 +1,5 @@
 /* The synchronisation engine (see engine.h). */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@ int engine_add_source(Engine *e, const SourceSpec *spec, const char *name,
         _cleanup_(source_freep) Source *s = NULL;
         int r;
 
+        assert(e && spec && address);
         r = source_new(++e->next_source_id, spec, name, address, len, &s);
         if (r < 0)
                 return r;
@@ -155,6 +157,7 @@ static bool ready_for_update(Engine *e) {
 }
 
 static int update_clock(Engine *e) {
+        assert(e->selected);
         DisciplineInput in = {
                 .offset = e->selection.offset,
                 .frequency = e->selection.frequency,

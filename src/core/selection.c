@@ -1,5 +1,6 @@
 /* Source selection (see selection.h): intersection of correctness intervals,
  * choice of the system peer, and combining of the survivors. */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -158,6 +159,7 @@ void select_sources(const SelectCandidate *c, size_t n, int previous, const Sele
         _cleanup_free_ bool *ok = calloc(n + 1, sizeof(bool));
         unsigned n_eligible = 0, n_pending = 0, n_ok = 0, n_prefer = 0;
 
+        assert(states && ret && (c || n == 0));
         *ret = (SelectResult) { .selected = -1 };
         for (size_t i = 0; i < n; i++)
                 states[i] = SELECT_UNUSABLE;

@@ -1,4 +1,5 @@
 /* One NTP source: polling, reply checks and samples (see source.h). */
+#include <assert.h>
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -254,6 +255,7 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         char kod[5];
         double offset, delay;
 
+        assert(s && p);
         SourceReply r = check_header(s, p, kod);
         if (r == SOURCE_REPLY_KOD)
                 handle_kod(s, kod);

@@ -19,6 +19,7 @@
  * straight line should leave residual signs randomly mixed); older samples
  * are dropped, so the window shrinks when the source or our clock changes
  * behaviour and grows again while it is steady. */
+#include <assert.h>
 #include <math.h>
 
 #include "core/sourcestats.h"
@@ -62,7 +63,7 @@ const SourceSample *sourcestats_last(const SourceStats *s) {
 }
 
 static void drop_oldest(SourceStats *s, size_t k) {
-        k = MIN(k, s->n);
+        assert(k <= s->n);
         s->first = (s->first + k) % SOURCESTATS_MAX_SAMPLES;
         s->n -= k;
 }
@@ -318,6 +319,7 @@ static void refit(SourceStats *s) {
 void sourcestats_add(SourceStats *s, const SourceSample *sample) {
         const SourceSample *last = sourcestats_last(s);
 
+        assert(isfinite(sample->offset) && sample->delay > 0);
         /* A sample from before the newest one by more than a second means
          * the clock went backwards: start over. */
         if (last && sample->time < last->time - NSEC_PER_SEC)
