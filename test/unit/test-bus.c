@@ -13,6 +13,7 @@
 #include "bus/bus-properties.h"
 #include "bus/bus-source.h"
 #include "core/source.h"
+#include "test-util.h"
 
 typedef struct Snapshot {
         int flag;
@@ -106,8 +107,8 @@ static void test_source_offsets_use_chronyc_sign(void **state) {
         s->last_sample = (SourceSample) { .time = s->last_rx, .offset = -0.002, .delay = 0.0004,
                                           .dispersion = 0.0001 };
         bus_source_props_fill(&p, s, 1003 * NSEC_PER_SEC);
-        assert_true(fabs(p.measured_offset - 0.002) < 1e-12);
-        assert_true(fabs(p.error - 0.0003) < 1e-12);
+        assert_near(p.measured_offset, 0.002, 1e-12);
+        assert_near(p.error, 0.0003, 1e-12);
         assert_int_equal(p.last_rx_age_usec, 3 * USEC_PER_SEC);
         source_free(s);
 }

@@ -12,6 +12,7 @@
 
 #include "clock/clock-sim.h"
 #include "clock/clock-system.h"
+#include "test-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 
@@ -22,7 +23,7 @@ static void the_sim_clock_drifts_by_its_frequency_error(void **state) {
 
         assert_int_equal(clock_new_sim(&p, &c), 0);
         sim_clock_advance(c, 100);
-        assert_true(fabs(sim_clock_time_error(c) - (0.001 + 50e-6 * 100)) < 1e-12);
+        assert_near(sim_clock_time_error(c), (0.001 + 50e-6 * 100), 1e-12);
         clock_read(c, &t);
         assert_int_equal(t - sim_clock_true_time(c), seconds_to_nsec(sim_clock_time_error(c)));
         /* Correcting the frequency stops the drift. The errors multiply,
@@ -31,11 +32,11 @@ static void the_sim_clock_drifts_by_its_frequency_error(void **state) {
         assert_int_equal(clock_set_frequency(c, (1.0 / (1.0 + 50e-6) - 1.0) * 1e6), 0);
         double before = sim_clock_time_error(c);
         sim_clock_advance(c, 1000);
-        assert_true(fabs(sim_clock_time_error(c) - before) < 1e-8);
-        assert_true(fabs(sim_clock_frequency_error(c)) < 1e-5);
+        assert_near(sim_clock_time_error(c), before, 1e-8);
+        assert_near(sim_clock_frequency_error(c), 0, 1e-5);
         /* A plain -50 ppm leaves the product of the two. */
         assert_int_equal(clock_set_frequency(c, -50), 0);
-        assert_true(fabs(sim_clock_frequency_error(c) - (-50e-6 * 50e-6 * 1e6)) < 1e-5);
+        assert_near(sim_clock_frequency_error(c), (-50e-6 * 50e-6 * 1e6), 1e-5);
         clock_free(c);
 }
 
@@ -48,13 +49,13 @@ static void the_sim_clock_has_the_kernels_limits(void **state) {
         assert_true(c->max_frequency_ppm == CLOCK_KERNEL_MAX_FREQUENCY_PPM);
         /* Beyond 500 ppm the tick carries it, in whole microseconds. */
         assert_int_equal(clock_set_frequency(c, 50000.3), 0);
-        assert_true(fabs(sim_clock_applied_ppm(c) - 50000.3) < 1e-4);
+        assert_near(sim_clock_applied_ppm(c), 50000.3, 1e-4);
         assert_int_equal(clock_set_frequency(c, -100000), 0);
-        assert_true(fabs(sim_clock_applied_ppm(c) + 100000) < 1e-4);
+        assert_near(sim_clock_applied_ppm(c) + 100000, 0, 1e-4);
         /* Beyond the tick's 10 %: refused, nothing changed. */
         assert_int_equal(clock_set_frequency(c, 150000), -EINVAL);
         assert_int_equal(clock_get_frequency(c, &ppm), 0);
-        assert_true(fabs(ppm + 100000) < 1e-4);
+        assert_near(ppm + 100000, 0, 1e-4);
         clock_free(c);
 }
 
@@ -71,7 +72,7 @@ static void the_wall_offset_moves_only_with_steps(void **state) {
         sim_clock_external_step(c, 100);
         assert_int_equal(clock_step(c, -0.5), 0);
         assert_int_equal(clock_read_wall_offset(c, &w2), 0);
-        assert_true(fabs(w2 - w1 - 99.5) < 1e-9);
+        assert_near(w2 - w1 - 99.5, 0, 1e-9);
         clock_free(c);
 }
 
@@ -81,7 +82,7 @@ static void the_sim_clock_steps(void **state) {
 
         clock_new_sim(&p, &c);
         clock_step(c, 2.5);
-        assert_true(fabs(sim_clock_time_error(c)) < 1e-12);
+        assert_near(sim_clock_time_error(c), 0, 1e-12);
         assert_int_equal(sim_clock_steps(c), 1);
         clock_free(c);
 }
@@ -136,7 +137,7 @@ static void the_none_clock_applies_corrections_virtually(void **state) {
         assert_true(nsec_diff(after, before) > 9.9 && nsec_diff(after, before) < 10.1);
         /* Kernel timestamps convert into the same virtual timescale. */
         nsec_t real = now_realtime();
-        assert_true(fabs(nsec_diff(clock_from_system(c, real), real) - 10.0) < 0.01);
+        assert_near(nsec_diff(clock_from_system(c, real), real), 10.0, 0.01);
         clock_set_frequency(c, 100);
         clock_get_frequency(c, &ppm);
         assert_true(ppm == 100);
@@ -164,7 +165,7 @@ static void frequencies_split_into_tick_and_remainder(void **state) {
                 assert_int_equal(clock_system_split_frequency(cases[i].ppm, 10000, &tick, &freq), 0);
                 assert_int_equal(tick, cases[i].tick);
                 assert_int_equal(freq, cases[i].freq);
-                assert_true(fabs(clock_system_join_frequency(tick, freq, 10000) - cases[i].ppm) < 1e-4);
+                assert_near(clock_system_join_frequency(tick, freq, 10000), cases[i].ppm, 1e-4);
         }
         long tick, freq;
         assert_int_equal(clock_system_split_frequency(150000, 10000, &tick, &freq), -ERANGE);
@@ -206,7 +207,7 @@ static void the_system_clock_reads_without_writing(void **state) {
         assert_int_equal(clock_read(c, &t), 0);
         assert_true(llabs(t - now_realtime()) < NSEC_PER_SEC);
         assert_int_equal(clock_get_frequency(c, &ppm), 0);
-        assert_true(fabs(ppm) < 100000);
+        assert_near(ppm, 0, 100000);
         clock_free(c);
 }
 
@@ -227,7 +228,7 @@ static void the_sim_clock_inserts_a_leap_second_like_the_kernel(void **state) {
         assert_true(sim_clock_true_utc(c) == MIDNIGHT - NSEC_PER_SEC / 2);
         clock_read(c, &t);
         assert_true(t == MIDNIGHT - NSEC_PER_SEC / 2);
-        assert_true(fabs(sim_clock_time_error(c)) < 1e-12);
+        assert_near(sim_clock_time_error(c), 0, 1e-12);
         assert_int_equal(sim_clock_leaps_applied(c), 1);
         /* Once only, until STA_INS is cleared. */
         sim_clock_advance(c, 86400);
@@ -244,7 +245,7 @@ static void without_sta_ins_the_clock_runs_a_second_ahead(void **state) {
         sim_clock_schedule_leap(c, MIDNIGHT, +1);
         sim_clock_advance(c, 20);
         assert_int_equal(sim_clock_leaps_applied(c), 0);
-        assert_true(fabs(sim_clock_time_error(c) - 1.0) < 1e-12);
+        assert_near(sim_clock_time_error(c), 1.0, 1e-12);
         clock_free(c);
 }
 
@@ -260,7 +261,7 @@ static void the_sim_clock_deletes_a_leap_second_like_the_kernel(void **state) {
         /* 23:59:59 never happens: 23:59:58.5 true time is 00:00:00.5 UTC. */
         assert_true(sim_clock_true_utc(c) == MIDNIGHT + NSEC_PER_SEC / 2);
         assert_int_equal(sim_clock_leaps_applied(c), -1);
-        assert_true(fabs(sim_clock_time_error(c)) < 1e-12);
+        assert_near(sim_clock_time_error(c), 0, 1e-12);
         clock_free(c);
 }
 

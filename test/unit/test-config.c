@@ -17,20 +17,19 @@
 
 #include "config/config-internal.h"
 #include "shared/log.h"
+#include "test-util.h"
 
 static char tmpdir[64];
 
 static int make_tmpdir(void **state) {
-        strcpy(tmpdir, "/tmp/tempus-test-config-XXXXXX");
-        assert_non_null(mkdtemp(tmpdir));
+        assert_int_equal(tmpdir_new(tmpdir, sizeof tmpdir), 0);
         log_set_prefix(false);
         return 0;
 }
 
 static int remove_tmpdir(void **state) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        return system(cmd);
+        tmpdir_remove(tmpdir);
+        return 0;
 }
 
 static char *path_in(const char *name) {

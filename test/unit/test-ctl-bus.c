@@ -18,6 +18,7 @@
 #include <systemd/sd-bus.h>
 
 #include "ctl/ctl-bus.h"
+#include "test-util.h"
 
 /* ---- the stand-in service ---- */
 
@@ -240,9 +241,9 @@ static int start_dbus_daemon(void) {
         int pipefd[2];
         FILE *f;
 
-        snprintf(fx.dir, sizeof fx.dir, "/tmp/test-ctl-bus-XXXXXX");
-        if (!mkdtemp(fx.dir))
-                return -errno;
+        int r = tmpdir_new(fx.dir, sizeof fx.dir);
+        if (r < 0)
+                return r;
         snprintf(config, sizeof config, "%s/bus.conf", fx.dir);
         snprintf(listen, sizeof listen, "unix:path=%s/bus", fx.dir);
         f = fopen(config, "w");
@@ -312,12 +313,10 @@ static int setup_bus(void **state) {
 }
 
 static int teardown_bus(void **state) {
-        char cmd[128];
-
         stop(&fx.service_pid);
         stop(&fx.daemon_pid);
-        snprintf(cmd, sizeof cmd, "rm -rf %s", fx.dir);
-        return system(cmd) == 0 ? 0 : -1;
+        tmpdir_remove(fx.dir);
+        return 0;
 }
 
 static sd_bus *open_bus(void) {

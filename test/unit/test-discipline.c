@@ -10,6 +10,7 @@
 
 #include "clock/clock-sim.h"
 #include "core/discipline.h"
+#include "test-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 
@@ -62,7 +63,7 @@ static void a_slew_stays_within_the_kernels_range(void **state) {
         clock_read(c, &raw);
         /* cooked - true stays what it was (zero) while raw catches up. */
         double cooked_error = sim_clock_time_error(c) + discipline_remaining(&d, raw);
-        assert_true(fabs(cooked_error) < 1e-6);
+        assert_near(cooked_error, 0, 1e-6);
         clock_free(c);
 }
 
@@ -99,7 +100,8 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         /* The clock runs fast while slewing, at amount / duration. */
         double ppm;
         clock_get_frequency(c, &ppm);
-        assert_true(fabs(ppm - d.slew_rate * 1e6) < 1e-9 && ppm > 0);
+        assert_near(ppm, d.slew_rate * 1e6, 1e-9);
+        assert_true(ppm > 0);
 
         /* Run until the slew is due and finish it: the clock has gained the
          * offset and runs at the base frequency again. */
@@ -107,8 +109,8 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         assert_int_equal(discipline_on_timer(&d), 0);
         assert_false(d.slewing);
         clock_get_frequency(c, &ppm);
-        assert_true(fabs(ppm) < 1e-9);
-        assert_true(fabs(sim_clock_time_error(c) - 0.01) < 1e-8);
+        assert_near(ppm, 0, 1e-9);
+        assert_near(sim_clock_time_error(c), 0.01, 1e-8);
         assert_int_equal(discipline_now(&d, &cooked), 0);
         clock_read(c, &raw);
         assert_true(llabs(cooked - raw) <= 10);
@@ -141,13 +143,13 @@ static void frequency_follows_the_residual_weighted_by_skew(void **state) {
         /* Unknown prior: takes nearly all of a well-measured residual. */
         DisciplineInput in = { .offset = 0, .frequency = 10e-6, .skew = 0.1e-6 };
         discipline_update(&d, &in, &u);
-        assert_true(fabs(u.frequency_change_ppm - 10.0) < 0.01);
-        assert_true(fabs(d.frequency_ppm - 10.0) < 0.01);
+        assert_near(u.frequency_change_ppm, 10.0, 0.01);
+        assert_near(d.frequency_ppm, 10.0, 0.01);
         /* Equal uncertainty on both sides: half. */
         d.skew_ppm = 1.0;
         in = (DisciplineInput) { .offset = 0, .frequency = 2e-6, .skew = 1e-6 };
         discipline_update(&d, &in, &u);
-        assert_true(fabs(u.frequency_change_ppm - 1.0) < 1e-9);
+        assert_near(u.frequency_change_ppm, 1.0, 1e-9);
         /* The change was announced with its size. */
         bool seen = false;
         for (unsigned i = 0; i < n_changes && i < 16; i++)
@@ -211,7 +213,7 @@ static void a_step_moves_the_clock_and_announces_it(void **state) {
         setup_discipline(&d, c, 1.0, 1);
         DisciplineInput in = { .offset = 3.0, .skew = 1 };
         discipline_update(&d, &in, NULL);
-        assert_true(fabs(sim_clock_time_error(c)) < 1e-9);
+        assert_near(sim_clock_time_error(c), 0, 1e-9);
         assert_true(changes[n_changes - 1].doffset == 3.0);
         clock_free(c);
 }
@@ -225,7 +227,7 @@ static void step_now_finishes_the_slew_at_once(void **state) {
         discipline_update(&d, &in, NULL);
         assert_int_equal(discipline_step_now(&d, 0), 0);
         assert_false(d.slewing);
-        assert_true(fabs(sim_clock_time_error(c) - 0.2) < 1e-6);
+        assert_near(sim_clock_time_error(c), 0.2, 1e-6);
         assert_int_equal(discipline_next_timer(&d), INT64_MAX);
         clock_free(c);
 }
@@ -242,7 +244,7 @@ static void the_drift_file_frequency_is_applied_at_start(void **state) {
         p.initial_skew_ppm = 0.1;
         assert_int_equal(discipline_init(&d, c, &p, NULL, NULL), 0);
         clock_get_frequency(c, &ppm);
-        assert_true(fabs(ppm + 12.5) < 1e-9);
+        assert_near(ppm + 12.5, 0, 1e-9);
         assert_true(d.frequency_known);
         clock_free(c);
 }

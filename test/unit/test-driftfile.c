@@ -21,20 +21,19 @@
 #include <unistd.h>
 
 #include "daemon/driftfile.h"
+#include "test-util.h"
 
 static char dir[64], path[128];
 
 static int setup(void **state) {
-        strcpy(dir, "/tmp/tempus-test-drift-XXXXXX");
-        assert_non_null(mkdtemp(dir));
+        assert_int_equal(tmpdir_new(dir, sizeof dir), 0);
         snprintf(path, sizeof path, "%s/drift", dir);
         return 0;
 }
 
 static int teardown(void **state) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        return system(cmd);
+        tmpdir_remove(dir);
+        return 0;
 }
 
 static void write_text(const char *text) {
@@ -47,15 +46,15 @@ static void values_round_trip(void **state) {
         double f, s;
         assert_int_equal(driftfile_write(path, -12.345678, 0.012), 0);
         assert_int_equal(driftfile_read(path, &f, &s), 0);
-        assert_true(fabs(f + 12.345678) < 1e-6);
-        assert_true(fabs(s - 0.012) < 1e-6);
+        assert_near(f + 12.345678, 0, 1e-6);
+        assert_near(s, 0.012, 1e-6);
 }
 
 static void chrony_drift_files_are_read(void **state) {
         double f, s;
         write_text("          -4.217633             0.023148\n");
         assert_int_equal(driftfile_read(path, &f, &s), 0);
-        assert_true(fabs(f + 4.217633) < 1e-9);
+        assert_near(f + 4.217633, 0, 1e-9);
 }
 
 static void missing_and_garbage_are_told_apart(void **state) {

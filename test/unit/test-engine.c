@@ -13,6 +13,7 @@
 
 #include "clock/clock-sim.h"
 #include "core/engine.h"
+#include "test-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 #define MAX_SERVERS 5
@@ -126,10 +127,10 @@ static void one_server_brings_the_clock_to_true_time(void **state) {
         assert_true(t.synchronized);
         assert_string_equal(t.reference_name, "10.0.0.1");
         assert_int_equal(t.stratum, 2);
-        assert_true(fabs(sim_clock_time_error(w.clock)) < 100e-6);
-        assert_true(fabs(sim_clock_frequency_error(w.clock)) < 1.0);
+        assert_near(sim_clock_time_error(w.clock), 0, 100e-6);
+        assert_near(sim_clock_frequency_error(w.clock), 0, 1.0);
         /* chrony's sign: the clock runs 20 ppm fast on its own. */
-        assert_true(fabs(t.frequency_ppm - 20) < 1.0);
+        assert_near(t.frequency_ppm, 20, 1.0);
         world_done(&w);
 }
 
@@ -140,7 +141,7 @@ static void makestep_removes_a_large_offset_at_once(void **state) {
         world_init(&w, -30.0, 0, errors, 1, 3);
         run_until(&w, 10);
         assert_int_equal(sim_clock_steps(w.clock), 1);
-        assert_true(fabs(sim_clock_time_error(w.clock)) < 0.01);
+        assert_near(sim_clock_time_error(w.clock), 0, 0.01);
         world_done(&w);
 }
 
@@ -155,7 +156,7 @@ static void an_external_step_is_noticed_and_undone(void **state) {
 
         /* Someone runs date -s: the clock jumps 100 s ahead. */
         sim_clock_external_step(w.clock, 100);
-        assert_true(fabs(engine_check_clock_step(w.engine) - 100) < 1e-6);
+        assert_near(engine_check_clock_step(w.engine), 100, 1e-6);
         assert_false(w.engine->synchronized);
         assert_int_equal(sourcestats_count(&w.sources[0]->stats), 0);
         /* Noticed once; the learned frequency is kept. */
@@ -166,7 +167,7 @@ static void an_external_step_is_noticed_and_undone(void **state) {
         w.next_poll[0] = w.now;
         run_until(&w, w.now + 10);
         assert_true(w.engine->synchronized);
-        assert_true(fabs(sim_clock_time_error(w.clock)) < 1e-3);
+        assert_near(sim_clock_time_error(w.clock), 0, 1e-3);
         world_done(&w);
 }
 
@@ -193,9 +194,9 @@ static void a_large_frequency_error_is_corrected(void **state) {
         print_message("time error %.3g s, frequency error %.3g ppm\n", sim_clock_time_error(w.clock),
                       sim_clock_frequency_error(w.clock));
         assert_true(w.engine->synchronized);
-        assert_true(fabs(sim_clock_time_error(w.clock)) < 100e-6);
-        assert_true(fabs(sim_clock_frequency_error(w.clock)) < 1.0);
-        assert_true(fabs(sim_clock_applied_ppm(w.clock) - (1.0 / 1.05 - 1.0) * 1e6) < 1.0);
+        assert_near(sim_clock_time_error(w.clock), 0, 100e-6);
+        assert_near(sim_clock_frequency_error(w.clock), 0, 1.0);
+        assert_near(sim_clock_applied_ppm(w.clock), (1.0 / 1.05 - 1.0) * 1e6, 1.0);
         world_done(&w);
 }
 
@@ -208,7 +209,7 @@ static void liars_are_outvoted(void **state) {
         assert_true(w.engine->synchronized);
         assert_int_equal(w.sources[1]->state, SELECT_FALSETICKER);
         assert_int_equal(w.sources[3]->state, SELECT_FALSETICKER);
-        assert_true(fabs(sim_clock_time_error(w.clock)) < 200e-6);
+        assert_near(sim_clock_time_error(w.clock), 0, 200e-6);
         world_done(&w);
 }
 
@@ -321,7 +322,7 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
         advance_to(&w, 1200 + 0.5);
         engine_on_timer(w.engine);
         assert_int_equal(clock_read(w.clock, &raw), 0);
-        assert_true(fabs(discipline_remaining(&w.engine->discipline, raw) + 1.0) < 0.1);
+        assert_near(discipline_remaining(&w.engine->discipline, raw) + 1.0, 0, 0.1);
         assert_true(w.engine->discipline.slew_rate < -0.05);
         assert_true(w.engine->leap_done_midnight == LEAP_MIDNIGHT);
         engine_tracking(w.engine, &t);

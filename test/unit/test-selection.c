@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "core/selection.h"
+#include "test-util.h"
 
 static SelectCandidate good(double offset, double distance) {
         return (SelectCandidate) { .usable = true, .stratum = 2, .offset = offset, .offset_sd = distance / 4,
@@ -26,7 +27,7 @@ static void one_source_is_selected(void **state) {
         select_n(c, 1, -1, st, &r);
         assert_int_equal(r.selected, 0);
         assert_int_equal(st[0], SELECT_SELECTED);
-        assert_true(fabs(r.offset - 1e-3) < 1e-12);
+        assert_near(r.offset, 1e-3, 1e-12);
         assert_null(r.reason);
 }
 
@@ -41,7 +42,7 @@ static void two_agreeing_sources_are_both_used(void **state) {
         assert_int_equal(r.n_combined, 2);
         /* Inverse-variance mean: weights 1/25 and 1/36. */
         double expect = (1e-3 / 25 + 2e-3 / 36) / (1.0 / 25 + 1.0 / 36);
-        assert_true(fabs(r.offset - expect) < 1e-12);
+        assert_near(r.offset, expect, 1e-12);
 }
 
 static void two_disagreeing_sources_select_nothing(void **state) {
@@ -113,7 +114,7 @@ static void two_liars_of_five_are_falsetickers(void **state) {
         assert_int_equal(st[3], SELECT_FALSETICKER);
         assert_true(st[0] >= SELECT_COMBINED && st[2] >= SELECT_COMBINED && st[4] >= SELECT_COMBINED);
         assert_int_equal(r.n_truechimers, 3);
-        assert_true(fabs(r.offset) < 1e-3);
+        assert_near(r.offset, 0, 1e-3);
 }
 
 static void a_preferred_truechimer_wins(void **state) {

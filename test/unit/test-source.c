@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/source.h"
+#include "test-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 #define COOKIE UINT64_C(0x0123456789abcdef)
@@ -72,8 +73,8 @@ static void offset_and_delay_follow_rfc5905(void **state) {
                 print_message("%s\n", cases[i].name);
                 NtpPacket p = reply_to(T0, cases[i].offset, cases[i].delay);
                 ntp_sample_compute(T0, p.receive_ts, p.transmit_ts, arrival(T0, cases[i].delay), &off, &del);
-                assert_true(fabs(off - cases[i].offset) < 1e-8);
-                assert_true(fabs(del - 2 * cases[i].delay) < 1e-8);
+                assert_near(off, cases[i].offset, 1e-8);
+                assert_near(del, 2 * cases[i].delay, 1e-8);
         }
 }
 
@@ -83,8 +84,8 @@ static void arithmetic_holds_across_the_2036_era_boundary(void **state) {
         double off, del;
 
         ntp_sample_compute(t1, p.receive_ts, p.transmit_ts, arrival(t1, 0.001), &off, &del);
-        assert_true(fabs(off - 0.75) < 1e-8);
-        assert_true(fabs(del - 0.002) < 1e-8);
+        assert_near(off, 0.75, 1e-8);
+        assert_near(del, 0.002, 1e-8);
 }
 
 static void a_good_reply_becomes_a_sample_and_sets_reach(void **state) {
@@ -95,7 +96,7 @@ static void a_good_reply_becomes_a_sample_and_sets_reach(void **state) {
         source_build_request(s, T0, COOKIE, &req);
         rep = reply_to(T0, 0.002, 0.0005);
         assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.0005), &x), SOURCE_REPLY_OK);
-        assert_true(fabs(x.offset - 0.002) < 1e-8);
+        assert_near(x.offset, 0.002, 1e-8);
         assert_int_equal(s->reach, 1);
         assert_int_equal(s->stratum, 2);
         assert_false(s->waiting);

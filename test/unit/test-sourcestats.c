@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "core/sourcestats.h"
+#include "test-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 
@@ -31,12 +32,12 @@ static void a_perfect_line_gives_its_slope_and_offset(void **state) {
         add_line(&s, 16, 64, 1e-3, 2e-6, 1e-4);
         assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(15 * 64), &e));
         assert_int_equal(e.n_samples, 16);
-        assert_true(fabs(e.frequency - 2e-6) < 1e-12);
-        assert_true(fabs(e.offset - (1e-3 + 2e-6 * 15 * 64)) < 1e-9);
+        assert_near(e.frequency, 2e-6, 1e-12);
+        assert_near(e.offset, (1e-3 + 2e-6 * 15 * 64), 1e-9);
         assert_true(e.std_dev < 1e-6);
         /* A perfect fit still knows the slope only as well as the delays
          * allow: 100 us over 960 s, averaged over 16 samples. */
-        assert_true(fabs(e.skew - 1e-4 / 960 * sqrt(3.0 / 16)) < 1e-12);
+        assert_near(e.skew, 1e-4 / 960 * sqrt(3.0 / 16), 1e-12);
 }
 
 static void the_estimate_extrapolates_to_now(void **state) {
@@ -46,7 +47,7 @@ static void the_estimate_extrapolates_to_now(void **state) {
         sourcestats_init(&s);
         add_line(&s, 8, 16, 0, -5e-6, 1e-4);
         assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(7 * 16 + 100), &e));
-        assert_true(fabs(e.offset - (-5e-6 * (7 * 16 + 100))) < 1e-9);
+        assert_near(e.offset, (-5e-6 * (7 * 16 + 100)), 1e-9);
         /* Further from the data, less sure. */
         SourceEstimate later;
         sourcestats_estimate(&s, T0 + seconds_to_nsec(7 * 16 + 10000), &later);
@@ -68,7 +69,7 @@ static void a_sample_with_a_long_delay_barely_moves_the_fit(void **state) {
         SourceSample slow = sample(12 * 16, 10e-3, 50e-3);
         sourcestats_add(&s, &slow);
         assert_true(sourcestats_estimate(&s, slow.time, &e));
-        assert_true(fabs(e.offset) < 100e-6);
+        assert_near(e.offset, 0, 100e-6);
 }
 
 static void runs_test_threshold(void **state) {
@@ -92,7 +93,7 @@ static void a_change_of_slope_shrinks_the_window(void **state) {
         }
         assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(41 * 16), &e));
         assert_true(e.n_samples < 42);
-        assert_true(fabs(e.frequency - 20e-6) < 5e-6);
+        assert_near(e.frequency, 20e-6, 5e-6);
 }
 
 static void a_frequency_change_removes_that_much_slope(void **state) {
@@ -104,9 +105,9 @@ static void a_frequency_change_removes_that_much_slope(void **state) {
         add_line(&s, 10, 32, 0, 3e-6, 1e-4);
         sourcestats_apply_clock_change(&s, now, 3e-6, 0);
         assert_true(sourcestats_estimate(&s, now, &e));
-        assert_true(fabs(e.frequency) < 1e-12);
+        assert_near(e.frequency, 0, 1e-12);
         /* The offset at the time of the change is unchanged. */
-        assert_true(fabs(e.offset - 3e-6 * 9 * 32) < 1e-9);
+        assert_near(e.offset, 3e-6 * 9 * 32, 1e-9);
 }
 
 static void an_offset_change_shifts_every_sample(void **state) {
@@ -118,8 +119,8 @@ static void an_offset_change_shifts_every_sample(void **state) {
         add_line(&s, 6, 16, 0.25, 0, 1e-4);
         sourcestats_apply_clock_change(&s, now, 0, 0.25);
         assert_true(sourcestats_estimate(&s, now + seconds_to_nsec(0.25), &e));
-        assert_true(fabs(e.offset) < 1e-9);
-        assert_true(fabs(sourcestats_last(&s)->offset) < 1e-9);
+        assert_near(e.offset, 0, 1e-9);
+        assert_near(sourcestats_last(&s)->offset, 0, 1e-9);
 }
 
 static void the_ring_keeps_the_newest_64(void **state) {
@@ -154,8 +155,8 @@ static void two_samples_bound_frequency_by_their_delays(void **state) {
         SourceSample second = sample(2, 2e-6, 1e-4);
         sourcestats_add(&s, &second);
         assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(2), &e));
-        assert_true(fabs(e.skew - sqrt(2) * 0.5e-4 / 2) < 1e-9);
-        assert_true(fabs(e.frequency - 1e-6) < 1e-9);
+        assert_near(e.skew, sqrt(2) * 0.5e-4 / 2, 1e-9);
+        assert_near(e.frequency, 1e-6, 1e-9);
         assert_true(e.offset_sd >= 0.5e-4);
         SourceSample third = sample(4, 4e-6, 1e-4);
         sourcestats_add(&s, &third);

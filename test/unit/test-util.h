@@ -1,0 +1,40 @@
+/* Helpers shared by the unit tests: a tolerance assertion that prints
+ * both values, and temporary directories that clean up after themselves. */
+#pragma once
+
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* |a - b| < eps, printing both values (and the tolerance) when not. */
+#define assert_near(a, b, eps) _assert_near((double) (a), (double) (b), (double) (eps), #a, #b, __FILE__, __LINE__)
+
+static inline void _assert_near(double a, double b, double eps, const char *ea, const char *eb, const char *file,
+                                int line) {
+        if (fabs(a - b) < eps)
+                return;
+        print_error("%s = %.12g and %s = %.12g differ by %.3g, not less than %.3g\n", ea, a, eb, b, fabs(a - b),
+                    eps);
+        _fail(file, line);
+}
+
+/* A fresh directory under $TMPDIR (or /tmp) in buf; 0 or -errno. */
+static inline int tmpdir_new(char *buf, size_t size) {
+        const char *base = getenv("TMPDIR") ?: "/tmp";
+        if ((size_t) snprintf(buf, size, "%s/tempus-test-XXXXXX", base) >= size)
+                return -ENAMETOOLONG;
+        return mkdtemp(buf) ? 0 : -errno;
+}
+
+static inline int tmpdir_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path) < 0 ? -errno : 0;
+}
+
+/* Removes the directory and everything in it. */
+static inline void tmpdir_remove(const char *dir) {
+        (void) nftw(dir, tmpdir_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
