@@ -152,9 +152,11 @@ static void ipv6_server_sockets_are_v6_only(void **state) {
         int v = 0;
         socklen_t len = sizeof v;
 
+        /* Without IPv6 on lo this proves nothing: it is skipped, and a
+         * skipped test fails test/run-all.sh. */
         if (udp_server_socket(AF_INET6, "::1", 0, &fd) < 0) {
                 print_message("no IPv6 loopback here\n");
-                return;
+                skip();
         }
         assert_int_equal(getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len), 0);
         assert_int_equal(v, 1);
