@@ -60,7 +60,7 @@ static void a_slew_stays_within_the_kernels_range(void **state) {
         assert_true(fabs(sim_clock_applied_ppm(c)) <= CLOCK_KERNEL_MAX_FREQUENCY_PPM + 1e-3);
         assert_true(d.slew_rate > 0.01 && d.slew_rate < 0.02);
         sim_clock_advance(c, 100);
-        clock_read(c, &raw);
+        assert_int_equal(clock_read(c, &raw), 0);
         /* cooked - true stays what it was (zero) while raw catches up. */
         double cooked_error = sim_clock_time_error(c) + discipline_remaining(&d, raw);
         assert_near(cooked_error, 0, 1e-6);
@@ -91,7 +91,7 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         DisciplineInput in = { .offset = 0.01, .skew = 1.0 };
         assert_int_equal(discipline_update(&d, &in, NULL), 0);
         assert_true(d.slewing);
-        clock_read(c, &raw);
+        assert_int_equal(clock_read(c, &raw), 0);
         assert_int_equal(discipline_cook(&d, raw), raw + 10 * NSEC_PER_MSEC);
         /* One change: cooked time jumped forward by the offset. */
         assert_int_equal(n_changes, 1);
@@ -99,7 +99,7 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
 
         /* The clock runs fast while slewing, at amount / duration. */
         double ppm;
-        clock_get_frequency(c, &ppm);
+        assert_int_equal(clock_get_frequency(c, &ppm), 0);
         assert_near(ppm, d.slew_rate * 1e6, 1e-9);
         assert_true(ppm > 0);
 
@@ -108,11 +108,11 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         sim_clock_advance(c, discipline_timer_delay(&d, raw) + 1e-9);
         assert_int_equal(discipline_on_timer(&d), 0);
         assert_false(d.slewing);
-        clock_get_frequency(c, &ppm);
+        assert_int_equal(clock_get_frequency(c, &ppm), 0);
         assert_near(ppm, 0, 1e-9);
         assert_near(sim_clock_time_error(c), 0.01, 1e-8);
         assert_int_equal(discipline_now(&d, &cooked), 0);
-        clock_read(c, &raw);
+        assert_int_equal(clock_read(c, &raw), 0);
         assert_true(llabs(cooked - raw) <= 10);
         clock_free(c);
 }
@@ -124,11 +124,11 @@ static void a_late_timer_re_aims_the_slew(void **state) {
 
         setup_discipline(&d, c, 0, 0);
         DisciplineInput in = { .offset = 0.001, .skew = 1.0 };
-        discipline_update(&d, &in, NULL);
-        clock_read(c, &raw);
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_int_equal(clock_read(c, &raw), 0);
         /* Fire 0.5 s late: the clock overshot; the discipline slews back. */
         sim_clock_advance(c, discipline_timer_delay(&d, raw) + 0.5);
-        discipline_on_timer(&d);
+        assert_int_equal(discipline_on_timer(&d), 0);
         assert_true(d.slewing);
         assert_true(discipline_remaining(&d, raw + seconds_to_nsec(nsec_diff(d.slew_start, raw))) < 0);
         clock_free(c);
@@ -142,13 +142,13 @@ static void frequency_follows_the_residual_weighted_by_skew(void **state) {
         setup_discipline(&d, c, 0, 0);
         /* Unknown prior: takes nearly all of a well-measured residual. */
         DisciplineInput in = { .offset = 0, .frequency = 10e-6, .skew = 0.1e-6 };
-        discipline_update(&d, &in, &u);
+        assert_int_equal(discipline_update(&d, &in, &u), 0);
         assert_near(u.frequency_change_ppm, 10.0, 0.01);
         assert_near(d.frequency_ppm, 10.0, 0.01);
         /* Equal uncertainty on both sides: half. */
         d.skew_ppm = 1.0;
         in = (DisciplineInput) { .offset = 0, .frequency = 2e-6, .skew = 1e-6 };
-        discipline_update(&d, &in, &u);
+        assert_int_equal(discipline_update(&d, &in, &u), 0);
         assert_near(u.frequency_change_ppm, 1.0, 1e-9);
         /* The change was announced with its size. */
         bool seen = false;
@@ -165,7 +165,7 @@ static void no_frequency_change_before_the_regression_can_tell(void **state) {
 
         setup_discipline(&d, c, 0, 0);
         DisciplineInput in = { .offset = 0, .frequency = 50e-6, .skew = 2000e-6 };
-        discipline_update(&d, &in, &u);
+        assert_int_equal(discipline_update(&d, &in, &u), 0);
         assert_true(u.frequency_change_ppm == 0);
         clock_free(c);
 }
@@ -177,12 +177,12 @@ static void makestep_steps_only_over_the_threshold_in_the_first_updates(void **s
 
         setup_discipline(&d, c, 1.0, 2);
         DisciplineInput small = { .offset = 0.5, .skew = 1 }, big = { .offset = 5.0, .skew = 1 };
-        discipline_update(&d, &small, &u);                      /* update 1: under threshold */
+        assert_int_equal(discipline_update(&d, &small, &u), 0);                      /* update 1: under threshold */
         assert_false(u.stepped);
-        discipline_update(&d, &big, &u);                        /* update 2: steps */
+        assert_int_equal(discipline_update(&d, &big, &u), 0);                        /* update 2: steps */
         assert_true(u.stepped);
         assert_int_equal(sim_clock_steps(c), 1);
-        discipline_update(&d, &big, &u);                        /* update 3: past the limit */
+        assert_int_equal(discipline_update(&d, &big, &u), 0);                        /* update 3: past the limit */
         assert_false(u.stepped);
         assert_int_equal(sim_clock_steps(c), 1);
         clock_free(c);
@@ -195,12 +195,12 @@ static void makestep_never_steps_with_limit_zero_and_always_with_minus_one(void 
         DisciplineInput big = { .offset = 5.0, .skew = 1 };
 
         setup_discipline(&d, c, 1.0, 0);
-        discipline_update(&d, &big, &u);
+        assert_int_equal(discipline_update(&d, &big, &u), 0);
         assert_false(u.stepped);
 
         setup_discipline(&d, c, 1.0, -1);
         for (int i = 0; i < 5; i++) {
-                discipline_update(&d, &big, &u);
+                assert_int_equal(discipline_update(&d, &big, &u), 0);
                 assert_true(u.stepped);
         }
         clock_free(c);
@@ -212,7 +212,7 @@ static void a_step_moves_the_clock_and_announces_it(void **state) {
 
         setup_discipline(&d, c, 1.0, 1);
         DisciplineInput in = { .offset = 3.0, .skew = 1 };
-        discipline_update(&d, &in, NULL);
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
         assert_near(sim_clock_time_error(c), 0, 1e-9);
         assert_true(changes[n_changes - 1].doffset == 3.0);
         clock_free(c);
@@ -224,7 +224,7 @@ static void step_now_finishes_the_slew_at_once(void **state) {
 
         setup_discipline(&d, c, 0, 0);
         DisciplineInput in = { .offset = 0.2, .skew = 1 };
-        discipline_update(&d, &in, NULL);
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
         assert_int_equal(discipline_step_now(&d, 0), 0);
         assert_false(d.slewing);
         assert_near(sim_clock_time_error(c), 0.2, 1e-6);
@@ -243,7 +243,7 @@ static void the_drift_file_frequency_is_applied_at_start(void **state) {
         p.initial_frequency_ppm = -12.5;
         p.initial_skew_ppm = 0.1;
         assert_int_equal(discipline_init(&d, c, &p, NULL, NULL), 0);
-        clock_get_frequency(c, &ppm);
+        assert_int_equal(clock_get_frequency(c, &ppm), 0);
         assert_near(ppm + 12.5, 0, 1e-9);
         assert_true(d.frequency_known);
         clock_free(c);
