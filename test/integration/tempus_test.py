@@ -86,15 +86,16 @@ def isolate():
     os.execvp(cmd[0], cmd)
 
 
-def wait_for(what, predicate, timeout, interval=0.2):
-    """Polls predicate() until it returns something true; fails after timeout."""
+def wait_for(what, predicate, timeout, interval=0.2, on_timeout=None):
+    """Polls predicate() until it returns something true. After timeout,
+    calls on_timeout(message), which must not return (default: fail())."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            fail("timed out after %.0f s waiting for %s" % (timeout, what))
+            (on_timeout or fail)("timed out after %.0f s waiting for %s" % (timeout, what))
         time.sleep(interval)
 
 

@@ -37,6 +37,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import tempus_test  # noqa: E402  (wait_for)
+
 SKIP = 77
 ADJ_FREQUENCY = 0x0002
 ADJ_STATUS = 0x0010
@@ -352,15 +355,14 @@ def children_of(pid):
     return found
 
 
+def raise_failure(message):
+    raise Failure(message)
+
+
 def wait_for(what, predicate, timeout, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise Failure("timed out after %d s waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    """tempus_test.wait_for, raising Failure so that main() can print the
+    diagnostics and kill the container."""
+    return tempus_test.wait_for(what, predicate, timeout, interval, on_timeout=raise_failure)
 
 
 # ---- the steps -----------------------------------------------------------------
