@@ -71,8 +71,8 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
         p->root_dispersion = t.root_dispersion;
         p->update_interval = t.update_interval;
         snprintf(p->leap_status, sizeof p->leap_status, "%s", leap_status_name(&t));
-        p->makestep_threshold = dp->makestep_threshold > 0 ? dp->makestep_threshold : 0;
-        p->makestep_limit = dp->makestep_threshold > 0 ? dp->makestep_limit : 0;
+        p->makestep_threshold = dp->makestep_threshold;
+        p->makestep_limit = dp->makestep_limit;
         p->min_sources = m->engine->params.select.min_sources;
         p->access_rules_hash = access_rules_hash(&m->access);
         p->clock_control = m->clock->controls;
@@ -152,17 +152,20 @@ static int method_set_make_step(sd_bus_message *message, void *userdata, sd_bus_
         r = sd_bus_message_read(message, "di", &threshold, &limit);
         if (r < 0)
                 return r;
+        /* The meaning of MakeStep= in tempus.conf: limit 0 never steps,
+         * -1 steps at any update; threshold 0 steps whatever the offset. */
         if (!isfinite(threshold) || threshold < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Invalid threshold %g: must be 0 (never step) or a positive number of seconds.",
-                                         threshold);
-        if (limit < 0)
+                                         "Invalid threshold %g: must be a number of seconds, 0 or more.", threshold);
+        if (limit < -1)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                                         "Invalid limit %d: must be a number of clock updates, 0 or more.", limit);
-        discipline_set_makestep(&m->engine->discipline, threshold, threshold > 0 ? limit : 0);
-        m->config.makestep_threshold = threshold;
-        m->config.makestep_limit = threshold > 0 ? limit : 0;
-        log_info("MakeStep set to %g s for the first %d updates over D-Bus.", threshold, limit);
+                                         "Invalid limit %d: must be a number of clock updates, 0 (never step) or -1 (any update).",
+                                         limit);
+        discipline_set_makestep(&m->engine->discipline, threshold, limit);
+        if (limit < 0)
+                log_info("MakeStep set to %g s at any update over D-Bus.", threshold);
+        else
+                log_info("MakeStep set to %g s for the first %d updates over D-Bus.", threshold, limit);
         manager_schedule_status(m);
         return sd_bus_reply_method_return(message, NULL);
 }

@@ -354,7 +354,8 @@ SYSTEM_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus
 
 def bus_call(method, signature=None, *arguments, user=None, check=True):
     """busctl call on the Manager; returns the CompletedProcess."""
-    cmd = ["busctl", "--system", "call", "org.tempus.Tempus1", "/org/tempus/Tempus1",
+    # "--": arguments such as -1 are not options.
+    cmd = ["busctl", "--system", "call", "--", "org.tempus.Tempus1", "/org/tempus/Tempus1",
            "org.tempus.Tempus1.Manager", method]
     if signature:
         cmd += [signature] + [str(a) for a in arguments]

@@ -131,6 +131,10 @@ def test_allow_serves(t):
 
 
 def test_methods(args, wd, monitor):
+    bus_call("SetMakeStep", "di", 0.0, -1)
+    if (bus_get("MakeStepThreshold"), bus_get("MakeStepLimit")) != ("0", "-1"):
+        fail("SetMakeStep(0, -1), as MakeStep=0 -1, not reflected: %s %s"
+             % (bus_get("MakeStepThreshold"), bus_get("MakeStepLimit")))
     bus_call("SetMakeStep", "di", 0.5, 2)
     if (bus_get("MakeStepThreshold"), bus_get("MakeStepLimit")) != ("0.5", "2"):
         fail("SetMakeStep not reflected: %s %s" % (bus_get("MakeStepThreshold"), bus_get("MakeStepLimit")))
