@@ -7,17 +7,6 @@
 #include "bus/bus-source.h"
 #include "core/source.h"
 
-/* The sample span of the regression window, seconds. */
-static double source_span(const Source *s) {
-        const SourceStats *st = &s->stats;
-
-        if (st->n < 2)
-                return 0;
-        const SourceSample *oldest = &st->samples[st->first];
-        const SourceSample *newest = &st->samples[(st->first + st->n - 1) % SOURCESTATS_MAX_SAMPLES];
-        return nsec_diff(newest->time, oldest->time);
-}
-
 static void fill_statistics(BusSourceProps *p, const Source *s, int64_t now) {
         SourceEstimate e;
 
@@ -26,7 +15,7 @@ static void fill_statistics(BusSourceProps *p, const Source *s, int64_t now) {
         p->offset = bus_chronyc_offset(e.last_offset);
         p->samples = e.n_samples;
         p->runs = e.n_runs;
-        p->span = source_span(s);
+        p->span = e.span;
         p->frequency = e.frequency * 1e6;
         p->frequency_skew = e.skew * 1e6;
         p->std_dev = e.std_dev;

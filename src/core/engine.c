@@ -57,6 +57,14 @@ Engine *engine_free(Engine *e) {
         return NULL;
 }
 
+void engine_set_params(Engine *e, const EngineParams *p) {
+        e->params.select = p->select;
+        e->params.local_stratum = p->local_stratum;
+        e->params.leap_mode = p->leap_mode;
+        discipline_set_makestep(&e->discipline, p->discipline.makestep_threshold, p->discipline.makestep_limit);
+        notify(e);
+}
+
 void engine_set_change_handler(Engine *e, EngineChangeHandler cb, void *userdata) {
         e->on_change = cb;
         e->userdata = userdata;

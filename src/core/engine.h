@@ -109,6 +109,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Engine *, engine_free);
 
 void engine_set_change_handler(Engine *e, EngineChangeHandler cb, void *userdata);
 
+/* Applies new settings at run time (a reload): selection, MakeStep, local
+ * stratum and leap mode. The discipline's state and its initial frequency
+ * are not touched: those count only at the start. */
+void engine_set_params(Engine *e, const EngineParams *p);
+
 int engine_add_source(Engine *e, const SourceSpec *spec, const char *name,
                       const struct sockaddr *address, socklen_t len, Source **ret);
 void engine_remove_source(Engine *e, Source *s);

@@ -27,6 +27,7 @@ static void engine_changed(Engine *e, void *userdata) {
         manager_schedule_status(userdata);
 }
 
+/* The drift file, read once at the start, seeds the discipline. */
 static void load_drift(const Config *c, DisciplineParams *p) {
         double freq, skew;
 
@@ -60,7 +61,6 @@ static void engine_params_from_config(const Config *c, EngineParams *p) {
         p->select.max_jitter = c->max_jitter;
         p->local_stratum = c->local_stratum;
         p->leap_mode = leap_mode_from_config(c);
-        load_drift(c, &p->discipline);
 }
 
 /* [Clock] LeapSecTZ=: the leap second table of a "right/" zone. Without
@@ -139,6 +139,7 @@ int manager_new(const char *config_path, const Config *config, Manager **ret) {
                 return log_error_errno(r, "Failed to set up the clock: %m");
 
         engine_params_from_config(&m->config, &params);
+        load_drift(&m->config, &params.discipline);
         r = engine_new(m->clock, &params, &m->engine);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the engine: %m");
@@ -410,12 +411,9 @@ int manager_reload(Manager *m) {
         r = access_list_copy(&m->access, &next.access);
         if (r < 0)
                 log_oom();
-        discipline_set_makestep(&m->engine->discipline, next.makestep_threshold, next.makestep_limit);
-        m->engine->params.select.min_sources = MAX(next.min_sources, 1u);
-        m->engine->params.select.max_distance = next.max_distance;
-        m->engine->params.select.max_jitter = next.max_jitter;
-        m->engine->params.local_stratum = next.local_stratum;
-        m->engine->params.leap_mode = leap_mode_from_config(&next);
+        EngineParams params;
+        engine_params_from_config(&next, &params);
+        engine_set_params(m->engine, &params);
         if (next.control != m->config.control)
                 log_notice("Clock.Control changed: takes effect when tempusd restarts.");
 
