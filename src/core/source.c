@@ -190,12 +190,26 @@ static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[st
         return SOURCE_REPLY_OK;
 }
 
-static void handle_kod(Source *s, const char *code) {
-        /* RFC 5905 section 7.4: DENY and RSTR mean stop; RATE means slow down. */
-        if (streq(code, "DENY") || streq(code, "RSTR"))
+/* RFC 5905 section 7.4: DENY and RSTR mean the server will not serve
+ * us: stop sending to it. RATE means too often: back off (RFC 9109 and
+ * chrony: a poll interval at least the one the server asks for, and one
+ * step longer than ours, within maxpoll), but never stop for it: one
+ * forged or mistaken packet must not silence a source. A burst in progress
+ * ends. Only a KoD that answers our request (origin checked) gets here. */
+static void handle_kod(Source *s, const NtpPacket *p, const char *code) {
+        if (streq(code, "DENY") || streq(code, "RSTR")) {
                 s->kod_deny = true;
-        else if (streq(code, "RATE"))
-                s->poll = MIN(s->poll + 1, s->spec.maxpoll);
+                s->burst_left = 0;
+        } else if (streq(code, "RATE")) {
+                int poll = MAX(s->poll + 1, MIN(p->poll, SOURCE_MAX_POLL));
+                s->poll = MIN(poll, s->spec.maxpoll);
+                s->burst_left = 0;
+                s->n_rate_kods++;
+        }
+}
+
+bool source_wants_polls(const Source *s) {
+        return !s->kod_deny;
 }
 
 /* The wander that the prediction test cannot see yet: a quarter of the
@@ -258,7 +272,7 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         assert(s && p);
         SourceReply r = check_header(s, p, kod);
         if (r == SOURCE_REPLY_KOD)
-                handle_kod(s, kod);
+                handle_kod(s, p, kod);
         if (r == SOURCE_REPLY_UNSYNCHRONIZED) {
                 /* Our request, answered by a server that lost its own
                  * synchronisation: stop using it now, not only once the

@@ -68,7 +68,8 @@ typedef struct Source {
         bool has_reply;
         nsec_t last_rx;                 /* cooked */
         SourceSample last_sample;
-        bool kod_deny;
+        bool kod_deny;                  /* the server said DENY or RSTR */
+        unsigned n_rate_kods;
 
         SourceStats stats;
         SelectState state;
@@ -87,6 +88,9 @@ void source_start(Source *s);
 void source_burst(Source *s);
 /* Seconds from one request to the next. */
 double source_poll_interval(const Source *s);
+/* False once the server answered with a Kiss-o'-Death DENY or RSTR: it
+ * must not be sent to again (RFC 5905 section 7.4). */
+bool source_wants_polls(const Source *s);
 
 /* Builds the next request. cookie is a random 64-bit value used as the
  * transmit timestamp (it must come back as the reply's origin timestamp,

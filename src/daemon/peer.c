@@ -166,6 +166,14 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
         uint8_t reach_before = p->source->reach;
 
         manager_check_clock_step(m);
+        if (!source_wants_polls(p->source)) {
+                /* The timer is one-shot: without a new schedule, polling
+                 * ends here. */
+                log_warning("%s (%s) refused us with a Kiss-o'-Death (DENY or RSTR): no more requests to it.",
+                            p->source->name, p->source->address_string);
+                manager_schedule_status(m);
+                return 0;
+        }
         (void) peer_send_request(p);
         /* The register just shifted: a source may have become unreachable. */
         if (reach_before != 0 && p->source->reach == 0)
@@ -214,6 +222,8 @@ int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret
 }
 
 int peer_burst(Peer *p) {
+        if (!source_wants_polls(p->source))
+                return 0;
         source_burst(p->source);
         return peer_schedule(p, 0);
 }

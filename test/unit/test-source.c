@@ -190,22 +190,46 @@ static void a_server_that_loses_sync_is_unusable_at_once(void **state) {
 }
 
 static void kod_rate_slows_down_and_deny_stops_use(void **state) {
-        Source *s = make_source(false);
+        Source *s = make_source(true);
         NtpPacket req, rep;
         SelectCandidate c;
 
+        source_start(s);
         source_build_request(s, T0, COOKIE, &req);
         rep = reply_to(T0, 0, 0.001);
         kod_rate(&rep);
-        source_process_reply(s, &rep, arrival(T0, 0.001), NULL);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_KOD);
+        /* One step slower, the burst over, and still polled. */
         assert_int_equal(s->poll, 7);
+        assert_int_equal(source_poll_interval(s), 128);
+        assert_true(source_wants_polls(s));
+        /* A RATE asking for a longer poll gets it (within maxpoll). */
+        rep = reply_to(T0, 0, 0.001);
+        kod_rate(&rep);
+        rep.poll = 9;
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_KOD);
+        assert_int_equal(s->poll, 9);
 
         rep = reply_to(T0, 0, 0.001);
         kod_deny(&rep);
-        source_process_reply(s, &rep, arrival(T0, 0.001), NULL);
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_KOD);
         assert_true(s->kod_deny);
+        assert_false(source_wants_polls(s));
         source_candidate(s, T0, &c);
         assert_false(c.usable);
+        source_free(s);
+}
+
+static void a_kod_that_does_not_answer_our_request_changes_nothing(void **state) {
+        Source *s = make_source(false);
+        NtpPacket req, rep;
+
+        source_build_request(s, T0, COOKIE, &req);
+        rep = reply_to(T0, 0, 0.001);
+        kod_deny(&rep);
+        rep.origin_ts ^= 1;
+        assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_BOGUS);
+        assert_true(source_wants_polls(s));
         source_free(s);
 }
 
@@ -293,6 +317,7 @@ int main(void) {
                 cmocka_unit_test(a_transmit_timestamp_within_precision_before_receive_is_accepted),
                 cmocka_unit_test(a_server_that_loses_sync_is_unusable_at_once),
                 cmocka_unit_test(kod_rate_slows_down_and_deny_stops_use),
+                cmocka_unit_test(a_kod_that_does_not_answer_our_request_changes_nothing),
                 cmocka_unit_test(unsolicited_and_duplicate_replies_are_ignored),
                 cmocka_unit_test(iburst_polls_every_two_seconds_then_minpoll),
                 cmocka_unit_test(without_iburst_polling_starts_at_minpoll),
