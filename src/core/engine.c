@@ -177,8 +177,6 @@ static int update_clock(Engine *e) {
         int r = discipline_update(&e->discipline, &in, &u);
         if (r < 0)
                 return log_warning_errno(r, "Failed to adjust the clock: %m");
-        if (u.stepped)
-                log_notice("Stepped the clock by %+.6f s.", u.offset);
         e->synchronized = true;
         e->ever_synchronized = true;
         e->leap = (NtpLeap) e->selection.leap;

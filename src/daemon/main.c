@@ -82,7 +82,6 @@ static int run(const Options *o, Config *config) {
         int r;
 
         r = manager_new(o->config_path, config, &m);
-        *config = (Config) {};          /* the manager owns it now, or freed it */
         if (r < 0)
                 return r;
         r = manager_start(m);

@@ -1,6 +1,7 @@
 /* The Manager: lifecycle, signals, reload, drift file and housekeeping
  * (see manager.h). Status reporting lives in manager-status.c, sources in
  * manager-sources.c, serving in responder.c. */
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,14 +120,19 @@ static int manager_setup_ratelimit(Manager *m) {
         return 0;
 }
 
-int manager_new(const char *config_path, const Config *config, Manager **ret) {
+int manager_new(const char *config_path, Config *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = calloc(1, sizeof(Manager));
         EngineParams params;
         int r;
 
-        if (!m)
+        assert(config && ret);
+        if (!m) {
+                config_done(config);
                 return log_oom();
+        }
+        /* Ours from now on, whatever happens next. */
         m->config = *config;
+        *config = (Config) {};
         if (config_path && !(m->config_path = strdup(config_path)))
                 return log_oom();
 
@@ -231,6 +237,16 @@ void manager_arm_discipline_timer(Manager *m) {
                                                on_discipline_timer, m);
         if (r < 0)
                 log_warning_errno(r, "Failed to arm the slew timer: %m");
+}
+
+bool manager_parse_datagram(Manager *m, const UdpMessage *msg, NtpPacket *ret) {
+        NtpDrop drop = udp_message_truncated(msg) ? NTP_DROP_TOO_LONG : ntp_packet_parse(msg->data, msg->len, ret);
+
+        if (drop == NTP_DROP_NONE)
+                return true;
+        m->counters.dropped[drop]++;
+        log_debug("Dropped a datagram: %s", ntp_drop_to_string(drop));
+        return false;
 }
 
 void manager_check_clock_step(Manager *m) {

@@ -10,6 +10,7 @@
 #include "clock/clock.h"
 #include "config/config.h"
 #include "core/engine.h"
+#include "net/udp.h"
 #include "ntp/ntp-packet.h"
 
 typedef struct Peer Peer;
@@ -74,7 +75,9 @@ typedef struct Manager {
         bool sent_ready;
 } Manager;
 
-int manager_new(const char *config_path, const Config *config, Manager **ret);
+/* Takes ownership of *config in every case: it is moved into the manager
+ * (and freed with it, or at once on failure) and *config is left empty. */
+int manager_new(const char *config_path, Config *config, Manager **ret);
 Manager *manager_free(Manager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 
@@ -95,6 +98,9 @@ int manager_watch_adjtime(Manager *m);
  * once the current event is done (coalesces bursts of changes). */
 void manager_schedule_status(Manager *m);
 
+/* Parses a datagram from a socket of ours into *ret; a malformed or
+ * truncated one is counted (counters.dropped) and refused (false). */
+bool manager_parse_datagram(Manager *m, const UdpMessage *msg, NtpPacket *ret);
 /* Looks for a step of the system clock by someone else; after one, every
  * source is asked again at once. Called first on every wakeup that reads
  * the clock (polls, replies, timers), so that no measurement spans a step

@@ -86,13 +86,8 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         Manager *m = p->manager;
         NtpPacket pkt;
 
-        NtpDrop drop = udp_message_truncated(msg) ? NTP_DROP_TOO_LONG
-                                                  : ntp_packet_parse(msg->data, msg->len, &pkt);
-        if (drop != NTP_DROP_NONE) {
-                m->counters.dropped[drop]++;
-                log_debug("Dropped datagram from %s: %s", p->source->address_string, ntp_drop_to_string(drop));
+        if (!manager_parse_datagram(m, msg, &pkt))
                 return;
-        }
 
         nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
         SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);

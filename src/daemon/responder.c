@@ -47,12 +47,8 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         nsec_t tx;
 
         m->counters.requests++;
-        NtpDrop drop = udp_message_truncated(msg) ? NTP_DROP_TOO_LONG
-                                                  : ntp_packet_parse(msg->data, msg->len, &request);
-        if (drop != NTP_DROP_NONE) {
-                m->counters.dropped[drop]++;
+        if (!manager_parse_datagram(m, msg, &request))
                 return false;
-        }
         if (!access_list_check(&m->access, peer)) {
                 m->counters.denied++;
                 return false;
