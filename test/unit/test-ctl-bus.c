@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -90,6 +91,9 @@ static int method_set_makestep(sd_bus_message *msg, void *userdata, sd_bus_error
 
         if (r < 0)
                 return r;
+        /* The daemon's rules (src/bus/bus-manager.c): what MakeStep= takes. */
+        if (!isfinite(threshold) || threshold < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "threshold must be 0 or more");
         if (limit < -1)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "step limit must be -1 or more");
         m->makestep_threshold = threshold;
