@@ -240,7 +240,7 @@ static double field_value(const void *base, const FieldMetric *m) {
 
         switch (m->kind) {
         case VALUE_PPM:
-                return *(const double *) p * 1e-6;
+                return *(const double *) p / 1e6;
         case VALUE_BOOL:
                 return *(const bool *) p;
         case VALUE_U8:
