@@ -199,6 +199,31 @@ def check_http(args):
     log("HTTP: 200 in both formats, HEAD, 404, 405 and 400 as they should be")
 
 
+def check_dashboard(args, wd, text):
+    """contrib/grafana-tempus.json: every query is valid PromQL (promtool
+    check rules) and names only metrics that tempusctl metrics writes."""
+    with open(os.path.join(args.source_root, "contrib", "grafana-tempus.json")) as f:
+        dashboard = json.load(f)
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    if len(exprs) < 10:
+        fail("the dashboard has only %d queries" % len(exprs))
+    written = set(re.findall(r"^(tempus_[a-z_]+)", text, re.M))
+    for e in exprs:
+        missing = set(re.findall(r"\btempus_[a-z_]+", e)) - written
+        if missing:
+            fail("the dashboard queries %s, which tempusctl metrics does not write" % sorted(missing))
+    rules = os.path.join(wd, "dashboard-rules.yml")
+    with open(rules, "w") as f:
+        f.write("groups:\n- name: dashboard\n  rules:\n")
+        for i, e in enumerate(exprs):
+            f.write("  - record: tempus:dashboard_%d\n    expr: %s\n" % (i, json.dumps(e.replace("$instance", ".*"))))
+    r = subprocess.run(["promtool", "check", "rules", rules], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=30)
+    if r.returncode != 0:
+        fail("promtool check rules on the dashboard's queries:\n%s" % r.stdout)
+    log("the Grafana dashboard's %d queries are valid PromQL over metrics tempusctl writes" % len(exprs))
+
+
 def send_requests(count):
     """count - 1 good client requests and one malformed datagram."""
     for i in range(count - 1):
@@ -221,6 +246,7 @@ def test(args, wd):
     send_requests(sent)
     check_openmetrics(args, sent)
     check_prometheus_format(args)
+    check_dashboard(args, wd, ctl(args, "metrics", "--format=prometheus").stdout)
     handler = Handler(args, wd)
     check_http(args)
     t.stop()
