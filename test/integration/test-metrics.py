@@ -42,14 +42,6 @@ print(json.dumps(out))
 """
 
 
-def ctl(args, *argv, check=True):
-    cmd = [os.path.join(args.build_root, "src", "ctl", "tempusctl")] + list(argv)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30)
-    if check and r.returncode != 0:
-        fail("tempusctl %s failed (%d): %s" % (" ".join(argv), r.returncode, r.stderr.strip()))
-    return r
-
-
 def parse_openmetrics(text):
     if not os.path.exists(SYSTEM_PYTHON):
         fail("%s missing" % SYSTEM_PYTHON)
@@ -89,7 +81,7 @@ def close(a, b, what):
 
 
 def check_openmetrics(args, sent):
-    text = ctl(args, "metrics").stdout
+    text = tempusctl(args, "metrics").stdout
     log(text)
     if not text.endswith("# EOF\n"):
         fail("OpenMetrics output does not end with # EOF")
@@ -121,11 +113,11 @@ def check_openmetrics(args, sent):
 
 
 def check_prometheus_format(args):
-    text = ctl(args, "metrics", "--format=prometheus").stdout
+    text = tempusctl(args, "metrics", "--format=prometheus").stdout
     if "tempus_synchronized 1\n" not in text:
         fail("the 0.0.4 text lacks tempus_synchronized 1")
     promtool_check(text, "tempusctl metrics --format=prometheus")
-    r = ctl(args, "metrics", "--format=json", check=False)
+    r = tempusctl(args, "metrics", "--format=json", check=False)
     if r.returncode != 2 or "json" not in r.stderr:
         fail("an unknown format was not a usage error: %d %s" % (r.returncode, r.stderr))
 
@@ -135,11 +127,11 @@ class Handler(Process):
     per accepted connection, as tempus-metrics.socket (Accept=yes) runs it."""
 
     def __init__(self, args, workdir):
-        tempusctl = os.path.join(args.build_root, "src", "ctl", "tempusctl")
+        program = os.path.join(args.build_root, "src", "ctl", "tempusctl")
         super().__init__("socket-activate", ["systemd-socket-activate", "--accept", "--inetd",
                                              "-l", "127.0.0.1:%d" % HTTP_PORT,
                                              "-E", "DBUS_SYSTEM_BUS_ADDRESS",
-                                             tempusctl, "metrics", "--http"], workdir)
+                                             program, "metrics", "--http"], workdir)
         wait_for("the metrics socket", lambda: port_open(HTTP_PORT), 10)
 
 
@@ -246,7 +238,7 @@ def test(args, wd):
     send_requests(sent)
     check_openmetrics(args, sent)
     check_prometheus_format(args)
-    check_dashboard(args, wd, ctl(args, "metrics", "--format=prometheus").stdout)
+    check_dashboard(args, wd, tempusctl(args, "metrics", "--format=prometheus").stdout)
     handler = Handler(args, wd)
     check_http(args)
     t.stop()

@@ -18,14 +18,6 @@ SVG = "{http://www.w3.org/2000/svg}"
 ROWS = 12
 
 
-def ctl(args, *argv, check=True):
-    cmd = [os.path.join(args.build_root, "src", "ctl", "tempusctl")] + list(argv)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
-    if check and r.returncode != 0:
-        fail("tempusctl %s failed (%d): %s" % (" ".join(argv), r.returncode, r.stderr.strip()))
-    return r
-
-
 def log_rows(path):
     """(unix time, columns) of each data row."""
     import calendar
@@ -107,14 +99,14 @@ def check_since(args, wd, logdir):
     n = len(log_rows(os.path.join(logdir, "tracking.log")))
     for argv, want in ((["--log-dir", old], n + 1), (["--log-dir=" + old, "--since", "1d"], n)):
         out = os.path.join(wd, "since.svg")
-        ctl(args, "plot", *argv, "--output", out)
+        tempusctl(args, "plot", *argv, "--output", out)
         got = len(polyline(panel(ET.parse(out).getroot(), "offset-panel"), "offset"))
         if got != want:
             fail("plot %s drew %d clock updates, expected %d" % (" ".join(argv), got, want))
-    r = ctl(args, "plot", "--since", "banana", "--log-dir", old, check=False)
+    r = tempusctl(args, "plot", "--since", "banana", "--log-dir", old, check=False)
     if r.returncode != 2 or "banana" not in r.stderr:
         fail("a bad --since was not a usage error: %d %s" % (r.returncode, r.stderr))
-    r = ctl(args, "plot", "--log-dir", os.path.join(wd, "nowhere"), check=False)
+    r = tempusctl(args, "plot", "--log-dir", os.path.join(wd, "nowhere"), check=False)
     if r.returncode != 1 or "tracking.log" not in r.stderr:
         fail("a missing log was not reported: %d %s" % (r.returncode, r.stderr))
     log("--since and the errors behave")
@@ -123,7 +115,7 @@ def check_since(args, wd, logdir):
 def check_docs_example(args, wd):
     docs = os.path.join(args.source_root, "docs", "plot-example")
     out = os.path.join(wd, "docs.svg")
-    ctl(args, "plot", "--log-dir", docs, "--output", out)
+    tempusctl(args, "plot", "--log-dir", docs, "--output", out)
     check_svg(out, docs)
     check_svg(os.path.join(args.source_root, "docs", "plot-example.svg"), docs)
     log("docs/plot-example.svg matches the log it was drawn from")
@@ -142,7 +134,7 @@ def test(args, wd):
     logdir = os.path.join(wd, "log")
     svg = os.path.join(wd, "plot.svg")
     # The log directory from [Log] Dir= of the configuration.
-    ctl(args, "plot", "--config", t.config, "--output", svg)
+    tempusctl(args, "plot", "--config", t.config, "--output", svg)
     n = check_svg(svg, logdir)
     log("plot of %d clock updates from a real run: well formed, points match the log" % n)
     # Kept in the build tree for a look.
