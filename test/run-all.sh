@@ -13,6 +13,7 @@ packages=(
         python3 iproute2 util-linux libcap2-bin procps
         systemd dbus libxml2-utils locales mandoc man-db groff-base
         clang libclang-rt-14-dev
+        prometheus python3-prometheus-client bash-completion
 )
 
 install_packages() {

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """units-verify: `systemd-analyze verify` finds nothing to say about
-tempusd.service and tempusd.socket.
+tempus's units.
 
-Usage: verify-units.py SYSTEMD_ANALYZE SERVICE SOCKET
+Usage: verify-units.py SYSTEMD_ANALYZE UNIT...
 
-SERVICE is tempusd.service with ExecStart= pointing at the built tempusd
-(verify checks that the program exists). Both are copied under their real
-names into a scratch folder, so the socket finds its service, and verified
-together. Any line printed, or a non-zero exit, is a failure.
+Services are given with ExecStart= pointing at the built programs (verify
+checks that the program exists), in files named like the unit with
+"-verify" added (tempusd-verify.service). Every unit is copied under its
+real name into a scratch folder, so sockets find their services, and all
+are verified together. Any line printed, or a non-zero exit, is a failure.
 """
 import os
 import shutil
@@ -17,11 +18,11 @@ import tempfile
 
 
 def main():
-    analyze, service, socket = sys.argv[1:4]
+    analyze, given = sys.argv[1], sys.argv[2:]
     with tempfile.TemporaryDirectory(prefix="tempus-units-") as d:
-        units = [os.path.join(d, "tempusd.service"), os.path.join(d, "tempusd.socket")]
-        shutil.copyfile(service, units[0])
-        shutil.copyfile(socket, units[1])
+        units = [os.path.join(d, os.path.basename(u).replace("-verify", "")) for u in given]
+        for source, unit in zip(given, units):
+            shutil.copyfile(source, unit)
         # Manual pages are checked by man-lint; they are not installed here.
         r = subprocess.run([analyze, "verify", "--man=no"] + units,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

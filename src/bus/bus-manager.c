@@ -77,6 +77,12 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
         p->access_rules_hash = access_rules_hash(&m->access);
         p->clock_control = m->clock->controls;
         p->local_rtc = m->local_rtc;
+        p->server_requests = m->counters.requests;
+        p->server_replies = m->counters.served;
+        p->server_denied = m->counters.denied;
+        p->server_rate_limited = m->counters.rate_limited;
+        for (size_t i = 0; i < ELEMENTSOF(m->counters.dropped); i++)
+                p->malformed_packets += m->counters.dropped[i];
 }
 
 static int property_get_access_rules(sd_bus *bus, const char *path, const char *interface,
@@ -293,6 +299,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
 
 #define PROP(name, sig, field) \
         SD_BUS_PROPERTY(name, sig, NULL, offsetof(BusManagerProps, field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define COUNTER(name, field) SD_BUS_PROPERTY(name, "t", NULL, offsetof(BusManagerProps, field), 0)
 #define PROP_STRING(name, field)                                                              \
         SD_BUS_PROPERTY(name, "s", bus_property_get_string_buffer, offsetof(BusManagerProps, field), \
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
@@ -320,6 +327,11 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_PROPERTY("AccessRules", "a(sb)", property_get_access_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         PROP("ClockControl", "b", clock_control),
         PROP("LocalRTC", "b", local_rtc),
+        COUNTER("ServerRequests", server_requests),
+        COUNTER("ServerReplies", server_replies),
+        COUNTER("ServerDenied", server_denied),
+        COUNTER("ServerRateLimited", server_rate_limited),
+        COUNTER("MalformedPackets", malformed_packets),
         SD_BUS_METHOD("MakeStep", "", "", method_make_step, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMakeStep", "di", SD_BUS_PARAM(threshold) SD_BUS_PARAM(limit), "", ,
                                  method_set_make_step, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -40,6 +40,13 @@ typedef struct BusManagerProps {
         uint64_t access_rules_hash;     /* stands for AccessRules when comparing */
         int clock_control;
         int local_rtc;
+        /* Counters: read on request, never signalled (they change with
+         * every packet). */
+        uint64_t server_requests;
+        uint64_t server_replies;
+        uint64_t server_denied;
+        uint64_t server_rate_limited;
+        uint64_t malformed_packets;
 } BusManagerProps;
 
 extern const sd_bus_vtable bus_manager_vtable[];

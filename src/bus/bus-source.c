@@ -38,6 +38,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, int64_t now) {
         if (s->has_reply) {
                 p->measured_offset = bus_chronyc_offset(s->last_sample.offset);
                 p->error = s->last_sample.delay / 2 + s->last_sample.dispersion;
+                p->delay = s->last_sample.delay;
         }
         p->prefer = s->spec.prefer;
         p->iburst = s->spec.iburst;
@@ -85,6 +86,7 @@ const sd_bus_vtable bus_source_vtable[] = {
         PROP("Offset", "d", offset),
         PROP("MeasuredOffset", "d", measured_offset),
         PROP("Error", "d", error),
+        PROP("Delay", "d", delay),
         PROP("Samples", "u", samples),
         PROP("Runs", "u", runs),
         PROP("Span", "d", span),
@@ -110,6 +112,7 @@ const BusPropertyField bus_source_fields[] = {
         FIELD("Offset", offset),
         FIELD("MeasuredOffset", measured_offset),
         FIELD("Error", error),
+        FIELD("Delay", delay),
         FIELD("Samples", samples),
         FIELD("Runs", runs),
         FIELD("Span", span),

@@ -31,6 +31,7 @@ typedef struct BusSourceProps {
         double offset;
         double measured_offset;
         double error;
+        double delay;
         uint32_t samples;
         uint32_t runs;
         double span;

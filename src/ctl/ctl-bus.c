@@ -1,5 +1,6 @@
 /* Implementation of ctl-bus.h: table-driven property reading with sd-bus. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("Offset",         'd', offset),
         SOURCE_FIELD("MeasuredOffset", 'd', measured_offset),
         SOURCE_FIELD("Error",          'd', error),
+        SOURCE_FIELD("Delay",          'd', delay),
         SOURCE_FIELD("Samples",        'u', samples),
         SOURCE_FIELD("Runs",           'u', runs),
         SOURCE_FIELD("Span",           'd', span),
@@ -39,6 +41,7 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("StdDev",         'd', std_dev),
         SOURCE_FIELD("Prefer",         'b', prefer),
         SOURCE_FIELD("IBurst",         'b', iburst),
+        SOURCE_FIELD("Authentication", 's', authentication),
 };
 
 static const PropertyField tracking_fields[] = {
@@ -63,6 +66,11 @@ static const PropertyField tracking_fields[] = {
         TRACKING_FIELD("ClockControl",      'b', clock_control),
         TRACKING_FIELD("LocalRTC",          'b', local_rtc),
         TRACKING_FIELD("AccessRules",       'R', access_rules),
+        TRACKING_FIELD("ServerRequests",    't', server_requests),
+        TRACKING_FIELD("ServerReplies",     't', server_replies),
+        TRACKING_FIELD("ServerDenied",      't', server_denied),
+        TRACKING_FIELD("ServerRateLimited", 't', server_rate_limited),
+        TRACKING_FIELD("MalformedPackets",  't', malformed_packets),
 };
 
 int ctl_bus_open(CtlBusKind kind, const char *address, sd_bus **ret) {
@@ -196,7 +204,13 @@ static int read_properties(sd_bus_message *m, const PropertyField *fields, size_
 
 int ctl_bus_get_tracking(sd_bus *bus, CtlTracking *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        CtlTracking t = {};
+        CtlTracking t = {
+                .server_requests = CTL_COUNTER_UNKNOWN,
+                .server_replies = CTL_COUNTER_UNKNOWN,
+                .server_denied = CTL_COUNTER_UNKNOWN,
+                .server_rate_limited = CTL_COUNTER_UNKNOWN,
+                .malformed_packets = CTL_COUNTER_UNKNOWN,
+        };
         int r;
 
         r = sd_bus_call_method(bus, TEMPUS_BUS_NAME, TEMPUS_BUS_PATH, "org.freedesktop.DBus.Properties",
@@ -263,7 +277,9 @@ static int read_object(sd_bus_message *m, long number, SourceList *l) {
                                 return -ENOMEM;
                         l->entries = e;
                         e = &l->entries[l->n++];
-                        *e = (SourceEntry) { .number = number, .info.last_rx_age_usec = CTL_AGE_NEVER };
+                        *e = (SourceEntry) { .number = number,
+                                             .info.last_rx_age_usec = CTL_AGE_NEVER,
+                                             .info.delay = NAN };
                         r = read_properties(m, source_fields, ELEMENTSOF(source_fields), &e->info);
                 } else
                         r = sd_bus_message_skip(m, "a{sv}");

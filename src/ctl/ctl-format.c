@@ -48,6 +48,7 @@ void ctl_source_info_done(CtlSourceInfo *s) {
         free(s->address);
         free(s->mode);
         free(s->state);
+        free(s->authentication);
         *s = (CtlSourceInfo) {};
 }
 

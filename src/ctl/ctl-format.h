@@ -16,6 +16,9 @@
 /* LastRxAgeUSec value meaning "no reply received yet". */
 #define CTL_AGE_NEVER UINT64_MAX
 
+/* A counter the daemon did not report (an older tempusd). */
+#define CTL_COUNTER_UNKNOWN UINT64_MAX
+
 /* One org.tempus.Tempus1.Source object (DESIGN.md "D-Bus API"). Strings are
  * owned by the struct and released by ctl_source_info_done(). */
 typedef struct CtlSourceInfo {
@@ -30,6 +33,7 @@ typedef struct CtlSourceInfo {
         double offset;          /* adjusted offset of the last sample, seconds */
         double measured_offset; /* offset as measured, seconds */
         double error;           /* estimated error bound, seconds */
+        double delay;           /* round-trip delay of the last sample; NaN: not reported */
         uint32_t samples;
         uint32_t runs;
         double span;            /* seconds covered by the samples */
@@ -38,6 +42,7 @@ typedef struct CtlSourceInfo {
         double std_dev;         /* seconds */
         bool prefer;
         bool iburst;
+        char *authentication;   /* none, symmetric, nts; NULL: not reported */
 } CtlSourceInfo;
 
 void ctl_source_info_done(CtlSourceInfo *s);
@@ -74,6 +79,13 @@ typedef struct CtlTracking {
         bool local_rtc;
         CtlAccessRule *access_rules;
         size_t n_access_rules;
+
+        /* Counters since tempusd started; CTL_COUNTER_UNKNOWN: not reported. */
+        uint64_t server_requests;
+        uint64_t server_replies;
+        uint64_t server_denied;
+        uint64_t server_rate_limited;
+        uint64_t malformed_packets;
 } CtlTracking;
 
 void ctl_tracking_done(CtlTracking *t);

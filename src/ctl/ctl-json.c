@@ -27,17 +27,17 @@ void json_write_string(FILE *f, const char *s) {
         fputc('"', f);
 }
 
+char *format_double_exact(char *buf, size_t size, double d) {
+        snprintf(buf, size, "%.15g", d);
+        if (isfinite(d) && strtod(buf, NULL) != d)
+                snprintf(buf, size, "%.17g", d);
+        return buf;
+}
+
 void json_write_double(FILE *f, double d) {
         char buf[40];
 
-        if (!isfinite(d)) {
-                fputs("null", f);
-                return;
-        }
-        snprintf(buf, sizeof buf, "%.15g", d);
-        if (strtod(buf, NULL) != d)
-                snprintf(buf, sizeof buf, "%.17g", d);
-        fputs(buf, f);
+        fputs(isfinite(d) ? format_double_exact(buf, sizeof buf, d) : "null", f);
 }
 
 void json_write_bool(FILE *f, bool b) {

@@ -14,6 +14,10 @@ void json_write_string(FILE *f, const char *s);
  * NaN and infinities, which JSON lacks, as null. */
 void json_write_double(FILE *f, double d);
 
+/* The shortest of %.15g/%.17g that reads back as d, into buf (32 bytes
+ * suffice); NaN and infinities as printf spells them. Returns buf. */
+char *format_double_exact(char *buf, size_t size, double d);
+
 void json_write_bool(FILE *f, bool b);
 
 /* Writes "key": for the next member; first says whether a comma is needed. */

@@ -14,6 +14,9 @@
 #include "ctl/ctl-bus.h"
 #include "ctl/ctl-format.h"
 #include "ctl/ctl-i18n.h"
+#include "ctl/ctl-usage.h"
+#include "ctl/metrics-command.h"
+#include "ctl/plot-command.h"
 #include "shared/macro.h"
 
 #define EXIT_USAGE 2
@@ -29,17 +32,6 @@ typedef struct Ctl {
 typedef int (*CommandFunc)(Ctl *c, char **args, int n);
 
 /* ---- error reporting ---- */
-
-static int usage_error(const char *fmt, ...) _printf_(1, 2);
-static int usage_error(const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, _(" See 'tempusctl --help'.\n"));
-        return -EINVAL;
-}
 
 static int bus_failed(const sd_bus_error *error, int r) {
         char text[512];
@@ -343,6 +335,14 @@ static int cmd_convert_chrony(Ctl *c, char **args, int n) {
         return 0;
 }
 
+static int cmd_metrics(Ctl *c, char **args, int n) {
+        return metrics_command(c->bus_kind, c->address, args, n);
+}
+
+static int cmd_plot(Ctl *c, char **args, int n) {
+        return plot_command(args, n);
+}
+
 /* ---- command table and options ---- */
 
 typedef struct Command {
@@ -367,6 +367,8 @@ static const Command commands[] = {
         { "burst",          0, 0,  cmd_burst,          false },
         { "reload",         0, 0,  cmd_reload,         false },
         { "convert-chrony", 1, 1,  cmd_convert_chrony, false },
+        { "metrics",        0, 3,  cmd_metrics,        false },
+        { "plot",           0, 8,  cmd_plot,           false },
 };
 
 static void help(void) {
@@ -395,6 +397,11 @@ static void help(void) {
                  "\n"
                  "Other:\n"
                  "  convert-chrony FILE      print the tempus.conf equivalent of a chrony.conf\n"
+                 "  metrics [--format=openmetrics|prometheus] [--http]\n"
+                 "                           the state for Prometheus; --http answers one\n"
+                 "                           HTTP request on standard input\n"
+                 "  plot [--since DURATION] [--output FILE.svg] [--log-dir DIR]\n"
+                 "                           draw offset and frequency from the logs as SVG\n"
                  "\n"
                  "Options:\n"
                  "  -j --json                machine-readable output\n"

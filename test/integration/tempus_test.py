@@ -368,6 +368,15 @@ def bus_get(prop, path="/org/tempus/Tempus1", interface="org.tempus.Tempus1.Mana
     return r.stdout.strip().split(" ", 1)[1]
 
 
+def tempusctl(args, *argv, check=True, timeout=60):
+    """Runs the built tempusctl; fails the test on a non-zero exit when check."""
+    cmd = [os.path.join(args.build_root, "src", "ctl", "tempusctl")] + list(argv)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        fail("tempusctl %s failed (%d): %s" % (" ".join(argv), r.returncode, r.stderr.strip()))
+    return r
+
+
 def run_as(cmd, user=None, check=True):
     if user:
         cmd = ["setpriv", "--reuid=" + user, "--regid=nogroup", "--clear-groups", "--"] + cmd

@@ -58,6 +58,9 @@ MASKED_UNITS = [
         "systemd-modules-load.service", "kmod-static-nodes.service", "systemd-tmpfiles-setup-dev.service",
         "systemd-journald-audit.socket", "e2scrub_reap.service", "e2scrub_all.timer", "fstrim.timer",
         "man-db.timer", "dpkg-db-backup.timer",
+        # Debian's prometheus package enables its own server; the metrics step
+        # starts one of its own, on a port of its own.
+        "prometheus.service",
 ]
 
 # Runs as PID 1 of the new PID namespace, in a new mount namespace; ends by
@@ -504,6 +507,80 @@ def step_tempusctl(c):
           "tempusctl sources shows the drop-in's server, selected (^*)")
 
 
+def free_tcp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=10):
+    """(status, body) of a GET from this side of the shared network
+    namespace; status 0 when nothing answers."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
+
+
+PROMETHEUS_CONFIG = """global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: tempus
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+"""
+
+
+def step_metrics(c):
+    """tempus-metrics.socket enabled (on a free port, by a drop-in: the
+    container shares this machine's network namespace), a real Prometheus
+    scrapes it, and its HTTP API answers tempus_synchronized 1."""
+    if not os.path.exists("/usr/bin/prometheus"):
+        raise Failure("/usr/bin/prometheus missing (Debian package prometheus)")
+    port, web = free_tcp_port(), free_tcp_port()
+    c.run("sh", "-c", "mkdir -p /etc/systemd/system/tempus-metrics.socket.d && printf '[Socket]\\nListenStream=\\n"
+          "ListenStream=127.0.0.1:%d\\n' > /etc/systemd/system/tempus-metrics.socket.d/50-test.conf" % port)
+    c.run("systemctl", "daemon-reload")
+    check(c.output("systemctl", "is-enabled", "tempus-metrics.socket", check_rc=False).strip() == "disabled",
+          "tempus-metrics.socket is not enabled by default")
+    c.run("systemctl", "enable", "--now", "tempus-metrics.socket")
+    status, body = http_get("http://127.0.0.1:%d/metrics" % port)
+    check(status == 200 and re.search(r"^tempus_synchronized 1$", body, re.M) is not None,
+          "GET /metrics through tempus-metrics.socket answers tempus_synchronized 1 (%d)" % status)
+    check(http_get("http://127.0.0.1:%d/nothing" % port)[0] == 404, "other paths get 404")
+
+    config = "/run/tempus-test-prometheus.yml"
+    c.run("sh", "-c", "cat > %s <<'EOF'\n%sEOF" % (config, PROMETHEUS_CONFIG % port), quiet=True)
+    c.run("systemd-run", "--unit=tempus-test-prometheus", "/usr/bin/prometheus", "--config.file=" + config,
+          "--storage.tsdb.path=/run/tempus-test-prometheus", "--web.listen-address=127.0.0.1:%d" % web)
+    api = "http://127.0.0.1:%d/api/v1/" % web
+
+    def synchronized():
+        status, body = http_get(api + "query?query=tempus_synchronized")
+        if status != 200:
+            return None
+        result = json.loads(body)["data"]["result"]
+        return result if result and result[0]["value"][1] == "1" else None
+
+    result = wait_for("Prometheus to return tempus_synchronized 1", synchronized, 60)
+    log("ok: Prometheus scraped tempus-metrics.socket: %s" % json.dumps(result))
+    targets = json.loads(http_get(api + "targets")[1])["data"]["activeTargets"]
+    check([t["health"] for t in targets] == ["up"], "Prometheus's one target is up (%s)" %
+          [(t["scrapeUrl"], t["health"], t["lastError"]) for t in targets])
+    status, body = http_get(api + "query?query=tempus_source_state%7Bstate%3D%22selected%22%7D")
+    check(status == 200 and '"address":"127.0.0.1"' in body, "Prometheus has the selected source's state")
+    c.run("systemctl", "stop", "tempus-test-prometheus")
+    failed = c.output("systemctl", "list-units", "--failed", "--no-legend", "tempus-metrics*", check_rc=False)
+    check(failed.strip() == "", "no tempus-metrics@.service instance failed")
+    c.run("systemctl", "disable", "--now", "tempus-metrics.socket")
+
+
 def local_rtc(c):
     out = c.output("busctl", "get-property", "org.tempus.Tempus1", "/org/tempus/Tempus1",
                    "org.tempus.Tempus1.Manager", "LocalRTC")
@@ -554,7 +631,7 @@ def step_verify_installed(c):
 def dump_diagnostics(c):
     for argv in (["systemctl", "status", "--no-pager", "tempusd.service", "tempusd.socket"],
                  ["journalctl", "-b", "--no-pager", "-n", "60", "-u", "tempusd", "-u", "tempus-test-chronyd",
-                  "-u", "systemd-timedated", "-u", "dbus"]):
+                  "-u", "systemd-timedated", "-u", "dbus", "-u", "tempus-metrics*", "-u", "tempus-test-prometheus"]):
         try:
             c.run(*argv, check_rc=False, timeout=30)
         except Failure as e:
@@ -600,6 +677,7 @@ def main():
             step_privileges(c)
             introspection = step_busctl(c)
             step_tempusctl(c)
+            step_metrics(c)
             step_local_rtc(c, introspection)
             step_dbus_activation(c)
             step_set_ntp_no(c)
