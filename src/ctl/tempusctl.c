@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl/convert-chrony.h"
 #include "ctl/ctl-bus.h"
@@ -17,6 +18,7 @@
 #include "ctl/ctl-usage.h"
 #include "ctl/metrics-command.h"
 #include "ctl/plot-command.h"
+#include "shared/file-util.h"
 #include "shared/macro.h"
 
 #define EXIT_USAGE 2
@@ -279,32 +281,14 @@ static int cmd_reload(Ctl *c, char **args, int n) {
 
 /* ---- convert-chrony ---- */
 
-static int read_file(const char *path, char **ret) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        char buf[4096];
-        size_t k;
-        FILE *in = streq(path, "-") ? stdin : fopen(path, "re");
+/* A chrony.conf larger than this is not one. */
+#define CHRONY_CONF_MAX (1024 * 1024)
 
-        if (!in)
-                return -errno;
-        FILE *out = open_memstream(&text, &size);
-        if (!out) {
-                if (in != stdin)
-                        fclose(in);
-                return -ENOMEM;
-        }
-        while ((k = fread(buf, 1, sizeof buf, in)) > 0)
-                fwrite(buf, 1, k, out);
-        int r = ferror(in) ? -EIO : 0;
-        if (in != stdin)
-                fclose(in);
-        if (fclose(out) != 0)
-                return -ENOMEM;
-        if (r < 0)
-                return r;
-        *ret = TAKE_PTR(text);
-        return 0;
+/* chrony.conf, or standard input for "-". */
+static int read_chrony_conf(const char *path, char **ret) {
+        size_t len;
+        return streq(path, "-") ? read_small_stream(STDIN_FILENO, CHRONY_CONF_MAX, (void **) ret, &len)
+                                : read_small_file(path, CHRONY_CONF_MAX, (void **) ret, &len);
 }
 
 static int cmd_convert_chrony(Ctl *c, char **args, int n) {
@@ -312,7 +296,7 @@ static int cmd_convert_chrony(Ctl *c, char **args, int n) {
         ConvertResult result;
         int r;
 
-        r = read_file(args[0], &text);
+        r = read_chrony_conf(args[0], &text);
         if (r < 0) {
                 fprintf(stderr, _("Failed to read %s: %s\n"), args[0], strerror(-r));
                 return -EIO;

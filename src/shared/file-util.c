@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shared/alloc-util.h"
 #include "shared/file-util.h"
 #include "shared/macro.h"
 
@@ -31,6 +32,30 @@ int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len) {
                 if (n == 0)
                         break;
                 len += (size_t) n;
+        }
+        buf[len] = 0;
+        *ret = TAKE_PTR(buf);
+        *ret_len = len;
+        return 0;
+}
+
+int read_small_stream(int fd, size_t max, void **ret, size_t *ret_len) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, allocated = 0;
+
+        for (;;) {
+                if (GREEDY_REALLOC(buf, allocated, len + 4096 + 1) < 0)
+                        return -ENOMEM;
+                ssize_t n = read(fd, buf + len, allocated - len - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+                if (len > max)
+                        return -EFBIG;
         }
         buf[len] = 0;
         *ret = TAKE_PTR(buf);

@@ -11,3 +11,7 @@
 int read_small_file(const char *path, size_t max, void **ret, size_t *ret_len);
 /* The same for a file already open. */
 int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len);
+/* Reads a stream that need not be a regular file (standard input, a pipe)
+ * to its end, at most max bytes, into a new NUL-terminated buffer: 0,
+ * -EFBIG beyond max, or a negative errno. Blocks as the stream does. */
+int read_small_stream(int fd, size_t max, void **ret, size_t *ret_len);
