@@ -7,6 +7,7 @@
 
 #include "ctl/ctl-bus.h"
 #include "ctl/ctl-i18n.h"
+#include "shared/alloc-util.h"
 #include "shared/macro.h"
 
 /* One property: its name, D-Bus type and where it goes in the struct.
@@ -109,10 +110,9 @@ static int read_access_rules(sd_bus_message *m, CtlTracking *t) {
         if (r < 0)
                 return r;
         while ((r = sd_bus_message_read(m, "(sb)", &subnet, &allow)) > 0) {
-                CtlAccessRule *rules = realloc(t->access_rules, (t->n_access_rules + 1) * sizeof *rules);
-                if (!rules)
+                if (GREEDY_REALLOC(t->access_rules, t->n_access_rules_allocated, t->n_access_rules + 1) < 0)
                         return -ENOMEM;
-                t->access_rules = rules;
+                CtlAccessRule *rules = t->access_rules;
                 rules[t->n_access_rules] = (CtlAccessRule) { .subnet = strdup(subnet), .allow = allow };
                 if (!rules[t->n_access_rules].subnet)
                         return -ENOMEM;
@@ -178,22 +178,28 @@ static int read_property_value(sd_bus_message *m, const PropertyField *f, void *
         return sd_bus_message_exit_container(m);
 }
 
-/* Reads an a{sv} of properties into base using the field table. */
-static int read_properties(sd_bus_message *m, const PropertyField *fields, size_t n, void *base) {
-        const char *name;
+/* Reads or skips the value of one dictionary entry whose key is key. */
+typedef int (*DictEntryReader)(sd_bus_message *m, const char *key, void *userdata);
+
+/* Walks a dictionary a{KV} (key_type K, a basic type; value signature V):
+ * reads each key and hands the value to entry, which reads or skips it. */
+static int read_dict(sd_bus_message *m, char key_type, const char *value, DictEntryReader entry, void *userdata) {
+        char entry_sig[64], array_sig[66];
+        const char *key;
         int r;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if ((size_t) snprintf(entry_sig, sizeof entry_sig, "%c%s", key_type, value) >= sizeof entry_sig)
+                return -EINVAL;
+        snprintf(array_sig, sizeof array_sig, "{%s}", entry_sig);
+        r = sd_bus_message_enter_container(m, 'a', array_sig);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                r = sd_bus_message_read_basic(m, 's', &name);
-                if (r < 0)
-                        return r;
-                r = read_property_value(m, field_find(fields, n, name), base);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
+        while ((r = sd_bus_message_enter_container(m, 'e', entry_sig)) > 0) {
+                r = sd_bus_message_read_basic(m, key_type, &key);
+                if (r >= 0)
+                        r = entry(m, key, userdata);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
         }
@@ -202,6 +208,22 @@ static int read_properties(sd_bus_message *m, const PropertyField *fields, size_
         return sd_bus_message_exit_container(m);
 }
 
+typedef struct PropertyTable {
+        const PropertyField *fields;
+        size_t n;
+        void *base;
+} PropertyTable;
+
+static int read_property_entry(sd_bus_message *m, const char *name, void *userdata) {
+        PropertyTable *t = userdata;
+        return read_property_value(m, field_find(t->fields, t->n, name), t->base);
+}
+
+/* Reads an a{sv} of properties into base using the field table. */
+static int read_properties(sd_bus_message *m, const PropertyField *fields, size_t n, void *base) {
+        PropertyTable t = { fields, n, base };
+        return read_dict(m, 's', "v", read_property_entry, &t);
+}
 int ctl_bus_get_tracking(sd_bus *bus, CtlTracking *ret, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         CtlTracking t = {
@@ -249,7 +271,8 @@ static int source_entry_compare(const void *a, const void *b) {
 
 typedef struct SourceList {
         SourceEntry *entries;
-        size_t n;
+        size_t n, n_allocated;
+        long number;            /* of the object being read */
 } SourceList;
 
 static void source_list_done(SourceList *l) {
@@ -258,63 +281,30 @@ static void source_list_done(SourceList *l) {
         free(l->entries);
 }
 
-/* Reads one object's a{sa{sv}}; adds a source when it has the Source
- * interface. */
-static int read_object(sd_bus_message *m, long number, SourceList *l) {
-        const char *interface;
-        int r;
+/* One interface of an object: a source when it is the Source interface. */
+static int read_interface(sd_bus_message *m, const char *interface, void *userdata) {
+        SourceList *l = userdata;
 
-        r = sd_bus_message_enter_container(m, 'a', "{sa{sv}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sa{sv}")) > 0) {
-                r = sd_bus_message_read_basic(m, 's', &interface);
-                if (r < 0)
-                        return r;
-                if (streq(interface, TEMPUS_SOURCE_INTERFACE) && number >= 0) {
-                        SourceEntry *e = realloc(l->entries, (l->n + 1) * sizeof *e);
-                        if (!e)
-                                return -ENOMEM;
-                        l->entries = e;
-                        e = &l->entries[l->n++];
-                        *e = (SourceEntry) { .number = number,
-                                             .info.last_rx_age_usec = CTL_AGE_NEVER,
-                                             .info.delay = NAN };
-                        r = read_properties(m, source_fields, ELEMENTSOF(source_fields), &e->info);
-                } else
-                        r = sd_bus_message_skip(m, "a{sv}");
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        if (!streq(interface, TEMPUS_SOURCE_INTERFACE) || l->number < 0)
+                return sd_bus_message_skip(m, "a{sv}");
+        if (GREEDY_REALLOC(l->entries, l->n_allocated, l->n + 1) < 0)
+                return -ENOMEM;
+        SourceEntry *e = &l->entries[l->n++];
+        *e = (SourceEntry) { .number = l->number,
+                             .info.last_rx_age_usec = CTL_AGE_NEVER,
+                             .info.delay = NAN };
+        return read_properties(m, source_fields, ELEMENTSOF(source_fields), &e->info);
+}
+
+/* One object of GetManagedObjects(): its a{sa{sv}} of interfaces. */
+static int read_object(sd_bus_message *m, const char *path, void *userdata) {
+        SourceList *l = userdata;
+        l->number = source_number(path);
+        return read_dict(m, 's', "a{sv}", read_interface, l);
 }
 
 static int read_managed_objects(sd_bus_message *m, SourceList *l) {
-        const char *path;
-        int r;
-
-        r = sd_bus_message_enter_container(m, 'a', "{oa{sa{sv}}}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "oa{sa{sv}}")) > 0) {
-                r = sd_bus_message_read_basic(m, 'o', &path);
-                if (r < 0)
-                        return r;
-                r = read_object(m, source_number(path), l);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return read_dict(m, 'o', "a{sa{sv}}", read_object, l);
 }
 
 int ctl_bus_get_sources(sd_bus *bus, CtlSourceInfo **ret, size_t *ret_n, sd_bus_error *error) {

@@ -78,7 +78,7 @@ typedef struct CtlTracking {
         bool clock_control;
         bool local_rtc;
         CtlAccessRule *access_rules;
-        size_t n_access_rules;
+        size_t n_access_rules, n_access_rules_allocated;
 
         /* Counters since tempusd started; CTL_COUNTER_UNKNOWN: not reported. */
         uint64_t server_requests;
