@@ -8,6 +8,7 @@
 #include "ctl/convert-chrony.h"
 #include "ctl/ctl-i18n.h"
 #include "ctl/ctl-json.h"
+#include "shared/alloc-util.h"
 #include "shared/macro.h"
 
 #define MAX_WORDS 64
@@ -34,7 +35,7 @@ typedef struct Converter {
         char *text[_SECTION_MAX];
         size_t size[_SECTION_MAX];
         ConvertNote *notes;
-        size_t n_notes;
+        size_t n_notes, n_notes_allocated;
         unsigned line;
         const char *directive;
         int error;              /* first allocation failure */
@@ -65,7 +66,6 @@ static void emit(Converter *c, Section s, const char *fmt, ...) {
 
 static void note(Converter *c, const char *fmt, ...) _printf_(2, 3);
 static void note(Converter *c, const char *fmt, ...) {
-        ConvertNote *n;
         char *reason = NULL;
         va_list ap;
 
@@ -76,13 +76,11 @@ static void note(Converter *c, const char *fmt, ...) {
                 c->error = -ENOMEM;
                 return;
         }
-        n = realloc(c->notes, (c->n_notes + 1) * sizeof *n);
-        if (!n) {
+        if (GREEDY_REALLOC(c->notes, c->n_notes_allocated, c->n_notes + 1) < 0) {
                 free(reason);
                 c->error = -ENOMEM;
                 return;
         }
-        c->notes = n;
         c->notes[c->n_notes++] = (ConvertNote) {
                 .line = c->line, .directive = strdup(c->directive), .reason = reason,
         };
