@@ -297,41 +297,44 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(message, NULL);
 }
 
-#define PROP(name, sig, field) \
-        SD_BUS_PROPERTY(name, sig, NULL, offsetof(BusManagerProps, field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-#define COUNTER(name, field) SD_BUS_PROPERTY(name, "t", NULL, offsetof(BusManagerProps, field), 0)
-#define PROP_STRING(name, field)                                                              \
-        SD_BUS_PROPERTY(name, "s", bus_property_get_string_buffer, offsetof(BusManagerProps, field), \
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define BUS_PROPS_TYPE BusManagerProps
+_Static_assert(offsetof(BusManagerProps, manager) == 0, "AccessRules' getter takes the whole snapshot");
+
+/* Every property of org.tempus.Tempus1.Manager, in the order
+ * introspection lists them (see bus-properties.h for the kinds). */
+#define BUS_MANAGER_PROPERTIES(PLAIN, STRING, SPECIAL, COUNTER)                          \
+        PLAIN("Synchronized", "b", synchronized)                                         \
+        PLAIN("ReferenceID", "u", reference_id)                                          \
+        STRING("ReferenceName", reference_name)                                          \
+        PLAIN("Stratum", "y", stratum)                                                   \
+        PLAIN("ReferenceTimeUSec", "t", reference_time_usec)                             \
+        PLAIN("SystemTimeOffset", "d", system_time_offset)                               \
+        PLAIN("LastOffset", "d", last_offset)                                            \
+        PLAIN("RMSOffset", "d", rms_offset)                                              \
+        PLAIN("Frequency", "d", frequency)                                               \
+        PLAIN("ResidualFrequency", "d", residual_frequency)                              \
+        PLAIN("Skew", "d", skew)                                                         \
+        PLAIN("RootDelay", "d", root_delay)                                              \
+        PLAIN("RootDispersion", "d", root_dispersion)                                    \
+        PLAIN("UpdateInterval", "d", update_interval)                                    \
+        STRING("LeapStatus", leap_status)                                                \
+        PLAIN("MakeStepThreshold", "d", makestep_threshold)                              \
+        PLAIN("MakeStepLimit", "i", makestep_limit)                                      \
+        PLAIN("MinSources", "u", min_sources)                                            \
+        /* The rules are read by their getter, which gets the whole snapshot       \
+         * (manager is its first field), and compared by a hash. */                 \
+        SPECIAL("AccessRules", "a(sb)", property_get_access_rules, manager, access_rules_hash) \
+        PLAIN("ClockControl", "b", clock_control)                                        \
+        PLAIN("LocalRTC", "b", local_rtc)                                                \
+        COUNTER("ServerRequests", server_requests)                                       \
+        COUNTER("ServerReplies", server_replies)                                         \
+        COUNTER("ServerDenied", server_denied)                                           \
+        COUNTER("ServerRateLimited", server_rate_limited)                                \
+        COUNTER("MalformedPackets", malformed_packets)
 
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        PROP("Synchronized", "b", synchronized),
-        PROP("ReferenceID", "u", reference_id),
-        PROP_STRING("ReferenceName", reference_name),
-        PROP("Stratum", "y", stratum),
-        PROP("ReferenceTimeUSec", "t", reference_time_usec),
-        PROP("SystemTimeOffset", "d", system_time_offset),
-        PROP("LastOffset", "d", last_offset),
-        PROP("RMSOffset", "d", rms_offset),
-        PROP("Frequency", "d", frequency),
-        PROP("ResidualFrequency", "d", residual_frequency),
-        PROP("Skew", "d", skew),
-        PROP("RootDelay", "d", root_delay),
-        PROP("RootDispersion", "d", root_dispersion),
-        PROP("UpdateInterval", "d", update_interval),
-        PROP_STRING("LeapStatus", leap_status),
-        PROP("MakeStepThreshold", "d", makestep_threshold),
-        PROP("MakeStepLimit", "i", makestep_limit),
-        PROP("MinSources", "u", min_sources),
-        SD_BUS_PROPERTY("AccessRules", "a(sb)", property_get_access_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        PROP("ClockControl", "b", clock_control),
-        PROP("LocalRTC", "b", local_rtc),
-        COUNTER("ServerRequests", server_requests),
-        COUNTER("ServerReplies", server_replies),
-        COUNTER("ServerDenied", server_denied),
-        COUNTER("ServerRateLimited", server_rate_limited),
-        COUNTER("MalformedPackets", malformed_packets),
+        BUS_MANAGER_PROPERTIES(BUS_VTABLE_PLAIN, BUS_VTABLE_STRING, BUS_VTABLE_SPECIAL, BUS_VTABLE_COUNTER)
         SD_BUS_METHOD("MakeStep", "", "", method_make_step, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMakeStep", "di", SD_BUS_PARAM(threshold) SD_BUS_PARAM(limit), "", ,
                                  method_set_make_step, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -346,29 +349,7 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-#define FIELD(name, field) BUS_PROPERTY_FIELD(name, BusManagerProps, field)
-
 const BusPropertyField bus_manager_fields[] = {
-        FIELD("Synchronized", synchronized),
-        FIELD("ReferenceID", reference_id),
-        FIELD("ReferenceName", reference_name),
-        FIELD("Stratum", stratum),
-        FIELD("ReferenceTimeUSec", reference_time_usec),
-        FIELD("SystemTimeOffset", system_time_offset),
-        FIELD("LastOffset", last_offset),
-        FIELD("RMSOffset", rms_offset),
-        FIELD("Frequency", frequency),
-        FIELD("ResidualFrequency", residual_frequency),
-        FIELD("Skew", skew),
-        FIELD("RootDelay", root_delay),
-        FIELD("RootDispersion", root_dispersion),
-        FIELD("UpdateInterval", update_interval),
-        FIELD("LeapStatus", leap_status),
-        FIELD("MakeStepThreshold", makestep_threshold),
-        FIELD("MakeStepLimit", makestep_limit),
-        FIELD("MinSources", min_sources),
-        FIELD("AccessRules", access_rules_hash),
-        FIELD("ClockControl", clock_control),
-        FIELD("LocalRTC", local_rtc),
+        BUS_MANAGER_PROPERTIES(BUS_FIELD_PLAIN, BUS_FIELD_STRING, BUS_FIELD_SPECIAL, BUS_FIELD_COUNTER)
 };
-const size_t bus_manager_n_fields = sizeof bus_manager_fields / sizeof bus_manager_fields[0];
+const size_t bus_manager_n_fields = ELEMENTSOF(bus_manager_fields);

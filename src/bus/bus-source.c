@@ -67,59 +67,41 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         return 0;
 }
 
-#define PROP(name, sig, field) \
-        SD_BUS_PROPERTY(name, sig, NULL, offsetof(BusSourceProps, field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
-#define PROP_STRING(name, field)                                                             \
-        SD_BUS_PROPERTY(name, "s", bus_property_get_string_buffer, offsetof(BusSourceProps, field), \
-                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define BUS_PROPS_TYPE BusSourceProps
+
+/* Every property of org.tempus.Tempus1.Source (see bus-properties.h for
+ * the kinds). */
+#define BUS_SOURCE_PROPERTIES(PLAIN, STRING, SPECIAL, COUNTER)                          \
+        STRING("Name", name)                                                             \
+        STRING("Address", address)                                                       \
+        STRING("Mode", mode)                                                             \
+        STRING("State", state)                                                           \
+        PLAIN("Stratum", "y", stratum)                                                   \
+        PLAIN("Poll", "i", poll)                                                         \
+        PLAIN("Reach", "y", reach)                                                       \
+        /* The age grows every microsecond; a change worth signalling is a new      \
+         * reply, so it is compared by the time of the last one (last_rx). */       \
+        SPECIAL("LastRxAgeUSec", "t", NULL, last_rx_age_usec, last_rx)                   \
+        PLAIN("Offset", "d", offset)                                                     \
+        PLAIN("MeasuredOffset", "d", measured_offset)                                    \
+        PLAIN("Error", "d", error)                                                       \
+        PLAIN("Delay", "d", delay)                                                       \
+        PLAIN("Samples", "u", samples)                                                   \
+        PLAIN("Runs", "u", runs)                                                         \
+        PLAIN("Span", "d", span)                                                         \
+        PLAIN("Frequency", "d", frequency)                                               \
+        PLAIN("FrequencySkew", "d", frequency_skew)                                      \
+        PLAIN("StdDev", "d", std_dev)                                                    \
+        PLAIN("Prefer", "b", prefer)                                                     \
+        PLAIN("IBurst", "b", iburst)
 
 const sd_bus_vtable bus_source_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        PROP_STRING("Name", name),
-        PROP_STRING("Address", address),
-        PROP_STRING("Mode", mode),
-        PROP_STRING("State", state),
-        PROP("Stratum", "y", stratum),
-        PROP("Poll", "i", poll),
-        PROP("Reach", "y", reach),
-        PROP("LastRxAgeUSec", "t", last_rx_age_usec),
-        PROP("Offset", "d", offset),
-        PROP("MeasuredOffset", "d", measured_offset),
-        PROP("Error", "d", error),
-        PROP("Delay", "d", delay),
-        PROP("Samples", "u", samples),
-        PROP("Runs", "u", runs),
-        PROP("Span", "d", span),
-        PROP("Frequency", "d", frequency),
-        PROP("FrequencySkew", "d", frequency_skew),
-        PROP("StdDev", "d", std_dev),
-        PROP("Prefer", "b", prefer),
-        PROP("IBurst", "b", iburst),
+        BUS_SOURCE_PROPERTIES(BUS_VTABLE_PLAIN, BUS_VTABLE_STRING, BUS_VTABLE_SPECIAL, BUS_VTABLE_COUNTER)
         SD_BUS_VTABLE_END,
 };
 
-#define FIELD(name, field) BUS_PROPERTY_FIELD(name, BusSourceProps, field)
-
 const BusPropertyField bus_source_fields[] = {
-        FIELD("Name", name),
-        FIELD("Address", address),
-        FIELD("Mode", mode),
-        FIELD("State", state),
-        FIELD("Stratum", stratum),
-        FIELD("Poll", poll),
-        FIELD("Reach", reach),
-        FIELD("LastRxAgeUSec", last_rx),
-        FIELD("Offset", offset),
-        FIELD("MeasuredOffset", measured_offset),
-        FIELD("Error", error),
-        FIELD("Delay", delay),
-        FIELD("Samples", samples),
-        FIELD("Runs", runs),
-        FIELD("Span", span),
-        FIELD("Frequency", frequency),
-        FIELD("FrequencySkew", frequency_skew),
-        FIELD("StdDev", std_dev),
-        FIELD("Prefer", prefer),
-        FIELD("IBurst", iburst),
+        BUS_SOURCE_PROPERTIES(BUS_FIELD_PLAIN, BUS_FIELD_STRING, BUS_FIELD_SPECIAL, BUS_FIELD_COUNTER)
 };
-const size_t bus_source_n_fields = sizeof bus_source_fields / sizeof bus_source_fields[0];
+const size_t bus_source_n_fields = ELEMENTSOF(bus_source_fields);
