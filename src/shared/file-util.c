@@ -10,9 +10,7 @@
 #include "shared/macro.h"
 
 int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
         struct stat st;
-        size_t len = 0;
 
         if (fstat(fd, &st) < 0)
                 return -errno;
@@ -20,23 +18,9 @@ int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len) {
                 return -EINVAL;
         if ((size_t) st.st_size > max)
                 return -EFBIG;
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (len < (size_t) st.st_size) {
-                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
-        buf[len] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
+        /* Read to the end, not to st_size: a file may grow or shrink
+         * under us, and the stream reader bounds it all the same. */
+        return read_small_stream(fd, max, ret, ret_len);
 }
 
 int read_small_stream(int fd, size_t max, void **ret, size_t *ret_len) {

@@ -18,6 +18,7 @@
 #include "daemon/manager.h"
 #include "daemon/peer.h"
 #include "shared/log.h"
+#include "test-util.h"
 
 /* Poll every 1/64 s, so a member is given up within a fraction of a second. */
 #define FAST_POLL (-6)
@@ -30,18 +31,6 @@ typedef struct Fixture {
         unsigned requests;      /* datagrams it received */
 } Fixture;
 
-static int open_silent_member(uint16_t *ret_port) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof a;
-        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-        *ret_port = ntohs(a.sin_port);
-        return fd;
-}
-
 static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(Fixture));
         Config c;
@@ -51,7 +40,9 @@ static int setup(void **state) {
         c.control = false;      /* never the real clock */
         c.port = 0;
         assert_int_equal(manager_new(NULL, &c, &f->manager), 0);
-        f->silent_fd = open_silent_member(&f->silent_port);
+        struct sockaddr_in a;
+        f->silent_fd = loopback_udp_socket(&a);
+        f->silent_port = ntohs(a.sin_port);
         *state = f;
         return 0;
 }

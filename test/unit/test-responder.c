@@ -19,6 +19,7 @@
 #include "daemon/responder.h"
 #include "ntp/ntp-packet.h"
 #include "shared/log.h"
+#include "test-util.h"
 
 #define REQUESTS 100            /* more than one receive batch, fewer than one wakeup's */
 #define MALFORMED 5
@@ -29,19 +30,6 @@ typedef struct Fixture {
         int client;
         struct sockaddr_in server;
 } Fixture;
-
-static int bound_socket(struct sockaddr_in *ret) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof a;
-        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
-        assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
-        if (ret)
-                *ret = a;
-        return fd;
-}
 
 /* Hands fd over as the first socket of socket activation (fd 3). */
 static void pass_as_listen_fd(int fd) {
@@ -64,7 +52,7 @@ static int setup(void **state) {
 
         assert_non_null(f);
         log_set_max_level(LOG_WARNING);
-        pass_as_listen_fd(bound_socket(&f->server));
+        pass_as_listen_fd(loopback_udp_socket(&f->server));
         config_init_defaults(&c);
         c.control = false;      /* never the real clock */
         c.local_stratum = 10;   /* serve our own clock */
@@ -72,7 +60,7 @@ static int setup(void **state) {
         assert_int_equal(access_list_add(&c.access, &rule), 0);
         assert_int_equal(manager_new(NULL, &c, &f->manager), 0);
         assert_int_equal(responder_new(f->manager, &f->responder), 0);
-        f->client = bound_socket(NULL);
+        f->client = loopback_udp_socket(NULL);
         *state = f;
         return 0;
 }

@@ -2,12 +2,14 @@
  * both values, and temporary directories that clean up after themselves. */
 #pragma once
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* |a - b| < eps, printing both values (and the tolerance) when not. */
@@ -37,4 +39,19 @@ static inline int tmpdir_remove_one(const char *path, const struct stat *st, int
 /* Removes the directory and everything in it. */
 static inline void tmpdir_remove(const char *dir) {
         (void) nftw(dir, tmpdir_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A non-blocking UDP socket bound to an ephemeral port on 127.0.0.1; its
+ * address in *ret if ret is not NULL. */
+static inline int loopback_udp_socket(struct sockaddr_in *ret) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof a;
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+        if (ret)
+                *ret = a;
+        return fd;
 }
