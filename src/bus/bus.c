@@ -232,3 +232,31 @@ void bus_context_source_removed(BusContext *b, const Source *s) {
         if (e)
                 entry_drop(b, e);
 }
+
+static void listener_state_changed(void *userdata) {
+        bus_context_flush(userdata);
+}
+
+static void listener_source_removed(void *userdata, const Source *s) {
+        bus_context_source_removed(userdata, s);
+}
+
+static void listener_free(void *userdata) {
+        bus_context_free(userdata);
+}
+
+int bus_context_attach(Manager *m) {
+        BusContext *b;
+        int r = bus_context_new(m, &b);
+        if (r == -ENOTCONN)
+                return 0;
+        if (r < 0)
+                return r;
+        manager_set_listener(m, &(ManagerListener) {
+                .state_changed = listener_state_changed,
+                .source_removed = listener_source_removed,
+                .free = listener_free,
+                .userdata = b,
+        });
+        return 0;
+}

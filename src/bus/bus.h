@@ -36,6 +36,11 @@ int bus_context_new(Manager *m, BusContext **ret);
 BusContext *bus_context_free(BusContext *b);
 DEFINE_TRIVIAL_CLEANUP_FUNC(BusContext *, bus_context_free);
 
+/* Offers the D-Bus API for m: creates the context and makes it the
+ * manager's listener, which frees it with the manager. Without a system
+ * bus (or its name), returns 0 and tempusd runs on without the API. */
+int bus_context_attach(Manager *m);
+
 /* Emits what changed since the last call: PropertiesChanged for the
  * Manager and each Source, InterfacesAdded for new sources. Called from the
  * manager's deferred status update, so a burst of changes is one signal. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus/bus.h"
 #include "config/config.h"
 #include "daemon/manager.h"
 #include "daemon/privileges.h"
@@ -90,7 +91,7 @@ static int run(const Options *o, Config *config) {
         r = privileges_drop(TEMPUS_USER, m->config.control);
         if (r < 0)
                 return r;
-        r = manager_connect_bus(m);
+        r = bus_context_attach(m);
         if (r < 0)
                 return r;
         return manager_run(m);

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/bus.h"
 #include "core/engine.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
@@ -108,7 +107,8 @@ static void remove_peer_at(Manager *m, size_t i) {
 
         /* While the source can still be found: sd-bus lists the object's
          * interfaces in InterfacesRemoved by looking it up. */
-        bus_context_source_removed(m->bus, s);
+        if (m->listener.source_removed)
+                m->listener.source_removed(m->listener.userdata, s);
         _unused_ Peer *indexed = hashmap_remove(m->peers_by_address, &s->address);
         assert(indexed == p);
         memmove(m->peers + i, m->peers + i + 1, (m->n_peers - i - 1) * sizeof(Peer *));

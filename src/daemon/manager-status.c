@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus/bus.h"
 #include "daemon/adjtime.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-status.h"
@@ -152,7 +151,8 @@ static int on_status(sd_event_source *es, void *userdata) {
         log_tracking(m, &t);
         update_kernel(m, &t);
         send_status(m, &t);
-        bus_context_flush(m->bus);
+        if (m->listener.state_changed)
+                m->listener.state_changed(m->listener.userdata);
         return sd_event_source_set_enabled(es, SD_EVENT_OFF);
 }
 

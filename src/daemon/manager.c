@@ -8,7 +8,6 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus/bus.h"
 #include "daemon/driftfile.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-sources.h"
@@ -172,7 +171,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         manager_sources_done(m);
-        bus_context_free(m->bus);
+        manager_set_listener(m, &(ManagerListener) {});
         responder_free(m->responder);
         ratelimit_free(m->ratelimit);
         logfiles_free(m->logs);
@@ -350,12 +349,12 @@ int manager_start(Manager *m) {
         return 0;
 }
 
-int manager_connect_bus(Manager *m) {
-        int r = bus_context_new(m, &m->bus);
-        if (r < 0 && r != -ENOTCONN)
-                return r;
-        manager_schedule_status(m);
-        return 0;
+void manager_set_listener(Manager *m, const ManagerListener *l) {
+        if (m->listener.free)
+                m->listener.free(m->listener.userdata);
+        m->listener = *l;
+        if (l->state_changed)
+                manager_schedule_status(m);
 }
 
 int manager_run(Manager *m) {

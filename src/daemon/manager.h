@@ -18,7 +18,6 @@ typedef struct SourceGroup SourceGroup;
 typedef struct Responder Responder;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
-typedef struct BusContext BusContext;
 typedef struct Hashmap Hashmap;
 
 typedef struct ManagerCounters {
@@ -29,6 +28,18 @@ typedef struct ManagerCounters {
         uint64_t rate_limited;
         uint64_t replies_rejected;              /* server replies that failed checks */
 } ManagerCounters;
+
+/* Who else follows the manager's state (the D-Bus API): told of changes,
+ * without the manager knowing who listens. Every callback may be NULL. */
+typedef struct ManagerListener {
+        /* After each coalesced status update, once a burst of changes is in. */
+        void (*state_changed)(void *userdata);
+        /* Before a source goes, while the manager still lists it. */
+        void (*source_removed)(void *userdata, const Source *s);
+        /* When the manager is freed, or another listener takes the place. */
+        void (*free)(void *userdata);
+        void *userdata;
+} ManagerListener;
 
 typedef struct Manager {
         sd_event *event;
@@ -52,7 +63,7 @@ typedef struct Manager {
         AccessList access;              /* live rules (config + runtime changes) */
 
         LogFiles *logs;
-        BusContext *bus;                /* NULL without a system bus */
+        ManagerListener listener;       /* the D-Bus API, if attached */
 
         sd_event_source *discipline_timer;
         sd_event_source *housekeeping_timer;
@@ -85,8 +96,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* Offers the D-Bus API on the system bus, if there is one. */
-int manager_connect_bus(Manager *m);
+/* Makes l the listener, freeing the one before, and schedules a status
+ * update so that it hears the current state. */
+void manager_set_listener(Manager *m, const ManagerListener *l);
 
 /* Re-reads the configuration; on any error keeps the current one. */
 int manager_reload(Manager *m);

@@ -3,7 +3,6 @@
 #include <sys/random.h>
 
 #include "shared/hashmap.h"
-#include "shared/sockaddr-util.h"
 
 #define HASHMAP_MIN_CAPACITY 16
 
@@ -48,15 +47,6 @@ static bool string_equal(const void *a, const void *b) {
 
 const HashmapOps string_hash_ops = { string_hash, string_equal };
 
-static uint64_t sockaddr_key_hash(const void *key, uint64_t seed) {
-        return sockaddr_hash(key, seed);
-}
-
-static bool sockaddr_key_equal(const void *a, const void *b) {
-        return sockaddr_equal(a, b);
-}
-
-const HashmapOps sockaddr_hash_ops = { sockaddr_key_hash, sockaddr_key_equal };
 
 Hashmap *hashmap_new(const HashmapOps *ops) {
         Hashmap *h = calloc(1, sizeof(Hashmap));

@@ -21,10 +21,9 @@ typedef struct HashmapOps {
         bool (*equal)(const void *a, const void *b);
 } HashmapOps;
 
-/* Keys that are NUL-terminated strings; keys that are struct sockaddr
- * compared as sockaddr_equal() does. */
+/* Keys that are NUL-terminated strings (sockaddr-util.h has the ops for
+ * socket addresses). */
 extern const HashmapOps string_hash_ops;
-extern const HashmapOps sockaddr_hash_ops;
 
 typedef struct Hashmap Hashmap;
 

@@ -57,3 +57,13 @@ uint64_t sockaddr_hash(const struct sockaddr *a, uint64_t seed) {
         }
         return h;
 }
+
+static uint64_t sockaddr_key_hash(const void *key, uint64_t seed) {
+        return sockaddr_hash(key, seed);
+}
+
+static bool sockaddr_key_equal(const void *a, const void *b) {
+        return sockaddr_equal(a, b);
+}
+
+const HashmapOps sockaddr_hash_ops = { sockaddr_key_hash, sockaddr_key_equal };

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "shared/hashmap.h"
+
 /* The length of an AF_INET or AF_INET6 address, 0 for any other family. */
 socklen_t sockaddr_len(const struct sockaddr *a);
 
@@ -22,3 +24,6 @@ bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 /* A hash over exactly the fields sockaddr_equal() compares, keyed by
  * seed: equal addresses hash equally whatever their padding holds. */
 uint64_t sockaddr_hash(const struct sockaddr *a, uint64_t seed);
+
+/* Hashmap keys that are socket addresses, compared as sockaddr_equal() does. */
+extern const HashmapOps sockaddr_hash_ops;
