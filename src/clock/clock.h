@@ -40,6 +40,11 @@ typedef struct ClockOps {
         /* Optional: converts a CLOCK_REALTIME reading (e.g. a kernel packet
          * timestamp) into this clock's timescale. NULL means identity. */
         nsec_t (*from_system)(Clock *c, nsec_t realtime);
+        /* Optional: where this clock stands against CLOCK_REALTIME at the
+         * CLOCK_REALTIME reading `realtime`: its offset (this clock minus
+         * CLOCK_REALTIME, seconds) and the frequency it runs at against it
+         * (ppm, positive: it gains). NULL means it is CLOCK_REALTIME (0, 0). */
+        int (*offset_from_system)(Clock *c, nsec_t realtime, double *ret_offset, double *ret_frequency_ppm);
         void (*free)(Clock *c);
 } ClockOps;
 
@@ -60,6 +65,9 @@ static inline int clock_set_sync_status(Clock *c, const ClockSyncStatus *s) { re
 static inline nsec_t clock_from_system(Clock *c, nsec_t realtime) {
         return c->ops->from_system ? c->ops->from_system(c, realtime) : realtime;
 }
+
+/* Either output may be NULL. */
+int clock_offset_from_system(Clock *c, nsec_t realtime, double *ret_offset, double *ret_frequency_ppm);
 
 Clock *clock_free(Clock *c);
 static inline void clock_freep(Clock **c) { if (*c) clock_free(*c); }
