@@ -85,8 +85,8 @@ static const ClockOps none_ops = {
         .get_frequency = none_get_frequency,
         .step = none_step,
         .set_sync_status = none_set_sync_status,
-        .from_system = none_from_system,
         .offset_from_system = none_offset_from_system,
+        .from_system = none_from_system,
         .free = none_free,
 };
 

@@ -59,6 +59,7 @@ def samples_between(rows, start, end):
 def run_path(args, name, warmup, measure, seed):
     description, out, loss, options = PATHS[name]
     wd = tempfile.mkdtemp(prefix="tempus-bench-")
+    keep = False
     try:
         path = Path(args.build_root, wd, out, loss=loss, seed=seed)
         kernel_path.start_server(path, args.peers)
@@ -73,9 +74,14 @@ def run_path(args, name, warmup, measure, seed):
             texts = {"chronyd -x": chrony.tracking(), "tempusd": tempus.tracking()}
             for client, text in texts.items():
                 parsed = parse_tracking(text)
-                if parsed and next_sample - started > warmup:
+                if not parsed:
+                    print("%.0f s: no estimate from %s: %s" % (time.time() - started, client, text.strip()))
+                    keep = True
+                elif next_sample - started > warmup:
                     series[client].append(parsed)
             next_sample += SAMPLE_INTERVAL
+            while next_sample < time.time():      # a slow answer skips slots
+                next_sample += SAMPLE_INTERVAL
         window = (started + warmup, started + warmup + measure)
         ntp_samples = {"chronyd -x": samples_between(chrony.measurements(), *window),
                        "tempusd": samples_between(tempus.measurements(), *window)}
@@ -93,10 +99,16 @@ def run_path(args, name, warmup, measure, seed):
             rows.append((name, client, len(values), mean, rms, peak, fmean, frms, ntp_samples[client]))
         print_table(rows)
         return rows
+    except BaseException:
+        keep = True
+        raise
     finally:
         for p in list(tempus_test.RUNNING):
             p.stop()
-        shutil.rmtree(wd, ignore_errors=True)
+        if keep:
+            print("logs kept in %s" % wd)
+        else:
+            shutil.rmtree(wd, ignore_errors=True)
 
 
 TABLE_HEADER = ("| path | client | estimates | mean (us) | RMS (us) | max \\|x\\| (us) | mean freq (ppm) "

@@ -120,9 +120,7 @@ class ChronyClient:
         wait_for("chronyd's command socket", lambda: os.path.exists(self.socket), 10, 0.05)
 
     def tracking(self):
-        r = subprocess.run([self.chronyc, "-h", self.socket, "tracking"], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True, timeout=10)
-        return r.stdout
+        return run_text([self.chronyc, "-h", self.socket, "tracking"])
 
     def measurements(self):
         return log_rows(os.path.join(self.dir, "measurements.log"))
@@ -148,15 +146,24 @@ class TempusClient:
         wait_for("tempusd on the bus", lambda: "System time" in self.tracking(), 10)
 
     def tracking(self):
-        r = subprocess.run([os.path.join(self.args.build_root, "src", "ctl", "tempusctl"), "tracking"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
-        return r.stdout
+        # tempusd's sd_notify() blocks once its datagrams are left unread.
+        self.tempusd.read_notify()
+        return run_text([os.path.join(self.args.build_root, "src", "ctl", "tempusctl"), "tracking"])
 
     def measurements(self):
         return log_rows(os.path.join(self.logdir, "measurements.log"))
 
     def tracking_log(self):
         return log_rows(os.path.join(self.logdir, "tracking.log"))
+
+
+def run_text(argv):
+    """A command's output; what went wrong instead if it failed or hung."""
+    try:
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=10)
+        return r.stdout
+    except subprocess.TimeoutExpired:
+        return "%s: no answer within 10 s\n" % " ".join(argv)
 
 
 def log_rows(path):
