@@ -17,8 +17,8 @@ which showed only the pending slew of a few microseconds); SystemTimeOffset
 on D-Bus is the same figure with its own sign (positive: fast); the
 tracking log's Rem. corr. is it with chrony's sign (positive: slow);
 Frequency says "slow" by about 10 ppm. chronyd -x on the same path must
-agree, which shows that the expectation and chrony's convention are what
-this test assumes."""
+agree on each (tracking text and tracking log), which shows that the
+expectation and chrony's conventions are what this test assumes."""
 import statistics
 import sys
 
@@ -80,20 +80,22 @@ def check_frequency(last):
             fail("%s's Frequency is %+.3f ppm; the system clock runs %.0f ppm slow" % (name, ppm, DRIFT_PPM))
 
 
-def check_tracking_log(path, tempus, since):
+def check_tracking_log(path, name, rows, since):
     """Rem. corr. (column 11) in chrony's sign: positive when the system
     clock is slow; each line against the offset at its own time."""
-    rows = [r for r in tempus.tracking_log() if log_time(r) >= since]
+    rows = [r for r in rows if log_time(r) >= since]
     if len(rows) < 2:
-        fail("fewer than 2 tracking log lines in the last %.0f s" % (time.time() - since))
+        fail("fewer than 2 lines in %s's tracking log in the last %.0f s" % (name, time.time() - since))
     for r in rows:
-        log("tracking log %s: Rem. corr. %s, expected %+.6f" % (r[1], r[10], -expected_offset(path, log_time(r))))
+        log("%s tracking log %s: Rem. corr. %s, expected %+.6f"
+            % (name, r[1], r[10], -expected_offset(path, log_time(r))))
         if not 0 < float(r[10]) <= BOUND:
-            fail("Rem. corr. %s while the system clock is slow: it must be positive and at most 2 ms" % r[10])
+            fail("%s's Rem. corr. is %s while the system clock is slow: it must be positive and at most 2 ms"
+                 % (name, r[10]))
     miss = statistics.median(abs(float(r[10]) + expected_offset(path, log_time(r))) for r in rows)
     if miss > TOLERANCE:
-        fail("Rem. corr. is %.0f us from the system clock's offset (median), more than %.0f us"
-             % (miss * 1e6, TOLERANCE * 1e6))
+        fail("%s's Rem. corr. is %.0f us from the system clock's offset (median), more than %.0f us"
+             % (name, miss * 1e6, TOLERANCE * 1e6))
 
 
 def test(args, wd):
@@ -108,7 +110,8 @@ def test(args, wd):
         samples.append(sample(path, tempus, chrony))
     check_offsets(samples)
     check_frequency(samples[-1])
-    check_tracking_log(path, tempus, started + FIRST)
+    check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST)
+    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST)
     for line in path.summary():
         log("relay " + line)
 

@@ -125,6 +125,9 @@ class ChronyClient:
     def measurements(self):
         return log_rows(os.path.join(self.dir, "measurements.log"))
 
+    def tracking_log(self):
+        return log_rows(os.path.join(self.dir, "tracking.log"))
+
 
 class TempusClient:
     """tempusd with Control=no as a client of the far server, on a private
