@@ -80,12 +80,12 @@ def check_frequency(last):
             fail("%s's Frequency is %+.3f ppm; the system clock runs %.0f ppm slow" % (name, ppm, DRIFT_PPM))
 
 
-def check_tracking_log(path, name, rows, since):
+def check_tracking_log(path, name, rows, since, least):
     """Rem. corr. (column 11) in chrony's sign: positive when the system
     clock is slow; each line against the offset at its own time."""
     rows = [r for r in rows if log_time(r) >= since]
-    if len(rows) < 2:
-        fail("fewer than 2 lines in %s's tracking log in the last %.0f s" % (name, time.time() - since))
+    if len(rows) < least:
+        fail("fewer than %d lines in %s's tracking log in the last %.0f s" % (least, name, time.time() - since))
     for r in rows:
         log("%s tracking log %s: Rem. corr. %s, expected %+.6f"
             % (name, r[1], r[10], -expected_offset(path, log_time(r))))
@@ -110,8 +110,9 @@ def test(args, wd):
         samples.append(sample(path, tempus, chrony))
     check_offsets(samples)
     check_frequency(samples[-1])
-    check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST)
-    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST)
+    # chronyd skips updates for samples its delay test rejects.
+    check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST, 1)
+    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST, 2)
     for line in path.summary():
         log("relay " + line)
 
