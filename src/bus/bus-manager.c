@@ -7,6 +7,7 @@
 #include "bus/bus-manager.h"
 #include "bus/bus.h"
 #include "daemon/manager-sources.h"
+#include "daemon/manager-status.h"
 #include "daemon/manager.h"
 #include "daemon/peer.h"
 #include "shared/access.h"
@@ -51,7 +52,7 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
         const DisciplineParams *dp = &m->engine->discipline.params;
         Tracking t;
 
-        engine_tracking(m->engine, &t);
+        status_tracking(m->engine, &t);
         memset(p, 0, sizeof *p);
         p->manager = m;
         p->synchronized = t.synchronized;

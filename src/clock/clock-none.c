@@ -5,7 +5,9 @@
  *
  *   reading(r) = r + offset_at_anchor + (r - anchor) * frequency
  *
- * where r is CLOCK_REALTIME. */
+ * where r is CLOCK_REALTIME. The offset and frequency of that virtual clock
+ * are what tempus has learnt about the system clock: tracking reports the
+ * system clock's offset through clock_offset_from_system(). */
 #include <stdlib.h>
 
 #include "clock/clock.h"
@@ -29,6 +31,12 @@ static double virtual_offset(const ClockNone *n, nsec_t real) {
 
 static nsec_t none_from_system(Clock *c, nsec_t real) {
         return real + seconds_to_nsec(virtual_offset(to_none(c), real));
+}
+
+static int none_offset_from_system(Clock *c, nsec_t real, double *ret_offset, double *ret_frequency_ppm) {
+        *ret_offset = virtual_offset(to_none(c), real);
+        *ret_frequency_ppm = to_none(c)->frequency_ppm;
+        return 0;
 }
 
 static int none_read(Clock *c, nsec_t *ret) {
@@ -82,6 +90,7 @@ static const ClockOps none_ops = {
         .get_frequency = none_get_frequency,
         .step = none_step,
         .set_sync_status = none_set_sync_status,
+        .offset_from_system = none_offset_from_system,
         .from_system = none_from_system,
         .read_wall_offset = none_read_wall_offset,
         .free = none_free,

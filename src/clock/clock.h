@@ -38,6 +38,11 @@ typedef struct ClockOps {
         /* Adds offset seconds to the clock at once. */
         int (*step)(Clock *c, double offset);
         int (*set_sync_status)(Clock *c, const ClockSyncStatus *s);
+        /* Optional: where this clock stands against CLOCK_REALTIME at the
+         * CLOCK_REALTIME reading `realtime`: its offset (this clock minus
+         * CLOCK_REALTIME, seconds) and the frequency it runs at against it
+         * (ppm, positive: it gains). NULL means it is CLOCK_REALTIME (0, 0). */
+        int (*offset_from_system)(Clock *c, nsec_t realtime, double *ret_offset, double *ret_frequency_ppm);
         /* Optional: converts a CLOCK_REALTIME reading (e.g. a kernel packet
          * timestamp) into this clock's timescale. NULL means identity. */
         nsec_t (*from_system)(Clock *c, nsec_t realtime);
@@ -72,6 +77,9 @@ struct Clock {
 
 int clock_new_system(Clock **ret);
 int clock_new_none(Clock **ret);
+
+/* ClockOps.offset_from_system; either output may be NULL. */
+int clock_offset_from_system(Clock *c, nsec_t realtime, double *ret_offset, double *ret_frequency_ppm);
 
 static inline int clock_read(Clock *c, nsec_t *ret) { return c->ops->read(c, ret); }
 static inline int clock_set_frequency(Clock *c, double ppm) { return c->ops->set_frequency(c, ppm); }

@@ -106,13 +106,19 @@ static void log_transitions(Manager *m, const Tracking *t) {
         }
 }
 
-static void log_tracking(Manager *m, const Tracking *t) {
-        unsigned updates = m->engine->discipline.n_updates;
+void status_tracking(Engine *e, Tracking *ret) {
+        double offset;
 
-        if (!m->logs || updates == m->logged_updates)
-                return;
-        m->logged_updates = updates;
-        LogTracking lt = {
+        engine_tracking(e, ret);
+        /* raw - cooked becomes CLOCK_REALTIME - cooked: raw is the clock
+         * tempusd disciplines, which under Control=no runs `offset` ahead
+         * of the system clock. */
+        if (clock_offset_from_system(e->clock, now_realtime(), &offset, NULL) >= 0 && offset != 0)
+                ret->system_time_offset -= offset;
+}
+
+void status_tracking_log_row(const Tracking *t, LogTracking *ret) {
+        *ret = (LogTracking) {
                 .time = t->reference_time,
                 .address = t->reference_name,
                 .stratum = t->stratum,
@@ -122,11 +128,21 @@ static void log_tracking(Manager *m, const Tracking *t) {
                 .leap = t->leap,
                 .combined = t->n_combined,
                 .offset_sd = t->offset_sd,
-                .remaining_correction = -t->system_time_offset,
+                .remaining_correction = -t->system_time_offset,        /* positive: slow */
                 .root_delay = t->root_delay,
                 .root_dispersion = t->root_dispersion,
                 .max_error = t->max_error,
         };
+}
+
+static void log_tracking(Manager *m, const Tracking *t) {
+        unsigned updates = m->engine->discipline.n_updates;
+        LogTracking lt;
+
+        if (!m->logs || updates == m->logged_updates)
+                return;
+        m->logged_updates = updates;
+        status_tracking_log_row(t, &lt);
         logfiles_write_tracking(m->logs, &lt);
 }
 
@@ -146,7 +162,7 @@ static int on_status(sd_event_source *es, void *userdata) {
         Manager *m = userdata;
         Tracking t;
 
-        engine_tracking(m->engine, &t);
+        status_tracking(m->engine, &t);
         log_transitions(m, &t);
         log_tracking(m, &t);
         update_kernel(m, &t);

@@ -146,6 +146,46 @@ static void the_none_clock_applies_corrections_virtually(void **state) {
         clock_free(c);
 }
 
+static void the_none_clock_tells_where_it_stands_against_the_system_clock(void **state) {
+        Clock *c;
+        double offset, ppm;
+
+        assert_int_equal(clock_new_none(&c), 0);
+        nsec_t real = now_realtime();
+        assert_int_equal(clock_offset_from_system(c, real, &offset, &ppm), 0);
+        assert_true(fabs(offset) < 1e-9 && ppm == 0);
+        clock_step(c, -0.25);
+        clock_set_frequency(c, 200);
+        real = now_realtime();
+        assert_int_equal(clock_offset_from_system(c, real, &offset, &ppm), 0);
+        assert_true(fabs(offset + 0.25) < 1e-6);
+        assert_true(ppm == 200);
+        /* 10 s later it has gained 200 ppm of them. */
+        double later;
+        assert_int_equal(clock_offset_from_system(c, real + 10 * NSEC_PER_SEC, &later, NULL), 0);
+        assert_true(fabs(later - offset - 2e-3) < 1e-9);
+        /* The same timescale that packet timestamps are converted into. */
+        assert_true(fabs(nsec_diff(clock_from_system(c, real), real) - offset) < 2e-9);
+        clock_free(c);
+}
+
+static void clocks_that_are_the_system_clock_stand_at_zero_against_it(void **state) {
+        SimClockParams p = { .start = T0, .initial_offset = 0.5, .frequency_ppm = 50 };
+        Clock *clocks[2];
+        double offset = 1, ppm = 1;
+
+        /* The system clock is only read here, never set. */
+        assert_int_equal(clock_new_sim(&p, &clocks[0]), 0);
+        assert_int_equal(clock_new_system(&clocks[1]), 0);
+        clock_set_frequency(clocks[0], 10);
+        clock_step(clocks[0], 0.1);
+        for (size_t i = 0; i < 2; i++) {
+                assert_int_equal(clock_offset_from_system(clocks[i], now_realtime(), &offset, &ppm), 0);
+                assert_true(offset == 0 && ppm == 0);
+                clock_free(clocks[i]);
+        }
+}
+
 typedef struct SplitCase {
         double ppm;
         long tick, freq;
@@ -277,6 +317,8 @@ int main(void) {
                 cmocka_unit_test(the_sim_clock_deletes_a_leap_second_like_the_kernel),
                 cmocka_unit_test(wander_is_a_random_walk_of_the_right_size),
                 cmocka_unit_test(the_none_clock_applies_corrections_virtually),
+                cmocka_unit_test(the_none_clock_tells_where_it_stands_against_the_system_clock),
+                cmocka_unit_test(clocks_that_are_the_system_clock_stand_at_zero_against_it),
                 cmocka_unit_test(frequencies_split_into_tick_and_remainder),
                 cmocka_unit_test(status_bits_follow_the_sync_state),
                 cmocka_unit_test(maxerror_tells_whether_we_are_synchronised),

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""The real-kernel accuracy benchmark (run.sh starts it in a network
+namespace of its own, without CAP_SYS_TIME): for each path, a chronyd -x
+server behind tun-relay, and tempusd (Control=no) and chronyd -x as its
+clients with the same source options, started together. Every 5 s both
+clients' full estimates of the system clock's offset are read (tempusctl
+tracking, chronyc tracking); after the warm-up their mean, RMS and maximum
+are the error, since every process shares this machine's clock. Prints
+figures, never fails on them.
+
+    kernel_bench.py BUILD WARMUP_S MEASURE_S [PATH...]
+"""
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kernel_path  # noqa: E402
+from kernel_path import ChronyClient, Path, TempusClient, log_time, parse_tracking, side_by_side, tempus_options  # noqa: E402
+import tempus_test  # noqa: E402
+
+SAMPLE_INTERVAL = 5.0
+
+# name: (description, out (mean, sd) us, loss, source options for both clients)
+PATHS = {
+    "1ms-16s": ("1 ms +- 300 us, 16 s polling", (1000, 300), 0.0, "iburst minpoll 4 maxpoll 4"),
+    "200us-16s": ("200 +- 100 us, 16 s polling", (200, 100), 0.0, "iburst minpoll 4 maxpoll 4"),
+    "1ms-default": ("1 ms +- 300 us, default polling", (1000, 300), 0.0, "iburst"),
+    "1ms-loss10": ("1 ms +- 300 us, 16 s polling, 10 % loss", (1000, 300), 0.1, "iburst minpoll 4 maxpoll 4"),
+}
+
+
+class Args:
+    def __init__(self, build_root, source_root):
+        self.build_root = build_root
+        self.source_root = source_root
+        self.tempusd = os.path.join(build_root, "src", "tempusd")
+        self.peers = os.path.join(build_root, "peers", "root")
+
+
+def stats(values):
+    if not values:
+        return float("nan"), float("nan"), float("nan")
+    mean = sum(values) / len(values)
+    rms = math.sqrt(sum(v * v for v in values) / len(values))
+    return mean, rms, max(abs(v) for v in values)
+
+
+def samples_between(rows, start, end):
+    """Measurement log rows (chrony's columns) whose UTC time is in [start, end)."""
+    return sum(start <= log_time(r) < end for r in rows)
+
+
+def run_path(args, name, warmup, measure, seed):
+    description, out, loss, options = PATHS[name]
+    wd = tempfile.mkdtemp(prefix="tempus-bench-")
+    keep = False
+    try:
+        path = Path(args.build_root, wd, out, loss=loss, seed=seed)
+        kernel_path.start_server(path, args.peers)
+        chrony = ChronyClient(path, args.peers, options)
+        tempus = TempusClient(path, args, tempus_options(options))
+        started = time.time()
+        series = {"chronyd -x": [], "tempusd": []}
+        texts = {}
+        next_sample = started + SAMPLE_INTERVAL
+        while next_sample <= started + warmup + measure:
+            time.sleep(max(next_sample - time.time(), 0))
+            texts = {"chronyd -x": chrony.tracking(), "tempusd": tempus.tracking()}
+            for client, text in texts.items():
+                parsed = parse_tracking(text)
+                if not parsed:
+                    print("%.0f s: no estimate from %s: %s" % (time.time() - started, client, text.strip()))
+                    keep = True
+                elif next_sample - started > warmup:
+                    series[client].append(parsed)
+            next_sample += SAMPLE_INTERVAL
+            while next_sample < time.time():      # a slow answer skips slots
+                next_sample += SAMPLE_INTERVAL
+        window = (started + warmup, started + warmup + measure)
+        ntp_samples = {"chronyd -x": samples_between(chrony.measurements(), *window),
+                       "tempusd": samples_between(tempus.measurements(), *window)}
+        relay = path.summary()
+        print("\n## %s (%s): %d s warm-up, %d s measured, estimates every %g s" %
+              (name, description, warmup, measure, SAMPLE_INTERVAL))
+        for line in relay:
+            print("relay " + line)
+        print(side_by_side(texts["chronyd -x"], texts["tempusd"], "chronyc tracking (chronyd -x)",
+                           "tempusctl tracking (tempusd, Control=no)"))
+        rows = []
+        for client, values in series.items():
+            mean, rms, peak = stats([v[0] * 1e6 for v in values])
+            fmean, frms, _ = stats([v[1] for v in values])
+            rows.append((name, client, len(values), mean, rms, peak, fmean, frms, ntp_samples[client]))
+        print_table(rows)
+        return rows
+    except BaseException:
+        keep = True
+        raise
+    finally:
+        for p in list(tempus_test.RUNNING):
+            p.stop()
+        if keep:
+            print("logs kept in %s" % wd)
+        else:
+            shutil.rmtree(wd, ignore_errors=True)
+
+
+TABLE_HEADER = ("| path | client | estimates | mean (us) | RMS (us) | max \\|x\\| (us) | mean freq (ppm) "
+                "| RMS freq (ppm) | NTP samples |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+
+
+def print_table(rows):
+    print(TABLE_HEADER)
+    for r in rows:
+        print("| %s | %s | %d | %+.1f | %.1f | %.1f | %+.3f | %.3f | %d |" % r)
+    sys.stdout.flush()
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    build_root, warmup, measure = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    names = sys.argv[4:] or list(PATHS)
+    for n in names:
+        if n not in PATHS:
+            sys.exit("unknown path %s; known: %s" % (n, " ".join(PATHS)))
+    source_root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
+    args = Args(os.path.abspath(build_root), source_root)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    rows = []
+    for i, name in enumerate(names):
+        rows += run_path(args, name, warmup, measure, seed=i + 1)
+    print("\n# All runs (estimates of the system clock's offset, positive: fast; true offset 0)")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Under Control=no, tempusd reports the full estimate of the system clock's
+offset from true time, in chrony's sign, as chronyd -x does.
+
+tempusd (Control=no) and chronyd -x are clients of a chronyd -x server in
+another network namespace, across tun-relay (the kernel accuracy
+benchmark's path, test/bench/kernel). The path makes the true answer known
+and not zero: it is asymmetric (1.6 ms out, 0.6 ms back, so every client
+measures the system clock 0.5 ms slow), and the relay makes the server's
+clock gain 10 ppm on the system clock. A client should therefore say that
+the system clock is 0.5 ms + 10 ppm * t slow of NTP time, and that it runs
+10 ppm slow.
+
+Checked for tempusd from 30 s to 80 s: tempusctl tracking says "slow" and
+is near that figure (a flipped sign fails, and so does the old report,
+which showed only the pending slew of a few microseconds); SystemTimeOffset
+on D-Bus is the same figure with its own sign (positive: fast); the
+tracking log's Rem. corr. is it with chrony's sign (positive: slow);
+Frequency says "slow" by about 10 ppm. chronyd -x on the same path must
+agree on each (tracking text and tracking log), which shows that the
+expectation and chrony's conventions are what this test assumes."""
+import statistics
+import sys
+
+from tempus_test import *
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "kernel"))
+import kernel_path  # noqa: E402
+from kernel_path import ChronyClient, Path, TempusClient, log_time, parse_tracking, tempus_options  # noqa: E402
+
+OUT, BACK = (1600, 50), (600, 50)               # us; asymmetry (1600 - 600) / 2 = 500 us
+ASYMMETRY = 0.0005                              # the offset every client measures, s (slow)
+DRIFT_PPM = 10.0                                # the server's clock gains this on ours
+OPTIONS = "iburst minpoll 4 maxpoll 4"
+FIRST, LAST, EVERY = 30, 80, 5                  # seconds after the clients start
+TOLERANCE = 0.0003                              # median distance from the expectation, s
+BOUND = 0.002                                   # every report within 2 ms of 0
+
+
+def expected_offset(path, at=None):
+    """The system clock minus true time at Unix time `at` (default now;
+    negative: slow)."""
+    return -(ASYMMETRY + DRIFT_PPM * 1e-6 * ((at or time.time()) - path.started))
+
+
+def tempus_reading(tempus):
+    """tempusctl tracking and SystemTimeOffset, read until no clock update
+    fell between the two (they then agree to well within 50 us)."""
+    for _ in range(3):
+        text = tempus.tracking()
+        bus = float(bus_get("SystemTimeOffset"))
+        figures = parse_tracking(text)
+        if not figures:
+            fail("unreadable tempusctl tracking:\n%s" % text)
+        if abs(bus - figures[0]) <= 50e-6:
+            break
+    return text, figures, bus
+
+
+def sample(path, tempus, chrony):
+    t_text, tempus_fig, bus = tempus_reading(tempus)
+    c_text = chrony.tracking()
+    expected = expected_offset(path)
+    chrony_fig = parse_tracking(c_text)
+    if not chrony_fig:
+        fail("unreadable chronyc tracking:\n%s" % c_text)
+    log("expected %+.6f  tempusd %+.6f (bus %+.6f, %+.3f ppm)  chronyd -x %+.6f (%+.3f ppm)"
+        % (expected, tempus_fig[0], bus, tempus_fig[1], chrony_fig[0], chrony_fig[1]))
+    return {"expected": expected, "tempus": tempus_fig, "chrony": chrony_fig, "bus": bus, "text": t_text}
+
+
+def check_offsets(samples):
+    for s in samples:
+        if "slow of NTP time" not in s["text"]:
+            fail("tempusctl tracking does not say slow while the system clock is %.6f s slow:\n%s"
+                 % (-s["expected"], s["text"]))
+        if abs(s["tempus"][0]) > BOUND:
+            fail("System time %+.6f s is more than 2 ms from 0" % s["tempus"][0])
+        # The bus keeps its documented sign (positive: fast) and the figure.
+        if s["bus"] >= 0 or abs(s["bus"] - s["tempus"][0]) > 50e-6:
+            fail("SystemTimeOffset %+.6f disagrees with tracking's %+.6f" % (s["bus"], s["tempus"][0]))
+    for who in ("tempus", "chrony"):
+        miss = statistics.median(abs(s[who][0] - s["expected"]) for s in samples)
+        log("%s: median distance from the expected offset %.0f us" % (who, miss * 1e6))
+        if miss > TOLERANCE:
+            fail("%s's System time is %.0f us from the system clock's offset (median), more than %.0f us"
+                 % ("tempusd" if who == "tempus" else "chronyd -x", miss * 1e6, TOLERANCE * 1e6))
+
+
+def check_frequency(last):
+    for who, name in (("chrony", "chronyd -x"), ("tempus", "tempusd")):
+        ppm = last[who][1]
+        if not -3 * DRIFT_PPM < ppm < -0.3 * DRIFT_PPM:
+            fail("%s's Frequency is %+.3f ppm; the system clock runs %.0f ppm slow" % (name, ppm, DRIFT_PPM))
+
+
+def check_tracking_log(path, name, rows, since, least):
+    """Rem. corr. (column 11) in chrony's sign: positive when the system
+    clock is slow; each line against the offset at its own time."""
+    rows = [r for r in rows if log_time(r) >= since]
+    if len(rows) < least:
+        fail("fewer than %d lines in %s's tracking log in the last %.0f s" % (least, name, time.time() - since))
+    for r in rows:
+        log("%s tracking log %s: Rem. corr. %s, expected %+.6f"
+            % (name, r[1], r[10], -expected_offset(path, log_time(r))))
+        if not 0 < float(r[10]) <= BOUND:
+            fail("%s's Rem. corr. is %s while the system clock is slow: it must be positive and at most 2 ms"
+                 % (name, r[10]))
+    miss = statistics.median(abs(float(r[10]) + expected_offset(path, log_time(r))) for r in rows)
+    if miss > TOLERANCE:
+        fail("%s's Rem. corr. is %.0f us from the system clock's offset (median), more than %.0f us"
+             % (name, miss * 1e6, TOLERANCE * 1e6))
+
+
+def test(args, wd):
+    path = Path(args.build_root, wd, OUT, BACK, seed=16, server_drift_ppm=DRIFT_PPM)
+    kernel_path.start_server(path, args.peers)
+    chrony = ChronyClient(path, args.peers, OPTIONS)
+    tempus = TempusClient(path, args, tempus_options(OPTIONS))
+    started = time.time()
+    samples = []
+    for at in range(FIRST, LAST + 1, EVERY):
+        time.sleep(max(started + at - time.time(), 0))
+        samples.append(sample(path, tempus, chrony))
+    check_offsets(samples)
+    check_frequency(samples[-1])
+    # chronyd skips updates for samples its delay test rejects.
+    check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST, 1)
+    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST, 2)
+    for line in path.summary():
+        log("relay " + line)
+
+
+run(test)
