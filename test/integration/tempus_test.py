@@ -158,6 +158,7 @@ class Tempusd(Process):
             env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
             super().__init__("tempusd", [args.tempusd, "--config", self.config, "--debug"] + (extra_argv or []),
                              workdir, env)
+            drain_notifications(self)
 
     def read_notify(self):
         while True:
@@ -442,7 +443,7 @@ def managed_objects():
 def drain_notifications(t):
     """Reads tempusd's sd_notify messages in the background, as systemd
     would: once the socket's queue is full, sd_notify() blocks the daemon.
-    For tests that run long with frequent status changes."""
+    Every Tempusd started here has one such reader."""
     import threading
 
     def loop():

@@ -128,7 +128,6 @@ def test(args, wd):
         "Clock": [("Control", "no")],
         "Log": [("Dir", os.path.join(wd, "log")), ("Log", "tracking statistics measurements")],
     })
-    drain_notifications(t)
     wait_for("%d clock updates in tracking.log" % ROWS, lambda: len(t.tracking()) >= ROWS, 60)
     t.stop()
     logdir = os.path.join(wd, "log")
