@@ -6,10 +6,7 @@
 
 #include "bus/bus-manager.h"
 #include "bus/bus.h"
-#include "daemon/manager-sources.h"
-#include "daemon/manager-status.h"
-#include "daemon/manager.h"
-#include "daemon/peer.h"
+#include "daemon/manager-api.h"
 #include "shared/access.h"
 #include "shared/hashmap.h"
 #include "shared/log.h"
@@ -49,10 +46,12 @@ static double plain_zero(double x) {
 }
 
 void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
-        const DisciplineParams *dp = &m->engine->discipline.params;
+        Engine *e = manager_get_engine(m);
+        const DisciplineParams *dp = &e->discipline.params;
+        const ManagerCounters *c = manager_get_counters(m);
         Tracking t;
 
-        status_tracking(m->engine, &t);
+        manager_tracking(m, &t);
         memset(p, 0, sizeof *p);
         p->manager = m;
         p->synchronized = t.synchronized;
@@ -74,23 +73,23 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
         snprintf(p->leap_status, sizeof p->leap_status, "%s", leap_status_name(&t));
         p->makestep_threshold = dp->makestep_threshold;
         p->makestep_limit = dp->makestep_limit;
-        p->min_sources = m->engine->params.select.min_sources;
-        p->access_rules_hash = access_rules_hash(&m->access);
-        p->clock_control = m->clock->controls;
-        p->local_rtc = m->local_rtc;
-        p->server_requests = m->counters.requests;
-        p->server_replies = m->counters.served;
-        p->server_denied = m->counters.denied;
-        p->server_rate_limited = m->counters.rate_limited;
-        for (size_t i = 0; i < ELEMENTSOF(m->counters.dropped); i++)
-                p->malformed_packets += m->counters.dropped[i];
+        p->min_sources = e->params.select.min_sources;
+        p->access_rules_hash = access_rules_hash(manager_get_access(m));
+        p->clock_control = manager_controls_clock(m);
+        p->local_rtc = manager_local_rtc(m);
+        p->server_requests = c->requests;
+        p->server_replies = c->served;
+        p->server_denied = c->denied;
+        p->server_rate_limited = c->rate_limited;
+        for (size_t i = 0; i < ELEMENTSOF(c->dropped); i++)
+                p->malformed_packets += c->dropped[i];
 }
 
 static int property_get_access_rules(sd_bus *bus, const char *path, const char *interface,
                                      const char *property, sd_bus_message *reply, void *userdata,
                                      sd_bus_error *error) {
         const BusManagerProps *p = userdata;
-        const AccessList *l = &p->manager->access;
+        const AccessList *l = manager_get_access(p->manager);
         char subnet[64];
         int r;
 
@@ -140,11 +139,10 @@ static int method_make_step(sd_bus_message *message, void *userdata, sd_bus_erro
         int r;
 
         REQUIRE_ROOT(message, error);
-        r = engine_make_step(m->engine);
+        r = manager_make_step(m);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to step the clock: %m");
         log_notice("Clock stepped on request over D-Bus.");
-        manager_arm_discipline_timer(m);
         manager_schedule_status(m);
         return sd_bus_reply_method_return(message, NULL);
 }
@@ -168,7 +166,7 @@ static int method_set_make_step(sd_bus_message *message, void *userdata, sd_bus_
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
                                          "Invalid limit %d: must be a number of clock updates, 0 (never step) or -1 (any update).",
                                          limit);
-        discipline_set_makestep(&m->engine->discipline, threshold, limit);
+        manager_set_makestep(m, threshold, limit);
         if (limit < 0)
                 log_info("MakeStep set to %g s at any update over D-Bus.", threshold);
         else
@@ -190,7 +188,7 @@ static int access_change(sd_bus_message *message, void *userdata, sd_bus_error *
         if (access_rule_parse(subnet, allow, &rule, &reason) < 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid subnet \"%s\": %s.",
                                          subnet, reason ?: "not an address or subnet");
-        r = access_list_add(&m->access, &rule);
+        r = manager_add_access_rule(m, &rule);
         if (r < 0)
                 return r;
         log_info("%s NTP clients from %s (over D-Bus).", allow ? "Allowing" : "Denying", subnet);
@@ -249,7 +247,7 @@ static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_err
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Cannot add %s: tempusd runs at most %u sources, configured and added "
                                          "together, a pool counting as its maxsources (%u in use).",
-                                         spec.host, MANAGER_MAX_SOURCES, m->source_slots);
+                                         spec.host, MANAGER_MAX_SOURCES, manager_source_slots(m));
         if (r < 0)
                 return r;
         log_info("Added %s %s over D-Bus.", spec.kind == SOURCE_KIND_POOL ? "pool" : "server", spec.host);
@@ -280,8 +278,7 @@ static int method_burst(sd_bus_message *message, void *userdata, sd_bus_error *e
         Manager *m = props_manager(userdata);
 
         REQUIRE_ROOT(message, error);
-        for (size_t i = 0; i < m->n_peers; i++)
-                (void) peer_burst(m->peers[i]);
+        manager_burst(m);
         return sd_bus_reply_method_return(message, NULL);
 }
 

@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "bus/bus.h"
-#include "daemon/manager.h"
-#include "daemon/peer.h"
+#include "daemon/manager-api.h"
 #include "shared/alloc-util.h"
 #include "shared/log.h"
 
@@ -48,14 +47,9 @@ static void entry_drop(BusContext *b, BusSourceEntry *e) {
         b->n_sources--;
 }
 
-static Source *source_by_id(Manager *m, unsigned id) {
-        Peer *p = manager_find_peer_by_id(m, id);
-        return p ? p->source : NULL;
-}
-
 static int64_t cooked_now(Manager *m) {
         nsec_t now = 0;
-        (void) engine_now(m->engine, &now);
+        (void) engine_now(manager_get_engine(m), &now);
         return now;
 }
 
@@ -77,7 +71,7 @@ static int find_source(sd_bus *bus, const char *path, const char *interface, voi
 
         if (bus_source_path_parse(path, &id) < 0)
                 return 0;
-        Source *s = source_by_id(b->manager, id);
+        Source *s = manager_find_source(b->manager, id);
         if (!s)
                 return 0;
         BusSourceEntry *e = entry_get(b, id);
@@ -92,13 +86,13 @@ static int enumerate_sources(sd_bus *bus, const char *prefix, void *userdata, ch
                              sd_bus_error *error) {
         BusContext *b = userdata;
         Manager *m = b->manager;
-        char **list = calloc(m->n_peers + 1, sizeof(char *));
+        char **list = calloc(manager_n_sources(m) + 1, sizeof(char *));
         char path[128];
 
         if (!list)
                 return -ENOMEM;
-        for (size_t i = 0; i < m->n_peers; i++) {
-                list[i] = strdup(bus_source_path(m->peers[i]->source->id, path, sizeof path));
+        for (size_t i = 0; i < manager_n_sources(m); i++) {
+                list[i] = strdup(bus_source_path(manager_source_at(m, i)->id, path, sizeof path));
                 if (!list[i]) {
                         for (size_t k = 0; k < i; k++)
                                 free(list[k]);
@@ -146,7 +140,7 @@ int bus_context_new(Manager *m, BusContext **ret) {
                                   BUS_NAME);
                 return -ENOTCONN;
         }
-        r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        r = sd_bus_attach_event(b->bus, manager_get_event(m), SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
         bus_manager_props_fill(&b->manager_sent, m);
@@ -209,8 +203,8 @@ void bus_context_flush(BusContext *b) {
         int64_t now = cooked_now(m);
 
         flush_manager(b);
-        for (size_t i = 0; i < m->n_peers; i++)
-                flush_source(b, m->peers[i]->source, now);
+        for (size_t i = 0; i < manager_n_sources(m); i++)
+                flush_source(b, manager_source_at(m, i), now);
 }
 
 void bus_context_source_removed(BusContext *b, const Source *s) {

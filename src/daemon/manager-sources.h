@@ -41,8 +41,6 @@ typedef struct sd_event_source sd_event_source;
  * Pool= line counts as its maxsources. Each source holds at most one
  * socket (its request in flight) and each line a pipe while its name
  * resolves: units/tempusd.service sizes LimitNOFILE= for this. */
-#define MANAGER_MAX_SOURCES 256
-
 typedef struct DroppedAddress {
         struct sockaddr_storage address;
         usec_t until;           /* CLOCK_MONOTONIC; not used again before */

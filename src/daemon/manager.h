@@ -10,6 +10,7 @@
 #include "clock/clock.h"
 #include "config/config.h"
 #include "core/engine.h"
+#include "daemon/manager-api.h"
 #include "net/udp.h"
 #include "ntp/ntp-packet.h"
 
@@ -19,27 +20,6 @@ typedef struct Responder Responder;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
 typedef struct Hashmap Hashmap;
-
-typedef struct ManagerCounters {
-        uint64_t dropped[_NTP_DROP_MAX];        /* malformed datagrams, by reason */
-        uint64_t requests;                      /* client requests received */
-        uint64_t served;                        /* replies sent */
-        uint64_t denied;                        /* refused by access rules */
-        uint64_t rate_limited;
-        uint64_t replies_rejected;              /* server replies that failed checks */
-} ManagerCounters;
-
-/* Who else follows the manager's state (the D-Bus API): told of changes,
- * without the manager knowing who listens. Every callback may be NULL. */
-typedef struct ManagerListener {
-        /* After each coalesced status update, once a burst of changes is in. */
-        void (*state_changed)(void *userdata);
-        /* Before a source goes, while the manager still lists it. */
-        void (*source_removed)(void *userdata, const Source *s);
-        /* When the manager is freed, or another listener takes the place. */
-        void (*free)(void *userdata);
-        void *userdata;
-} ManagerListener;
 
 typedef struct Manager {
         sd_event *event;
@@ -96,19 +76,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
 int manager_start(Manager *m);
 int manager_run(Manager *m);
 
-/* Makes l the listener, freeing the one before, and schedules a status
- * update so that it hears the current state. */
-void manager_set_listener(Manager *m, const ManagerListener *l);
-
-/* Re-reads the configuration; on any error keeps the current one. */
-int manager_reload(Manager *m);
-
 /* Reads /etc/adjtime and follows its changes (manager-status.c). */
 int manager_watch_adjtime(Manager *m);
 
-/* Asks for the status line, kernel state and notifications to be refreshed
- * once the current event is done (coalesces bursts of changes). */
-void manager_schedule_status(Manager *m);
+/* manager_schedule_status() (manager-api.h) refreshes the status line,
+ * kernel state and notifications once the current event is done,
+ * coalescing bursts of changes. */
 
 /* Parses a datagram from a socket of ours into *ret; a malformed or
  * truncated one is counted (counters.dropped) and refused (false). */
@@ -129,13 +102,8 @@ int manager_sources_init(Manager *m);
 /* Removes every source and frees what manager_sources_init() made. */
 void manager_sources_done(Manager *m);
 void manager_add_configured_sources(Manager *m);
-/* Adds a Server=/Pool= line and starts resolving it. Returns 0, -EEXIST
- * when a line for that host exists, -ENOSPC when it would take more than
- * MANAGER_MAX_SOURCES, or -ENOMEM. Logs nothing. */
-int manager_add_source_spec(Manager *m, const SourceSpec *spec);
 /* Adds a line from the configuration; logs why one is ignored. */
 void manager_add_configured_source(Manager *m, const SourceSpec *spec);
-int manager_remove_source_by_name(Manager *m, const char *name);
 /* The peer whose source has this id, or NULL: O(log n). */
 Peer *manager_find_peer_by_id(Manager *m, unsigned id);
 /* Replaces the pool members that peer_should_be_replaced(); runs from the
