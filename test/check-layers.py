@@ -12,7 +12,7 @@ BELOW_DAEMON = {"clock", "config", "core", "net", "ntp", "server", "shared"}
 ALLOWED = {
     "shared": set(),
     "ntp": {"shared"},
-    "clock": {"ntp", "shared"},
+    "clock": {"shared"},
     "core": {"clock", "ntp", "shared"},
     "server": {"ntp", "shared"},
     "config": {"core", "shared"},

@@ -103,17 +103,17 @@ static nsec_t reading(const ClockSim *s) {
 static void apply_kernel_leap(ClockSim *s, nsec_t before, nsec_t after) {
         const nsec_t day = 86400 * NSEC_PER_SEC;
 
-        if (s->leap_armed_done || (s->status.leap != NTP_LEAP_INSERT && s->status.leap != NTP_LEAP_DELETE))
+        if (s->leap_armed_done || (s->status.leap != CLOCK_LEAP_INSERT && s->status.leap != CLOCK_LEAP_DELETE))
                 return;
         nsec_t edge = (before / day + 1) * day;
-        if (s->status.leap == NTP_LEAP_DELETE)
+        if (s->status.leap == CLOCK_LEAP_DELETE)
                 edge -= NSEC_PER_SEC;
         if (after < edge || before >= edge)
                 return;
-        double leap = s->status.leap == NTP_LEAP_INSERT ? -1.0 : 1.0;
+        double leap = s->status.leap == CLOCK_LEAP_INSERT ? -1.0 : 1.0;
         s->error += leap;
         s->wall_offset += leap;
-        s->leaps_applied += s->status.leap == NTP_LEAP_INSERT ? 1 : -1;
+        s->leaps_applied += s->status.leap == CLOCK_LEAP_INSERT ? 1 : -1;
         s->leap_armed_done = true;
 }
 
@@ -204,7 +204,7 @@ static int sim_set_sync_status(Clock *c, const ClockSyncStatus *st) {
         ClockSim *s = to_sim(c);
 
         /* Clearing STA_INS/STA_DEL re-arms the leap state machine. */
-        if (st->leap != NTP_LEAP_INSERT && st->leap != NTP_LEAP_DELETE)
+        if (st->leap != CLOCK_LEAP_INSERT && st->leap != CLOCK_LEAP_DELETE)
                 s->leap_armed_done = false;
         s->status = *st;
         return 0;

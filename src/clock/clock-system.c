@@ -50,9 +50,9 @@ int clock_system_status_bits(const ClockSyncStatus *s, int current) {
          * clock is synchronised is told by maxerror (what timedated reads). */
         if (!s->synchronized || !s->rtc_sync || s->local_rtc)
                 status |= STA_UNSYNC;
-        if (s->synchronized && s->leap == NTP_LEAP_INSERT)
+        if (s->synchronized && s->leap == CLOCK_LEAP_INSERT)
                 status |= STA_INS;
-        else if (s->synchronized && s->leap == NTP_LEAP_DELETE)
+        else if (s->synchronized && s->leap == CLOCK_LEAP_DELETE)
                 status |= STA_DEL;
         return status;
 }

@@ -10,16 +10,26 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "ntp/ntp-packet.h"
 #include "shared/time-util.h"
 
 typedef struct Clock Clock;
+
+/* A leap second the kernel is to apply at the next UTC midnight (its
+ * STA_INS and STA_DEL). A property of the clock, kept apart from the NTP
+ * leap indicator: the wire's "unsynchronised" value has no meaning here,
+ * and the clock layer stays below the wire format. The engine maps one to
+ * the other. */
+typedef enum ClockLeap {
+        CLOCK_LEAP_NONE,
+        CLOCK_LEAP_INSERT,
+        CLOCK_LEAP_DELETE,
+} ClockLeap;
 
 typedef struct ClockSyncStatus {
         bool synchronized;      /* clears the kernel's STA_UNSYNC */
         double max_error;       /* seconds; kernel maxerror */
         double est_error;       /* seconds; kernel esterror */
-        NtpLeap leap;           /* STA_INS / STA_DEL when a leap is pending */
+        ClockLeap leap;         /* STA_INS / STA_DEL when a leap is pending */
         bool rtc_sync;          /* [Clock] RTCSync= */
         bool local_rtc;         /* the RTC keeps local time (/etc/adjtime): keep
                                  * the kernel's 11-minute RTC mode off */

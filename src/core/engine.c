@@ -232,13 +232,13 @@ void engine_reselect(Engine *e) {
  * to apply: -1 s for an inserted second, +1 s for a deleted one, seen at
  * the first wakeup after that midnight. */
 static bool is_kernel_leap(Engine *e, double step) {
-        double expected = e->kernel_leap == NTP_LEAP_INSERT ? -1.0 : e->kernel_leap == NTP_LEAP_DELETE ? 1.0 : 0;
+        double expected = e->kernel_leap == CLOCK_LEAP_INSERT ? -1.0 : e->kernel_leap == CLOCK_LEAP_DELETE ? 1.0 : 0;
         nsec_t now;
 
         if (expected == 0 || fabs(step - expected) > 0.01 || engine_now(e, &now) < 0 ||
             now < e->kernel_leap_midnight - 2 * NSEC_PER_SEC)
                 return false;
-        e->kernel_leap = NTP_LEAP_NONE;
+        e->kernel_leap = CLOCK_LEAP_NONE;
         return true;
 }
 
@@ -375,6 +375,12 @@ void engine_set_leap_table(Engine *e, LeapTable *t) {
         notify(e);
 }
 
+/* The kernel's leap for the leap indicator we serve. */
+static ClockLeap clock_leap_of(NtpLeap leap) {
+        return leap == NTP_LEAP_INSERT ? CLOCK_LEAP_INSERT : leap == NTP_LEAP_DELETE ? CLOCK_LEAP_DELETE
+                                                                                     : CLOCK_LEAP_NONE;
+}
+
 void engine_sync_status(Engine *e, ClockSyncStatus *ret) {
         Tracking t;
 
@@ -383,12 +389,11 @@ void engine_sync_status(Engine *e, ClockSyncStatus *ret) {
                 .synchronized = t.synchronized,
                 .max_error = t.max_error,
                 .est_error = t.offset_sd,
-                .leap = t.synchronized && e->params.leap_mode == ENGINE_LEAP_KERNEL ? t.leap : NTP_LEAP_NONE,
+                .leap = t.synchronized && e->params.leap_mode == ENGINE_LEAP_KERNEL ? clock_leap_of(t.leap)
+                                                                                    : CLOCK_LEAP_NONE,
                 .tai_offset = t.tai_offset,
         };
-        if (ret->leap == NTP_LEAP_UNSYNC)
-                ret->leap = NTP_LEAP_NONE;
-        if (ret->leap == NTP_LEAP_INSERT || ret->leap == NTP_LEAP_DELETE) {
+        if (ret->leap != CLOCK_LEAP_NONE) {
                 nsec_t now = 0;
                 (void) engine_now(e, &now);
                 e->kernel_leap = ret->leap;

@@ -96,7 +96,7 @@ struct Engine {
         nsec_t leap_done_midnight;
         /* The leap last handed to the kernel (engine_sync_status()), and
          * the midnight it is for: its one-second step is no external step. */
-        NtpLeap kernel_leap;
+        ClockLeap kernel_leap;
         nsec_t kernel_leap_midnight;
 
         EngineChangeHandler on_change;

@@ -224,9 +224,9 @@ static void status_bits_follow_the_sync_state(void **state) {
         assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
         s = (ClockSyncStatus) { .synchronized = true, .rtc_sync = false };
         assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_UNSYNC);
-        s = (ClockSyncStatus) { .synchronized = true, .rtc_sync = true, .leap = NTP_LEAP_INSERT };
+        s = (ClockSyncStatus) { .synchronized = true, .rtc_sync = true, .leap = CLOCK_LEAP_INSERT };
         assert_int_equal(clock_system_status_bits(&s, keep | STA_DEL), keep | STA_INS);
-        s.leap = NTP_LEAP_DELETE;
+        s.leap = CLOCK_LEAP_DELETE;
         assert_int_equal(clock_system_status_bits(&s, keep), keep | STA_DEL);
 }
 
@@ -256,7 +256,7 @@ static void the_system_clock_reads_without_writing(void **state) {
 
 static void the_sim_clock_inserts_a_leap_second_like_the_kernel(void **state) {
         SimClockParams p = { .start = MIDNIGHT - 10 * NSEC_PER_SEC };
-        ClockSyncStatus st = { .synchronized = true, .leap = NTP_LEAP_INSERT };
+        ClockSyncStatus st = { .synchronized = true, .leap = CLOCK_LEAP_INSERT };
         Clock *c;
         nsec_t t;
 
@@ -273,7 +273,7 @@ static void the_sim_clock_inserts_a_leap_second_like_the_kernel(void **state) {
         /* Once only, until STA_INS is cleared. */
         sim_clock_advance(c, 86400);
         assert_int_equal(sim_clock_leaps_applied(c), 1);
-        assert_true(sim_clock_sync_status(c)->leap == NTP_LEAP_INSERT);
+        assert_true(sim_clock_sync_status(c)->leap == CLOCK_LEAP_INSERT);
         clock_free(c);
 }
 
@@ -291,7 +291,7 @@ static void without_sta_ins_the_clock_runs_a_second_ahead(void **state) {
 
 static void the_sim_clock_deletes_a_leap_second_like_the_kernel(void **state) {
         SimClockParams p = { .start = MIDNIGHT - 10 * NSEC_PER_SEC };
-        ClockSyncStatus st = { .synchronized = true, .leap = NTP_LEAP_DELETE };
+        ClockSyncStatus st = { .synchronized = true, .leap = CLOCK_LEAP_DELETE };
         Clock *c;
 
         assert_int_equal(clock_new_sim(&p, &c), 0);

@@ -258,7 +258,7 @@ static void servers_announcing_a_leap_on_its_day_set_the_kernel_leap(void **stat
         assert_int_equal(t.leap, NTP_LEAP_INSERT);
         engine_sync_status(w.engine, &st);
         assert_true(st.synchronized);
-        assert_int_equal(st.leap, NTP_LEAP_INSERT);
+        assert_int_equal(st.leap, CLOCK_LEAP_INSERT);
         assert_int_equal(st.tai_offset, 0);
         world_done(&w);
 }
@@ -294,7 +294,7 @@ static void the_leap_table_gives_the_leap_and_tai_offset(void **state) {
         engine_set_leap_table(w.engine, table);
         run_until(&w, 600);
         engine_sync_status(w.engine, &st);
-        assert_int_equal(st.leap, NTP_LEAP_INSERT);
+        assert_int_equal(st.leap, CLOCK_LEAP_INSERT);
         assert_int_equal(st.tai_offset, 36);
         world_done(&w);
 }
@@ -313,7 +313,7 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
         engine_tracking(w.engine, &t);
         assert_int_equal(t.leap, NTP_LEAP_INSERT);      /* announced to our clients */
         engine_sync_status(w.engine, &st);
-        assert_int_equal(st.leap, NTP_LEAP_NONE);       /* but not to the kernel */
+        assert_int_equal(st.leap, CLOCK_LEAP_NONE);       /* but not to the kernel */
 
         /* The engine's timer is due no later than midnight; at midnight
          * the second goes into the correction, slewed at the limit. */
