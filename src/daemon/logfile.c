@@ -62,20 +62,6 @@ int logfile_format_tracking(char *buf, size_t size, const LogTracking *t) {
                         t->root_dispersion, t->max_error);
 }
 
-LogFiles *logfiles_new(const char *dir, unsigned flags) {
-        LogFiles *l = calloc(1, sizeof(LogFiles));
-        if (!l)
-                return NULL;
-        l->dir = strdup(dir);
-        if (!l->dir)
-                return mfree(l);
-        l->flags = flags;
-        l->files[0] = (LogFile) { "measurements.log", logfile_measurements_header };
-        l->files[1] = (LogFile) { "statistics.log", logfile_statistics_header };
-        l->files[2] = (LogFile) { "tracking.log", logfile_tracking_header };
-        return l;
-}
-
 static void close_all(LogFiles *l) {
         for (size_t i = 0; i < ELEMENTSOF(l->files); i++)
                 if (l->files[i].f) {
@@ -84,7 +70,7 @@ static void close_all(LogFiles *l) {
                 }
 }
 
-int logfiles_open(LogFiles *l) {
+static int logfiles_open(LogFiles *l) {
         static const unsigned flag_of[] = { LOG_FLAG_MEASUREMENTS, LOG_FLAG_STATISTICS, LOG_FLAG_TRACKING };
 
         (void) mkdir(l->dir, 0755);
@@ -106,11 +92,6 @@ int logfiles_open(LogFiles *l) {
         return 0;
 }
 
-int logfiles_reopen(LogFiles *l) {
-        close_all(l);
-        return logfiles_open(l);
-}
-
 LogFiles *logfiles_free(LogFiles *l) {
         if (!l)
                 return NULL;
@@ -118,6 +99,26 @@ LogFiles *logfiles_free(LogFiles *l) {
         free(l->dir);
         free(l);
         return NULL;
+}
+
+int logfiles_new(const char *dir, unsigned flags, LogFiles **ret) {
+        _cleanup_(logfiles_freep) LogFiles *l = calloc(1, sizeof(LogFiles));
+        int r;
+
+        if (!l)
+                return -ENOMEM;
+        l->dir = strdup(dir);
+        if (!l->dir)
+                return -ENOMEM;
+        l->flags = flags;
+        l->files[0] = (LogFile) { "measurements.log", logfile_measurements_header };
+        l->files[1] = (LogFile) { "statistics.log", logfile_statistics_header };
+        l->files[2] = (LogFile) { "tracking.log", logfile_tracking_header };
+        r = logfiles_open(l);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 static void write_line(LogFile *f, const char *line) {

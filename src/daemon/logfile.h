@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "ntp/ntp-packet.h"
+#include "shared/macro.h"
 #include "shared/time-util.h"
 
 /* The header is repeated after this many lines (chrony's logbanner). */
@@ -68,11 +69,12 @@ extern const char logfile_tracking_header[];
 
 typedef struct LogFiles LogFiles;
 
-LogFiles *logfiles_new(const char *dir, unsigned flags);
-int logfiles_open(LogFiles *l);
-/* Closes and opens the files again (after log rotation). */
-int logfiles_reopen(LogFiles *l);
+/* Opens (appending, creating dir if need be) the files that flags ask for;
+ * 0 or a negative errno. A reload makes a new set, which is how rotated
+ * files are reopened. */
+int logfiles_new(const char *dir, unsigned flags, LogFiles **ret);
 LogFiles *logfiles_free(LogFiles *l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(LogFiles *, logfiles_free);
 
 void logfiles_write_measurement(LogFiles *l, const LogMeasurement *m);
 void logfiles_write_statistics(LogFiles *l, const LogStatistics *s);

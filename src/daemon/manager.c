@@ -97,14 +97,9 @@ static int manager_open_logs(Manager *m) {
         m->logs = logfiles_free(m->logs);
         if (!m->config.log_dir || m->config.log_flags == 0)
                 return 0;
-        m->logs = logfiles_new(m->config.log_dir, m->config.log_flags);
-        if (!m->logs)
-                return log_oom();
-        int r = logfiles_open(m->logs);
-        if (r < 0) {
-                m->logs = logfiles_free(m->logs);
+        int r = logfiles_new(m->config.log_dir, m->config.log_flags, &m->logs);
+        if (r < 0)
                 return log_warning_errno(r, "Failed to open log files in %s: %m", m->config.log_dir);
-        }
         return 0;
 }
 

@@ -6,10 +6,12 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "daemon/logfile.h"
+#include "test-util.h"
 
 /* 2026-11-24 04:00:18 UTC */
 #define WHEN (INT64_C(1795492818) * NSEC_PER_SEC + 250000000)
@@ -55,12 +57,12 @@ static void statistics_lines_have_chronys_columns(void **state) {
 }
 
 static void files_get_a_banner_and_lines_as_written(void **state) {
-        char dir[] = "/tmp/tempus-test-log-XXXXXX", path[128], buf[16384];
-        assert_non_null(mkdtemp(dir));
-        LogFiles *l = logfiles_new(dir, LOG_FLAG_TRACKING);
+        char dir[PATH_MAX], path[PATH_MAX + 32], buf[16384];
         LogTracking t = { .time = WHEN, .address = "127.0.0.1", .stratum = 2 };
+        LogFiles *l;
 
-        assert_int_equal(logfiles_open(l), 0);
+        assert_int_equal(tmpdir_new(dir, sizeof dir), 0);
+        assert_int_equal(logfiles_new(dir, LOG_FLAG_TRACKING, &l), 0);
         for (int i = 0; i < LOGFILE_BANNER_LINES + 1; i++)
                 logfiles_write_tracking(l, &t);
         /* Not asked for: no measurements file. */
@@ -79,9 +81,7 @@ static void files_get_a_banner_and_lines_as_written(void **state) {
         assert_int_equal(headers, 2);
         assert_non_null(strstr(buf, "=====\n   Date (UTC) Time     IP Address   St   Freq ppm"));
         logfiles_free(l);
-        char cmd[96];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        assert_int_equal(system(cmd), 0);
+        tmpdir_remove(dir);
 }
 
 int main(void) {
