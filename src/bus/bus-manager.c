@@ -45,13 +45,16 @@ static double plain_zero(double x) {
         return x == 0 ? 0 : x;
 }
 
-void bus_manager_props_fill(BusManagerProps *p, Manager *m) {
+void bus_manager_props_fill(BusManagerProps *p, Manager *m, const Tracking *tracking) {
         Engine *e = manager_get_engine(m);
         const DisciplineParams *dp = &e->discipline.params;
         const ManagerCounters *c = manager_get_counters(m);
         Tracking t;
 
-        manager_tracking(m, &t);
+        if (tracking)
+                t = *tracking;
+        else
+                manager_tracking(m, &t);
         memset(p, 0, sizeof *p);
         p->manager = m;
         p->synchronized = t.synchronized;

@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus/bus-properties.h"
+#include "core/engine.h"
 
 #define BUS_NAME "org.tempus.Tempus1"
 #define BUS_MANAGER_PATH "/org/tempus/Tempus1"
@@ -54,4 +55,4 @@ extern const BusPropertyField bus_manager_fields[];
 extern const size_t bus_manager_n_fields;
 
 /* Refreshes *p from the manager's live state. */
-void bus_manager_props_fill(BusManagerProps *p, Manager *m);
+void bus_manager_props_fill(BusManagerProps *p, Manager *m, const Tracking *t);

@@ -59,7 +59,7 @@ static int find_manager(sd_bus *bus, const char *path, const char *interface, vo
 
         if (!streq(path, BUS_MANAGER_PATH))
                 return 0;
-        bus_manager_props_fill(&b->manager_now, b->manager);
+        bus_manager_props_fill(&b->manager_now, b->manager, NULL);
         *found = &b->manager_now;
         return 1;
 }
@@ -143,7 +143,7 @@ int bus_context_new(Manager *m, BusContext **ret) {
         r = sd_bus_attach_event(b->bus, manager_get_event(m), SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        bus_manager_props_fill(&b->manager_sent, m);
+        bus_manager_props_fill(&b->manager_sent, m, NULL);
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -157,10 +157,10 @@ BusContext *bus_context_free(BusContext *b) {
         return NULL;
 }
 
-static void flush_manager(BusContext *b) {
+static void flush_manager(BusContext *b, const Tracking *t) {
         const char *names[64];
 
-        bus_manager_props_fill(&b->manager_now, b->manager);
+        bus_manager_props_fill(&b->manager_now, b->manager, t);
         if (bus_properties_changed(bus_manager_fields, bus_manager_n_fields, &b->manager_sent, &b->manager_now,
                                    names) == 0)
                 return;
@@ -196,13 +196,13 @@ static void flush_source(BusContext *b, const Source *s, int64_t now) {
         e->sent = e->now;
 }
 
-void bus_context_flush(BusContext *b) {
+void bus_context_flush(BusContext *b, const Tracking *t) {
         if (!b)
                 return;
         Manager *m = b->manager;
         int64_t now = cooked_now(m);
 
-        flush_manager(b);
+        flush_manager(b, t);
         for (size_t i = 0; i < manager_n_sources(m); i++)
                 flush_source(b, manager_source_at(m, i), now);
 }
@@ -227,8 +227,8 @@ void bus_context_source_removed(BusContext *b, const Source *s) {
                 entry_drop(b, e);
 }
 
-static void listener_state_changed(void *userdata) {
-        bus_context_flush(userdata);
+static void listener_state_changed(void *userdata, const Tracking *t) {
+        bus_context_flush(userdata, t);
 }
 
 static void listener_source_removed(void *userdata, const Source *s) {

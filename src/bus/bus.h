@@ -44,7 +44,7 @@ int bus_context_attach(Manager *m);
 /* Emits what changed since the last call: PropertiesChanged for the
  * Manager and each Source, InterfacesAdded for new sources. Called from the
  * manager's deferred status update, so a burst of changes is one signal. */
-void bus_context_flush(BusContext *b);
+void bus_context_flush(BusContext *b, const Tracking *t);
 
 /* Announces the removal of a source; call while the manager still lists
  * it, since sd-bus looks the object up to name its interfaces. */

@@ -381,17 +381,14 @@ static ClockLeap clock_leap_of(NtpLeap leap) {
                                                                                      : CLOCK_LEAP_NONE;
 }
 
-void engine_sync_status(Engine *e, ClockSyncStatus *ret) {
-        Tracking t;
-
-        engine_tracking(e, &t);
+void engine_sync_status(Engine *e, const Tracking *t, ClockSyncStatus *ret) {
         *ret = (ClockSyncStatus) {
-                .synchronized = t.synchronized,
-                .max_error = t.max_error,
-                .est_error = t.offset_sd,
-                .leap = t.synchronized && e->params.leap_mode == ENGINE_LEAP_KERNEL ? clock_leap_of(t.leap)
+                .synchronized = t->synchronized,
+                .max_error = t->max_error,
+                .est_error = t->offset_sd,
+                .leap = t->synchronized && e->params.leap_mode == ENGINE_LEAP_KERNEL ? clock_leap_of(t->leap)
                                                                                     : CLOCK_LEAP_NONE,
-                .tai_offset = t.tai_offset,
+                .tai_offset = t->tai_offset,
         };
         if (ret->leap != CLOCK_LEAP_NONE) {
                 nsec_t now = 0;

@@ -160,8 +160,9 @@ void engine_set_leap_table(Engine *e, LeapTable *t);
  * and estimated error, the leap for the kernel to apply (none in
  * ENGINE_LEAP_SLEW mode) and TAI - UTC. rtc_sync and local_rtc are left
  * false for the caller to fill. Pass it to clock_set_sync_status() whenever
- * the change handler runs. */
-void engine_sync_status(Engine *e, ClockSyncStatus *ret);
+ * the change handler runs. t is engine_tracking()'s report, which the
+ * caller has at hand. */
+void engine_sync_status(Engine *e, const Tracking *t, ClockSyncStatus *ret);
 
 /* Fills what we put in replies to our own clients: leap, stratum (16 when
  * unsynchronised and no LocalStratum), reference ID and time, root delay

@@ -32,8 +32,9 @@ typedef struct ManagerCounters {
 /* Who else follows the manager's state: told of changes, without the
  * manager knowing who listens. Every callback may be NULL. */
 typedef struct ManagerListener {
-        /* After each coalesced status update, once a burst of changes is in. */
-        void (*state_changed)(void *userdata);
+        /* After each coalesced status update, once a burst of changes is
+         * in, with the tracking report it made (manager_tracking()). */
+        void (*state_changed)(void *userdata, const Tracking *t);
         /* Before a source goes, while the manager still lists it. */
         void (*source_removed)(void *userdata, const Source *s);
         /* When the manager is freed, or another listener takes the place. */

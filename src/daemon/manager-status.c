@@ -50,7 +50,7 @@ static void update_kernel(Manager *m, const Tracking *t) {
                 return;
         ClockSyncStatus st;
 
-        engine_sync_status(m->engine, &st);
+        engine_sync_status(m->engine, t, &st);
         st.rtc_sync = m->config.rtc_sync;
         st.local_rtc = m->local_rtc;
         int r = clock_set_sync_status(m->clock, &st);
@@ -168,7 +168,7 @@ static int on_status(sd_event_source *es, void *userdata) {
         update_kernel(m, &t);
         send_status(m, &t);
         if (m->listener.state_changed)
-                m->listener.state_changed(m->listener.userdata);
+                m->listener.state_changed(m->listener.userdata, &t);
         return sd_event_source_set_enabled(es, SD_EVENT_OFF);
 }
 

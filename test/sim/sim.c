@@ -177,9 +177,11 @@ static void rearm_timer(Sim *s) {
 static void on_engine_change(Engine *e, void *userdata) {
         Sim *s = userdata;
         ClockSyncStatus st;
+        Tracking t;
 
         s->result->ever_synchronized |= e->synchronized;        /* What the daemon's status handler does with the kernel. */
-        engine_sync_status(e, &st);
+        engine_tracking(e, &t);
+        engine_sync_status(e, &t, &st);
         (void) clock_set_sync_status(s->clock, &st);
         if (st.tai_offset != 0)
                 s->result->tai_offset = st.tai_offset;

@@ -256,7 +256,7 @@ static void servers_announcing_a_leap_on_its_day_set_the_kernel_leap(void **stat
         run_until(&w, 600);
         engine_tracking(w.engine, &t);
         assert_int_equal(t.leap, NTP_LEAP_INSERT);
-        engine_sync_status(w.engine, &st);
+        engine_sync_status(w.engine, &t, &st);
         assert_true(st.synchronized);
         assert_int_equal(st.leap, CLOCK_LEAP_INSERT);
         assert_int_equal(st.tai_offset, 0);
@@ -281,6 +281,7 @@ static void the_leap_table_gives_the_leap_and_tai_offset(void **state) {
         const double errors[] = { 0 };
         ClockSyncStatus st;
         LeapTable *table = calloc(1, sizeof(LeapTable));
+        Tracking t;
         World w;
 
         assert_non_null(table);
@@ -293,7 +294,8 @@ static void the_leap_table_gives_the_leap_and_tai_offset(void **state) {
         world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 1, 0, ENGINE_LEAP_KERNEL);
         engine_set_leap_table(w.engine, table);
         run_until(&w, 600);
-        engine_sync_status(w.engine, &st);
+        engine_tracking(w.engine, &t);
+        engine_sync_status(w.engine, &t, &st);
         assert_int_equal(st.leap, CLOCK_LEAP_INSERT);
         assert_int_equal(st.tai_offset, 36);
         world_done(&w);
@@ -312,7 +314,7 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
         run_until(&w, 600);
         engine_tracking(w.engine, &t);
         assert_int_equal(t.leap, NTP_LEAP_INSERT);      /* announced to our clients */
-        engine_sync_status(w.engine, &st);
+        engine_sync_status(w.engine, &t, &st);
         assert_int_equal(st.leap, CLOCK_LEAP_NONE);       /* but not to the kernel */
 
         /* The engine's timer is due no later than midnight; at midnight
