@@ -1,5 +1,6 @@
 /* The simulator's event loop, network and servers (see sim.h). */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shared/macro.h"
 #include "sim.h"
 
 #define MAX_FLIGHTS 8
@@ -42,8 +44,9 @@ typedef struct Peer {
         SimRandom random;
 } Peer;
 
-typedef struct Sim {
-        const SimParams *p;
+struct Sim {
+        SimParams params;               /* a copy, with start and seed filled */
+        const SimParams *p;             /* &params */
         Clock *clock;
         Engine *engine;
         Peer peers[SIM_MAX_SERVERS];
@@ -59,7 +62,8 @@ typedef struct Sim {
         double *base_freq_errors;
         double first_update;            /* when the first clock update was seen */
         size_t n_samples;
-} Sim;
+        double next_sample;             /* when take_sample() is due */
+};
 
 void sim_params_defaults(SimParams *p) {
         *p = (SimParams) {
@@ -205,13 +209,15 @@ static Flight *free_flight(Peer *peer) {
 
 /* What the daemon does first on every wakeup: look for a step of the
  * clock by someone else, and after one poll every source soon. */
-static void check_clock_step(Sim *s) {
-        if (engine_check_clock_step(s->engine) == 0)
-                return;
+double sim_check_clock_step(Sim *s) {
+        double step = engine_check_clock_step(s->engine);
+        if (step == 0)
+                return 0;
         s->result->external_steps_seen++;
         for (size_t i = 0; i < s->p->n_servers; i++)
                 s->peers[i].next_poll = MIN(s->peers[i].next_poll,
                                             s->now + source_poll_interval(s->peers[i].source) * 0.01 * (double) (i + 1));
+        return step;
 }
 
 /* Someone else steps the clock. */
@@ -352,10 +358,11 @@ static int load_tzfile(Sim *s, const char *path) {
 
 /* The next event: 0 poll, 1 arrival, 2 discipline timer, 3 sample, 4 end,
  * 5 external step, 6 housekeeping. */
-static int next_event(Sim *s, double next_sample, double *when, Peer **peer, Flight **flight) {
+static int next_event(Sim *s, double until, double *when, Peer **peer, Flight **flight) {
+        double next_sample = s->next_sample;
         int kind = 4;
 
-        *when = s->p->duration;
+        *when = MIN(until, s->p->duration);
         for (size_t i = 0; i < s->p->n_servers; i++) {
                 Peer *p = &s->peers[i];
                 if (p->next_poll < *when) {
@@ -490,27 +497,29 @@ static void summarize(Sim *s) {
                 r->states[i] = s->peers[i].source->state;
 }
 
-static void sim_done(Sim *s) {
+Sim *sim_free(Sim *s) {
+        if (!s)
+                return NULL;
         engine_free(s->engine);
         clock_free(s->clock);
         free(s->errors);
         free(s->freq_errors);
         free(s->base_freq_errors);
+        free(s);
+        return NULL;
 }
 
-static int sim_loop(Sim *s) {
-        double next_sample = SAMPLE_PHASE;
-
+int sim_run_until(Sim *s, double until) {
         for (;;) {
                 Peer *peer = NULL;
                 Flight *flight = NULL;
                 double when;
-                int kind = next_event(s, next_sample, &when, &peer, &flight);
+                int kind = next_event(s, until, &when, &peer, &flight);
 
                 sim_clock_advance(s->clock, when - s->now);
                 s->now = MAX(s->now, when);
                 if (kind <= 2 || kind == 6)
-                        check_clock_step(s);
+                        (void) sim_check_clock_step(s);
                 switch (kind) {
                 case 0:
                         on_poll(s, peer);
@@ -529,7 +538,7 @@ static int sim_loop(Sim *s) {
                         break;
                 case 3:
                         take_sample(s);
-                        next_sample = (double) s->n_samples * SAMPLE_STEP + SAMPLE_PHASE;
+                        s->next_sample = (double) s->n_samples * SAMPLE_STEP + SAMPLE_PHASE;
                         continue;
                 default:
                         return 0;
@@ -538,53 +547,86 @@ static int sim_loop(Sim *s) {
         }
 }
 
-int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret) {
-        SimParams q = *p;
-        Sim s = { .p = &q, .timer = INFINITY, .first_update = INFINITY, .trace = trace, .result = ret, .step_sign = 1,
-                  .next_step = p->step_at > 0 ? p->step_at : INFINITY,
-                  .next_housekeeping = HOUSEKEEPING_PERIOD };
+int sim_new(const SimParams *p, uint64_t seed, bool trace, SimResult *result, Sim **ret) {
+        _cleanup_(sim_freep) Sim *s = NULL;
         int r;
 
-        *ret = (SimResult) {};
-        if (q.n_servers == 0 || q.n_servers > SIM_MAX_SERVERS || q.duration <= 0)
+        *result = (SimResult) {};
+        if (p->n_servers == 0 || p->n_servers > SIM_MAX_SERVERS || p->duration <= 0)
                 return -EINVAL;
-        if (q.start == 0)
-                q.start = DEFAULT_START;
-        q.clock.start = q.start;
-        q.clock.seed = seed;
-        sim_random_seed(&s.cookies, ~seed);
+        s = calloc(1, sizeof(Sim));
+        if (!s)
+                return -ENOMEM;
+        *s = (Sim) { .params = *p, .p = &s->params, .timer = INFINITY, .first_update = INFINITY, .trace = trace,
+                     .result = result, .step_sign = 1, .next_step = p->step_at > 0 ? p->step_at : INFINITY,
+                     .next_housekeeping = HOUSEKEEPING_PERIOD, .next_sample = SAMPLE_PHASE };
+        SimParams *q = &s->params;
+        if (q->start == 0)
+                q->start = DEFAULT_START;
+        q->clock.start = q->start;
+        q->clock.seed = seed;
+        sim_random_seed(&s->cookies, ~seed);
 
-        size_t n = (size_t) (q.duration / SAMPLE_STEP) + 2;
-        s.errors = calloc(n, sizeof(double));
-        s.freq_errors = calloc(n, sizeof(double));
-        s.base_freq_errors = calloc(n, sizeof(double));
-        r = clock_new_sim(&q.clock, &s.clock);
-        if (r < 0 || !s.errors || !s.freq_errors || !s.base_freq_errors)
-                goto finish;
-        if (q.leap_midnight)
-                sim_clock_schedule_leap(s.clock, q.leap_midnight, q.leap_sign);
-        r = engine_new(s.clock, &q.engine, &s.engine);
+        size_t n = (size_t) (q->duration / SAMPLE_STEP) + 2;
+        s->errors = calloc(n, sizeof(double));
+        s->freq_errors = calloc(n, sizeof(double));
+        s->base_freq_errors = calloc(n, sizeof(double));
+        if (!s->errors || !s->freq_errors || !s->base_freq_errors)
+                return -ENOMEM;
+        r = clock_new_sim(&q->clock, &s->clock);
         if (r < 0)
-                goto finish;
-        engine_set_change_handler(s.engine, on_engine_change, &s);
-        if (q.tzfile) {
-                r = load_tzfile(&s, q.tzfile);
+                return r;
+        if (q->leap_midnight)
+                sim_clock_schedule_leap(s->clock, q->leap_midnight, q->leap_sign);
+        r = engine_new(s->clock, &q->engine, &s->engine);
+        if (r < 0)
+                return r;
+        engine_set_change_handler(s->engine, on_engine_change, s);
+        if (q->tzfile) {
+                r = load_tzfile(s, q->tzfile);
                 if (r < 0) {
-                        fprintf(stderr, "Cannot use %s as leap second table: %s\n", q.tzfile, strerror(-r));
-                        goto finish;
+                        fprintf(stderr, "Cannot use %s as leap second table: %s\n", q->tzfile, strerror(-r));
+                        return r;
                 }
         }
-        for (size_t i = 0; i < q.n_servers; i++) {
-                r = add_peer(&s, i, seed);
+        for (size_t i = 0; i < q->n_servers; i++) {
+                r = add_peer(s, i, seed);
                 if (r < 0)
-                        goto finish;
+                        return r;
         }
-        r = sim_loop(&s);
-        if (r >= 0)
-                summarize(&s);
-finish:
-        if (r >= 0 && (!s.errors || !s.freq_errors || !s.base_freq_errors))
-                r = -ENOMEM;
-        sim_done(&s);
-        return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void sim_finish(Sim *s) {
+        summarize(s);
+}
+
+Engine *sim_engine(Sim *s) {
+        return s->engine;
+}
+
+Clock *sim_clock(Sim *s) {
+        return s->clock;
+}
+
+Source *sim_source(Sim *s, size_t i) {
+        assert(i < s->p->n_servers);
+        return s->peers[i].source;
+}
+
+double sim_now(const Sim *s) {
+        return s->now;
+}
+
+int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret) {
+        _cleanup_(sim_freep) Sim *s = NULL;
+        int r = sim_new(p, seed, trace, ret, &s);
+        if (r < 0)
+                return r;
+        r = sim_run_until(s, p->duration);
+        if (r < 0)
+                return r;
+        sim_finish(s);
+        return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "clock/clock-sim.h"
 #include "core/engine.h"
+#include "shared/macro.h"
 
 #define SIM_MAX_SERVERS 8
 /* |time error| and |frequency error| below these count as synchronised
@@ -120,6 +121,25 @@ typedef struct SimResult {
 /* Runs one simulation. Returns 0 or a negative errno. trace: print one line
  * per clock update to stderr. */
 int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret);
+
+/* The same, a step at a time, for tests that look inside on the way:
+ * sim_new() builds the world (p is copied; *result is filled as it runs
+ * and by sim_finish()), sim_run_until() runs it to a time in seconds
+ * since the start (at most p->duration). */
+typedef struct Sim Sim;
+int sim_new(const SimParams *p, uint64_t seed, bool trace, SimResult *result, Sim **ret);
+int sim_run_until(Sim *s, double until);
+void sim_finish(Sim *s);
+Sim *sim_free(Sim *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Sim *, sim_free);
+Engine *sim_engine(Sim *s);
+Clock *sim_clock(Sim *s);
+Source *sim_source(Sim *s, size_t i);
+double sim_now(const Sim *s);
+/* What the daemon does first on every wakeup: looks for a step of the
+ * clock by someone else (engine_check_clock_step()) and, after one, makes
+ * every source poll soon. Returns the step, 0 if none. */
+double sim_check_clock_step(Sim *s);
 
 /* The default scenario of chrony's own simulation tests: offset 0.1 s,
  * 100 ppm, delay 100 us + exponential jitter 100 us each way, wander 1e-9,

@@ -14,6 +14,7 @@
 #include "bus/bus-source.h"
 #include "core/source.h"
 #include "test-util.h"
+#include "test-source-util.h"
 
 typedef struct Snapshot {
         int flag;
@@ -69,19 +70,8 @@ static void test_bad_source_paths_are_rejected(void **state) {
                 assert_int_equal(bus_source_path_parse(bad[i], &id), -EINVAL);
 }
 
-static Source *make_source(void) {
-        SourceSpec spec = { .kind = SOURCE_KIND_SERVER, .host = (char *) "ntp.example", .port = 123,
-                            .minpoll = 6, .maxpoll = 10, .iburst = true };
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(123),
-                                 .sin_addr.s_addr = htonl(0xc0a80264) };
-        Source *s = NULL;
-
-        assert_int_equal(source_new(7, &spec, "ntp.example", (struct sockaddr *) &a, sizeof a, &s), 0);
-        return s;
-}
-
 static void test_source_without_replies(void **state) {
-        Source *s = make_source();
+        Source *s = make_source(7, "ntp.example", "192.168.2.100", true);
         BusSourceProps p;
 
         bus_source_props_fill(&p, s, 1000 * NSEC_PER_SEC);
@@ -98,7 +88,7 @@ static void test_source_without_replies(void **state) {
 }
 
 static void test_source_offsets_use_chronyc_sign(void **state) {
-        Source *s = make_source();
+        Source *s = make_source(7, "ntp.example", "192.168.2.100", true);
         BusSourceProps p;
 
         /* The server is 2 ms behind us: chronyc shows +2 ms. */

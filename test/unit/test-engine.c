@@ -1,6 +1,7 @@
-/* Tests for src/core/engine, end to end on the simulated clock: simulated
- * servers answer the engine's requests, and the clock converges on true
- * time. */
+/* Tests for src/core/engine, end to end on the simulated clock: the
+ * simulator of test/sim, run a step at a time, carries the engine's requests
+ * to simulated servers and their replies back, and the tests look at the
+ * engine and the clock on the way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,105 +14,64 @@
 
 #include "clock/clock-sim.h"
 #include "core/engine.h"
+#include "sim.h"
 #include "test-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
-#define MAX_SERVERS 5
 #define DELAY 100e-6
+#define LONGEST_RUN 4000.0     /* seconds: what the world is built for */
 
+/* The simulator of test/sim, run a step at a time: servers with fixed
+ * errors across a quiet path, so that what the tests see is the engine. */
 typedef struct World {
-        Clock *clock;
+        Sim *sim;
+        SimResult result;
         Engine *engine;
-        Source *sources[MAX_SERVERS];
-        double server_error[MAX_SERVERS];       /* server clock - true time */
-        double next_poll[MAX_SERVERS];          /* seconds since start, true time */
-        size_t n;
-        double now;                             /* seconds since start, true time */
-        uint64_t cookie;
-        NtpLeap leap;                           /* leap bits the servers send */
+        Clock *clock;
 } World;
 
 static void world_init_full(World *w, nsec_t start, double offset, double ppm, const double *errors, size_t n,
-                            int makestep_limit, EngineLeapMode leap_mode) {
-        SimClockParams p = { .start = start, .initial_offset = offset, .frequency_ppm = ppm, .seed = 7 };
-        EngineParams ep;
+                            int makestep_limit, EngineLeapMode leap_mode, NtpLeap leap) {
+        SimParams p = {
+                .name = "test-engine",
+                .clock = { .initial_offset = offset, .frequency_ppm = ppm },
+                .n_servers = n,
+                .duration = LONGEST_RUN,
+                .start = start,
+        };
 
-        *w = (World) { .n = n, .cookie = 1 };
-        assert_int_equal(clock_new_sim(&p, &w->clock), 0);
-        engine_params_init(&ep);
-        ep.discipline.makestep_threshold = 1.0;
-        ep.discipline.makestep_limit = makestep_limit;
-        ep.leap_mode = leap_mode;
-        assert_int_equal(engine_new(w->clock, &ep, &w->engine), 0);
-        for (size_t i = 0; i < n; i++) {
-                char name[32];
-                struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(123),
-                                         .sin_addr.s_addr = htonl(0x0a000001 + (uint32_t) i) };
-                SourceSpec spec = { .kind = SOURCE_KIND_SERVER, .host = name, .port = 123, .iburst = true,
-                                    .minpoll = 4, .maxpoll = 6 };
-                snprintf(name, sizeof name, "10.0.0.%zu", i + 1);
-                assert_int_equal(engine_add_source(w->engine, &spec, name, (struct sockaddr *) &a, sizeof a,
-                                                   &w->sources[i]), 0);
-                w->server_error[i] = errors[i];
-                w->next_poll[i] = 0.1 * (double) i;
-        }
+        assert_true(n <= SIM_MAX_SERVERS);
+        engine_params_init(&p.engine);
+        p.engine.discipline.makestep_threshold = 1.0;
+        p.engine.discipline.makestep_limit = makestep_limit;
+        p.engine.leap_mode = leap_mode;
+        for (size_t i = 0; i < n; i++)
+                p.servers[i] = (SimServer) {
+                        .options = "iburst minpoll=4 maxpoll=6",
+                        .net = { .delay = DELAY },
+                        .offset = errors[i],
+                        .precision = -20,
+                        .processing = 10e-6,
+                        .leap = leap,
+                        .leap_until = leap != NTP_LEAP_NONE ? INFINITY : 0,
+                };
+        *w = (World) {};
+        assert_int_equal(sim_new(&p, 7, false, &w->result, &w->sim), 0);
+        w->engine = sim_engine(w->sim);
+        w->clock = sim_clock(w->sim);
 }
 
 static void world_init(World *w, double offset, double ppm, const double *errors, size_t n, int makestep_limit) {
-        world_init_full(w, T0, offset, ppm, errors, n, makestep_limit, ENGINE_LEAP_KERNEL);
+        world_init_full(w, T0, offset, ppm, errors, n, makestep_limit, ENGINE_LEAP_KERNEL, NTP_LEAP_NONE);
 }
 
 static void world_done(World *w) {
-        engine_free(w->engine);
-        clock_free(w->clock);
-}
-
-static void advance_to(World *w, double t) {
-        /* Honour slew timers on the way. */
-        for (;;) {
-                double delay = engine_timer_delay(w->engine);
-                if (delay < 0 || w->now + delay >= t)
-                        break;
-                sim_clock_advance(w->clock, delay + 1e-6);
-                w->now += delay + 1e-6;
-                assert_int_equal(engine_on_timer(w->engine), 0);
-        }
-        sim_clock_advance(w->clock, t - w->now);
-        w->now = t;
-}
-
-/* One request/reply exchange with server i at the current time. */
-static void exchange(World *w, size_t i) {
-        Source *s = w->sources[i];
-        NtpPacket req, rep;
-        nsec_t t1, t4;
-
-        assert_int_equal(engine_now(w->engine, &t1), 0);
-        source_build_request(s, t1, ++w->cookie, &req);
-        source_request_sent(s, t1);
-        nsec_t true_rx = sim_clock_true_time(w->clock) + seconds_to_nsec(DELAY);
-        nsec_t t2 = true_rx + seconds_to_nsec(w->server_error[i]);
-        rep = (NtpPacket) {
-                .leap = w->leap, .version = 4, .mode = NTP_MODE_SERVER, .stratum = 1, .poll = 4,
-                .precision = -20, .reference_id = ntp_refid_from_ascii("GPS"), .origin_ts = req.transmit_ts,
-                .receive_ts = ntp_timestamp_from_nsec(t2),
-                .transmit_ts = ntp_timestamp_from_nsec(t2 + 10 * NSEC_PER_USEC),
-        };
-        advance_to(w, w->now + 2 * DELAY + 10e-6);
-        assert_int_equal(engine_now(w->engine, &t4), 0);
-        assert_int_equal(engine_process_reply(w->engine, s, &rep, t4), SOURCE_REPLY_OK);
+        sim_free(w->sim);
 }
 
 static void run_until(World *w, double end) {
-        while (w->now < end) {
-                size_t next = 0;
-                for (size_t i = 1; i < w->n; i++)
-                        if (w->next_poll[i] < w->next_poll[next])
-                                next = i;
-                advance_to(w, MAX(w->next_poll[next], w->now));
-                exchange(w, next);
-                w->next_poll[next] = w->now + source_poll_interval(w->sources[next]);
-        }
+        assert_true(end <= LONGEST_RUN);
+        assert_int_equal(sim_run_until(w->sim, end), 0);
 }
 
 static void one_server_brings_the_clock_to_true_time(void **state) {
@@ -156,16 +116,15 @@ static void an_external_step_is_noticed_and_undone(void **state) {
 
         /* Someone runs date -s: the clock jumps 100 s ahead. */
         sim_clock_external_step(w.clock, 100);
-        assert_near(engine_check_clock_step(w.engine), 100, 1e-6);
+        assert_near(sim_check_clock_step(w.sim), 100, 1e-6);
         assert_false(w.engine->synchronized);
-        assert_int_equal(sourcestats_count(&w.sources[0]->stats), 0);
+        assert_int_equal(sourcestats_count(&sim_source(w.sim, 0)->stats), 0);
         /* Noticed once; the learned frequency is kept. */
         assert_true(engine_check_clock_step(w.engine) == 0);
         assert_true(w.engine->discipline.frequency_ppm == frequency);
         /* A burst is due, and the first sample steps the clock back. */
-        assert_true(source_poll_interval(w.sources[0]) <= SOURCE_BURST_INTERVAL);
-        w.next_poll[0] = w.now;
-        run_until(&w, w.now + 10);
+        assert_true(source_poll_interval(sim_source(w.sim, 0)) <= SOURCE_BURST_INTERVAL);
+        run_until(&w, sim_now(w.sim) + 10);
         assert_true(w.engine->synchronized);
         assert_near(sim_clock_time_error(w.clock), 0, 1e-3);
         world_done(&w);
@@ -207,8 +166,8 @@ static void liars_are_outvoted(void **state) {
         world_init(&w, 0.01, -10, errors, 5, 0);
         run_until(&w, 2000);
         assert_true(w.engine->synchronized);
-        assert_int_equal(w.sources[1]->state, SELECT_FALSETICKER);
-        assert_int_equal(w.sources[3]->state, SELECT_FALSETICKER);
+        assert_int_equal(sim_source(w.sim, 1)->state, SELECT_FALSETICKER);
+        assert_int_equal(sim_source(w.sim, 3)->state, SELECT_FALSETICKER);
         assert_near(sim_clock_time_error(w.clock), 0, 200e-6);
         world_done(&w);
 }
@@ -251,8 +210,7 @@ static void servers_announcing_a_leap_on_its_day_set_the_kernel_leap(void **stat
         Tracking t;
         World w;
 
-        world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 3, 0, ENGINE_LEAP_KERNEL);
-        w.leap = NTP_LEAP_INSERT;
+        world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 3, 0, ENGINE_LEAP_KERNEL, NTP_LEAP_INSERT);
         run_until(&w, 600);
         engine_tracking(w.engine, &t);
         assert_int_equal(t.leap, NTP_LEAP_INSERT);
@@ -268,8 +226,7 @@ static void a_leap_announced_on_another_day_is_ignored(void **state) {
         Tracking t;
         World w;
 
-        world_init_full(&w, LEAP_DAY_NOON - DAY, 0.001, 10, errors, 3, 0, ENGINE_LEAP_KERNEL);
-        w.leap = NTP_LEAP_INSERT;
+        world_init_full(&w, LEAP_DAY_NOON - DAY, 0.001, 10, errors, 3, 0, ENGINE_LEAP_KERNEL, NTP_LEAP_INSERT);
         run_until(&w, 600);
         engine_tracking(w.engine, &t);
         assert_true(t.synchronized);
@@ -291,7 +248,7 @@ static void the_leap_table_gives_the_leap_and_tai_offset(void **state) {
         table->n_entries = 1;
 
         /* The servers say nothing of the leap; the table does. */
-        world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 1, 0, ENGINE_LEAP_KERNEL);
+        world_init_full(&w, LEAP_DAY_NOON, 0.001, 10, errors, 1, 0, ENGINE_LEAP_KERNEL, NTP_LEAP_NONE);
         engine_set_leap_table(w.engine, table);
         run_until(&w, 600);
         engine_tracking(w.engine, &t);
@@ -309,8 +266,7 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
         nsec_t raw;
 
         /* Synchronised by 23:50, with the servers announcing the leap. */
-        world_init_full(&w, LEAP_MIDNIGHT - 20 * 60 * NSEC_PER_SEC, 0.001, 10, errors, 3, 0, ENGINE_LEAP_SLEW);
-        w.leap = NTP_LEAP_INSERT;
+        world_init_full(&w, LEAP_MIDNIGHT - 20 * 60 * NSEC_PER_SEC, 0.001, 10, errors, 3, 0, ENGINE_LEAP_SLEW, NTP_LEAP_INSERT);
         run_until(&w, 600);
         engine_tracking(w.engine, &t);
         assert_int_equal(t.leap, NTP_LEAP_INSERT);      /* announced to our clients */
@@ -321,8 +277,7 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
          * the second goes into the correction, slewed at the limit. */
         double delay = engine_timer_delay(w.engine);
         assert_true(delay >= 0 && delay <= 600);
-        advance_to(&w, 1200 + 0.5);
-        assert_int_equal(engine_on_timer(w.engine), 0);
+        run_until(&w, 1200 + 0.5);
         assert_int_equal(clock_read(w.clock, &raw), 0);
         assert_near(discipline_remaining(&w.engine->discipline, raw) + 1.0, 0, 0.1);
         assert_true(w.engine->discipline.slew_rate < -0.05);

@@ -11,19 +11,13 @@
 
 #include "core/source.h"
 #include "test-util.h"
+#include "test-source-util.h"
 
 #define T0 (INT64_C(1800000000) * NSEC_PER_SEC)
 #define COOKIE UINT64_C(0x0123456789abcdef)
 
-static Source *make_source(bool iburst) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(123) };
-        SourceSpec spec = { .kind = SOURCE_KIND_SERVER, .host = (char *) "192.168.2.100", .port = 123,
-                            .iburst = iburst, .minpoll = 6, .maxpoll = 10 };
-        Source *s;
-
-        inet_pton(AF_INET, "192.168.2.100", &a.sin_addr);
-        assert_int_equal(source_new(1, &spec, "192.168.2.100", (struct sockaddr *) &a, sizeof a, &s), 0);
-        return s;
+static Source *server(bool iburst) {
+        return make_source(1, "192.168.2.100", "192.168.2.100", iburst);
 }
 
 /* The server's reply to our request sent at t1, its clock `offset` ahead,
@@ -43,7 +37,7 @@ static nsec_t arrival(nsec_t t1, double delay) {
 }
 
 static void requests_are_client_mode_with_the_cookie(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket p;
 
         source_build_request(s, T0, COOKIE, &p);
@@ -89,7 +83,7 @@ static void arithmetic_holds_across_the_2036_era_boundary(void **state) {
 }
 
 static void a_good_reply_becomes_a_sample_and_sets_reach(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep;
         SourceSample x;
 
@@ -133,7 +127,7 @@ static void bad_replies_are_rejected_with_their_reason(void **state) {
                 { "root distance over 16 s", huge_root_distance, SOURCE_REPLY_BAD_DISTANCE },
         };
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-                Source *s = make_source(false);
+                Source *s = server(false);
                 NtpPacket req, rep;
 
                 print_message("%s\n", cases[i].name);
@@ -148,7 +142,7 @@ static void bad_replies_are_rejected_with_their_reason(void **state) {
 }
 
 static void a_transmit_timestamp_within_precision_before_receive_is_accepted(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep;
         SourceSample sample;
 
@@ -166,7 +160,7 @@ static void a_transmit_timestamp_within_precision_before_receive_is_accepted(voi
 }
 
 static void a_server_that_loses_sync_is_unusable_at_once(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep;
         SelectCandidate c;
 
@@ -190,7 +184,7 @@ static void a_server_that_loses_sync_is_unusable_at_once(void **state) {
 }
 
 static void kod_rate_slows_down_and_deny_stops_use(void **state) {
-        Source *s = make_source(true);
+        Source *s = server(true);
         NtpPacket req, rep;
         SelectCandidate c;
 
@@ -221,7 +215,7 @@ static void kod_rate_slows_down_and_deny_stops_use(void **state) {
 }
 
 static void a_kod_that_does_not_answer_our_request_changes_nothing(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep;
 
         source_build_request(s, T0, COOKIE, &req);
@@ -234,7 +228,7 @@ static void a_kod_that_does_not_answer_our_request_changes_nothing(void **state)
 }
 
 static void unsolicited_and_duplicate_replies_are_ignored(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep = reply_to(T0, 0, 0.001);
 
         assert_int_equal(source_process_reply(s, &rep, arrival(T0, 0.001), NULL), SOURCE_REPLY_UNEXPECTED);
@@ -248,7 +242,7 @@ static void unsolicited_and_duplicate_replies_are_ignored(void **state) {
 }
 
 static void iburst_polls_every_two_seconds_then_minpoll(void **state) {
-        Source *s = make_source(true);
+        Source *s = server(true);
         NtpPacket req;
 
         source_start(s);
@@ -261,14 +255,14 @@ static void iburst_polls_every_two_seconds_then_minpoll(void **state) {
 }
 
 static void without_iburst_polling_starts_at_minpoll(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         source_start(s);
         assert_true(source_poll_interval(s) == 64.0);
         source_free(s);
 }
 
 static void reach_shifts_in_zeros_for_lost_replies(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep;
 
         source_build_request(s, T0, COOKIE, &req);
@@ -288,7 +282,7 @@ static void reach_shifts_in_zeros_for_lost_replies(void **state) {
 }
 
 static void a_stable_source_polls_less_often(void **state) {
-        Source *s = make_source(false);
+        Source *s = server(false);
         NtpPacket req, rep;
         nsec_t t = T0;
 
