@@ -229,7 +229,6 @@ static void tag(uint8_t *p, size_t n, Kind k, uint32_t counter) {
                 p[40 + i] = (uint8_t) (t >> (56 - 8 * i));
 }
 
-
 /* The source address of pool member index (0: the flooder) as a control
  * message, so that one socket per family speaks for the whole pool. */
 static void set_source(const Load *l, bool v6, uint32_t index, struct msghdr *m, char *buf) {

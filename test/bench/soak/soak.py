@@ -22,7 +22,7 @@ sanitizer report on its stderr (at the end, or at its exit after SIGTERM,
 where LeakSanitizer runs), or a reply larger than its request.
 
     test/bench/soak/soak.py TEMPUSD BUILD_ROOT SOURCE_ROOT [--duration S]
-        [--warmup S] [--rate N] [--interval S] [--logs DIR]
+        [--warmup S] [--rate N] [--interval S] [--packets-only] [--logs DIR]
 
 (test/bench/soak/run.sh BUILD [SECONDS] fills in the first three.)
 """
@@ -47,12 +47,20 @@ RATELIMITS = ["interval=1 burst=4 kod=2", "interval=2 burst=8 kod=1"]
 
 def options():
     p = argparse.ArgumentParser(prog="soak.py")
+    p.add_argument("tempusd", help="the tempusd binary")
+    p.add_argument("build_root", help="its build directory (soak-load, tempusctl, the peers)")
+    p.add_argument("source_root", help="the source tree")
     p.add_argument("--duration", type=float, default=600, help="seconds of soak after the warm-up")
     p.add_argument("--warmup", type=float, default=30, help="seconds of load before the first figures")
     p.add_argument("--rate", type=float, default=5000, help="datagrams a second")
     p.add_argument("--interval", type=float, default=60, help="seconds between figures and between reloads")
+    p.add_argument("--packets-only", action="store_true",
+                   help="no D-Bus traffic and no reloads: the packet load alone")
     p.add_argument("--logs", help="where to keep tempusd's and the load's logs (default BUILD_ROOT/soak-logs)")
-    return p.parse_args([a for a in sys.argv if a != INSIDE][4:])
+    opts = p.parse_args([a for a in sys.argv if a != INSIDE][1:])
+    if min(opts.duration, opts.interval, opts.rate) <= 0 or opts.warmup < 0:
+        p.error("durations, the interval and the rate must be positive")
+    return opts
 
 
 def config(wd, ratelimit):
@@ -253,7 +261,7 @@ def soak(opts, t, load, bus):
         marks.append(opts.duration)
     for i, mark in enumerate(marks):
         reload_at = mark - opts.interval / 2
-        if i > 0 and reload_at > marks[i - 1]:
+        if i > 0 and reload_at > marks[i - 1] and not opts.packets_only:
             time.sleep(max(0.0, start + reload_at - time.monotonic()))
             if t.alive():
                 reloads += 1
@@ -316,18 +324,20 @@ def keep_logs(opts, args, wd):
 
 
 def test(args, wd):
-    opts = options()
+    opts = OPTIONS
     add_pool6()
     t = start_daemon(args, wd)
     # A little longer than the soak, so that the last figures are taken under load.
     load = Load(args, wd, opts.warmup + opts.duration + 2, opts.rate)
     bus = BusTraffic(args)
-    bus.thread.start()
+    if not opts.packets_only:
+        bus.thread.start()
     log("warm-up: %.0f s of load at %.0f datagrams/s" % (opts.warmup, opts.rate))
     time.sleep(opts.warmup)
     rows = soak(opts, t, load, bus)
     bus.stop.set()
-    bus.thread.join(60)
+    if bus.thread.is_alive():
+        bus.thread.join(60)
     if not t.alive():
         load.proc.send_signal(signal.SIGTERM)      # it still prints its totals
     load.proc.wait(30)
@@ -363,4 +373,5 @@ def test(args, wd):
         fail("findings:\n- " + "\n- ".join(findings))
 
 
+OPTIONS = options()             # before the namespace: --help and mistakes need none
 run(test)
