@@ -429,9 +429,16 @@ int manager_reload(Manager *m) {
 
         bool rebind = !(m->responder && m->responder->socket_activated) &&
                       server_sockets_changed(&m->config, &next);
+        /* A new table would give every client, a flooder too, a full
+         * bucket again: keep it unless its shape changes (kod= is read at
+         * each check). */
+        bool new_ratelimit = next.ratelimit != m->config.ratelimit ||
+                             next.ratelimit_interval != m->config.ratelimit_interval ||
+                             next.ratelimit_burst != m->config.ratelimit_burst;
         config_done(&m->config);
         m->config = next;
-        (void) manager_setup_ratelimit(m);
+        if (new_ratelimit)
+                (void) manager_setup_ratelimit(m);
         (void) manager_open_logs(m);
         manager_load_leap_table(m);
         if (rebind) {

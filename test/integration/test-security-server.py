@@ -11,8 +11,12 @@
 - Kiss-o'-Death: with RateLimit=... kod=2, a flooding client gets KoD RATE
   packets for a share of its dropped requests, and never for more than
   one in four of them; without kod= it gets none; kod= out of range is a
-  config error.
+  config error;
+- reload: a SIGHUP that leaves RateLimit= alone does not hand the flooder
+  a full bucket again.
 """
+import signal
+
 from tempus_test import *
 
 PORT = 11124
@@ -222,6 +226,20 @@ def chronyd_sees_kod(args, wd):
         fail("chronyd did not recognise a KoD RATE from tempusd:\n" + r.stdout)
 
 
+def reload_keeps_what_it_knows(t):
+    """A reload that leaves RateLimit= as it was does not give the flooder
+    (127.0.0.3, whose bucket is empty) a full bucket again."""
+    before = len(t.output().splitlines())
+    t.proc.send_signal(signal.SIGHUP)
+    wait_for("the reload", lambda: "Configuration reloaded." in "\n".join(t.output().splitlines()[before:]), 10)
+    served, _ = flood("127.0.0.3", 16)
+    log("after a reload, the flooder got %d of 16 requests answered" % len(served))
+    # A fresh bucket would serve its 4 requests of burst and a share of
+    # the rest; an empty one only that share.
+    if len(served) >= 4 + 12 // 4:
+        fail("a reload gave the flooder a fresh bucket: %d of 16 served" % len(served))
+
+
 def kiss_o_death(args, wd):
     n = 400
     t = start(args, wd, "kod", [("RateLimit", "interval=3 burst=4 kod=2")])
@@ -248,6 +266,7 @@ def kiss_o_death(args, wd):
         fail("%d KoDs sent although RateLimit= has no kod=" % len(kods))
     if len(served) > n // 2:
         fail("the rate limit did not limit: %d of %d served" % (len(served), n))
+    reload_keeps_what_it_knows(t)
     t.stop()
 
     conf = os.path.join(wd, "bad-kod.conf")

@@ -59,7 +59,7 @@ def samples_between(rows, start, end):
 def run_path(args, name, warmup, measure, seed):
     description, out, loss, options = PATHS[name]
     wd = tempfile.mkdtemp(prefix="tempus-bench-")
-    keep = False
+    keep = bool(os.environ.get("TEMPUS_BENCH_KEEP"))  # keep every log for a closer look
     try:
         path = Path(args.build_root, wd, out, loss=loss, seed=seed)
         kernel_path.start_server(path, args.peers)
