@@ -364,9 +364,18 @@ def bus_call(method, signature=None, *arguments, user=None, check=True):
 
 
 def bus_get(prop, path="/org/tempus/Tempus1", interface="org.tempus.Tempus1.Manager", user=None):
-    """busctl get-property; returns the value text after the signature."""
-    r = run_as(["busctl", "--system", "get-property", "org.tempus.Tempus1", path, interface, prop], user, True)
-    return r.stdout.strip().split(" ", 1)[1]
+    """busctl get-property; returns the value text after the signature. A
+    tempusd that has not taken its bus name yet (it does so after opening
+    its sockets, later under the sanitizers) is given 10 s to do so."""
+    cmd = ["busctl", "--system", "get-property", "org.tempus.Tempus1", path, interface, prop]
+    deadline = time.monotonic() + 10
+    while True:
+        r = run_as(cmd, user, False)
+        if r.returncode == 0:
+            return r.stdout.strip().split(" ", 1)[1]
+        if "was not provided by any .service files" not in r.stderr or time.monotonic() > deadline:
+            fail("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
+        time.sleep(0.1)
 
 
 def tempusctl(args, *argv, check=True, timeout=60):
