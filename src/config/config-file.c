@@ -17,12 +17,13 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "config/config-internal.h"
+#include "config/config-file.h"
 #include "shared/file-util.h"
 #include "shared/log.h"
 
 typedef struct LineReader {
-        Config *config;
+        ConfigAssignFn assign;
+        void *userdata;
         const char *file;
         char *text;             /* the whole file, NUL-terminated */
         size_t len, pos;
@@ -148,14 +149,14 @@ static int line_reader_assignment(void *userdata, const char *section, const cha
                 r->errors++;
                 return 1;
         }
-        int k = config_assign(r->config, r->file, r->line, section, name, value);
+        int k = r->assign(r->userdata, r->file, r->line, section, name, value);
         if (k < 0)
                 r->errors++;
         return k == -ENOMEM ? 0 : 1;            /* keep going: report every error */
 }
 
-int config_file_parse(Config *c, const char *path, bool required) {
-        LineReader r = { .config = c, .file = path };
+int config_file_parse(const char *path, bool required, ConfigAssignFn assign, void *userdata) {
+        LineReader r = { .assign = assign, .userdata = userdata, .file = path };
         _cleanup_free_ char *text = NULL;
 
         int k = config_file_read(path, required, &text, &r.len);

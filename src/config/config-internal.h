@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 
+#include "config/config-file.h"
 #include "config/config.h"
 
 /* One assignment as read, for --dump-config. */
@@ -49,8 +50,6 @@ const char *config_key_suggest(const char *section, const char *key, char *buf, 
 /* Edit distance, case-insensitive (exposed for tests). */
 unsigned config_edit_distance(const char *a, const char *b);
 
-/* A configuration file larger than this is refused. */
-#define CONFIG_FILE_MAX (1024u * 1024u)
 /* At most this many *.conf files in all drop-in directories together. */
 #define CONFIG_DROPINS_MAX 1024u
 
@@ -60,11 +59,6 @@ unsigned config_edit_distance(const char *a, const char *b);
 int config_assign(Config *c, const char *file, unsigned line, const char *section, const char *name,
                   const char *value);
 
-/* Reads and applies one file (config-file.c). A missing file is fine when
- * not required; /dev/null reads as empty; anything but a regular file of at
- * most CONFIG_FILE_MAX bytes is an error. Returns 0, -EINVAL when the file
- * was refused or had errors (all logged), or another negative errno. */
-int config_file_parse(Config *c, const char *path, bool required);
 
 /* Loads main_path (which must exist when main_required) and the *.conf
  * fragments of the given drop-in directories (NULL-terminated), with the

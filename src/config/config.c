@@ -198,6 +198,11 @@ static void dropin_list_sort_and_mask(DropinList *l) {
         l->n = kept;
 }
 
+static int assign_to_config(void *userdata, const char *file, unsigned line, const char *section,
+                            const char *name, const char *value) {
+        return config_assign(userdata, file, line, section, name, value);
+}
+
 static int apply_dropins(Config *c, const char *const *dirs) {
         DropinList l = {};
         int r = 0;
@@ -207,7 +212,7 @@ static int apply_dropins(Config *c, const char *const *dirs) {
         if (r >= 0) {
                 dropin_list_sort_and_mask(&l);
                 for (size_t i = 0; i < l.n; i++) {
-                        int k = config_file_parse(c, l.items[i].path, true);
+                        int k = config_file_parse(l.items[i].path, true, assign_to_config, c);
                         if (k < 0 && r >= 0)
                                 r = k;
                 }
@@ -221,7 +226,7 @@ int config_load_files(const char *main_path, bool main_required, const char *con
         int r, k;
 
         config_init_defaults(&c);
-        r = config_file_parse(&c, main_path, main_required);
+        r = config_file_parse(main_path, main_required, assign_to_config, &c);
         /* Read the drop-ins even after an error, to report all errors. */
         k = apply_dropins(&c, dropin_dirs);
         if (r >= 0)
