@@ -247,8 +247,7 @@ void manager_check_clock_step(Manager *m) {
         if (engine_check_clock_step(m->engine) == 0)
                 return;
         /* What was measured before is gone: ask every source again now. */
-        for (size_t i = 0; i < m->n_peers; i++)
-                (void) peer_burst(m->peers[i]);
+        manager_burst(m);
         manager_arm_discipline_timer(m);
 }
 

@@ -7,9 +7,9 @@
 #include "daemon/responder.h"
 #include "net/listen.h"
 #include "net/udp.h"
-#include "shared/access.h"
 #include "server/ntp-server.h"
 #include "server/ratelimit.h"
+#include "shared/access.h"
 #include "shared/alloc-util.h"
 #include "shared/log.h"
 
