@@ -78,6 +78,23 @@ static double max_slew_rate(const Discipline *d, double sign) {
         return MAX(MIN(room, d->params.max_slew_ppm * 1e-6), 0);
 }
 
+/* A step of the raw timescale by offset: the slew is defined on it, and
+ * the time of the last update on cooked time, which jumped with it. */
+static void shift_timescale(Discipline *d, double offset) {
+        nsec_t shift = seconds_to_nsec(offset);
+
+        d->slew_start += shift;
+        d->slew_end += shift;
+        if (d->n_updates > 0)
+                d->last_update += shift;
+}
+
+/* After our own step (or at the start): the wall offset as it now is, so
+ * that discipline_check_step() does not take our step for someone else's. */
+static void remember_wall_offset(Discipline *d) {
+        d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
+}
+
 int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
                     ClockChangeHandler on_change, void *userdata) {
         *d = (Discipline) {
@@ -87,7 +104,7 @@ int discipline_init(Discipline *d, Clock *clock, const DisciplineParams *p,
                 .userdata = userdata,
                 .skew_ppm = p->initial_skew_ppm,
         };
-        d->wall_known = clock_read_wall_offset(clock, &d->wall_offset) >= 0;
+        remember_wall_offset(d);
 
         if (p->use_initial_frequency) {
                 d->frequency_ppm = CLAMP(p->initial_frequency_ppm, -max_total_ppm(d), max_total_ppm(d));
@@ -192,13 +209,8 @@ static int step_clock(Discipline *d, double offset) {
         if (r < 0)
                 return r;
         d->n_steps++;
-        /* The slew is defined on the raw timescale, which just jumped, and
-         * the time of the last update on cooked time, which did too. */
-        d->slew_start += seconds_to_nsec(offset);
-        d->slew_end += seconds_to_nsec(offset);
-        if (d->n_updates > 0)
-                d->last_update += seconds_to_nsec(offset);
-        d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
+        shift_timescale(d, offset);
+        remember_wall_offset(d);
         r = read_raw(d, &raw);
         if (r < 0)
                 return r;
@@ -319,9 +331,8 @@ int discipline_step_now(Discipline *d, double extra_offset) {
                 if (r < 0)
                         return r;
                 d->n_steps++;
-                if (d->n_updates > 0)
-                        d->last_update += seconds_to_nsec(remaining);
-                d->wall_known = clock_read_wall_offset(d->clock, &d->wall_offset) >= 0;
+                /* Cooked time did not move: the last update stays where it was. */
+                remember_wall_offset(d);
         }
         if (extra_offset != 0)
                 return step_clock(d, extra_offset);
@@ -355,11 +366,7 @@ double discipline_check_step(Discipline *d) {
         /* Raw (and so cooked) time jumped by step: what is defined on it
          * moves along, so that the slew keeps its remaining time and the
          * age of the last update stays right. */
-        nsec_t shift = seconds_to_nsec(step);
-        d->slew_start += shift;
-        d->slew_end += shift;
-        if (d->n_updates > 0)
-                d->last_update += shift;
+        shift_timescale(d, step);
         return step;
 }
 

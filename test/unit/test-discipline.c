@@ -225,8 +225,11 @@ static void step_now_finishes_the_slew_at_once(void **state) {
         setup_discipline(&d, c, 0, 0);
         DisciplineInput in = { .offset = 0.2, .skew = 1 };
         assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        nsec_t last_update = d.last_update;
         assert_int_equal(discipline_step_now(&d, 0), 0);
         assert_false(d.slewing);
+        /* Cooked time did not move, nor did the time of the last update. */
+        assert_true(d.last_update == last_update);
         assert_near(sim_clock_time_error(c), 0.2, 1e-6);
         assert_int_equal(discipline_next_timer(&d), INT64_MAX);
         clock_free(c);
