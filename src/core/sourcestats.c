@@ -175,9 +175,11 @@ static double sample_weight_at(const SourceStats *s, const SourceSample *x, doub
         double wander = s->wander * s->wander * age * age * age / 3;
         return 1.0 / (m->sigma0 * m->sigma0 + m->share * excess * excess + wander);
 }
-/* Weighted least squares over samples [start, n), x measured from ref. */
-static void fit_window(const SourceStats *s, size_t start, nsec_t ref, const NoiseModel *m, Fit *f) {
-        double min_delay = min_delay_from(s, start);
+
+/* Weighted least squares over samples [start, n), x measured from ref;
+ * min_delay is the least delay among them. */
+static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const NoiseModel *m,
+                       Fit *f) {
         double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0;
         size_t n = s->n - start;
 
@@ -241,15 +243,14 @@ static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, c
         return c;
 }
 
-/* Chooses the longest window of newest samples that passes the runs test,
- * drops the older ones, and stores the fit. */
 /* Learns from the residuals of a first fit how much the delays tell:
  * regresses r^2 on u = (excess / 2)^2 (least squares, E[r^2] = a + b u).
  * An error spread evenly over +/- excess/2 gives b = 1/3; jitter the
  * delays say nothing about gives b = 0 and a the samples' own variance.
  * The model leans from the delay weights to equal weights in proportion. */
-static void learn_noise(const SourceStats *s, size_t start, nsec_t ref, const Fit *f, NoiseModel *m) {
-        double min_delay = min_delay_from(s, start), su = 0, sr = 0, suu = 0, sur = 0;
+static void learn_noise(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const Fit *f,
+                        NoiseModel *m) {
+        double su = 0, sr = 0, suu = 0, sur = 0;
         size_t n = s->n - start;
 
         if (n < NOISE_MODEL_MIN_SAMPLES)
@@ -275,15 +276,18 @@ static void learn_noise(const SourceStats *s, size_t start, nsec_t ref, const Fi
 }
 
 static void fit_model(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
-        NoiseModel m = { .sigma0 = weight_sigma(s, start, min_delay_from(s, start)), .share = 1 };
+        double min_delay = min_delay_from(s, start);
+        NoiseModel m = { .sigma0 = weight_sigma(s, start, min_delay), .share = 1 };
 
-        fit_window(s, start, ref, &m, f);
+        fit_window(s, start, ref, min_delay, &m, f);
         NoiseModel learned = m;
-        learn_noise(s, start, ref, f, &learned);
+        learn_noise(s, start, ref, min_delay, f, &learned);
         if (learned.share < 1)
-                fit_window(s, start, ref, &learned, f);
+                fit_window(s, start, ref, min_delay, &learned, f);
 }
 
+/* Chooses the longest window of newest samples that passes the runs test,
+ * drops the older ones, and stores the fit. */
 static void refit(SourceStats *s) {
         nsec_t ref = sample_at(s, s->n - 1)->time;
         Fit f = {};
