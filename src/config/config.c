@@ -142,14 +142,8 @@ static int dropin_list_add(DropinList *l, const char *dir, size_t index, const c
                           dir, CONFIG_DROPINS_MAX);
                 return -EINVAL;
         }
-        if (l->n == l->allocated) {
-                size_t m = l->allocated ? 2 * l->allocated : 16;
-                Dropin *d = reallocarray(l->items, m, sizeof(Dropin));
-                if (!d)
-                        return -ENOMEM;
-                l->items = d;
-                l->allocated = m;
-        }
+        if (GREEDY_REALLOC(l->items, l->allocated, l->n + 1) < 0)
+                return -ENOMEM;
         Dropin *d = &l->items[l->n];
         *d = (Dropin) { .dir = index, .name = strdup(name) };
         if (!d->name || asprintf(&d->path, "%s/%s", dir, name) < 0) {

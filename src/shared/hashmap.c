@@ -47,7 +47,6 @@ static bool string_equal(const void *a, const void *b) {
 
 const HashmapOps string_hash_ops = { string_hash, string_equal };
 
-
 Hashmap *hashmap_new(const HashmapOps *ops) {
         Hashmap *h = calloc(1, sizeof(Hashmap));
 
