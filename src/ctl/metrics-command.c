@@ -12,6 +12,7 @@
 #include "ctl/ctl-metrics.h"
 #include "ctl/ctl-usage.h"
 #include "ctl/metrics-command.h"
+#include "shared/file-util.h"
 #include "shared/macro.h"
 #include "shared/time-util.h"
 
@@ -79,19 +80,6 @@ static int print_metrics(const MetricsOptions *o) {
 }
 
 /* ---- HTTP on standard input and output ---- */
-
-static int write_all(int fd, const char *p, size_t len) {
-        while (len > 0) {
-                ssize_t k = write(fd, p, len);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                len -= (size_t) k;
-        }
-        return 0;
-}
 
 /* Reads until the request head is complete. Returns its length, -ETIMEDOUT,
  * -E2BIG when it outgrows the buffer, -ENODATA when the client closed

@@ -106,20 +106,6 @@ int driftfile_read(const char *path, double *ret_freq_ppm, double *ret_skew_ppm)
         return 0;
 }
 
-static int write_all(int fd, const char *s, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, s, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                s += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static int write_content(int fd, const char *line) {
         int r = write_all(fd, line, strlen(line));
         if (r >= 0 && fchmod(fd, 0644) < 0)

@@ -54,3 +54,18 @@ int read_small_file(const char *path, size_t max, void **ret, size_t *ret_len) {
                 return -errno;
         return read_small_fd(fd, max, ret, ret_len);
 }
+
+int write_all(int fd, const void *buf, size_t len) {
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t k = write(fd, p, len);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                p += k;
+                len -= (size_t) k;
+        }
+        return 0;
+}

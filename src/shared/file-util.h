@@ -1,4 +1,4 @@
-/* Small file helpers. */
+/* Small file helpers: reading whole files and streams, writing all of a buffer. */
 #pragma once
 
 #include <stddef.h>
@@ -15,3 +15,6 @@ int read_small_fd(int fd, size_t max, void **ret, size_t *ret_len);
  * to its end, at most max bytes, into a new NUL-terminated buffer: 0,
  * -EFBIG beyond max, or a negative errno. Blocks as the stream does. */
 int read_small_stream(int fd, size_t max, void **ret, size_t *ret_len);
+/* Writes all len bytes of buf, across short writes and EINTR: 0 or a
+ * negative errno. */
+int write_all(int fd, const void *buf, size_t len);
