@@ -368,14 +368,14 @@ def bus_get(prop, path="/org/tempus/Tempus1", interface="org.tempus.Tempus1.Mana
     tempusd that has not taken its bus name yet (it does so after opening
     its sockets, later under the sanitizers) is given 10 s to do so."""
     cmd = ["busctl", "--system", "get-property", "org.tempus.Tempus1", path, interface, prop]
-    deadline = time.monotonic() + 10
-    while True:
+
+    def attempt():
         r = run_as(cmd, user, False)
-        if r.returncode == 0:
-            return r.stdout.strip().split(" ", 1)[1]
-        if "was not provided by any .service files" not in r.stderr or time.monotonic() > deadline:
-            fail("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
-        time.sleep(0.1)
+        return None if "was not provided by any .service files" in r.stderr else r
+    r = wait_for("tempusd to take its bus name", attempt, 10, interval=0.1)
+    if r.returncode != 0:
+        fail("%s failed: %s" % (" ".join(cmd), r.stderr.strip()))
+    return r.stdout.strip().split(" ", 1)[1]
 
 
 def tempusctl(args, *argv, check=True, timeout=60):
