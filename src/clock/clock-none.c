@@ -74,11 +74,6 @@ static int none_set_sync_status(Clock *c, const ClockSyncStatus *s) {
         return 0;
 }
 
-static int none_read_wall_offset(Clock *c, double *ret) {
-        *ret = now_wall_offset();
-        return 0;
-}
-
 static void none_free(Clock *c) {
         free(c);
 }
@@ -92,7 +87,7 @@ static const ClockOps none_ops = {
         .set_sync_status = none_set_sync_status,
         .offset_from_system = none_offset_from_system,
         .from_system = none_from_system,
-        .read_wall_offset = none_read_wall_offset,
+        .read_wall_offset = clock_read_system_wall_offset,
         .free = none_free,
 };
 

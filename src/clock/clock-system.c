@@ -114,11 +114,6 @@ static int system_set_sync_status(Clock *c, const ClockSyncStatus *s) {
         return system_adjtime(&tx);
 }
 
-static int system_read_wall_offset(Clock *c, double *ret) {
-        *ret = now_wall_offset();
-        return 0;
-}
-
 static void system_free(Clock *c) {
         free(c);
 }
@@ -130,7 +125,7 @@ static const ClockOps system_ops = {
         .get_frequency = system_get_frequency,
         .step = system_step,
         .set_sync_status = system_set_sync_status,
-        .read_wall_offset = system_read_wall_offset,
+        .read_wall_offset = clock_read_system_wall_offset,
         .free = system_free,
 };
 

@@ -21,3 +21,8 @@ int clock_offset_from_system(Clock *c, nsec_t realtime, double *ret_offset, doub
                 *ret_frequency_ppm = frequency_ppm;
         return 0;
 }
+
+int clock_read_system_wall_offset(Clock *c, double *ret) {
+        *ret = now_wall_offset();
+        return 0;
+}

@@ -105,5 +105,8 @@ static inline nsec_t clock_from_system(Clock *c, nsec_t realtime) {
 static inline int clock_read_wall_offset(Clock *c, double *ret) {
         return c->ops->read_wall_offset ? c->ops->read_wall_offset(c, ret) : -EOPNOTSUPP;
 }
+/* ClockOps.read_wall_offset for the backends on CLOCK_REALTIME itself
+ * (system, none). */
+int clock_read_system_wall_offset(Clock *c, double *ret);
 Clock *clock_free(Clock *c);
 static inline void clock_freep(Clock **c) { if (*c) clock_free(*c); }
