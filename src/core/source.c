@@ -20,6 +20,10 @@
 #define POLL_WANDER_SHARE 4.0
 /* Per good prediction, the wander estimate shrinks by this factor. */
 #define WANDER_DECAY 0.99
+/* The poll is raised only once the regression holds this many samples:
+ * fewer leave each estimate at the mercy of a few noisy ones, and a longer
+ * poll would make the next ones arrive later still. */
+#define POLL_TARGET_SAMPLES 8
 
 static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_OK] = "ok",
@@ -235,7 +239,8 @@ static bool wander_allows(const SourceStats *stats, int poll) {
  * model too optimistic: a full point down at once, and the wander estimate
  * doubled, which shortens the regression's memory (an innovation test, as
  * adaptive Kalman filters scale their process noise). A full point moves
- * the poll exponent one step within minpoll..maxpoll. */
+ * the poll exponent one step within minpoll..maxpoll; up only while the
+ * regression holds POLL_TARGET_SAMPLES samples. */
 static void adapt_poll(Source *s, const SourceSample *sample) {
         SourceEstimate e;
 
@@ -257,7 +262,7 @@ static void adapt_poll(Source *s, const SourceSample *sample) {
         }
         if (s->poll_score >= 1.0) {
                 s->poll_score = 0;
-                if (wander_allows(&s->stats, s->poll + 1))
+                if (e.n_samples >= POLL_TARGET_SAMPLES && wander_allows(&s->stats, s->poll + 1))
                         s->poll = MIN(s->poll + 1, s->spec.maxpoll);
         } else if (s->poll_score <= -1.0) {
                 s->poll_score = 0;
