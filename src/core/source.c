@@ -20,6 +20,9 @@
 #define POLL_WANDER_SHARE 4.0
 /* Per good prediction, the wander estimate shrinks by this factor. */
 #define WANDER_DECAY 0.99
+/* A kernel transmit timestamp later than this after the time read before
+ * sending belongs to something else. */
+#define TX_TIMESTAMP_MAX_LAG (NSEC_PER_SEC / 10)
 /* The poll is raised only once the regression holds this many samples:
  * fewer leave each estimate at the mercy of a few noisy ones, and a longer
  * poll would make the next ones arrive later still. */
@@ -144,6 +147,14 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
 
 void source_request_sent(Source *s, nsec_t t1) {
         s->t1 = t1;
+        s->t1_kernel = false;
+}
+
+void source_request_timestamped(Source *s, nsec_t t1) {
+        if (!s->waiting || s->t1_kernel || t1 < s->t1 || t1 - s->t1 > TX_TIMESTAMP_MAX_LAG)
+                return;
+        s->t1 = t1;
+        s->t1_kernel = true;
 }
 
 void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
@@ -303,6 +314,10 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         s->reach |= 1;
         s->polls_unreachable = 0;
         s->n_replies++;
+        if (s->t1_kernel)
+                s->n_tx_kernel++;
+        else
+                s->n_tx_daemon++;
         s->has_reply = true;
         s->last_transmit = p->transmit_ts;
         s->leap = p->leap;

@@ -102,10 +102,26 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         manager_arm_discipline_timer(m);
 }
 
+/* The kernel's transmit timestamp of our request waits on the socket's
+ * error queue (it is there before any reply can be). The queue must be
+ * drained on every wakeup: epoll reports it for as long as it holds
+ * anything. */
+static void peer_read_tx_timestamps(Peer *p, int fd) {
+        for (int i = 0; i < 4; i++) {
+                nsec_t tx;
+                int r = udp_read_tx_timestamp(fd, &tx);
+                if (r == -EAGAIN)
+                        break;
+                if (r >= 0)
+                        source_request_timestamped(p->source, engine_cook_system_time(p->manager->engine, tx));
+        }
+}
+
 static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Peer *p = userdata;
 
         manager_check_clock_step(p->manager);
+        peer_read_tx_timestamps(p, fd);
         /* Bounded: a flood on this socket cannot starve the loop. */
         for (int i = 0; i < 16 && p->fd >= 0; i++) {
                 UdpMessage msg;
