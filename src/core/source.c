@@ -27,6 +27,10 @@
  * fewer leave each estimate at the mercy of a few noisy ones, and a longer
  * poll would make the next ones arrive later still. */
 #define POLL_TARGET_SAMPLES 8
+/* What one good prediction adds to the poll score: a longer poll takes
+ * eight of them, about as many samples as the regression needs to carry
+ * an estimate through twice the gap. */
+#define POLL_GOOD_SCORE 0.125
 
 static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_OK] = "ok",
@@ -245,7 +249,7 @@ static bool wander_allows(const SourceStats *stats, int poll) {
  * uncertainty of the fit, and the phase the clock's wander w can add over
  * the gap since the last sample (w^2 gap^3 / 3, Allan's random walk of
  * frequency). A prediction within one standard deviation of that (68% of
- * them when the model holds) counts a quarter point up and lets the wander
+ * them when the model holds) counts POLL_GOOD_SCORE up and lets the wander
  * estimate decay; one beyond 2 standard deviations (about 5%) shows the
  * model too optimistic: a full point down at once, and the wander estimate
  * doubled, which shortens the regression's memory (an innovation test, as
@@ -265,7 +269,7 @@ static void adapt_poll(Source *s, const SourceSample *sample) {
 
         sigma = MAX(sigma, 1e-7);
         if (residual <= POLL_GOOD_SIGMAS * sigma) {
-                s->poll_score += 0.25;
+                s->poll_score += POLL_GOOD_SCORE;
                 sourcestats_set_wander(&s->stats, w * WANDER_DECAY);
         } else if (residual > POLL_BAD_SIGMAS * sigma) {
                 s->poll_score = MIN(s->poll_score, 0) - 1.0;
