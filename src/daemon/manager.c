@@ -147,7 +147,7 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
         manager_load_leap_table(m);
         if (m->config.hw_timestamp)
                 log_notice("HWTimestamp=%s: hardware timestamps are not supported; using the kernel's software "
-                           "receive timestamps.", m->config.hw_timestamp);
+                           "receive and transmit timestamps.", m->config.hw_timestamp);
 
         r = access_list_copy(&m->access, &m->config.access);
         if (r < 0)
