@@ -202,7 +202,12 @@ static void test_json_output(void **state) {
 
 /* The converted file must load in tempus itself, with the values intended. */
 static void test_output_loads_in_tempus(void **state) {
-        ConvertResult r = convert(
+        char keys[] = "/tmp/test-ctl-convert-keys-XXXXXX", conf[2048];
+        int kfd = mkstemp(keys);
+        assert_true(kfd >= 0);
+        assert_int_equal(write(kfd, "1 SHA1 HEX:00112233445566778899\n", 31), 31);
+        close(kfd);
+        snprintf(conf, sizeof conf,
                 "pool 2.debian.pool.ntp.org iburst maxsources 3\n"
                 "server 192.168.2.100 iburst prefer minpoll 4 maxpoll 8\n"
                 "minsources 2\n"
@@ -217,10 +222,11 @@ static void test_output_loads_in_tempus(void **state) {
                 "bindaddress 192.168.2.100\n"
                 "port 11123\n"
                 "ratelimit interval 2 burst 4\n"
-                "keyfile /etc/chrony.keys\n"
+                "keyfile %s\n"
                 "logdir /var/log/chrony\n"
                 "log measurements statistics tracking\n"
-                "peer 10.9.9.9\n");
+                "peer 10.9.9.9\n", keys);
+        ConvertResult r = convert(conf);
         char path[] = "/tmp/test-ctl-convert-XXXXXX";
         int fd = mkstemp(path);
         Config c;
@@ -245,8 +251,10 @@ static void test_output_loads_in_tempus(void **state) {
         assert_true(c.ratelimit);
         assert_int_equal(c.ratelimit_burst, 4);
         assert_int_equal(c.log_flags, 7);
+        assert_int_equal(key_table_size(c.keys), 1);
         config_done(&c);
         unlink(path);
+        unlink(keys);
         convert_result_done(&r);
 }
 
