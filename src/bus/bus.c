@@ -77,7 +77,7 @@ static int find_source(sd_bus *bus, const char *path, const char *interface, voi
         BusSourceEntry *e = entry_get(b, id);
         if (!e)
                 return -ENOMEM;
-        bus_source_props_fill(&e->now, s, cooked_now(b->manager));
+        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), cooked_now(b->manager));
         *found = &e->now;
         return 1;
 }
@@ -181,7 +181,7 @@ static void flush_source(BusContext *b, const Source *s, int64_t now) {
                 log_oom();
                 return;
         }
-        bus_source_props_fill(&e->now, s, now);
+        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), now);
         bus_source_path(s->id, path, sizeof path);
         if (!e->announced) {
                 r = sd_bus_emit_object_added(b->bus, path);

@@ -75,6 +75,10 @@ typedef struct Source {
         SelectState state;
 
         uint64_t n_requests, n_replies, n_rejected;
+        /* Replies dropped because their MAC did not verify with our key
+         * (or was missing, or a crypto-NAK): counted by the daemon, which
+         * checks MACs before a reply reaches source_process_reply(). */
+        uint64_t n_auth_failures;
 } Source;
 
 int source_new(unsigned id, const SourceSpec *spec, const char *name,

@@ -16,6 +16,7 @@
 #include "shared/access.h"
 
 typedef struct Manager Manager;
+typedef struct KeyTable KeyTable;
 
 /* At most this many sources at a time, taken by Server=/Pool= lines. */
 #define MANAGER_MAX_SOURCES 256
@@ -26,6 +27,8 @@ typedef struct ManagerCounters {
         uint64_t served;                        /* replies sent */
         uint64_t denied;                        /* refused by access rules */
         uint64_t rate_limited;
+        uint64_t authenticated;                 /* requests answered with a MAC */
+        uint64_t auth_failures;                 /* requests answered with a crypto-NAK */
         uint64_t replies_rejected;              /* server replies that failed checks */
 } ManagerCounters;
 
@@ -53,6 +56,8 @@ Engine *manager_get_engine(Manager *m);
 const ManagerCounters *manager_get_counters(const Manager *m);
 AccessList *manager_get_access(Manager *m);
 bool manager_controls_clock(const Manager *m);
+/* The keys of [Auth] KeyFile=, or NULL without one. */
+const KeyTable *manager_get_keys(const Manager *m);
 bool manager_local_rtc(const Manager *m);
 /* How many of MANAGER_MAX_SOURCES the Server=/Pool= lines take. */
 unsigned manager_source_slots(const Manager *m);
