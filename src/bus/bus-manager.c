@@ -250,6 +250,9 @@ static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_err
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Source %s is already configured.",
                                          spec.host);
+        if (r == -ENOKEY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Cannot add %s: key %u is not in the key file.", spec.host, spec.key);
         if (r == -ENOSPC)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Cannot add %s: tempusd runs at most %u sources, configured and added "

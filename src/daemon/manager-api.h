@@ -73,7 +73,8 @@ void manager_tracking(Manager *m, Tracking *ret);
  * (which signals it to every listener). */
 void manager_schedule_status(Manager *m);
 /* Adds a Server=/Pool= line and starts resolving it. Returns 0, -EEXIST
- * when a line for that host exists, -ENOSPC when it would take more than
+ * when a line for that host exists, -ENOKEY when its key= is not in the
+ * key file, -ENOSPC when it would take more than
  * MANAGER_MAX_SOURCES, or -ENOMEM. Logs nothing. */
 int manager_add_source_spec(Manager *m, const SourceSpec *spec);
 int manager_remove_source_by_name(Manager *m, const char *name);

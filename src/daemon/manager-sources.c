@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/key.h"
 #include "core/engine.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
@@ -268,6 +269,8 @@ int manager_add_source_spec(Manager *m, const SourceSpec *spec) {
 
         if (hashmap_get(m->groups_by_host, spec->host))
                 return -EEXIST;
+        if (spec->key != 0 && !key_table_find(m->config.keys, spec->key))
+                return -ENOKEY;
         if (slots > MANAGER_MAX_SOURCES - m->source_slots)
                 return -ENOSPC;
         g = calloc(1, sizeof(SourceGroup));

@@ -199,7 +199,29 @@ def sync_from_servers(args, wd):
         row = [l for l in out.splitlines() if address in l]
         if len(row) != 1 or row[0].split()[4] != "0" or row[0].startswith(("^*", "^+")):
             fail("tempusctl sources does not show %s unreachable and unused: %s" % (address, row))
+
+    r = bus_call("AddSource", "s", "server 127.0.0.9 key=42", check=False)
+    if r.returncode == 0 or "key 42 is not in the key file" not in r.stderr:
+        fail("AddSource with a key that is not in the key file: %s %s" % (r.returncode, r.stderr.strip()))
+    check_reload(t, keys)
     return t
+
+
+def check_reload(t, keys):
+    """Keys are read again on reload: a key file that is bad keeps the keys
+    in use; a good one takes effect on the next request."""
+    with open(keys, "w") as f:
+        f.write("1 SHA256 HEX:00\n")
+    t.proc.send_signal(signal.SIGHUP)
+    wait_for("a reload refused for the bad key file", lambda: "keeping the current one" in t.output(), 10)
+    if ":1: key is too short" not in t.output():
+        fail("the refused reload did not name the key file's line")
+    write_keys(keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_B)])
+    t.proc.send_signal(signal.SIGHUP)
+    wait_for("the reload", lambda: "Configuration reloaded" in t.output(), 10)
+    bus_call("Burst")
+    wait_for("samples from 127.0.0.3 with the key now right", lambda: measured(t, "127.0.0.3"), 30)
+    log("after the reload, key 3 matches chronyd's and 127.0.0.3 answers")
 
 
 def test(args, wd):
