@@ -28,6 +28,7 @@ static void fill_authentication(BusSourceProps *p, const Source *s, const KeyTab
         snprintf(p->authentication, sizeof p->authentication, "%s", s->spec.key ? "symmetric" : "none");
         p->key_id = s->spec.key;
         snprintf(p->key_type, sizeof p->key_type, "%s", key ? key_type_to_string(key->type) : "");
+        p->key_length = key ? (uint32_t) key->length * 8 : 0;
         p->auth_failures = (uint32_t) MIN(s->n_auth_failures, (uint64_t) UINT32_MAX);
 }
 
@@ -108,6 +109,7 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         STRING("Authentication", authentication)                                         \
         PLAIN("KeyID", "u", key_id)                                                      \
         STRING("KeyType", key_type)                                                      \
+        PLAIN("KeyLength", "u", key_length)                                              \
         PLAIN("AuthFailures", "u", auth_failures)
 
 const sd_bus_vtable bus_source_vtable[] = {

@@ -44,6 +44,7 @@ typedef struct BusSourceProps {
         char authentication[16];        /* none, symmetric */
         uint32_t key_id;
         char key_type[16];              /* MD5 ... AES256; "" without a key */
+        uint32_t key_length;            /* bits */
         uint32_t auth_failures;
 } BusSourceProps;
 

@@ -9,6 +9,7 @@ sources and AuthFailures on D-Bus. A request with a MAC gets a reply with
 a MAC of the same key, checked here independently with hashlib; a bad MAC
 gets a 52-byte crypto-NAK, never a reply that looks authenticated."""
 import hashlib
+import json
 
 from tempus_test import *
 
@@ -200,11 +201,30 @@ def sync_from_servers(args, wd):
         if len(row) != 1 or row[0].split()[4] != "0" or row[0].startswith(("^*", "^+")):
             fail("tempusctl sources does not show %s unreachable and unused: %s" % (address, row))
 
+    check_authdata(args)
     r = bus_call("AddSource", "s", "server 127.0.0.9 key=42", check=False)
     if r.returncode == 0 or "key 42 is not in the key file" not in r.stderr:
         fail("AddSource with a key that is not in the key file: %s %s" % (r.returncode, r.stderr.strip()))
     check_reload(t, keys)
     return t
+
+
+def check_authdata(args):
+    """tempusctl authdata: chronyc's columns, and the same in JSON."""
+    out = tempusctl(args, "authdata", "-n").stdout
+    log(out)
+    rows = {l.split()[0]: l.split() for l in out.splitlines()[2:] if l.strip()}
+    want = {"127.0.0.1": ["SK", "1", "3", "256"], "127.0.0.2": ["SK", "2", "13", "128"],
+            "127.0.0.5": ["SK", "3", "2", "160"]}
+    for address, columns in want.items():
+        if rows.get(address, [])[1:5] != columns:
+            fail("authdata row for %s is %s, expected Mode KeyID Type KLen %s" % (address, rows.get(address), columns))
+    if int(rows["127.0.0.5"][7]) == 0 or rows["127.0.0.1"][7] != "0":
+        fail("authdata NAK column: %s for the wrong key, %s for a right one"
+             % (rows["127.0.0.5"][7], rows["127.0.0.1"][7]))
+    data = {e["Address"]: e for e in json.loads(tempusctl(args, "--json", "authdata").stdout)}
+    if data["127.0.0.2"]["KeyType"] != "AES128" or data["127.0.0.5"]["AuthFailures"] == 0:
+        fail("authdata --json disagrees: %s" % data)
 
 
 def check_reload(t, keys):
