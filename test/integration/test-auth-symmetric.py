@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Symmetric-key authentication (RFC 5905 MACs, RFC 8573 AES-CMAC) with
 real peers: tempusd synchronises from chronyd with a SHA256 and an AES128
-key and from another tempusd with a SHA256 key; chronyd -Q and ntpsec's
-ntpdig get authenticated time from tempusd with the same keys. A wrong
+key and from another tempusd with a SHA256 key; chronyd -Q (SHA256,
+AES128, AES256, SHA512) and ntpsec's ntpdig (SHA256, AES128) get
+authenticated time from tempusd. A wrong
 key on either side means no samples: chronyd does not answer, tempusd
 answers with a crypto-NAK, and the source shows reach 0 in tempusctl
 sources and AuthFailures on D-Bus. A request with a MAC gets a reply with
@@ -17,6 +18,7 @@ CHRONY_PORT = 11123
 SOURCE = "org.tempus.Tempus1.Source"
 SHA256_KEY = "6a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a3b5e7f1d2c4a6b8e0f1a3c5e7b9d1f20"
 AES128_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+AES256_KEY = "8796a5b4c3d2e1f00f1e2d3c4b5a69786a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a"
 WRONG_A = "00112233445566778899aabbccddeeff00112233"
 WRONG_B = "ffeeddccbbaa99887766554433221100ffeeddcc"
 WRONG_C = "0123456789abcdef0123456789abcdef01234567"
@@ -103,7 +105,8 @@ def ntpdig_client(args, keyfile, key_id):
 def serve_clients(args, wd):
     """tempusd as the server of chronyd and ntpdig."""
     keys = os.path.join(wd, "tempus.keys")
-    write_keys(keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_A)])
+    write_keys(keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_A),
+                      (4, "AES256", AES256_KEY), (5, "SHA512", SHA256_KEY + SHA256_KEY)])
     t = Tempusd(args, wd, {
         "Clock": [("Control", "no")],
         "Server": [("Port", "123"), ("Allow", "127.0.0.0/8"), ("LocalStratum", "10")],
@@ -113,8 +116,9 @@ def serve_clients(args, wd):
     check_wire(wd)
 
     chrony_keys = os.path.join(wd, "chrony.keys")
-    write_keys(chrony_keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_B)])
-    for key_id in (1, 2):
+    write_keys(chrony_keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_B),
+                             (4, "AES256", AES256_KEY), (5, "SHA512", SHA256_KEY + SHA256_KEY)])
+    for key_id in (1, 2, 4, 5):
         offset = chronyd_client(args, wd, chrony_keys, key_id)
         if offset is None or abs(offset) >= 1e-3:
             fail("chronyd -Q with key %d did not get time within 1 ms from tempusd: %s" % (key_id, offset))
