@@ -251,10 +251,19 @@ def check_reload(t, keys):
 def test(args, wd):
     server_wd = os.path.join(wd, "server")
     os.makedirs(server_wd)
-    serve_clients(args, server_wd)
+    server = serve_clients(args, server_wd)
     client_wd = os.path.join(wd, "client")
     os.makedirs(client_wd)
-    sync_from_servers(args, client_wd)
+    client = sync_from_servers(args, client_wd)
+    check_clean_exit(client)
+    check_clean_exit(server)
+
+
+def check_clean_exit(t):
+    code = t.stop()
+    reports = sanitizer_reports(t.output())
+    if code != 0 or reports:
+        fail("tempusd exited with %s or reported a memory error:\n%s" % (code, "\n".join(reports)))
 
 
 run(test)

@@ -98,6 +98,10 @@ def test(args, wd):
         refs = {r[2] for r in rows}
         if refs != {"127.0.0.1"}:
             fail("the clock followed %s, expected the honest 127.0.0.1 alone" % sorted(refs))
+        code = t.stop()
+        reports = sanitizer_reports(t.output())
+        if code != 0 or reports:
+            fail("tempusd exited with %s or reported a memory error:\n%s" % (code, "\n".join(reports)))
     finally:
         stop.set()
 
