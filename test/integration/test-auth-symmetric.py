@@ -248,7 +248,24 @@ def check_reload(t, keys):
     log("after the reload, key 3 matches chronyd's and 127.0.0.3 answers")
 
 
+def check_config_refuses_missing_key(args, wd):
+    """A key= that is not in the key file fails --check-config, naming the
+    line, and tempusd does not start."""
+    keys = os.path.join(wd, "check.keys")
+    write_keys(keys, [(1, "SHA256", SHA256_KEY)])
+    conf = os.path.join(wd, "check.conf")
+    with open(conf, "w") as f:
+        f.write("[Auth]\nKeyFile=check.keys\n[Sources]\nServer=127.0.0.1 key=1\nServer=127.0.0.2 key=9\n")
+    for argv in (["--check-config"], []):
+        r = subprocess.run([args.tempusd, "--config", conf] + argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=10)
+        log(r.stdout.strip())
+        if r.returncode == 0 or "%s:5: Sources.Server: key 9 is not in the key file" % conf not in r.stdout:
+            fail("tempusd %s accepted a source whose key is not in the key file" % " ".join(argv))
+
+
 def test(args, wd):
+    check_config_refuses_missing_key(args, wd)
     server_wd = os.path.join(wd, "server")
     os.makedirs(server_wd)
     server = serve_clients(args, server_wd)
