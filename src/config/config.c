@@ -285,7 +285,8 @@ static int load_keys(Config *c) {
         return check_source_keys(c);
 }
 
-int config_load_files(const char *main_path, bool main_required, const char *const *dropin_dirs, Config *ret) {
+static int load_files(const char *main_path, bool main_required, const char *const *dropin_dirs,
+                      ConfigLoadFlags flags, Config *ret) {
         Config c;
         int r, k;
 
@@ -295,7 +296,7 @@ int config_load_files(const char *main_path, bool main_required, const char *con
         k = apply_dropins(&c, dropin_dirs);
         if (r >= 0)
                 r = k;
-        k = load_keys(&c);
+        k = flags & CONFIG_LOAD_KEYS ? load_keys(&c) : 0;
         if (r >= 0)
                 r = k;
         if (r < 0) {
@@ -306,13 +307,21 @@ int config_load_files(const char *main_path, bool main_required, const char *con
         return 0;
 }
 
+int config_load_files(const char *main_path, bool main_required, const char *const *dropin_dirs, Config *ret) {
+        return load_files(main_path, main_required, dropin_dirs, CONFIG_LOAD_KEYS, ret);
+}
+
 int config_load(const char *explicit_path, Config *ret) {
+        return config_load_flags(explicit_path, CONFIG_LOAD_KEYS, ret);
+}
+
+int config_load_flags(const char *explicit_path, ConfigLoadFlags flags, Config *ret) {
         if (explicit_path) {
                 _cleanup_free_ char *dir = NULL;
                 if (asprintf(&dir, "%s.d", explicit_path) < 0)
                         return -ENOMEM;
                 const char *dirs[] = { dir, NULL };
-                return config_load_files(explicit_path, true, dirs, ret);
+                return load_files(explicit_path, true, dirs, flags, ret);
         }
         static const char *const dirs[] = {
                 TEMPUS_CONF_DIR "/tempus.conf.d",
@@ -321,7 +330,7 @@ int config_load(const char *explicit_path, Config *ret) {
                 "/usr/lib/tempus/tempus.conf.d",
                 NULL,
         };
-        return config_load_files(TEMPUS_CONFIG_FILE, false, dirs, ret);
+        return load_files(TEMPUS_CONFIG_FILE, false, dirs, flags, ret);
 }
 
 /* ---- --dump-config ------------------------------------------------------- */

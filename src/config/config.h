@@ -76,6 +76,15 @@ void config_done(Config *c);
  * and a source whose key= is not in it is an error of the source's line. */
 int config_load(const char *explicit_path, Config *ret);
 
+typedef enum ConfigLoadFlags {
+        CONFIG_LOAD_KEYS = 1 << 0,      /* read the key file too (tempusd does) */
+} ConfigLoadFlags;
+
+/* config_load() with a choice: without CONFIG_LOAD_KEYS the key file is
+ * neither read nor checked against key=, which is what a reader of the
+ * settings alone (tempusctl, as a user who may not read the keys) wants. */
+int config_load_flags(const char *explicit_path, ConfigLoadFlags flags, Config *ret);
+
 /* Prints the merged configuration as INI, each value followed by a comment
  * naming the file (and line) it came from. config_load() must have been
  * called on c. */

@@ -238,6 +238,17 @@ static void a_key_missing_from_the_file_names_the_source_line(void **state) {
         assert_null(strstr(errors, "t.conf:4:"));
 }
 
+static void settings_alone_are_read_without_the_key_file(void **state) {
+        Config c;
+
+        write_file("nokeys.conf", "[Auth]\nKeyFile=missing.keys\n[Sources]\nServer=192.0.2.1 key=3\n"
+                                  "[Log]\nDir=/var/log/elsewhere\n");
+        assert_int_equal(config_load_flags(path_in("nokeys.conf"), 0, &c), 0);
+        assert_null(c.keys);
+        assert_string_equal(c.log_dir, "/var/log/elsewhere");
+        config_done(&c);
+}
+
 static void a_bad_key_file_fails_the_configuration(void **state) {
         Config c;
         char errors[2048];
@@ -666,6 +677,7 @@ int main(void) {
                 cmocka_unit_test(source_keys_come_from_the_key_file),
                 cmocka_unit_test(a_key_missing_from_the_file_names_the_source_line),
                 cmocka_unit_test(a_bad_key_file_fails_the_configuration),
+                cmocka_unit_test(settings_alone_are_read_without_the_key_file),
                 cmocka_unit_test(defaults_serve_nobody_and_never_step),
                 cmocka_unit_test(lists_accumulate_and_an_empty_value_clears_them),
                 cmocka_unit_test(an_empty_value_resets_a_single_key_to_its_default),
