@@ -181,15 +181,7 @@ KeyTable *key_table_free(KeyTable *t) {
 
 /* Index of the first key with an ID not below id. */
 static size_t lower_bound(const KeyTable *t, uint32_t id) {
-        size_t lo = 0, hi = t->n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (t->keys[mid].id < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
+        return LOWER_BOUND(t->keys, t->n, .id, id);
 }
 
 int key_table_add(KeyTable *t, const Key *key) {

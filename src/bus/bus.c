@@ -11,16 +11,7 @@
 /* Entries are kept in order of source id: found by binary search, and
  * appended in the usual case, since new sources get the highest ids. */
 static size_t entry_position(BusContext *b, unsigned id) {
-        size_t lo = 0, hi = b->n_sources;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (b->sources[mid].id < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
+        return LOWER_BOUND(b->sources, b->n_sources, .id, id);
 }
 
 static BusSourceEntry *entry_find(BusContext *b, unsigned id) {

@@ -31,17 +31,6 @@ def write_keys(path, lines, ntpsec=False):
     os.chmod(path, 0o600)
 
 
-def start_chronyd(args, wd, keyfile):
-    conf = os.path.join(wd, "chrony-server.conf")
-    with open(conf, "w") as f:
-        f.write("port %d\ncmdport 0\nlocal stratum 8\nallow 127.0.0.0/8\nkeyfile %s\n" % (CHRONY_PORT, keyfile))
-        f.write("pidfile %s/chronyd.pid\ndriftfile %s/chronyd.drift\n" % (wd, wd))
-    p = Process("chronyd", [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf],
-                wd)
-    wait_for("chronyd to answer", lambda: ntp_request(CHRONY_PORT, timeout=0.2), 10)
-    return p
-
-
 def raw_request(payload, port=123, address="127.0.0.1"):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(1.0)
@@ -157,7 +146,7 @@ def sync_from_servers(args, wd):
     the tempusd of serve_clients() (SHA256, a wrong key)."""
     chrony_keys = os.path.join(wd, "chrony.keys")
     write_keys(chrony_keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_B)])
-    start_chronyd(args, wd, chrony_keys)
+    chronyd_server(args, wd, CHRONY_PORT, extra="keyfile %s\n" % chrony_keys)
 
     keys = os.path.join(wd, "client.keys")
     write_keys(keys, [(1, "SHA256", SHA256_KEY), (2, "AES128", AES128_KEY), (3, "SHA1", WRONG_C)])

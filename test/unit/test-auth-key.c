@@ -35,19 +35,9 @@ static int capture_stderr(int (*f)(const char *, const char *), const char *a, c
                           size_t size) {
         char path[128];
         snprintf(path, sizeof path, "%s/stderr.txt", tmpdir);
-        fflush(stderr);
-        int saved = dup(STDERR_FILENO);
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
+        int saved = stderr_redirect(path);
         int r = f(a, b);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        FILE *in = fopen(path, "r");
-        size_t n = fread(out, 1, size - 1, in);
-        out[n] = 0;
-        fclose(in);
+        stderr_restore(saved, path, out, size);
         return r;
 }
 

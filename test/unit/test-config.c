@@ -65,19 +65,9 @@ static void write_file(const char *name, const char *text) {
 /* Loads name (+ name.d) with stderr captured into errors. */
 static int load(const char *name, Config *c, char *errors, size_t size) {
         char *err = path_in("stderr.txt");
-        fflush(stderr);
-        int saved = dup(STDERR_FILENO);
-        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
+        int saved = stderr_redirect(err);
         int r = config_load(path_in(name), c);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        FILE *f = fopen(err, "r");
-        size_t n = fread(errors, 1, size - 1, f);
-        errors[n] = 0;
-        fclose(f);
+        stderr_restore(saved, err, errors, size);
         return r;
 }
 
