@@ -23,19 +23,18 @@ static gnutls_digest_algorithm_t hash_algorithm(KeyType t) {
         }
 }
 
+/* AES-CMAC (RFC 4493) gives one AES block whatever the key size. */
+static size_t full_digest_size(KeyType t) {
+        return key_type_is_cmac(t) ? 16 : gnutls_hash_get_len(hash_algorithm(t));
+}
+
 size_t mac_digest_size(KeyType t, unsigned version) {
-        if (key_type_is_cmac(t))
-                return 16;
-        size_t n = gnutls_hash_get_len(hash_algorithm(t));
+        size_t n = full_digest_size(t);
         return version >= 4 && n > MAC_MAX_V4_DIGEST ? MAC_MAX_V4_DIGEST : n;
 }
 
 size_t mac_size(KeyType t, unsigned version) {
         return MAC_KEY_ID_SIZE + mac_digest_size(t, version);
-}
-
-static size_t full_digest_size(KeyType t) {
-        return key_type_is_cmac(t) ? 16 : gnutls_hash_get_len(hash_algorithm(t));
 }
 
 bool mac_digest_size_valid(KeyType t, unsigned version, size_t n) {
