@@ -375,6 +375,8 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
                  * was reset (an external step): an answer is due. */
                 .pending = !have && may_serve && (s->has_reply ? s->reach != 0 : s->n_requests <= 1),
                 .prefer = s->spec.prefer,
+                .noselect = s->spec.noselect,
+                .authenticated = s->spec.key != 0,
                 .stratum = s->stratum,
                 .leap = s->leap,
         };

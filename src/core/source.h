@@ -79,6 +79,10 @@ typedef struct Source {
         /* Samples whose transmit time was the kernel's, or read by us
          * before sending (no kernel timestamp came). */
         uint64_t n_tx_kernel, n_tx_daemon;
+        /* Replies dropped because their MAC did not verify with our key
+         * (or was missing, or a crypto-NAK): counted by the daemon, which
+         * checks MACs before a reply reaches source_process_reply(). */
+        uint64_t n_auth_failures;
 } Source;
 
 int source_new(unsigned id, const SourceSpec *spec, const char *name,

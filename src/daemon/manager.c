@@ -59,6 +59,7 @@ static void engine_params_from_config(const Config *c, EngineParams *p) {
         p->select.min_sources = MAX(c->min_sources, 1u);
         p->select.max_distance = c->max_distance;
         p->select.max_jitter = c->max_jitter;
+        p->select.auth_mode = c->auth_select_mode;
         p->local_stratum = c->local_stratum;
         p->leap_mode = leap_mode_from_config(c);
 }
