@@ -364,7 +364,7 @@ static bool source_spec_equal(const SourceSpec *a, const SourceSpec *b) {
         return a->kind == b->kind && streq(a->host, b->host) && a->port == b->port &&
                a->iburst == b->iburst && a->prefer == b->prefer && a->noselect == b->noselect &&
                a->minpoll == b->minpoll && a->maxpoll == b->maxpoll && a->key == b->key &&
-               a->maxsources == b->maxsources;
+               a->maxsources == b->maxsources && a->nts == b->nts && a->nts_port == b->nts_port;
 }
 
 static bool config_has_spec(const Config *c, const SourceSpec *s) {
