@@ -36,6 +36,18 @@ typedef enum SourceReply {
 
 const char *source_reply_to_string(SourceReply r);
 
+/* A NTS source's state, kept by the daemon (which runs NTS-KE and holds
+ * the cookies) for the front ends to read. */
+typedef struct SourceNtsStatus {
+        unsigned cookies;               /* held now, at most 8 */
+        unsigned cookie_length;         /* of the newest one, bytes */
+        uint64_t ke_count;              /* NTS-KE exchanges completed */
+        uint64_t ke_failures;           /* NTS-KE exchanges that failed */
+        unsigned ke_attempts;           /* failed since the last that worked */
+        uint64_t last_ke_usec;          /* CLOCK_REALTIME of the last completed one, 0: never */
+        uint64_t naks;                  /* NTS NAKs received */
+} SourceNtsStatus;
+
 typedef struct Source {
         unsigned id;                    /* stable, for D-Bus object paths */
         SourceSpec spec;
@@ -83,6 +95,7 @@ typedef struct Source {
          * (or was missing, or a crypto-NAK): counted by the daemon, which
          * checks MACs before a reply reaches source_process_reply(). */
         uint64_t n_auth_failures;
+        SourceNtsStatus nts;
 } Source;
 
 int source_new(unsigned id, const SourceSpec *spec, const char *name,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/nts-ke-client.h"
 #include "daemon/driftfile.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-sources.h"
@@ -183,12 +184,21 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sighup);
         engine_free(m->engine);
         clock_free(m->clock);
+        if (m->nts_creds)
+                gnutls_certificate_free_credentials(m->nts_creds);
         sd_event_unref(m->event);
         config_done(&m->config);
         free(m->config_path);
         free(m->last_status);
         free(m);
         return NULL;
+}
+
+int manager_nts_credentials(Manager *m) {
+        if (m->nts_creds)
+                return 0;
+        return nts_ke_client_credentials(m->config.nts_trusted_certs.paths, m->config.nts_trusted_certs.n,
+                                         &m->nts_creds);
 }
 
 int manager_save_drift(Manager *m) {

@@ -26,6 +26,21 @@ char *sockaddr_format(const struct sockaddr *a, char *buf, size_t size) {
         return buf;
 }
 
+uint16_t sockaddr_port(const struct sockaddr *a) {
+        if (a->sa_family == AF_INET)
+                return ntohs(((const struct sockaddr_in *) a)->sin_port);
+        if (a->sa_family == AF_INET6)
+                return ntohs(((const struct sockaddr_in6 *) a)->sin6_port);
+        return 0;
+}
+
+void sockaddr_set_port(struct sockaddr *a, uint16_t port) {
+        if (a->sa_family == AF_INET)
+                ((struct sockaddr_in *) a)->sin_port = htons(port);
+        else if (a->sa_family == AF_INET6)
+                ((struct sockaddr_in6 *) a)->sin6_port = htons(port);
+}
+
 bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b) {
         if (a->sa_family != b->sa_family)
                 return false;
