@@ -2,7 +2,8 @@
  * critical bit, errors and warnings, every way a response can be refused;
  * AES-SIV-CMAC-256 against a vector computed independently (Python's
  * cryptography, AESSIV with the nonce as the last associated data); NTS
- * requests and replies built and checked, with every tampering refused. */
+ * requests and replies built and checked, with every tampering refused;
+ * the client's cookie jar and its file; the server's cookies and keys. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/nts-ke.h"
+#include "auth/nts-cookies.h"
 #include "auth/nts-ntp.h"
+#include "auth/nts-server-key.h"
 
 static void unhex(const char *s, uint8_t *out) {
         for (size_t i = 0; s[2 * i]; i++)
@@ -348,6 +352,106 @@ static void server_request_refusals(void **state) {
         assert_int_equal(nts_server_request_parse(rq, (size_t) len, &req), -EBADMSG);
 }
 
+/* ---- the client's jar and the server's keys ------------------------- */
+
+static void jar_never_gives_a_cookie_twice(void **state) {
+        NtsCookieJar j = {};
+        NtsCookie in[8], out;
+        for (unsigned i = 0; i < 8; i++)
+                in[i] = cookie_of((uint8_t) i, 10);
+
+        nts_jar_reset(&j, c2s, s2c, in, 3);
+        for (unsigned i = 0; i < 3; i++) {
+                assert_true(nts_jar_take(&j, &out));
+                assert_int_equal(out.data[0], i);
+        }
+        assert_false(nts_jar_take(&j, &out));
+        /* Beyond 8, the oldest go. */
+        nts_jar_add(&j, in, 8);
+        nts_jar_add(&j, in, 2);
+        assert_int_equal(j.n_cookies, 8);
+        assert_true(nts_jar_take(&j, &out));
+        assert_int_equal(out.data[0], 2);
+}
+
+static void jar_text_round_trip_and_refusals(void **state) {
+        NtsCookieJar j = {}, back;
+        NtsCookie in[2] = { cookie_of(1, 100), cookie_of(2, 100) };
+        char *text = NULL, addr[64];
+        size_t size = 0;
+        uint16_t port;
+
+        nts_jar_reset(&j, c2s, s2c, in, 2);
+        FILE *f = open_memstream(&text, &size);
+        assert_int_equal(nts_jar_write(&j, "ntp.example", 4460, "192.0.2.1", 123, f), 0);
+        fclose(f);
+        assert_int_equal(nts_jar_parse(text, "ntp.example", 4460, &back, addr, &port), 0);
+        assert_memory_equal(back.c2s, c2s, 32);
+        assert_memory_equal(back.s2c, s2c, 32);
+        assert_int_equal(back.n_cookies, 2);
+        assert_int_equal(back.cookies[1].data[99], 2);
+        assert_string_equal(addr, "192.0.2.1");
+        assert_int_equal(port, 123);
+        /* Another server's file, or another port, is not ours. */
+        assert_int_equal(nts_jar_parse(text, "other.example", 4460, &back, addr, &port), -EBADMSG);
+        assert_int_equal(nts_jar_parse(text, "ntp.example", 4461, &back, addr, &port), -EBADMSG);
+        /* A truncated file (no s2c line) is refused. */
+        *strstr(text, "s2c") = 0;
+        assert_int_equal(nts_jar_parse(text, "ntp.example", 4460, &back, addr, &port), -EBADMSG);
+        free(text);
+}
+
+static void server_cookies_open_for_three_keys(void **state) {
+        NtsServerKeys k = {};
+        NtsCookie c;
+        uint8_t a[32], b[32], key[32] = { 9 };
+
+        assert_int_equal(nts_cookie_seal(&k, c2s, s2c, nonce, &c), -ENOKEY);
+        nts_server_keys_rotate(&k, key, 1);
+        assert_int_equal(nts_cookie_seal(&k, c2s, s2c, nonce, &c), 0);
+        assert_int_equal(c.length, NTS_COOKIE_SIZE);
+        assert_int_equal(nts_cookie_open(&k, c.data, c.length, a, b), 0);
+        assert_memory_equal(a, c2s, 32);
+        assert_memory_equal(b, s2c, 32);
+        /* A flipped bit. */
+        c.data[50] ^= 1;
+        assert_int_equal(nts_cookie_open(&k, c.data, c.length, a, b), -EBADMSG);
+        c.data[50] ^= 1;
+        /* Two rotations later it still opens; three, and it is stale. */
+        for (int i = 0; i < 2; i++) {
+                key[0]++;
+                nts_server_keys_rotate(&k, key, 2);
+        }
+        assert_int_equal(k.n, 3);
+        assert_int_equal(nts_cookie_open(&k, c.data, c.length, a, b), 0);
+        key[0]++;
+        nts_server_keys_rotate(&k, key, 3);
+        assert_int_equal(nts_cookie_open(&k, c.data, c.length, a, b), -ENOKEY);
+}
+
+static void server_keys_text_round_trip(void **state) {
+        NtsServerKeys k = {}, back;
+        uint8_t key[32] = { 1, 2, 3 };
+        char *text = NULL;
+        size_t size = 0;
+
+        nts_server_keys_rotate(&k, key, 1000);
+        key[0] = 7;
+        nts_server_keys_rotate(&k, key, 2000);
+        FILE *f = open_memstream(&text, &size);
+        assert_int_equal(nts_server_keys_write(&k, f), 0);
+        fclose(f);
+        assert_int_equal(nts_server_keys_parse(text, &back), 0);
+        assert_int_equal(back.n, 2);
+        assert_int_equal(back.keys[0].id, 2);
+        assert_int_equal(back.keys[0].key[0], 7);
+        assert_int_equal(back.keys[1].created_usec, 1000);
+        text[strlen(text) - 3] = 'x';
+        assert_int_equal(nts_server_keys_parse(text, &back), -EBADMSG);
+        assert_int_equal(nts_server_keys_parse("tempus-nts-server-keys 1\n", &back), -EBADMSG);
+        free(text);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(request_is_ntpv4_aes_siv_and_end),
@@ -365,6 +469,10 @@ int main(void) {
                 cmocka_unit_test(reply_tampering_is_refused),
                 cmocka_unit_test(nak_is_recognised),
                 cmocka_unit_test(server_request_refusals),
+                cmocka_unit_test(jar_never_gives_a_cookie_twice),
+                cmocka_unit_test(jar_text_round_trip_and_refusals),
+                cmocka_unit_test(server_cookies_open_for_three_keys),
+                cmocka_unit_test(server_keys_text_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
