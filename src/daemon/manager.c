@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon/nts-ke-client.h"
+#include "daemon/nts-server.h"
 #include "daemon/driftfile.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-sources.h"
@@ -170,6 +171,8 @@ Manager *manager_free(Manager *m) {
         manager_sources_done(m);
         manager_set_listener(m, &(ManagerListener) {});
         responder_free(m->responder);
+        nts_server_free(m->nts_server);
+        free(m->ntske_fds);
         ratelimit_free(m->ratelimit);
         logfiles_free(m->logs);
         access_list_clear(&m->access);
@@ -345,6 +348,9 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return r;
         r = responder_new(m, &m->responder);
+        if (r < 0)
+                return r;
+        r = nts_server_new(m, &m->nts_server);
         if (r < 0)
                 return r;
         (void) manager_open_logs(m);

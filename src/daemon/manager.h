@@ -18,6 +18,7 @@
 typedef struct Peer Peer;
 typedef struct SourceGroup SourceGroup;
 typedef struct Responder Responder;
+typedef struct NtsServer NtsServer;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
 typedef struct Hashmap Hashmap;
@@ -40,6 +41,9 @@ typedef struct Manager {
         sd_event_source *pool_check;    /* deferred manager_check_pools() */
 
         Responder *responder;
+        NtsServer *nts_server;          /* with NTSServerCertFile= only */
+        int *ntske_fds;                 /* listening TCP sockets systemd passed */
+        size_t n_ntske_fds;
         RateLimit *ratelimit;
         AccessList access;              /* live rules (config + runtime changes) */
 

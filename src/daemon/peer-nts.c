@@ -85,23 +85,9 @@ static void peer_nts_save(Peer *p) {
 }
 
 static int parse_ntp_address(const char *text, uint16_t port, struct sockaddr_storage *ret, socklen_t *ret_len) {
-        struct sockaddr_in *in = (struct sockaddr_in *) ret;
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) ret;
-
-        memset(ret, 0, sizeof *ret);
-        if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
-                in->sin_family = AF_INET;
-                in->sin_port = htons(port);
-                *ret_len = sizeof *in;
+        if (sockaddr_make(AF_INET, text, port, ret, ret_len) >= 0)
                 return 0;
-        }
-        if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-                in6->sin6_family = AF_INET6;
-                in6->sin6_port = htons(port);
-                *ret_len = sizeof *in6;
-                return 0;
-        }
-        return -EINVAL;
+        return sockaddr_make(AF_INET6, text, port, ret, ret_len);
 }
 
 void peer_nts_init(Peer *p) {

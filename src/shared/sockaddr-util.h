@@ -23,6 +23,10 @@ char *sockaddr_format(const struct sockaddr *a, char *buf, size_t size);
 uint16_t sockaddr_port(const struct sockaddr *a);
 void sockaddr_set_port(struct sockaddr *a, uint16_t port);
 
+/* Makes the address of family with the text address (NULL: any) and
+ * port: 0, -EINVAL for text that is no such address, -EAFNOSUPPORT. */
+int sockaddr_make(int family, const char *address, uint16_t port, struct sockaddr_storage *ret, socklen_t *ret_len);
+
 /* True when a and b name the same endpoint; false for other families. */
 bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 
