@@ -88,6 +88,7 @@ typedef struct Source {
         SelectState state;
 
         uint64_t n_requests, n_replies, n_rejected;
+        uint64_t n_polls_without_request;
         /* Samples whose transmit time was the kernel's, or read by us
          * before sending (no kernel timestamp came). */
         uint64_t n_tx_kernel, n_tx_daemon;
@@ -117,6 +118,10 @@ bool source_wants_polls(const Source *s);
  * transmit timestamp (it must come back as the reply's origin timestamp,
  * and tells nothing about our clock). now is cooked time. */
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
+/* A poll at which no request could go (an NTS source still without
+ * keys): it counts as unanswered, so that selection does not wait for a
+ * source that cannot be asked. */
+void source_poll_without_request(Source *s);
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
 /* Replaces it by the kernel's timestamp of the datagram leaving (cooked),

@@ -245,6 +245,8 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
         /* An NTS source without keys or cookies waits for NTS-KE. */
         if (!p->source->spec.nts || peer_nts_ready(p))
                 (void) peer_send_request(p);
+        else
+                source_poll_without_request(p->source);
         /* The register just shifted: a source may have become unreachable. */
         if (reach_before != 0 && p->source->reach == 0)
                 engine_reselect(m->engine);

@@ -530,7 +530,7 @@ class TcpProxy:
             except OSError:
                 return
             self.connections += 1
-            if self.stall:
+            if self.stall or not self.target:
                 self.held.append(c)
                 continue
             try:
