@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -333,6 +335,9 @@ static void accept_one(NtsServer *s, int lfd) {
         if (fd < 0)
                 return;
         m->counters.nts_ke_connections++;
+        /* The response goes out in one piece, at once. */
+        int one = 1;
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (!access_list_check(&m->access, (const struct sockaddr *) &peer) ||
             conns_from(s, (const struct sockaddr *) &peer) >= per_client_limit(s)) {
                 m->counters.nts_ke_failures++;
