@@ -423,6 +423,22 @@ static bool server_sockets_changed(const Config *a, const Config *b) {
         }
 }
 
+static bool path_lists_equal(const PathList *a, const PathList *b) {
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (!streq(a->paths[i], b->paths[i]))
+                        return false;
+        return true;
+}
+
+/* A new certificate, key, port or dump directory needs a new NTS server. */
+static bool nts_server_config_changed(const Config *a, const Config *b) {
+        return !path_lists_equal(&a->nts_server_certs, &b->nts_server_certs) ||
+               !path_lists_equal(&a->nts_server_keys, &b->nts_server_keys) || a->nts_port != b->nts_port ||
+               !streq_ptr(a->nts_dump_dir, b->nts_dump_dir);
+}
+
 int manager_reload(Manager *m) {
         Config next;
         int r;
@@ -445,6 +461,7 @@ int manager_reload(Manager *m) {
 
         bool rebind = !(m->responder && m->responder->socket_activated) &&
                       server_sockets_changed(&m->config, &next);
+        bool new_nts_server = nts_server_config_changed(&m->config, &next);
         /* A new table would give every client, a flooder too, a full
          * bucket again: keep it unless its shape changes (kod= is read at
          * each check). */
@@ -460,6 +477,12 @@ int manager_reload(Manager *m) {
         if (rebind) {
                 m->responder = responder_free(m->responder);
                 (void) responder_new(m, &m->responder);
+        }
+        /* Connections in progress end; the server keys are read again
+         * from the state directory, so cookies stay valid. */
+        if (new_nts_server) {
+                m->nts_server = nts_server_free(m->nts_server);
+                (void) nts_server_new(m, &m->nts_server);
         }
         engine_reselect(m->engine);
         log_info("Configuration reloaded.");

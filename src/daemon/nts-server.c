@@ -326,14 +326,15 @@ static int conn_new(NtsServer *s, int fd, const struct sockaddr_storage *peer) {
         return r;
 }
 
-static void accept_one(NtsServer *s, int lfd) {
+/* Returns false when no connection was waiting. */
+static bool accept_one(NtsServer *s, int lfd) {
         Manager *m = s->manager;
         struct sockaddr_storage peer;
         socklen_t len = sizeof peer;
 
         int fd = accept4(lfd, (struct sockaddr *) &peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
-                return;
+                return false;
         m->counters.nts_ke_connections++;
         /* The response goes out in one piece, at once. */
         int one = 1;
@@ -342,9 +343,10 @@ static void accept_one(NtsServer *s, int lfd) {
             conns_from(s, (const struct sockaddr *) &peer) >= per_client_limit(s)) {
                 m->counters.nts_ke_failures++;
                 safe_close(fd);
-                return;
+                return true;
         }
         (void) conn_new(s, fd, &peer);
+        return true;
 }
 
 static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
@@ -353,7 +355,8 @@ static int on_accept(sd_event_source *es, int fd, uint32_t revents, void *userda
         /* Bounded, and never beyond the limit: the rest wait in the
          * kernel's queue until a connection ends. */
         for (int i = 0; i < 16 && s->n_conns < s->manager->config.nts_max_connections; i++)
-                accept_one(s, fd);
+                if (!accept_one(s, fd))
+                        break;
         if (s->n_conns >= s->manager->config.nts_max_connections)
                 set_listening(s, false);
         return 0;
@@ -485,9 +488,15 @@ static int bind_listeners(NtsServer *s) {
 
         if (s->manager->n_ntske_fds > 0) {
                 s->socket_activated = true;
-                for (size_t i = 0; i < s->manager->n_ntske_fds; i++)
-                        if (add_listener(s, s->manager->ntske_fds[i]) < 0)
+                for (size_t i = 0; i < s->manager->n_ntske_fds; i++) {
+                        int fd = s->manager->ntske_fds[i];
+                        /* systemd's sockets may block: accept() must not. */
+                        int flags = fcntl(fd, F_GETFL);
+                        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                                return log_error_errno(-errno, "Failed to make socket %d non-blocking: %m", fd);
+                        if (add_listener(s, fd) < 0)
                                 return log_oom();
+                }
                 return 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(families); i++) {
