@@ -197,6 +197,20 @@ Manager *manager_free(Manager *m) {
         return NULL;
 }
 
+/* NTSTrustedCerts= changed: the NTS-KE exchanges in progress, which
+ * borrow the old credentials, end (each peer tries again at its next
+ * poll, without the backoff of earlier failures), and the next exchange
+ * builds new ones. */
+static void manager_drop_nts_credentials(Manager *m) {
+        for (size_t i = 0; i < m->n_peers; i++) {
+                m->peers[i]->nts.ke = nts_ke_client_free(m->peers[i]->nts.ke);
+                m->peers[i]->nts.ke_not_before = 0;     /* new trust: no backoff */
+        }
+        if (m->nts_creds)
+                gnutls_certificate_free_credentials(m->nts_creds);
+        m->nts_creds = NULL;
+}
+
 int manager_nts_credentials(Manager *m) {
         if (m->nts_creds)
                 return 0;
@@ -462,6 +476,7 @@ int manager_reload(Manager *m) {
         bool rebind = !(m->responder && m->responder->socket_activated) &&
                       server_sockets_changed(&m->config, &next);
         bool new_nts_server = nts_server_config_changed(&m->config, &next);
+        bool new_trust = !path_lists_equal(&m->config.nts_trusted_certs, &next.nts_trusted_certs);
         /* A new table would give every client, a flooder too, a full
          * bucket again: keep it unless its shape changes (kod= is read at
          * each check). */
@@ -484,6 +499,8 @@ int manager_reload(Manager *m) {
                 m->nts_server = nts_server_free(m->nts_server);
                 (void) nts_server_new(m, &m->nts_server);
         }
+        if (new_trust)
+                manager_drop_nts_credentials(m);
         engine_reselect(m->engine);
         log_info("Configuration reloaded.");
         return 0;

@@ -162,8 +162,11 @@ static void start_ke(Peer *p) {
         Source *s = p->source;
         struct sockaddr_storage a = s->address;
 
-        if (manager_nts_credentials(m) < 0)
+        int r = manager_nts_credentials(m);
+        if (r < 0) {
+                ke_failed(p, r, "cannot read NTSTrustedCerts=");
                 return;
+        }
         sockaddr_set_port((struct sockaddr *) &a, s->spec.nts_port);
         NtsKeClientParams params = {
                 .host = s->spec.host,
@@ -173,7 +176,7 @@ static void start_ke(Peer *p) {
                 .check_time = check_cert_time(m),
         };
         p->nts.ke = nts_ke_client_free(p->nts.ke);
-        int r = nts_ke_client_start(m->event, &params, on_ke_done, p, &p->nts.ke);
+        r = nts_ke_client_start(m->event, &params, on_ke_done, p, &p->nts.ke);
         if (r < 0)
                 ke_failed(p, r, "cannot start");
         else

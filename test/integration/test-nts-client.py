@@ -6,7 +6,8 @@ D-Bus (Authentication "nts", NTSCookies, NTSKEFailures, NTSLastKEUSec) and
 in tempusctl authdata (Mode NTS, Cook, CLen). chronyd's NTS-KE names its
 NTP port (not 123), which tempusd must honour to get any sample. After a
 restart, the cookies saved in NTSDumpDir (mode 0600) give samples without
-a second handshake."""
+a second handshake. With a CA that did not sign the server's certificate,
+NTS-KE fails and is counted; a reload with the right CA recovers."""
 import json
 import stat
 
@@ -110,6 +111,30 @@ def test(args, wd):
     if proxy.connections != 1:
         fail("%d NTS-KE connections after the restart, expected still 1" % proxy.connections)
     log("restart: synchronised with the saved cookies, no new NTS-KE")
+    if t.stop() != 0 or sanitizer_reports(t.output()):
+        fail("tempusd did not exit cleanly")
+    check_trust_reload(args, wd, ca)
+
+
+def check_trust_reload(args, wd, ca):
+    """A CA that did not sign the server's certificate: NTS-KE fails and
+    is counted; a reload with the right one succeeds at the next poll."""
+    other = make_test_ca(wd, "other")
+    third = os.path.join(wd, "third")
+    os.makedirs(third)
+    t = start_tempusd(args, third, other, os.path.join(wd, "nts-third"))
+    wait_for("NTS-KE to fail with the wrong CA", lambda: int(bus_get("NTSKEFailures", source_path(), SOURCE)) >= 1,
+             20)
+    if samples(t):
+        fail("samples although the server's certificate is not trusted")
+    t.reload({
+        "Sources": [("Server", "127.0.0.1 nts ntsport=%d iburst minpoll=-2 maxpoll=-2" % KE_PORT)],
+        "Clock": [("Control", "no")],
+        "Server": [("Port", "0")],
+        "Auth": [("NTSTrustedCerts", ca), ("NTSDumpDir", os.path.join(wd, "nts-third"))],
+        "Log": [("Dir", third + "/log"), ("Log", "measurements")],
+    })
+    check_synchronised(t, "after a reload with the right CA")
     if t.stop() != 0 or sanitizer_reports(t.output()):
         fail("tempusd did not exit cleanly")
 
