@@ -3,6 +3,10 @@
  * every error reported as "FILE:LINE: Section.Key: reason". */
 #include <assert.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +14,7 @@
 #include "config/config-internal.h"
 #include "shared/alloc-util.h"
 #include "shared/log.h"
+#include "shared/macro.h"
 
 void config_init_defaults(Config *c) {
         *c = (Config) {
@@ -300,6 +305,42 @@ static int load_keys(Config *c) {
         return check_source_keys(c);
 }
 
+/* The NTS files in effect must be readable files: "file:line: key:
+ * cannot read PATH: reason" for each that is not, as tempusd reads them
+ * (its certificates and keys at start, the CAs at the first NTS-KE). */
+static bool is_nts_file_key(const ConfigKey *k) {
+        return streq(k->key, "NTSServerCertFile") || streq(k->key, "NTSServerKeyFile") ||
+               streq(k->key, "NTSTrustedCerts");
+}
+
+static bool path_in_list(const PathList *l, const char *path) {
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->paths[i], path))
+                        return true;
+        return false;
+}
+
+static int check_nts_files(const Config *c) {
+        const struct ConfigOrigins *o = c->origins;
+        int r = 0;
+
+        for (size_t i = 0; o && i < o->n; i++) {
+                const ConfigAssignment *a = &o->items[i];
+                const ConfigKey *k = &config_keys[a->key];
+                if (!is_nts_file_key(k) || a->value[0] == 0 ||
+                    !path_in_list((const PathList *) ((const char *) c + k->offset), a->value))
+                        continue;
+                _cleanup_close_ int fd = open(a->value, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        log_error("%s:%u: %s.%s: cannot read %s: %s", a->file, a->line, k->section, k->key, a->value,
+                                  fd < 0 ? strerror(errno) : "not a regular file");
+                        r = -EINVAL;
+                }
+        }
+        return r;
+}
+
 /* Each NTSServerCertFile= has its NTSServerKeyFile=: the error names the
  * last line that set either. */
 static int check_nts_server_pairs(const Config *c) {
@@ -334,6 +375,9 @@ static int load_files(const char *main_path, bool main_required, const char *con
         if (r >= 0)
                 r = k;
         k = check_nts_server_pairs(&c);
+        if (r >= 0)
+                r = k;
+        k = flags & CONFIG_LOAD_KEYS ? check_nts_files(&c) : 0;
         if (r >= 0)
                 r = k;
         if (r < 0) {
