@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth/nts-ntp.h"
@@ -29,42 +30,77 @@ static size_t pad4(size_t n) {
         return (n + 3) & ~(size_t) 3;
 }
 
-static int aead_init(const uint8_t key[static NTS_KEY_SIZE], gnutls_aead_cipher_hd_t *ret) {
+struct NtsAead {
+        gnutls_aead_cipher_hd_t h;
+};
+
+int nts_aead_new(const uint8_t key[static NTS_KEY_SIZE], NtsAead **ret) {
         gnutls_datum_t k = { .data = (uint8_t *) key, .size = NTS_KEY_SIZE };
-        return gnutls_aead_cipher_init(ret, GNUTLS_CIPHER_AES_128_SIV, &k) < 0 ? -EIO : 0;
+        NtsAead *a = calloc(1, sizeof(NtsAead));
+
+        if (!a)
+                return -ENOMEM;
+        if (gnutls_aead_cipher_init(&a->h, GNUTLS_CIPHER_AES_128_SIV, &k) < 0) {
+                free(a);
+                return -EIO;
+        }
+        *ret = a;
+        return 0;
 }
 
-int nts_aead_encrypt(const uint8_t key[static NTS_KEY_SIZE], const uint8_t *nonce, size_t nonce_len,
-                     const uint8_t *ad, size_t ad_len, const uint8_t *pt, size_t pt_len,
-                     uint8_t *out, size_t out_size) {
-        gnutls_aead_cipher_hd_t h;
+NtsAead *nts_aead_free(NtsAead *a) {
+        if (a) {
+                gnutls_aead_cipher_deinit(a->h);
+                free(a);
+        }
+        return NULL;
+}
+
+int nts_aead_seal(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_size) {
         size_t n = out_size;
 
         /* Nettle asserts on an empty nonce: never hand it one. */
         if (nonce_len == 0 || out_size < pt_len + NTS_TAG_SIZE)
                 return -EINVAL;
-        int r = aead_init(key, &h);
+        if (gnutls_aead_cipher_encrypt(a->h, nonce, nonce_len, ad, ad_len, NTS_TAG_SIZE, pt, pt_len, out, &n) < 0)
+                return -EIO;
+        return (int) n;
+}
+
+int nts_aead_open(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                  const uint8_t *ct, size_t ct_len, uint8_t *out, size_t out_size) {
+        size_t n = out_size;
+
+        if (nonce_len == 0 || ct_len < NTS_TAG_SIZE || out_size < ct_len - NTS_TAG_SIZE)
+                return -EBADMSG;
+        if (gnutls_aead_cipher_decrypt(a->h, nonce, nonce_len, ad, ad_len, NTS_TAG_SIZE, ct, ct_len, out, &n) < 0)
+                return -EBADMSG;
+        return (int) n;
+}
+
+int nts_aead_encrypt(const uint8_t key[static NTS_KEY_SIZE], const uint8_t *nonce, size_t nonce_len,
+                     const uint8_t *ad, size_t ad_len, const uint8_t *pt, size_t pt_len,
+                     uint8_t *out, size_t out_size) {
+        NtsAead *a;
+        int r = nts_aead_new(key, &a);
         if (r < 0)
                 return r;
-        r = gnutls_aead_cipher_encrypt(h, nonce, nonce_len, ad, ad_len, NTS_TAG_SIZE, pt, pt_len, out, &n);
-        gnutls_aead_cipher_deinit(h);
-        return r < 0 ? -EIO : (int) n;
+        r = nts_aead_seal(a, nonce, nonce_len, ad, ad_len, pt, pt_len, out, out_size);
+        nts_aead_free(a);
+        return r;
 }
 
 int nts_aead_decrypt(const uint8_t key[static NTS_KEY_SIZE], const uint8_t *nonce, size_t nonce_len,
                      const uint8_t *ad, size_t ad_len, const uint8_t *ct, size_t ct_len,
                      uint8_t *out, size_t out_size) {
-        gnutls_aead_cipher_hd_t h;
-        size_t n = out_size;
-
-        if (nonce_len == 0 || ct_len < NTS_TAG_SIZE || out_size < ct_len - NTS_TAG_SIZE)
-                return -EBADMSG;
-        int r = aead_init(key, &h);
+        NtsAead *a;
+        int r = nts_aead_new(key, &a);
         if (r < 0)
                 return r;
-        r = gnutls_aead_cipher_decrypt(h, nonce, nonce_len, ad, ad_len, NTS_TAG_SIZE, ct, ct_len, out, &n);
-        gnutls_aead_cipher_deinit(h);
-        return r < 0 ? -EBADMSG : (int) n;
+        r = nts_aead_open(a, nonce, nonce_len, ad, ad_len, ct, ct_len, out, out_size);
+        nts_aead_free(a);
+        return r;
 }
 
 int nts_ef_append(uint8_t *buf, size_t size, size_t *len, uint16_t type, const void *body, size_t n) {

@@ -40,6 +40,17 @@ int nts_aead_decrypt(const uint8_t key[static NTS_KEY_SIZE], const uint8_t *nonc
                      const uint8_t *ad, size_t ad_len, const uint8_t *ct, size_t ct_len,
                      uint8_t *out, size_t out_size);
 
+/* The same with the key schedule made once, for a key used again and
+ * again (a server key): nts_aead_seal() and nts_aead_open() behave as
+ * nts_aead_encrypt() and nts_aead_decrypt(). */
+typedef struct NtsAead NtsAead;
+int nts_aead_new(const uint8_t key[static NTS_KEY_SIZE], NtsAead **ret);
+NtsAead *nts_aead_free(NtsAead *a);
+int nts_aead_seal(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                  const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_size);
+int nts_aead_open(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                  const uint8_t *ct, size_t ct_len, uint8_t *out, size_t out_size);
+
 /* Appends an extension field whose body is n bytes, zero-padded to a
  * multiple of 4, at buf[*len]. -ENOBUFS if it does not fit. */
 int nts_ef_append(uint8_t *buf, size_t size, size_t *len, uint16_t type, const void *body, size_t n);

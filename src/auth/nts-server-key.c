@@ -25,6 +25,8 @@ static uint32_t read_be32(const uint8_t *p) {
 void nts_server_keys_rotate(NtsServerKeys *k, const uint8_t key[static NTS_KEY_SIZE], uint64_t now_usec) {
         uint32_t id = k->n > 0 ? k->keys[0].id + 1 : 1;
 
+        if (k->n == NTS_SERVER_KEYS)
+                k->keys[NTS_SERVER_KEYS - 1].aead = nts_aead_free(k->keys[NTS_SERVER_KEYS - 1].aead);
         memmove(k->keys + 1, k->keys, (NTS_SERVER_KEYS - 1) * sizeof(NtsServerKey));
         k->keys[0] = (NtsServerKey) { .id = id, .created_usec = now_usec };
         memcpy(k->keys[0].key, key, NTS_KEY_SIZE);
@@ -33,21 +35,32 @@ void nts_server_keys_rotate(NtsServerKeys *k, const uint8_t key[static NTS_KEY_S
 }
 
 void nts_server_keys_clear(NtsServerKeys *k) {
+        for (unsigned i = 0; i < k->n; i++)
+                nts_aead_free(k->keys[i].aead);
         gnutls_memset(k, 0, sizeof *k);
 }
 
-int nts_cookie_seal(const NtsServerKeys *k, const uint8_t c2s[static NTS_KEY_SIZE],
+static NtsAead *key_aead(NtsServerKey *key) {
+        if (!key->aead)
+                (void) nts_aead_new(key->key, &key->aead);
+        return key->aead;
+}
+
+int nts_cookie_seal(NtsServerKeys *k, const uint8_t c2s[static NTS_KEY_SIZE],
                     const uint8_t s2c[static NTS_KEY_SIZE], const uint8_t nonce[static 16], NtsCookie *ret) {
         uint8_t pt[2 * NTS_KEY_SIZE];
 
         if (k->n == 0)
                 return -ENOKEY;
+        NtsAead *a = key_aead(&k->keys[0]);
+        if (!a)
+                return -ENOMEM;
         memcpy(pt, c2s, NTS_KEY_SIZE);
         memcpy(pt + NTS_KEY_SIZE, s2c, NTS_KEY_SIZE);
         write_be32(ret->data, k->keys[0].id);
         memcpy(ret->data + 4, nonce, COOKIE_NONCE);
-        int r = nts_aead_encrypt(k->keys[0].key, nonce, COOKIE_NONCE, NULL, 0, pt, sizeof pt, ret->data + 4 + COOKIE_NONCE,
-                                 sizeof ret->data - 4 - COOKIE_NONCE);
+        int r = nts_aead_seal(a, nonce, COOKIE_NONCE, NULL, 0, pt, sizeof pt, ret->data + 4 + COOKIE_NONCE,
+                              sizeof ret->data - 4 - COOKIE_NONCE);
         gnutls_memset(pt, 0, sizeof pt);
         if (r < 0)
                 return r;
@@ -55,7 +68,7 @@ int nts_cookie_seal(const NtsServerKeys *k, const uint8_t c2s[static NTS_KEY_SIZ
         return 0;
 }
 
-int nts_cookie_open(const NtsServerKeys *k, const uint8_t *cookie, size_t len, uint8_t c2s[static NTS_KEY_SIZE],
+int nts_cookie_open(NtsServerKeys *k, const uint8_t *cookie, size_t len, uint8_t c2s[static NTS_KEY_SIZE],
                     uint8_t s2c[static NTS_KEY_SIZE]) {
         uint8_t pt[2 * NTS_KEY_SIZE];
 
@@ -65,8 +78,11 @@ int nts_cookie_open(const NtsServerKeys *k, const uint8_t *cookie, size_t len, u
         for (unsigned i = 0; i < k->n; i++) {
                 if (k->keys[i].id != id)
                         continue;
-                int r = nts_aead_decrypt(k->keys[i].key, cookie + 4, COOKIE_NONCE, NULL, 0, cookie + 4 + COOKIE_NONCE,
-                                         len - 4 - COOKIE_NONCE, pt, sizeof pt);
+                NtsAead *a = key_aead(&k->keys[i]);
+                if (!a)
+                        return -ENOMEM;
+                int r = nts_aead_open(a, cookie + 4, COOKIE_NONCE, NULL, 0, cookie + 4 + COOKIE_NONCE,
+                                      len - 4 - COOKIE_NONCE, pt, sizeof pt);
                 if (r != (int) sizeof pt)
                         return -EBADMSG;
                 memcpy(c2s, pt, NTS_KEY_SIZE);
@@ -124,7 +140,8 @@ int nts_server_keys_parse(const char *text, NtsServerKeys *ret) {
                 nts_server_keys_clear(&k);
                 return -EBADMSG;
         }
+        /* Moved, not copied: no handle is made before first use. */
         *ret = k;
-        nts_server_keys_clear(&k);
+        gnutls_memset(&k, 0, sizeof k);
         return 0;
 }

@@ -44,6 +44,7 @@ static void check_request(const uint8_t *data, size_t size) {
         (void) nts_server_request_verify(&req, data, c2s);
         if (nts_cookie_seal(&keys, c2s, s2c, nonce, &cookie) < 0)
                 abort();
+        nts_server_keys_clear(&keys);
         int k = nts_server_reply_finish(reply, 48, size < sizeof reply ? size : sizeof reply, &req, &cookie, 1, s2c,
                                         nonce);
         if (k > (int) size)

@@ -427,6 +427,7 @@ static void server_cookies_open_for_three_keys(void **state) {
         key[0]++;
         nts_server_keys_rotate(&k, key, 3);
         assert_int_equal(nts_cookie_open(&k, c.data, c.length, a, b), -ENOKEY);
+        nts_server_keys_clear(&k);
 }
 
 static void server_keys_text_round_trip(void **state) {
@@ -449,6 +450,8 @@ static void server_keys_text_round_trip(void **state) {
         text[strlen(text) - 3] = 'x';
         assert_int_equal(nts_server_keys_parse(text, &back), -EBADMSG);
         assert_int_equal(nts_server_keys_parse("tempus-nts-server-keys 1\n", &back), -EBADMSG);
+        nts_server_keys_clear(&k);
+        nts_server_keys_clear(&back);
         free(text);
 }
 
