@@ -20,11 +20,13 @@ SOURCE = "org.tempus.Tempus1.Source"
 
 
 def source_path():
-    r = run_as(["busctl", "--system", "tree", "--list", "org.tempus.Tempus1"])
-    paths = [l for l in r.stdout.split() if re.match(r"^/org/tempus/Tempus1/source/\d+$", l)]
-    if len(paths) != 1:
-        fail("expected one source object, found %s" % paths)
-    return paths[0]
+    """The one source's object, once tempusd has taken its bus name (later
+    under the sanitizers) and added the source."""
+    def find():
+        r = run_as(["busctl", "--system", "tree", "--list", "org.tempus.Tempus1"], check=False)
+        paths = [l for l in r.stdout.split() if re.match(r"^/org/tempus/Tempus1/source/\d+$", l)]
+        return paths if len(paths) == 1 else None
+    return wait_for("one source object on D-Bus", find, 10)[0]
 
 
 def samples(t):
