@@ -13,7 +13,11 @@ leaving time keeping unharmed:
 - a KE server whose certificate comes from a CA tempusd does not trust;
 - a KE server whose certificate has expired: accepted before the clock's
   first update (NoCertTimeCheck=1, the default), refused once tempusd is
-  synchronised (the source added then with AddSource)."""
+  synchronised (the source added then with AddSource).
+
+And the NTPv4 Server and Port records of NTS-KE are honoured: a KE server
+that names 127.0.0.8 port 11200 gets the NTS request, with its cookie,
+there."""
 import ssl
 import threading
 
@@ -68,7 +72,8 @@ class FakeKeServer:
     junk: enough for a client to count the exchange as done, so that
     whether the certificate was accepted shows."""
 
-    def __init__(self, address, cert, key):
+    def __init__(self, address, cert, key, extra=b""):
+        self.extra = extra
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
         self.ctx.set_alpn_protocols(["ntske/1"])
@@ -88,10 +93,28 @@ class FakeKeServer:
                     s.settimeout(5)
                     s.recv(1024)
                     self.handshakes += 1
-                    s.sendall(bytes.fromhex("80010002000080040002000f") + struct.pack("!HH", 5, 100) + bytes(100)
-                              + bytes.fromhex("80000000"))
+                    s.sendall(bytes.fromhex("80010002000080040002000f") + struct.pack("!HH", 5, 100)
+                              + b"\xc0" * 100 + self.extra + bytes.fromhex("80000000"))
             except (OSError, ssl.SSLError):
                 pass
+
+
+def check_negotiation(wd, ca_pem):
+    """NTS-KE names another NTP server and port: the request goes there."""
+    cert = make_server_cert(ca_pem, "negotiate", "IP:127.0.0.7")
+    FakeKeServer("127.0.0.7", *cert, extra=struct.pack("!HH", 0x8006, 9) + b"127.0.0.8"
+                 + struct.pack("!HHH", 0x8007, 2, 11200))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.8", 11200))
+    u.settimeout(20)
+    bus_call("AddSource", "s", "server 127.0.0.7 nts iburst")
+    try:
+        data, _ = u.recvfrom(4096)
+    except socket.timeout:
+        fail("no NTP request at the server and port NTS-KE named")
+    if b"\xc0" * 100 not in data or struct.unpack("!H", data[48:50])[0] != 0x0104:
+        fail("the request at 127.0.0.8:11200 does not carry the NTS fields and the cookie")
+    log("NTS-KE's Server and Port records honoured: an NTS request of %d bytes at 127.0.0.8:11200" % len(data))
 
 
 def paths_by_address():
@@ -212,6 +235,7 @@ def test(args, wd):
         fail("NTS-KE with an expired certificate completed while synchronised")
     log("expired certificate refused once synchronised")
 
+    check_negotiation(wd, ca)
     bus_call("AddSource", "s", "server 127.0.0.3 nts iburst")
     wait_for("the stalling source", lambda: "127.0.0.3" in paths_by_address(), 10)
     check_stall(t, paths_by_address()["127.0.0.3"], stall)
