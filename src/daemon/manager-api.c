@@ -35,6 +35,15 @@ unsigned manager_source_slots(const Manager *m) {
         return m->source_slots;
 }
 
+size_t manager_n_config_lines(const Manager *m) {
+        return m->config.n_sources;
+}
+
+const SourceSpec *manager_config_line_at(const Manager *m, size_t i) {
+        assert(i < m->config.n_sources);
+        return &m->config.sources[i];
+}
+
 size_t manager_n_sources(const Manager *m) {
         return m->n_peers;
 }

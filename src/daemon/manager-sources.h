@@ -53,6 +53,7 @@ typedef struct SourceGroup {
         ResolveQuery *query;
         sd_event_source *retry_timer;
         size_t n_members;               /* peers from this line */
+        bool runtime;                   /* from SetRuntimeNTPServers(): kept across reloads */
         DroppedAddress *dropped;        /* pools only */
         size_t n_dropped, n_dropped_allocated;
 } SourceGroup;

@@ -381,11 +381,12 @@ static bool manager_has_spec(const Manager *m, const SourceSpec *s) {
 }
 
 /* Keeps the sources whose lines did not change (and their history),
- * removes the others, adds the new ones. */
+ * removes the others, adds the new ones. Runtime servers stay: they live
+ * until the daemon stops. */
 static void manager_apply_sources(Manager *m, const Config *next) {
         for (size_t k = m->n_groups; k > 0; k--) {
                 SourceGroup *g = m->groups[k - 1];
-                if (!config_has_spec(next, &g->spec))
+                if (!g->runtime && !config_has_spec(next, &g->spec))
                         (void) manager_remove_source_by_name(m, g->spec.host);
         }
         for (size_t i = 0; i < next->n_sources; i++)
