@@ -23,7 +23,8 @@ typedef enum PolkitVerdict {
         VERDICT_PENDING,
         VERDICT_ALLOWED,
         VERDICT_DENIED,
-        VERDICT_CHALLENGE,      /* polkit would allow it after authentication */
+        VERDICT_CHALLENGE,      /* polkit would allow it after an authentication
+                                 * the call did not allow */
         VERDICT_FAILED,         /* polkit did not answer */
 } PolkitVerdict;
 
@@ -31,6 +32,7 @@ struct BusPolkitQuery {
         BusPolkit *owner;
         sd_bus_message *request;        /* the method call, referenced */
         sd_bus_slot *slot;              /* the call to polkit in flight */
+        bool interactive;               /* the call allows interactive authorization */
         PolkitVerdict verdict;
 };
 
@@ -94,7 +96,7 @@ static int sender_is_root(sd_bus_message *message) {
 
 /* CheckAuthorization returns (bba{ss}): is_authorized, is_challenge,
  * details. */
-static PolkitVerdict verdict_from_reply(sd_bus_message *reply) {
+static PolkitVerdict verdict_from_reply(sd_bus_message *reply, bool interactive) {
         int authorized, challenge;
 
         if (sd_bus_message_is_method_error(reply, NULL)) {
@@ -107,7 +109,9 @@ static PolkitVerdict verdict_from_reply(sd_bus_message *reply) {
                 log_info("polkit's answer could not be read.");
                 return VERDICT_FAILED;
         }
-        return authorized ? VERDICT_ALLOWED : challenge ? VERDICT_CHALLENGE : VERDICT_DENIED;
+        /* A challenge after polkit was allowed to ask is a no: nobody
+         * answered it. */
+        return authorized ? VERDICT_ALLOWED : challenge && !interactive ? VERDICT_CHALLENGE : VERDICT_DENIED;
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -115,7 +119,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        q->verdict = verdict_from_reply(reply);
+        q->verdict = verdict_from_reply(reply, q->interactive);
         /* The method call goes through dispatch again, and its handler
          * finds the verdict. */
         r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
@@ -158,7 +162,12 @@ static int start_query(BusPolkit *p, sd_bus_message *message, const char *action
                 free(q);
                 return -ENOMEM;
         }
-        *q = (BusPolkitQuery) { .owner = p, .request = sd_bus_message_ref(message), .verdict = VERDICT_PENDING };
+        *q = (BusPolkitQuery) {
+                .owner = p,
+                .request = sd_bus_message_ref(message),
+                .interactive = flags & POLKIT_ALLOW_USER_INTERACTION,
+                .verdict = VERDICT_PENDING,
+        };
         /* Asynchronous, with sd-bus's default timeout (25 s): nothing
          * waits for it but this one call. */
         r = sd_bus_call_async(bus, &q->slot, call, on_polkit_reply, q, 0);

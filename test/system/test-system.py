@@ -486,6 +486,77 @@ def step_privileges(c):
         check(value == only_sys_time, "%s is CAP_SYS_TIME only (%s)" % (name, fields[name].strip()))
 
 
+def step_timesync(c):
+    """timedatectl reads tempusd through org.freedesktop.timesync1."""
+    status = c.output("timedatectl", "timesync-status")
+    check(re.search(r"^\s*Server: 127\.0\.0\.1 \(127\.0\.0\.1\)$", status, re.M) is not None,
+          "timedatectl timesync-status shows tempusd's server name and address")
+    check(re.search(r"^\s*Poll interval: (250ms|500ms|1s) \(min: 250ms; max 1s\)$", status, re.M) is not None,
+          "timedatectl timesync-status shows the source's poll interval and limits (minpoll=-2, maxpoll=0)")
+    m = re.search(r"^\s*Offset: ([-+]?[\d.]+)(us|ms|s|)$", status, re.M)
+    usec = {"": 1, "us": 1, "ms": 1e3, "s": 1e6}
+    check(m is not None and abs(float(m.group(1))) * usec[m.group(2)] < 10000,
+          "timedatectl timesync-status shows an offset under 10 ms (%s)" % (m.group(0).strip() if m else None))
+    check(re.search(r"^\s*Packet count: [1-9]\d*$", status, re.M) is not None, "and a packet count")
+    name = c.output("timedatectl", "show-timesync", "-p", "ServerName", "--value").strip()
+    check(name == "127.0.0.1", "timedatectl show-timesync -p ServerName --value prints 127.0.0.1 (%r)" % name)
+    alias = c.output("systemctl", "show", "-p", "Id", "--value", "dbus-org.freedesktop.timesync1.service").strip()
+    check(alias == "tempusd.service", "enabling tempusd.service made it dbus-org.freedesktop.timesync1.service")
+
+
+POLKIT_RULES = """// The system test: one user may manage tempusd.
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.tempus.tempus1.manage" && subject.user == "tempus-admin")
+                return polkit.Result.YES;
+});
+"""
+
+
+def access_rules(c):
+    return c.output("busctl", "get-property", "org.tempus.Tempus1", "/org/tempus/Tempus1",
+                    "org.tempus.Tempus1.Manager", "AccessRules", quiet=True).strip()
+
+
+def step_polkit(c):
+    """polkitd decides for callers who are not root: a rules file grants
+    tempus-admin org.tempus.tempus1.manage; tempus-other is refused, and
+    nothing changes."""
+    for user in ("tempus-admin", "tempus-other"):
+        c.run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user)
+    c.run("sh", "-c", "mkdir -p /etc/polkit-1/rules.d && cat > /etc/polkit-1/rules.d/50-tempus-test.rules <<'EOF'\n"
+          "%sEOF" % POLKIT_RULES, quiet=True)
+    c.run("systemctl", "restart", "polkit.service")
+    check(is_active(c, "polkit.service") == "active", "polkitd runs in the container")
+    actions = c.output("pkaction", "--action-id", "org.tempus.tempus1.manage", "--verbose", check_rc=False)
+    check("implicit any:      auth_admin_keep" in actions and "unix-user:tempus" in actions,
+          "polkit knows org.tempus.tempus1.manage (auth_admin_keep, owned by user tempus)")
+
+    before = access_rules(c)
+    rc, out = c.run("runuser", "-u", "tempus-other", "--", "tempusctl", "allow", "10.31.0.0/16", check_rc=False)
+    # tempusctl allows interactive authorization, but no agent runs to ask.
+    check(rc != 0 and "Access denied" in out, "tempusctl allow as tempus-other is refused (Access denied)")
+    rc, out = c.run("runuser", "-u", "tempus-other", "--", "dbus-send", "--system", "--print-reply",
+                    "--dest=org.tempus.Tempus1", "/org/tempus/Tempus1", "org.tempus.Tempus1.Manager.Allow",
+                    "string:10.32.0.0/16", check_rc=False)
+    # auth_admin_keep: polkit would ask for a password, which a call without
+    # the interactive flag (dbus-send's) does not allow.
+    check(rc != 0 and "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" in out,
+          "the same call without the interactive flag (dbus-send) gets InteractiveAuthorizationRequired")
+    check(access_rules(c) == before, "the refused calls changed nothing (%s)" % before)
+
+    c.run("runuser", "-u", "tempus-admin", "--", "tempusctl", "allow", "10.30.0.0/16")
+    after = access_rules(c)
+    check('"10.30.0.0/16" true' in after, "tempusctl allow as tempus-admin, granted by the rules file, works")
+    rc, out = c.run("runuser", "-u", "tempus-admin", "--", "busctl", "call", "org.freedesktop.timesync1",
+                    "/org/freedesktop/timesync1", "org.freedesktop.timesync1.Manager", "SetRuntimeNTPServers",
+                    "as", "1", "127.0.0.9", check_rc=False)
+    rt = c.output("busctl", "get-property", "org.freedesktop.timesync1", "/org/freedesktop/timesync1",
+                  "org.freedesktop.timesync1.Manager", "RuntimeNTPServers").strip()
+    check(rc != 0 and rt == "as 0", "tempus-admin may not set runtime servers: that action is not granted")
+    c.run("tempusctl", "reload")
+    check(access_rules(c) == before, "a reload puts the access rules of tempus.conf back")
+
+
 def manager_introspection(c):
     return c.output("busctl", "introspect", "--no-pager", "org.tempus.Tempus1", "/org/tempus/Tempus1",
                     check_rc=False)
@@ -631,7 +702,7 @@ def step_verify_installed(c):
 def dump_diagnostics(c):
     for argv in (["systemctl", "status", "--no-pager", "tempusd.service", "tempusd.socket"],
                  ["journalctl", "-b", "--no-pager", "-n", "60", "-u", "tempusd", "-u", "tempus-test-chronyd",
-                  "-u", "systemd-timedated", "-u", "dbus", "-u", "tempus-metrics*", "-u", "tempus-test-prometheus"]):
+                  "-u", "systemd-timedated", "-u", "dbus", "-u", "polkit", "-u", "tempus-metrics*", "-u", "tempus-test-prometheus"]):
         try:
             c.run(*argv, check_rc=False, timeout=30)
         except Failure as e:
@@ -674,9 +745,11 @@ def main():
             step_synchronized(c)
             step_journal(c)
             step_status(c)
+            step_timesync(c)
             step_privileges(c)
             introspection = step_busctl(c)
             step_tempusctl(c)
+            step_polkit(c)
             step_metrics(c)
             step_local_rtc(c, introspection)
             step_dbus_activation(c)
