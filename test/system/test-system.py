@@ -679,6 +679,13 @@ def step_dbus_activation(c):
     check("org.tempus.Tempus1.Manager" in text, "busctl introspect works while tempusd was stopped")
     wait_for("tempusd.service to become active", lambda: is_active(c, "tempusd.service") == "active", 30)
     log("ok: the call started tempusd.service (D-Bus activation)")
+    # timedatectl's name activates tempusd too, through the unit alias.
+    c.run("systemctl", "stop", "tempusd.service")
+    check(is_active(c, "tempusd.service") == "inactive", "tempusd.service is stopped again")
+    c.run("busctl", "get-property", "org.freedesktop.timesync1", "/org/freedesktop/timesync1",
+          "org.freedesktop.timesync1.Manager", "ServerName", check_rc=False)
+    wait_for("tempusd.service to become active", lambda: is_active(c, "tempusd.service") == "active", 30)
+    log("ok: a call to org.freedesktop.timesync1 started tempusd.service (dbus-org.freedesktop.timesync1.service)")
 
 
 def step_set_ntp_no(c):
