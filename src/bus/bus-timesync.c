@@ -85,7 +85,7 @@ static void fill_message(BusTimesyncMessage *msg, const Source *s, nsec_t now) {
                 msg->jitter_usec = seconds_to_usec(e.std_dev);
 }
 
-static void fill_server(BusTimesyncProps *p, const Source *s, nsec_t now) {
+void bus_timesync_server_fill(BusTimesyncProps *p, const Source *s, nsec_t now) {
         snprintf(p->server_name, sizeof p->server_name, "%s", s->name);
         fill_address(&p->server_address, s);
         p->poll_interval_min_usec = poll_to_usec(s->spec.minpoll);
@@ -114,7 +114,7 @@ void bus_timesync_props_fill(BusTimesyncProps *p, Manager *m, const Tracking *tr
         p->poll_interval_min_usec = poll_to_usec(SOURCE_DEFAULT_MINPOLL);
         p->poll_interval_max_usec = poll_to_usec(SOURCE_DEFAULT_MAXPOLL);
         if (e->selected)
-                fill_server(p, e->selected, now);
+                bus_timesync_server_fill(p, e->selected, now);
         /* The correction programmed into the clock, in adjtimex's unit, as
          * timesyncd reports it (Tracking has the clock's own error, which
          * is its negative). */

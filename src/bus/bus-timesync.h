@@ -11,6 +11,7 @@
 
 #include "bus/bus-properties.h"
 #include "core/engine.h"
+#include "core/source.h"
 
 #define BUS_TIMESYNC_NAME "org.freedesktop.timesync1"
 #define BUS_TIMESYNC_PATH "/org/freedesktop/timesync1"
@@ -64,3 +65,6 @@ extern const size_t bus_timesync_n_fields;
 /* Refreshes *p from the manager's live state; t as in
  * bus_manager_props_fill(). */
 void bus_timesync_props_fill(BusTimesyncProps *p, Manager *m, const Tracking *t);
+/* The server's part of *p (name, address, poll intervals, NTPMessage) from
+ * the selected source s at cooked time now. */
+void bus_timesync_server_fill(BusTimesyncProps *p, const Source *s, nsec_t now);
