@@ -7,7 +7,8 @@ caller it refuses gets AccessDenied and changes nothing; a challenge is
 InteractiveAuthorizationRequired unless the call allows interactive
 authorization (tempusctl's and busctl's do); SetRuntimeNTPServers asks
 about timesync1's own action; many questions at once all get their answer;
-and without polkit, callers who are not root are refused."""
+without polkit, callers who are not root are refused; and tempusd stops
+cleanly with a question open."""
 import pwd
 import time
 
@@ -147,6 +148,24 @@ def test_without_polkit(t, fake):
     log("without polkit: %s" % out.splitlines()[-1])
 
 
+def test_exit_while_asking(args, wd, t):
+    """tempusd stops while a question to polkit is open: it cancels it and
+    exits cleanly (under the sanitizers, a leak or a bad access in the
+    queries makes the exit status non-zero)."""
+    fake = FakePolkit(args, wd)
+    proc = subprocess.Popen(["setpriv", "--reuid=" + ALLOWED, "--regid=nogroup", "--clear-groups", "--",
+                             "dbus-send", "--system", "--print-reply", "--dest=org.tempus.Tempus1",
+                             "/org/tempus/Tempus1", "org.tempus.Tempus1.Manager.Burst"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for("the question to polkit", lambda: fake.checks(), 5, 0.02)
+    rc = t.stop()
+    proc.communicate(timeout=30)
+    if rc != 0:
+        log(t.output()[-4000:])
+        fail("tempusd did not exit cleanly with a question to polkit open (status %s)" % rc)
+    log("tempusd stopped with a question to polkit open: exit status 0")
+
+
 def test(args, wd):
     BusDaemon(args, wd, POLICY)
     fake = FakePolkit(args, wd)
@@ -163,6 +182,7 @@ def test(args, wd):
     test_runtime_servers(fake)
     test_many_at_once()
     test_without_polkit(t, fake)
+    test_exit_while_asking(args, wd, t)
 
 
 run(test)
