@@ -6,7 +6,8 @@ changes the settings (and tempusd serves everyone else meanwhile); a
 caller it refuses gets AccessDenied and changes nothing; a challenge is
 InteractiveAuthorizationRequired unless the call allows interactive
 authorization (tempusctl's and busctl's do); SetRuntimeNTPServers asks
-about timesync1's own action; many questions at once all get their answer;
+about timesync1's own action; many questions at once all get their answer,
+and beyond 64 open ones callers get LimitsExceeded;
 without polkit, callers who are not root are refused; and tempusd stops
 cleanly with a question open."""
 import pwd
@@ -34,9 +35,9 @@ POLICY = """<policy user="root">
 
 
 class FakePolkit(Process):
-    def __init__(self, args, wd):
+    def __init__(self, args, wd, delay_ms=DELAY_MS):
         exe = os.path.join(args.build_root, "test", "integration", "fake-polkit")
-        super().__init__("fake-polkit", [exe, str(uid(ALLOWED)), str(uid(CHALLENGED)), str(DELAY_MS)], wd)
+        super().__init__("fake-polkit", [exe, str(uid(ALLOWED)), str(uid(CHALLENGED)), str(delay_ms)], wd)
         wait_for("fake-polkit on the bus", lambda: "ready" in self.output(), 10)
 
     def checks(self):
@@ -137,6 +138,33 @@ def test_many_at_once():
     log("20 calls waiting for polkit at once: all answered and applied")
 
 
+def test_flood(args, wd, fake):
+    """More callers than tempusd keeps questions open for (64) while polkit
+    is slow: the rest get LimitsExceeded at once, tempusd keeps answering,
+    and nothing changes."""
+    fake.stop()
+    fake = FakePolkit(args, wd, delay_ms=8000)
+    before = rules()
+    procs = [subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
+                               "dbus-send", "--system", "--print-reply", "--reply-timeout=20000",
+                               "--dest=org.tempus.Tempus1", "/org/tempus/Tempus1",
+                               "org.tempus.Tempus1.Manager.Allow", "string:10.60.%d.0/24" % i],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in range(80)]
+    wait_for("64 open questions", lambda: len(fake.checks()) >= 64, 15, 0.1)
+    start = time.monotonic()
+    bus_get("Synchronized")
+    took = time.monotonic() - start
+    outs = [p.communicate(timeout=30)[0] for p in procs]
+    limited = sum("LimitsExceeded" in o for o in outs)
+    denied = sum("AccessDenied" in o for o in outs)
+    if len(fake.checks()) != 64 or limited != 16 or denied != 64 or took > 1.0 or rules() != before:
+        fail("flood: %d questions to polkit, %d LimitsExceeded, %d AccessDenied, a read took %.2f s, rules %s"
+             % (len(fake.checks()), limited, denied, took, "unchanged" if rules() == before else "changed"))
+    log("80 callers at once with polkit slow: 64 questions open, 16 LimitsExceeded, a read took %.3f s" % took)
+    return fake
+
+
 def test_without_polkit(t, fake):
     fake.stop()
     before = rules()
@@ -181,6 +209,7 @@ def test(args, wd):
     test_challenge(args, fake)
     test_runtime_servers(fake)
     test_many_at_once()
+    fake = test_flood(args, wd, fake)
     test_without_polkit(t, fake)
     test_exit_while_asking(args, wd, t)
 

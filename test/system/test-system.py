@@ -498,6 +498,11 @@ def step_timesync(c):
     check(m is not None and abs(float(m.group(1))) * usec[m.group(2)] < 10000,
           "timedatectl timesync-status shows an offset under 10 ms (%s)" % (m.group(0).strip() if m else None))
     check(re.search(r"^\s*Packet count: [1-9]\d*$", status, re.M) is not None, "and a packet count")
+    everything = c.output("timedatectl", "show-timesync", "--all")
+    for prop in ("SystemNTPServers=127.0.0.1", "ServerName=127.0.0.1", "ServerAddress=127.0.0.1",
+                 "PollIntervalMinUSec=250ms", "PollIntervalMaxUSec=1s", "NTPMessage={", "Frequency="):
+        check(re.search(r"^%s" % re.escape(prop), everything, re.M) is not None,
+              "timedatectl show-timesync --all shows %s" % prop)
     name = c.output("timedatectl", "show-timesync", "-p", "ServerName", "--value").strip()
     check(name == "127.0.0.1", "timedatectl show-timesync -p ServerName --value prints 127.0.0.1 (%r)" % name)
     alias = c.output("systemctl", "show", "-p", "Id", "--value", "dbus-org.freedesktop.timesync1.service").strip()
