@@ -21,7 +21,7 @@ static void fill_statistics(BusSourceProps *p, const Source *s, int64_t now) {
         p->std_dev = e.std_dev;
 }
 
-void bus_source_props_fill(BusSourceProps *p, const Source *s, int64_t now) {
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const char *link, int64_t now) {
         memset(p, 0, sizeof *p);
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
@@ -29,6 +29,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, int64_t now) {
         snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : "server");
         snprintf(p->state, sizeof p->state, "%s",
                  !source_wants_polls(s) ? "denied" : select_state_to_string(s->state) ?: "unusable");
+        snprintf(p->link, sizeof p->link, "%s", link ?: "");
         p->stratum = s->stratum;
         p->poll = s->poll;
         p->reach = s->reach;
@@ -93,7 +94,8 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         PLAIN("FrequencySkew", "d", frequency_skew)                                      \
         PLAIN("StdDev", "d", std_dev)                                                    \
         PLAIN("Prefer", "b", prefer)                                                     \
-        PLAIN("IBurst", "b", iburst)
+        PLAIN("IBurst", "b", iburst)                                                     \
+        STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {
         SD_BUS_VTABLE_START(0),

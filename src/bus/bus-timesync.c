@@ -46,6 +46,16 @@ static uint64_t runtime_servers_hash(const Manager *m) {
         return h;
 }
 
+static uint64_t link_servers_hash(const Manager *m) {
+        const char *names[MANAGER_MAX_SOURCES];
+        size_t n = manager_link_servers(m, names, ELEMENTSOF(names));
+        uint64_t h = hash_bytes("", 0, 0);
+
+        for (size_t i = 0; i < MIN(n, ELEMENTSOF(names)); i++)
+                h = hash_bytes(names[i], strlen(names[i]) + 1, h);
+        return h;
+}
+
 static void fill_address(BusTimesyncAddress *a, const Source *s) {
         if (s->address.ss_family == AF_INET) {
                 const struct sockaddr_in *in = (const struct sockaddr_in *) &s->address;
@@ -108,6 +118,7 @@ void bus_timesync_props_fill(BusTimesyncProps *p, Manager *m, const Tracking *tr
         p->manager = m;
         p->system_servers_hash = system_servers_hash(m);
         p->runtime_servers_hash = runtime_servers_hash(m);
+        p->link_servers_hash = link_servers_hash(m);
         p->server_address.family = AF_UNSPEC;
         p->root_distance_max_usec = seconds_to_usec(e->params.select.max_distance);
         /* Without a selected source: the limits a new source gets. */
@@ -129,6 +140,21 @@ static int append_hosts(sd_bus_message *reply, const Manager *m, bool runtime) {
         for (size_t i = 0; r >= 0 && i < n; i++)
                 r = sd_bus_message_append(reply, "s", runtime ? manager_runtime_server_at(m, i)
                                                               : manager_config_line_at(m, i)->host);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int property_get_link_servers(sd_bus *bus, const char *path, const char *interface,
+                                     const char *property, sd_bus_message *reply, void *userdata,
+                                     sd_bus_error *error) {
+        const char *names[MANAGER_MAX_SOURCES];
+        size_t n = manager_link_servers(((BusTimesyncProps *) userdata)->manager, names, ELEMENTSOF(names));
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < MIN(n, ELEMENTSOF(names)); i++)
+                r = sd_bus_message_append(reply, "s", names[i]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r;
@@ -264,10 +290,10 @@ _Static_assert(offsetof(BusTimesyncProps, manager) == 0, "the server lists' gett
 /* Every property of org.freedesktop.timesync1.Manager, in timesyncd's
  * order (see bus-properties.h for the kinds). */
 #define BUS_TIMESYNC_PROPERTIES(PLAIN, STRING, SPECIAL, COUNTER)                                        \
-        /* tempus learns no servers from links (yet) and has no fallback list. */                     \
-        SPECIAL("LinkNTPServers", "as", property_get_no_servers, manager, no_servers)                  \
+        SPECIAL("LinkNTPServers", "as", property_get_link_servers, manager, link_servers_hash)         \
         SPECIAL("SystemNTPServers", "as", property_get_system_servers, manager, system_servers_hash)   \
         SPECIAL("RuntimeNTPServers", "as", property_get_runtime_servers, manager, runtime_servers_hash) \
+        /* tempus has no fallback list. */                                                            \
         SPECIAL("FallbackNTPServers", "as", property_get_no_servers, manager, no_servers)              \
         STRING("ServerName", server_name)                                                              \
         SPECIAL("ServerAddress", "(iay)", property_get_server_address, server_address, server_address) \

@@ -45,7 +45,8 @@ typedef struct BusTimesyncAddress {
 typedef struct BusTimesyncProps {
         Manager *manager;
         BusPolkit *polkit;              /* set by the finder */
-        uint64_t no_servers;            /* stands for the lists tempus leaves empty */
+        uint64_t no_servers;            /* stands for FallbackNTPServers, always empty */
+        uint64_t link_servers_hash;     /* stands for LinkNTPServers when comparing */
         uint64_t system_servers_hash;   /* stands for SystemNTPServers when comparing */
         uint64_t runtime_servers_hash;
         char server_name[256];

@@ -15,6 +15,7 @@ void config_init_defaults(Config *c) {
                 .min_sources = 1,
                 .max_distance = 3.0,
                 .max_jitter = 1.0,
+                .link_servers = true,
                 .control = true,
                 .port = 123,
                 .ratelimit_interval = 3,
@@ -37,6 +38,7 @@ void config_done(Config *c) {
         for (size_t i = 0; i < c->n_sources; i++)
                 source_spec_done(&c->sources[i]);
         free(c->sources);
+        free(c->link_server_options);
         free(c->drift_file);
         free(c->hw_timestamp);
         free(c->leapsectz);

@@ -43,6 +43,7 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("Prefer",         'b', prefer),
         SOURCE_FIELD("IBurst",         'b', iburst),
         SOURCE_FIELD("Authentication", 's', authentication),
+        SOURCE_FIELD("Link",           's', link),
 };
 
 static const PropertyField tracking_fields[] = {

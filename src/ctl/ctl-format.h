@@ -43,6 +43,7 @@ typedef struct CtlSourceInfo {
         bool prefer;
         bool iburst;
         char *authentication;   /* none, symmetric, nts; NULL: not reported */
+        char *link;             /* network link it was learned from; NULL or "": none */
 } CtlSourceInfo;
 
 void ctl_source_info_done(CtlSourceInfo *s);

@@ -81,6 +81,11 @@ int manager_set_runtime_servers(Manager *m, const SourceSpec *specs, size_t n);
 /* The runtime server names, as last set. */
 size_t manager_n_runtime_servers(const Manager *m);
 const char *manager_runtime_server_at(const Manager *m, size_t i);
+/* The network link a source was learned from (LinkServers=), or NULL. */
+const char *manager_source_link(Manager *m, const Source *s);
+/* The servers learned from links, one per source line, in the order of the
+ * lines: at most max names into names[]; returns how many there are. */
+size_t manager_link_servers(const Manager *m, const char **names, size_t max);
 /* The Server=/Pool= lines of the configuration in effect. */
 size_t manager_n_config_lines(const Manager *m);
 const SourceSpec *manager_config_line_at(const Manager *m, size_t i);

@@ -25,6 +25,7 @@ SourceGroup *source_group_free(SourceGroup *g) {
         resolve_cancel(g->query);
         sd_event_source_disable_unref(g->retry_timer);
         source_spec_done(&g->spec);
+        free(g->link);
         free(g->dropped);
         free(g);
         return NULL;
