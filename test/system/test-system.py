@@ -73,7 +73,15 @@ mkdir "$TOP/upper" "$TOP/work" "$TOP/merged"
 M="$TOP/merged"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$TOP/upper,workdir=$TOP/work" "$M"
 mount -t proc proc "$M/proc"
-mount --rbind /sys "$M/sys"
+if [ -n "$OWN_NET" ]; then
+        # A network namespace of its own: a sysfs of that namespace, read-only
+        # (networkd then waits for no udev, and nothing in the container
+        # writes this machine's sysfs), with the cgroups systemd needs.
+        mount -t sysfs -o ro sysfs "$M/sys"
+        mount --rbind /sys/fs/cgroup "$M/sys/fs/cgroup"
+else
+        mount --rbind /sys "$M/sys"
+fi
 mount --rbind /dev "$M/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$M/run"
 mount -t tmpfs -o mode=1777 tmpfs "$M/tmp"
@@ -97,8 +105,12 @@ cp "$DROPIN" "$M/etc/tempus/tempus.conf.d/50-local.conf"
 # The build tree may lie under /tmp, which the container hides: chronyd
 # goes into the container's own root.
 install -D -m 0755 "$CHRONYD" "$M/usr/local/libexec/tempus-test/chronyd"
+# A test's own files in the overlay (test-system-networkd.py: a .network).
+if [ -n "$EXTRA" ]; then
+        M="$M" sh -c "$EXTRA"
+fi
 
-unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR CHRONYD
+unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR CHRONYD EXTRA OWN_NET
 exec chroot "$M" env container=tempus-test /lib/systemd/systemd --system
 """
 
@@ -258,8 +270,12 @@ def remove_cgroups(groups):
 # ---- the container ------------------------------------------------------------
 
 class Container:
-    def __init__(self, workdir, build, dropin, chronyd):
+    def __init__(self, workdir, build, dropin, chronyd, net=False, mask=MASKED_UNITS, extra=""):
+        """net: a network namespace of its own (DESIGN.md: for a test that
+        runs systemd-networkd); extra: shell commands that put files into
+        the overlay ($M) before boot."""
         self.workdir = workdir
+        self.net = net
         self.top = os.path.join(workdir, "root")
         self.console = os.path.join(workdir, "console.log")
         os.makedirs(self.top)
@@ -268,13 +284,15 @@ class Container:
         env = {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8",
-            "TOP": self.top, "CONSOLE": self.console, "MASK": " ".join(MASKED_UNITS),
+            "TOP": self.top, "CONSOLE": self.console, "MASK": " ".join(mask), "EXTRA": extra,
+            "OWN_NET": "1" if net else "",
             "MESON": shutil.which("meson"), "BUILD": build, "DROPIN": dropin, "WORKDIR": workdir,
             "CHRONYD": chronyd,
         }
         log("booting systemd in the container")
         try:
-            self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--", "/bin/sh", "-c", BOOT_SCRIPT],
+            self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount"] + (["--net"] if net else []) +
+                                         ["--", "/bin/sh", "-c", BOOT_SCRIPT],
                                          env=env, preexec_fn=lambda: enter_cgroups(self.cgroups),
                                          stdout=open(os.path.join(workdir, "boot.log"), "w"),
                                          stderr=subprocess.STDOUT)
@@ -307,7 +325,7 @@ class Container:
 
     def run(self, *argv, timeout=60, check_rc=True, quiet=False):
         """Runs argv inside the container; returns (exit status, output)."""
-        cmd = ["nsenter", "-t", str(self.pid), "-m", "-p", "-r", "-w", "--"] + list(argv)
+        cmd = ["nsenter", "-t", str(self.pid), "-m", "-p", "-r", "-w"] + (["-n"] if self.net else []) + ["--"] + list(argv)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "SYSTEMD_COLORS": "0",
                "SYSTEMD_PAGER": "", "PAGER": "cat"}
         try:
@@ -783,4 +801,5 @@ def main():
     return 0
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())
