@@ -6,16 +6,17 @@ import pathlib
 import re
 import sys
 
-BELOW_DAEMON = {"clock", "config", "core", "net", "ntp", "server", "shared"}
+BELOW_DAEMON = {"auth", "clock", "config", "core", "net", "ntp", "server", "shared"}
 
 # What each folder may include besides itself.
 ALLOWED = {
     "shared": set(),
     "ntp": {"shared"},
+    "auth": {"shared"},
     "clock": {"shared"},
     "core": {"clock", "ntp", "shared"},
     "server": {"ntp", "shared"},
-    "config": {"core", "shared"},
+    "config": {"auth", "core", "shared"},
     "net": {"ntp", "shared"},
     "daemon": BELOW_DAEMON,
     "bus": BELOW_DAEMON | {"daemon"},

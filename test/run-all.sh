@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
         meson ninja-build gcc pkg-config gettext
-        libsystemd-dev libcap-dev libinih-dev libcmocka-dev
+        libsystemd-dev libcap-dev libinih-dev libcmocka-dev libgnutls28-dev
         python3 iproute2 util-linux libcap2-bin procps
         systemd dbus libxml2-utils locales mandoc man-db groff-base
         clang libclang-rt-14-dev

@@ -85,6 +85,10 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m, const Tracking *trac
         p->server_replies = c->served;
         p->server_denied = c->denied;
         p->server_rate_limited = c->rate_limited;
+        p->server_authenticated = c->authenticated;
+        p->server_crypto_naks = c->auth_failures;
+        snprintf(p->auth_select_mode, sizeof p->auth_select_mode, "%s",
+                 select_auth_mode_to_string(e->params.select.auth_mode) ?: "mix");
         for (size_t i = 0; i < ELEMENTSOF(c->dropped); i++)
                 p->malformed_packets += c->dropped[i];
 }
@@ -224,6 +228,9 @@ static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_err
         if (r == -EEXIST)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Source %s is already configured.",
                                          spec.host);
+        if (r == -ENOKEY)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Cannot add %s: key %u is not in the key file.", spec.host, spec.key);
         if (r == -ENOSPC)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
                                          "Cannot add %s: tempusd runs at most %u sources, configured and added "
@@ -300,6 +307,7 @@ _Static_assert(offsetof(BusManagerProps, manager) == 0, "AccessRules' getter tak
         PLAIN("MakeStepThreshold", "d", makestep_threshold)                              \
         PLAIN("MakeStepLimit", "i", makestep_limit)                                      \
         PLAIN("MinSources", "u", min_sources)                                            \
+        STRING("AuthSelectMode", auth_select_mode)                                       \
         /* The rules are read by their getter, which gets the whole snapshot       \
          * (manager is its first field), and compared by a hash. */                 \
         SPECIAL("AccessRules", "a(sb)", property_get_access_rules, manager, access_rules_hash) \
@@ -309,6 +317,8 @@ _Static_assert(offsetof(BusManagerProps, manager) == 0, "AccessRules' getter tak
         COUNTER("ServerReplies", server_replies)                                         \
         COUNTER("ServerDenied", server_denied)                                           \
         COUNTER("ServerRateLimited", server_rate_limited)                                \
+        COUNTER("ServerAuthenticated", server_authenticated)                             \
+        COUNTER("ServerCryptoNAKs", server_crypto_naks)                                  \
         COUNTER("MalformedPackets", malformed_packets)
 
 const sd_bus_vtable bus_manager_vtable[] = {

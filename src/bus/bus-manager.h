@@ -41,6 +41,7 @@ typedef struct BusManagerProps {
         double makestep_threshold;
         int32_t makestep_limit;
         uint32_t min_sources;
+        char auth_select_mode[16];
         uint64_t access_rules_hash;     /* stands for AccessRules when comparing */
         int clock_control;
         int local_rtc;
@@ -50,6 +51,8 @@ typedef struct BusManagerProps {
         uint64_t server_replies;
         uint64_t server_denied;
         uint64_t server_rate_limited;
+        uint64_t server_authenticated;
+        uint64_t server_crypto_naks;
         uint64_t malformed_packets;
 } BusManagerProps;
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/key.h"
 #include "bus/bus-source.h"
 #include "core/source.h"
 
@@ -21,7 +22,18 @@ static void fill_statistics(BusSourceProps *p, const Source *s, int64_t now) {
         p->std_dev = e.std_dev;
 }
 
-void bus_source_props_fill(BusSourceProps *p, const Source *s, const char *link, int64_t now) {
+static void fill_authentication(BusSourceProps *p, const Source *s, const KeyTable *keys) {
+        const Key *key = key_table_find(keys, s->spec.key);
+
+        snprintf(p->authentication, sizeof p->authentication, "%s", s->spec.key ? "symmetric" : "none");
+        p->key_id = s->spec.key;
+        snprintf(p->key_type, sizeof p->key_type, "%s", key ? key_type_to_string(key->type) : "");
+        p->key_length = key ? (uint32_t) key->length * 8 : 0;
+        p->auth_failures = (uint32_t) MIN(s->n_auth_failures, (uint64_t) UINT32_MAX);
+}
+
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
+                           int64_t now) {
         memset(p, 0, sizeof *p);
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
@@ -43,6 +55,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, const char *link,
         }
         p->prefer = s->spec.prefer;
         p->iburst = s->spec.iburst;
+        fill_authentication(p, s, keys);
         fill_statistics(p, s, now);
 }
 
@@ -95,6 +108,11 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         PLAIN("StdDev", "d", std_dev)                                                    \
         PLAIN("Prefer", "b", prefer)                                                     \
         PLAIN("IBurst", "b", iburst)                                                     \
+        STRING("Authentication", authentication)                                         \
+        PLAIN("KeyID", "u", key_id)                                                      \
+        STRING("KeyType", key_type)                                                      \
+        PLAIN("KeyLength", "u", key_length)                                              \
+        PLAIN("AuthFailures", "u", auth_failures)                                              \
         STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {

@@ -12,6 +12,7 @@
 #define BUS_SOURCE_INTERFACE "org.tempus.Tempus1.Source"
 
 typedef struct Source Source;
+typedef struct KeyTable KeyTable;
 
 /* A source's property values in bus types. Offsets follow chronyc:
  * positive means the local clock is ahead of the source; Frequency is the
@@ -41,15 +42,22 @@ typedef struct BusSourceProps {
         double std_dev;
         int prefer;
         int iburst;
+        char authentication[16];        /* none, symmetric */
+        uint32_t key_id;
+        char key_type[16];              /* MD5 ... AES256; "" without a key */
+        uint32_t key_length;            /* bits */
+        uint32_t auth_failures;
 } BusSourceProps;
 
 extern const sd_bus_vtable bus_source_vtable[];
 extern const BusPropertyField bus_source_fields[];
 extern const size_t bus_source_n_fields;
 
-/* Fills *p from source s at cooked time now. */
-/* link: the network link s was learned from (manager_source_link()), or NULL. */
-void bus_source_props_fill(BusSourceProps *p, const Source *s, const char *link, int64_t now);
+/* Fills *p from source s at cooked time now; keys (may be NULL) gives the
+ * type of the source's key, link the network link s was learned from
+ * (manager_source_link()), or NULL. */
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
+                           int64_t now);
 
 /* "/org/tempus/Tempus1/source/N" into buf. Returns buf. */
 char *bus_source_path(unsigned id, char *buf, size_t size);

@@ -11,16 +11,7 @@
 /* Entries are kept in order of source id: found by binary search, and
  * appended in the usual case, since new sources get the highest ids. */
 static size_t entry_position(BusContext *b, unsigned id) {
-        size_t lo = 0, hi = b->n_sources;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (b->sources[mid].id < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo;
+        return LOWER_BOUND(b->sources, b->n_sources, .id, id);
 }
 
 static BusSourceEntry *entry_find(BusContext *b, unsigned id) {
@@ -90,7 +81,7 @@ static int find_source(sd_bus *bus, const char *path, const char *interface, voi
         BusSourceEntry *e = entry_get(b, id);
         if (!e)
                 return -ENOMEM;
-        bus_source_props_fill(&e->now, s, manager_source_link(b->manager, s), cooked_now(b->manager));
+        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), manager_source_link(b->manager, s), cooked_now(b->manager));
         *found = &e->now;
         return 1;
 }
@@ -219,7 +210,7 @@ static void flush_source(BusContext *b, const Source *s, int64_t now) {
                 log_oom();
                 return;
         }
-        bus_source_props_fill(&e->now, s, manager_source_link(b->manager, s), now);
+        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), manager_source_link(b->manager, s), now);
         bus_source_path(s->id, path, sizeof path);
         if (!e->announced) {
                 r = sd_bus_emit_object_added(b->bus, path);

@@ -76,6 +76,14 @@ static int parse_seconds_limit(Config *c, const char *value, void *field, const 
         return 0;
 }
 
+static int parse_auth_select_mode(Config *c, const char *value, void *field, const char **reason) {
+        SelectAuthMode m = *value ? select_auth_mode_from_string(value) : SELECT_AUTH_MIX;
+        if (m < 0)
+                return fail(reason, "must be require, prefer, mix or ignore");
+        c->auth_select_mode = m;
+        return 0;
+}
+
 static int parse_string(Config *c, const char *value, void *field, const char **reason);
 
 /* Options of a Server= line, for the servers learned from links: checked
@@ -303,6 +311,7 @@ const ConfigKey config_keys[] = {
         { "Sources", "LinkServers",  parse_bool,          FIELD(link_servers),        CONFIG_KEY_SINGLE, "yes" },
         { "Sources", "LinkServerOptions", parse_link_server_options, FIELD(link_server_options), CONFIG_KEY_SINGLE,
           NULL },
+        { "Sources", "AuthSelectMode", parse_auth_select_mode, 0,                      CONFIG_KEY_SINGLE, "mix" },
         { "Clock",   "DriftFile",    parse_path,          FIELD(drift_file),          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "RTCSync",      parse_bool,          FIELD(rtc_sync),            CONFIG_KEY_SINGLE, "no" },

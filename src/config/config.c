@@ -1,6 +1,7 @@
 /* Loading the configuration: the main file and its drop-in fragments (each
  * read by config-file.c), checked key by key against config_keys[], with
  * every error reported as "FILE:LINE: Section.Key: reason". */
+#include <assert.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ void config_init_defaults(Config *c) {
                 .max_distance = 3.0,
                 .max_jitter = 1.0,
                 .link_servers = true,
+                .auth_select_mode = SELECT_AUTH_MIX,
                 .control = true,
                 .port = 123,
                 .ratelimit_interval = 3,
@@ -47,6 +49,7 @@ void config_done(Config *c) {
                 free(*a);
         free(c->bind_addresses);
         free(c->key_file);
+        key_table_free(c->keys);
         free(c->log_dir);
         origins_free(c->origins);
         config_init_defaults(c);
@@ -217,7 +220,75 @@ static int apply_dropins(Config *c, const char *const *dirs) {
         return r;
 }
 
-int config_load_files(const char *main_path, bool main_required, const char *const *dropin_dirs, Config *ret) {
+/* ---- Keys ---------------------------------------------------------------- */
+
+static bool same_list(const ConfigKey *a, const ConfigKey *b);
+static size_t effective_start(const struct ConfigOrigins *o, unsigned k);
+
+/* One source's key=: it must be in the key file. */
+static int check_source_key(const Config *c, const SourceSpec *s, const ConfigAssignment *a) {
+        const ConfigKey *key = &config_keys[a->key];
+
+        if (s->key == 0 || key_table_find(c->keys, s->key))
+                return 0;
+        if (!c->key_file)
+                log_error("%s:%u: %s.%s: key=%u, but no key file is configured ([Auth] KeyFile=)", a->file,
+                          a->line, key->section, key->key, s->key);
+        else
+                log_error("%s:%u: %s.%s: key %u is not in the key file %s", a->file, a->line, key->section,
+                          key->key, s->key, c->key_file);
+        return -EINVAL;
+}
+
+/* The Server=/Pool= assignments still in effect are the sources, in order:
+ * each one's key is checked against the line that gave it. */
+static int check_source_keys(const Config *c) {
+        const struct ConfigOrigins *o = c->origins;
+        int server = config_key_find("Sources", "Server"), r = 0;
+        size_t n = 0;
+
+        for (size_t i = o ? effective_start(o, (unsigned) server) : 0; o && i < o->n; i++) {
+                const ConfigAssignment *a = &o->items[i];
+                if (!same_list(&config_keys[a->key], &config_keys[server]) || a->value[0] == 0)
+                        continue;
+                assert(n < c->n_sources);
+                if (check_source_key(c, &c->sources[n++], a) < 0)
+                        r = -EINVAL;
+        }
+        return r;
+}
+
+/* A relative KeyFile= names a file beside the one that set it. */
+static int key_file_path(const Config *c, char **ret) {
+        const struct ConfigOrigins *o = c->origins;
+        unsigned k = (unsigned) config_key_find("Auth", "KeyFile");
+        size_t i = o ? effective_start(o, k) : 0;
+
+        if (c->key_file[0] == '/' || !o || i >= o->n || o->items[i].key != k)
+                return (*ret = strdup(c->key_file)) ? 0 : -ENOMEM;
+        const char *file = o->items[i].file, *slash = strrchr(file, '/');
+        if (!slash)
+                return (*ret = strdup(c->key_file)) ? 0 : -ENOMEM;
+        return asprintf(ret, "%.*s/%s", (int) (slash - file), file, c->key_file) < 0 ? -ENOMEM : 0;
+}
+
+static int load_keys(Config *c) {
+        if (c->key_file) {
+                _cleanup_free_ char *path = NULL;
+                int r = key_file_path(c, &path);
+                if (r < 0)
+                        return r;
+                r = key_table_load(path, &c->keys);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return -EINVAL;
+        }
+        return check_source_keys(c);
+}
+
+static int load_files(const char *main_path, bool main_required, const char *const *dropin_dirs,
+                      ConfigLoadFlags flags, Config *ret) {
         Config c;
         int r, k;
 
@@ -225,6 +296,9 @@ int config_load_files(const char *main_path, bool main_required, const char *con
         r = config_file_parse(main_path, main_required, assign_to_config, &c);
         /* Read the drop-ins even after an error, to report all errors. */
         k = apply_dropins(&c, dropin_dirs);
+        if (r >= 0)
+                r = k;
+        k = flags & CONFIG_LOAD_KEYS ? load_keys(&c) : 0;
         if (r >= 0)
                 r = k;
         if (r < 0) {
@@ -235,13 +309,21 @@ int config_load_files(const char *main_path, bool main_required, const char *con
         return 0;
 }
 
+int config_load_files(const char *main_path, bool main_required, const char *const *dropin_dirs, Config *ret) {
+        return load_files(main_path, main_required, dropin_dirs, CONFIG_LOAD_KEYS, ret);
+}
+
 int config_load(const char *explicit_path, Config *ret) {
+        return config_load_flags(explicit_path, CONFIG_LOAD_KEYS, ret);
+}
+
+int config_load_flags(const char *explicit_path, ConfigLoadFlags flags, Config *ret) {
         if (explicit_path) {
                 _cleanup_free_ char *dir = NULL;
                 if (asprintf(&dir, "%s.d", explicit_path) < 0)
                         return -ENOMEM;
                 const char *dirs[] = { dir, NULL };
-                return config_load_files(explicit_path, true, dirs, ret);
+                return load_files(explicit_path, true, dirs, flags, ret);
         }
         static const char *const dirs[] = {
                 TEMPUS_CONF_DIR "/tempus.conf.d",
@@ -250,7 +332,7 @@ int config_load(const char *explicit_path, Config *ret) {
                 "/usr/lib/tempus/tempus.conf.d",
                 NULL,
         };
-        return config_load_files(TEMPUS_CONFIG_FILE, false, dirs, ret);
+        return load_files(TEMPUS_CONFIG_FILE, false, dirs, flags, ret);
 }
 
 /* ---- --dump-config ------------------------------------------------------- */

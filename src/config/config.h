@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "auth/key.h"
+#include "core/selection.h"
 #include "core/source-spec.h"
 #include "shared/access.h"
 typedef enum LogFlags {
@@ -24,6 +26,7 @@ typedef struct Config {
         double max_jitter;              /* seconds; default 1 (chrony's maxjitter) */
         bool link_servers;              /* default true: servers networkd learns per link */
         char *link_server_options;      /* options for them ("iburst ..."); NULL: none */
+        SelectAuthMode auth_select_mode; /* default mix */
 
         /* [Clock] */
         char *drift_file;               /* NULL: none */
@@ -49,6 +52,7 @@ typedef struct Config {
 
         /* [Auth] */
         char *key_file;
+        KeyTable *keys;                 /* read from key_file by config_load() */
 
         /* [Log] */
         char *log_dir;
@@ -69,8 +73,19 @@ void config_done(Config *c);
  * "file:line: Section.Key: reason", or "file: reason" for a file refused
  * whole (not a regular file, too large); returns 0, or -EINVAL if any value
  * or file was bad (ret is untouched on failure), or another negative errno
- * for I/O failures. Never blocks on a FIFO or a device. */
+ * for I/O failures. Never blocks on a FIFO or a device. The key file that
+ * [Auth] KeyFile= names is read too: its errors are "file:line: reason",
+ * and a source whose key= is not in it is an error of the source's line. */
 int config_load(const char *explicit_path, Config *ret);
+
+typedef enum ConfigLoadFlags {
+        CONFIG_LOAD_KEYS = 1 << 0,      /* read the key file too (tempusd does) */
+} ConfigLoadFlags;
+
+/* config_load() with a choice: without CONFIG_LOAD_KEYS the key file is
+ * neither read nor checked against key=, which is what a reader of the
+ * settings alone (tempusctl, as a user who may not read the keys) wants. */
+int config_load_flags(const char *explicit_path, ConfigLoadFlags flags, Config *ret);
 
 /* Prints the merged configuration as INI, each value followed by a comment
  * naming the file (and line) it came from. config_load() must have been

@@ -458,7 +458,10 @@ double engine_timer_delay(Engine *e) {
                 return -1;
         double delay = discipline_timer_delay(&e->discipline, raw);
         now = discipline_cook(&e->discipline, raw);
-        nsec_t moment = leap_moment(e, now, &sign);
+        /* Looked up as slew_leap_if_due() does: another event handled
+         * just after an insertion's midnight must not move the leap to
+         * the next day before the timer has slewed it. */
+        nsec_t moment = leap_moment(e, now - LEAP_TIMER_SLACK, &sign);
         if (moment != INT64_MAX) {
                 double to_leap = MAX(nsec_diff(moment, now), 0);
                 delay = delay < 0 ? to_leap : MIN(delay, to_leap);

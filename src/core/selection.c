@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/leap.h"
 #include "core/selection.h"
@@ -15,7 +16,26 @@ const SelectParams select_default_params = {
         .combine_limit = 3.0,
         .reselect_distance = 100e-6,
         .stratum_weight = 1e-3,
+        .auth_mode = SELECT_AUTH_MIX,
 };
+
+static const char *const select_auth_mode_names[_SELECT_AUTH_MODE_MAX] = {
+        [SELECT_AUTH_REQUIRE] = "require",
+        [SELECT_AUTH_PREFER] = "prefer",
+        [SELECT_AUTH_MIX] = "mix",
+        [SELECT_AUTH_IGNORE] = "ignore",
+};
+
+const char *select_auth_mode_to_string(SelectAuthMode m) {
+        return m >= 0 && m < _SELECT_AUTH_MODE_MAX ? select_auth_mode_names[m] : NULL;
+}
+
+SelectAuthMode select_auth_mode_from_string(const char *s) {
+        for (SelectAuthMode m = 0; m < _SELECT_AUTH_MODE_MAX; m++)
+                if (streq(s, select_auth_mode_names[m]))
+                        return m;
+        return _SELECT_AUTH_MODE_INVALID;
+}
 
 static const char *const select_state_names[_SELECT_STATE_MAX] = {
         [SELECT_UNUSABLE] = "unusable",
@@ -43,10 +63,11 @@ static int endpoint_compare(const void *a, const void *b) {
         return y->type - x->type;
 }
 
-/* Marzullo's sweep: finds the greatest number of intervals sharing a point
- * and marks the candidates whose interval reaches a point of that depth.
- * Returns the depth. */
-static unsigned intersect(const SelectCandidate *c, size_t n, const bool *eligible, bool *truechimer) {
+/* Marzullo's sweep: finds the greatest number of the voters' intervals
+ * sharing a point and marks the markable candidates whose interval reaches
+ * a point of that depth. Returns the depth. */
+static unsigned intersect(const SelectCandidate *c, size_t n, const bool *voter, const bool *markable,
+                          bool *truechimer) {
         _cleanup_free_ Endpoint *e = calloc(2 * n + 1, sizeof(Endpoint));
         unsigned depth = 0, best = 0;
         size_t m = 0;
@@ -54,7 +75,7 @@ static unsigned intersect(const SelectCandidate *c, size_t n, const bool *eligib
         if (!e)
                 return 0;
         for (size_t i = 0; i < n; i++) {
-                if (!eligible[i])
+                if (!voter[i])
                         continue;
                 e[m++] = (Endpoint) { c[i].offset - c[i].distance, +1 };
                 e[m++] = (Endpoint) { c[i].offset + c[i].distance, -1 };
@@ -74,7 +95,7 @@ static unsigned intersect(const SelectCandidate *c, size_t n, const bool *eligib
                         continue;
                 double lo = e[k].value, hi = e[k + 1].value;
                 for (size_t i = 0; i < n; i++)
-                        if (eligible[i] && c[i].offset - c[i].distance <= hi &&
+                        if (markable[i] && c[i].offset - c[i].distance <= hi &&
                             c[i].offset + c[i].distance >= lo)
                                 truechimer[i] = true;
         }
@@ -152,9 +173,33 @@ static void mark_remaining(size_t n, const bool *eligible, const bool *truechime
                                                                  : SELECT_FALSETICKER;
 }
 
+/* Which candidates the authentication mode lets take part at all; and
+ * whether the authenticated ones alone vote (mix, with both kinds). */
+static bool auth_policy(const SelectCandidate *c, size_t n, SelectAuthMode mode, bool *allowed) {
+        bool any_auth = false, any_unauth = false;
+
+        for (size_t i = 0; i < n; i++)
+                if (!c[i].noselect) {
+                        any_auth |= c[i].authenticated;
+                        any_unauth |= !c[i].authenticated;
+                }
+        for (size_t i = 0; i < n; i++)
+                allowed[i] = c[i].authenticated || mode == SELECT_AUTH_MIX || mode == SELECT_AUTH_IGNORE ||
+                             (mode == SELECT_AUTH_PREFER && !any_auth);
+        return mode == SELECT_AUTH_MIX && any_auth && any_unauth;
+}
+
+static bool any_authenticated(const SelectCandidate *c, size_t n, const bool *ok) {
+        for (size_t i = 0; i < n; i++)
+                if (ok[i] && c[i].authenticated)
+                        return true;
+        return false;
+}
+
 void select_sources(const SelectCandidate *c, size_t n, int previous, const SelectParams *p,
                     SelectState *states, SelectResult *ret) {
         _cleanup_free_ bool *eligible = calloc(n + 1, sizeof(bool));
+        _cleanup_free_ bool *voter = calloc(n + 1, sizeof(bool));
         _cleanup_free_ bool *truechimer = calloc(n + 1, sizeof(bool));
         _cleanup_free_ bool *ok = calloc(n + 1, sizeof(bool));
         unsigned n_eligible = 0, n_pending = 0, n_ok = 0, n_prefer = 0;
@@ -163,22 +208,32 @@ void select_sources(const SelectCandidate *c, size_t n, int previous, const Sele
         *ret = (SelectResult) { .selected = -1 };
         for (size_t i = 0; i < n; i++)
                 states[i] = SELECT_UNUSABLE;
-        if (!eligible || !truechimer || !ok) {
+        if (!eligible || !voter || !truechimer || !ok) {
                 ret->reason = "out of memory";
                 return;
         }
 
+        /* ok[] holds what the authentication mode allows, for now. */
+        bool trust_auth = auth_policy(c, n, p->auth_mode, ok);
         for (size_t i = 0; i < n; i++) {
-                eligible[i] = c[i].usable && c[i].distance <= p->max_distance;
-                n_eligible += eligible[i];
-                n_pending += !eligible[i] && c[i].pending;
+                bool votes = ok[i] && (!trust_auth || c[i].authenticated);
+                eligible[i] = ok[i] && c[i].usable && c[i].distance <= p->max_distance;
+                voter[i] = eligible[i] && votes;
+                n_eligible += voter[i];
+                n_pending += votes && !eligible[i] && c[i].pending;
+                ok[i] = false;
         }
         ret->n_voters = n_eligible + n_pending;
         if (n_eligible == 0) {
-                ret->reason = n_pending > 0 ? "waiting for the sources to answer" : "no usable source";
+                ret->reason = n_pending > 0 ? "waiting for the sources to answer"
+                              : trust_auth  ? "no authenticated source is usable"
+                                            : "no usable source";
                 return;
         }
-        unsigned depth = intersect(c, n, eligible, truechimer);
+        /* With both kinds in mix, the authenticated sources find the
+         * interval, and an unauthenticated one agrees by overlapping it:
+         * it can never outvote them. */
+        unsigned depth = intersect(c, n, voter, eligible, truechimer);
         ret->n_agree = depth;
         /* A majority of all who may vote: a source that has not answered
          * yet may still disagree. */
@@ -204,6 +259,11 @@ void select_sources(const SelectCandidate *c, size_t n, int previous, const Sele
         if (n_ok == 0 || n_ok < p->min_sources) {
                 mark_remaining(n, eligible, truechimer, true, states);
                 ret->reason = n_ok == 0 ? "no source agrees" : "fewer sources agree than MinSources";
+                return;
+        }
+        if (trust_auth && !any_authenticated(c, n, ok)) {
+                mark_remaining(n, eligible, truechimer, true, states);
+                ret->reason = "no authenticated source agrees";
                 return;
         }
 

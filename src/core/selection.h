@@ -15,7 +15,17 @@
  * 4. Truechimers whose quality is within combine_limit of the selected
  *    one's are combined: offsets weighted by the inverse of their
  *    variances (quality^2), frequencies by the inverse of skew^2, the
- *    minimum-variance unbiased combination of independent estimates. */
+ *    minimum-variance unbiased combination of independent estimates.
+ *
+ * Authentication (AuthSelectMode=, chrony's authselectmode) limits who
+ * takes part: "require" leaves out every unauthenticated source; "prefer"
+ * leaves them out when any authenticated source is configured; "mix" (the
+ * default), when both kinds are configured, lets the authenticated sources
+ * alone find the majority interval, admits an unauthenticated source only
+ * if it overlaps that interval, and selects nothing unless an
+ * authenticated source survives (chrony's "require" and "trust" on the
+ * authenticated ones); "ignore" treats all alike. Sources with noselect
+ * count as neither kind. */
 #pragma once
 
 #include <stdbool.h>
@@ -32,6 +42,19 @@ typedef enum SelectState {
         _SELECT_STATE_MAX,
 } SelectState;
 
+/* MIX first: zeroed parameters get the default. */
+typedef enum SelectAuthMode {
+        SELECT_AUTH_MIX,
+        SELECT_AUTH_REQUIRE,
+        SELECT_AUTH_PREFER,
+        SELECT_AUTH_IGNORE,
+        _SELECT_AUTH_MODE_MAX,
+        _SELECT_AUTH_MODE_INVALID = -1,
+} SelectAuthMode;
+
+const char *select_auth_mode_to_string(SelectAuthMode m);
+SelectAuthMode select_auth_mode_from_string(const char *s);
+
 /* State names as the D-Bus API spells them. */
 const char *select_state_to_string(SelectState s);
 
@@ -43,6 +66,8 @@ typedef struct SelectCandidate {
          * answer cannot win a vote alone. */
         bool pending;
         bool prefer;
+        bool noselect;          /* configured with noselect */
+        bool authenticated;     /* its replies carry a MAC we verify */
         uint8_t stratum;
         double offset;          /* seconds */
         double offset_sd;
@@ -68,6 +93,7 @@ typedef struct SelectParams {
         double combine_limit;   /* combine distance <= limit * selected's */
         double reselect_distance; /* hysteresis when switching, seconds */
         double stratum_weight;  /* seconds of distance per stratum */
+        SelectAuthMode auth_mode;
 } SelectParams;
 
 extern const SelectParams select_default_params;

@@ -20,6 +20,17 @@
 #define POLL_WANDER_SHARE 4.0
 /* Per good prediction, the wander estimate shrinks by this factor. */
 #define WANDER_DECAY 0.99
+/* A kernel transmit timestamp later than this after the time read before
+ * sending belongs to something else. */
+#define TX_TIMESTAMP_MAX_LAG (NSEC_PER_SEC / 10)
+/* The poll is raised only once the regression holds this many samples:
+ * fewer leave each estimate at the mercy of a few noisy ones, and a longer
+ * poll would make the next ones arrive later still. */
+#define POLL_TARGET_SAMPLES 8
+/* What one good prediction adds to the poll score: a longer poll takes
+ * eight of them, about as many samples as the regression needs to carry
+ * an estimate through twice the gap. */
+#define POLL_GOOD_SCORE 0.125
 
 static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_OK] = "ok",
@@ -140,6 +151,14 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
 
 void source_request_sent(Source *s, nsec_t t1) {
         s->t1 = t1;
+        s->t1_kernel = false;
+}
+
+void source_request_timestamped(Source *s, nsec_t t1) {
+        if (!s->waiting || s->t1_kernel || t1 < s->t1 || t1 - s->t1 > TX_TIMESTAMP_MAX_LAG)
+                return;
+        s->t1 = t1;
+        s->t1_kernel = true;
 }
 
 void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
@@ -230,12 +249,13 @@ static bool wander_allows(const SourceStats *stats, int poll) {
  * uncertainty of the fit, and the phase the clock's wander w can add over
  * the gap since the last sample (w^2 gap^3 / 3, Allan's random walk of
  * frequency). A prediction within one standard deviation of that (68% of
- * them when the model holds) counts a quarter point up and lets the wander
+ * them when the model holds) counts POLL_GOOD_SCORE up and lets the wander
  * estimate decay; one beyond 2 standard deviations (about 5%) shows the
  * model too optimistic: a full point down at once, and the wander estimate
  * doubled, which shortens the regression's memory (an innovation test, as
  * adaptive Kalman filters scale their process noise). A full point moves
- * the poll exponent one step within minpoll..maxpoll. */
+ * the poll exponent one step within minpoll..maxpoll; up only while the
+ * regression holds POLL_TARGET_SAMPLES samples. */
 static void adapt_poll(Source *s, const SourceSample *sample) {
         SourceEstimate e;
 
@@ -249,7 +269,7 @@ static void adapt_poll(Source *s, const SourceSample *sample) {
 
         sigma = MAX(sigma, 1e-7);
         if (residual <= POLL_GOOD_SIGMAS * sigma) {
-                s->poll_score += 0.25;
+                s->poll_score += POLL_GOOD_SCORE;
                 sourcestats_set_wander(&s->stats, w * WANDER_DECAY);
         } else if (residual > POLL_BAD_SIGMAS * sigma) {
                 s->poll_score = MIN(s->poll_score, 0) - 1.0;
@@ -257,7 +277,7 @@ static void adapt_poll(Source *s, const SourceSample *sample) {
         }
         if (s->poll_score >= 1.0) {
                 s->poll_score = 0;
-                if (wander_allows(&s->stats, s->poll + 1))
+                if (e.n_samples >= POLL_TARGET_SAMPLES && wander_allows(&s->stats, s->poll + 1))
                         s->poll = MIN(s->poll + 1, s->spec.maxpoll);
         } else if (s->poll_score <= -1.0) {
                 s->poll_score = 0;
@@ -298,6 +318,10 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         s->reach |= 1;
         s->polls_unreachable = 0;
         s->n_replies++;
+        if (s->t1_kernel)
+                s->n_tx_kernel++;
+        else
+                s->n_tx_daemon++;
         s->has_reply = true;
         s->last_t1 = s->t1;
         s->last_receive = p->receive_ts;
@@ -355,6 +379,8 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
                  * was reset (an external step): an answer is due. */
                 .pending = !have && may_serve && (s->has_reply ? s->reach != 0 : s->n_requests <= 1),
                 .prefer = s->spec.prefer,
+                .noselect = s->spec.noselect,
+                .authenticated = s->spec.key != 0,
                 .stratum = s->stratum,
                 .leap = s->leap,
         };

@@ -56,6 +56,7 @@ typedef struct Source {
         bool waiting;
         NtpTimestamp cookie;
         nsec_t t1;                      /* cooked transmit time */
+        bool t1_kernel;                 /* t1 is the kernel's transmit timestamp */
 
         /* From the last valid reply. */
         NtpLeap leap;
@@ -79,6 +80,13 @@ typedef struct Source {
         SelectState state;
 
         uint64_t n_requests, n_replies, n_rejected;
+        /* Samples whose transmit time was the kernel's, or read by us
+         * before sending (no kernel timestamp came). */
+        uint64_t n_tx_kernel, n_tx_daemon;
+        /* Replies dropped because their MAC did not verify with our key
+         * (or was missing, or a crypto-NAK): counted by the daemon, which
+         * checks MACs before a reply reaches source_process_reply(). */
+        uint64_t n_auth_failures;
 } Source;
 
 int source_new(unsigned id, const SourceSpec *spec, const char *name,
@@ -100,8 +108,13 @@ bool source_wants_polls(const Source *s);
  * transmit timestamp (it must come back as the reply's origin timestamp,
  * and tells nothing about our clock). now is cooked time. */
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
-/* Records the actual send time once the datagram left (cooked). */
+/* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
+/* Replaces it by the kernel's timestamp of the datagram leaving (cooked),
+ * which leaves out the time the send itself took. Ignored unless a request
+ * is in flight and t1 is no earlier than the time read before sending
+ * and at most TX_TIMESTAMP_MAX_LAG later (anything else is not ours). */
+void source_request_timestamped(Source *s, nsec_t t1);
 
 /* Checks a reply received at cooked time t4 and, if good, adds its sample.
  * *ret_sample gets the measurement when SOURCE_REPLY_OK. */

@@ -225,6 +225,18 @@ static void handle_source(Converter *c, const Directive *d, char **args, size_t 
                 note(c, _("options tempus does not support were dropped: %s"), dropped);
 }
 
+/* authselectmode: the same four modes, under the same names. */
+static void handle_auth_select_mode(Converter *c, const Directive *d, char **args, size_t n) {
+        static const char *const modes[] = { "require", "prefer", "mix", "ignore" };
+
+        for (size_t i = 0; n == 1 && i < ELEMENTSOF(modes); i++)
+                if (strcasecmp(args[0], modes[i]) == 0) {
+                        emit(c, d->section, "%s=%s", d->key, modes[i]);
+                        return;
+                }
+        note(c, _("expected require, prefer, mix or ignore"));
+}
+
 /* Directives with one argument that becomes one key. */
 static void handle_value(Converter *c, const Directive *d, char **args, size_t n) {
         if (n != 1) {
@@ -347,6 +359,7 @@ static const Directive directives[] = {
         { "minsources",     handle_value,       SECTION_SOURCES, "MinSources",   NULL },
         { "maxdistance",    handle_value,       SECTION_SOURCES, "MaxDistance",  NULL },
         { "maxjitter",      handle_value,       SECTION_SOURCES, "MaxJitter",    NULL },
+        { "authselectmode", handle_auth_select_mode, SECTION_SOURCES, "AuthSelectMode", NULL },
         { "driftfile",      handle_value,       SECTION_CLOCK,   "DriftFile",    NULL },
         { "makestep",       handle_makestep,    SECTION_CLOCK,   NULL,           NULL },
         { "rtcsync",        handle_flag,        SECTION_CLOCK,   "RTCSync",      NULL },

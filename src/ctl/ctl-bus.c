@@ -43,6 +43,10 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("Prefer",         'b', prefer),
         SOURCE_FIELD("IBurst",         'b', iburst),
         SOURCE_FIELD("Authentication", 's', authentication),
+        SOURCE_FIELD("KeyID",          'u', key_id),
+        SOURCE_FIELD("KeyType",        's', key_type),
+        SOURCE_FIELD("KeyLength",      'u', key_length),
+        SOURCE_FIELD("AuthFailures",   'u', auth_failures),
         SOURCE_FIELD("Link",           's', link),
 };
 

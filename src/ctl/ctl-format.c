@@ -50,6 +50,7 @@ void ctl_source_info_done(CtlSourceInfo *s) {
         free(s->state);
         free(s->authentication);
         free(s->link);
+        free(s->key_type);
         *s = (CtlSourceInfo) {};
 }
 
@@ -254,6 +255,53 @@ void ctl_print_sourcestats(FILE *f, const CtlSourceInfo *s, size_t n, const CtlV
                 print_sourcestats_row(f, &s[i], flags->numeric);
 }
 
+/* ---- authdata ---- */
+
+static const char authdata_header[] =
+        "Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen";
+
+static const char authdata_legend[] = N_(
+        "Mode: SK a symmetric key from the key file, - no authentication.\n"
+        "Type: 1 MD5, 2 SHA1, 3 SHA256, 4 SHA384, 5 SHA512, 13 AES128, 14 AES256 (chronyc's numbers).\n"
+        "KLen: key length in bits.  NAK: replies that failed authentication (no MAC, a wrong\n"
+        "MAC or a crypto-NAK).  Last, Atmp, Cook and CLen are for NTS.\n\n");
+
+/* chronyc's numbers for the hashes and ciphers (its hash.h and cmac.h). */
+static unsigned authdata_type_number(const char *type) {
+        static const struct { const char *name; unsigned number; } types[] = {
+                { "MD5", 1 }, { "SHA1", 2 }, { "SHA256", 3 }, { "SHA384", 4 }, { "SHA512", 5 },
+                { "AES128", 13 }, { "AES256", 14 },
+        };
+        for (size_t i = 0; type && i < ELEMENTSOF(types); i++)
+                if (streq(type, types[i].name))
+                        return types[i].number;
+        return 0;
+}
+
+static const char *authdata_mode(const CtlSourceInfo *s) {
+        if (streq_ptr(s->authentication, "symmetric"))
+                return "SK";
+        if (streq_ptr(s->authentication, "nts"))
+                return "NTS";
+        return "-";
+}
+
+static void print_authdata_row(FILE *f, const CtlSourceInfo *s, bool numeric) {
+        char name[SOURCES_NAME_WIDTH + 1];
+
+        fprintf(f, "%-27s %4s %5" PRIu32 " %4u %4" PRIu32 " %4s %4d %4" PRIu32 " %4d %4d\n",
+                source_label(name, SOURCES_NAME_WIDTH, s, numeric), authdata_mode(s), s->key_id,
+                authdata_type_number(s->key_type), s->key_length, "-", 0, s->auth_failures, 0, 0);
+}
+
+void ctl_print_authdata(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags) {
+        if (flags->verbose)
+                fputs(_(authdata_legend), f);
+        print_header(f, authdata_header);
+        for (size_t i = 0; i < n; i++)
+                print_authdata_row(f, &s[i], flags->numeric);
+}
+
 /* ---- tracking ---- */
 
 /* "Wed Nov 25 09:29:47 2026" in UTC with English names whatever the locale,
@@ -446,6 +494,30 @@ static void json_sources_array(FILE *f, const CtlSourceInfo *s, size_t n) {
 void ctl_json_sources(FILE *f, const CtlSourceInfo *s, size_t n) {
         json_sources_array(f, s, n);
         fputc('\n', f);
+}
+
+static void json_authdata(FILE *f, const CtlSourceInfo *s) {
+        bool first = true;
+
+        fputc('{', f);
+        json_write_key(f, &first, "Name");              json_write_string(f, s->name ?: "");
+        json_write_key(f, &first, "Address");           json_write_string(f, s->address ?: "");
+        json_write_key(f, &first, "Authentication");    json_write_string(f, s->authentication ?: "none");
+        json_write_key(f, &first, "KeyID");             fprintf(f, "%" PRIu32, s->key_id);
+        json_write_key(f, &first, "KeyType");           json_write_string(f, s->key_type ?: "");
+        json_write_key(f, &first, "KeyLength");         fprintf(f, "%" PRIu32, s->key_length);
+        json_write_key(f, &first, "AuthFailures");      fprintf(f, "%" PRIu32, s->auth_failures);
+        fputc('}', f);
+}
+
+void ctl_json_authdata(FILE *f, const CtlSourceInfo *s, size_t n) {
+        fputc('[', f);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        fputc(',', f);
+                json_authdata(f, &s[i]);
+        }
+        fputs("]\n", f);
 }
 
 static void json_tracking_members(FILE *f, bool *first, const CtlTracking *t) {

@@ -43,6 +43,10 @@ typedef struct CtlSourceInfo {
         bool prefer;
         bool iburst;
         char *authentication;   /* none, symmetric, nts; NULL: not reported */
+        uint32_t key_id;
+        char *key_type;         /* MD5 ... AES256; "" or NULL: none */
+        uint32_t key_length;    /* bits */
+        uint32_t auth_failures;
         char *link;             /* network link it was learned from; NULL or "": none */
 } CtlSourceInfo;
 
@@ -111,6 +115,8 @@ char ctl_state_char(const char *state);
 void ctl_print_sources(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
 void ctl_print_sourcestats(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
 void ctl_print_tracking(FILE *f, const CtlTracking *t);
+/* chronyc authdata: how each source is authenticated. */
+void ctl_print_authdata(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
 
 typedef struct CtlActivity {
         unsigned online;
@@ -131,6 +137,7 @@ void ctl_print_status(FILE *f, const CtlTracking *t, const CtlSourceInfo *s, siz
 
 /* JSON views: stable key names, the D-Bus property names. */
 void ctl_json_sources(FILE *f, const CtlSourceInfo *s, size_t n);
+void ctl_json_authdata(FILE *f, const CtlSourceInfo *s, size_t n);
 void ctl_json_tracking(FILE *f, const CtlTracking *t);
 void ctl_json_activity(FILE *f, const CtlActivity *a);
 void ctl_json_status(FILE *f, const CtlTracking *t, const CtlSourceInfo *s, size_t n);

@@ -59,7 +59,8 @@ static int find_log_dir(const PlotOptions *o, const char **ret, char **ret_owned
                 *ret = o->log_dir;
                 return 0;
         }
-        r = config_load(o->config, &c);
+        /* The log directory only: the key file is root's. */
+        r = config_load_flags(o->config, 0, &c);
         if (r < 0) {
                 fprintf(stderr, _("Failed to read the configuration; name the log directory with --log-dir.\n"));
                 return -EIO;

@@ -114,7 +114,7 @@ static int call(Ctl *c, const char *method, const char *types, ...) {
 
 typedef void (*SourcesPrinter)(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
 
-/* sources and sourcestats: the same data, two chronyc views. */
+/* sources, sourcestats and authdata: the same data, three chronyc views. */
 static int show_sources(Ctl *c, SourcesPrinter print) {
         CtlSourceInfo *s = NULL;
         size_t count = 0;
@@ -122,7 +122,9 @@ static int show_sources(Ctl *c, SourcesPrinter print) {
 
         if (r < 0)
                 return r;
-        if (c->json)
+        if (c->json && print == ctl_print_authdata)
+                ctl_json_authdata(stdout, s, count);
+        else if (c->json)
                 ctl_json_sources(stdout, s, count);
         else
                 print(stdout, s, count, &c->view);
@@ -136,6 +138,10 @@ static int cmd_sources(Ctl *c, char **args, int n) {
 
 static int cmd_sourcestats(Ctl *c, char **args, int n) {
         return show_sources(c, ctl_print_sourcestats);
+}
+
+static int cmd_authdata(Ctl *c, char **args, int n) {
+        return show_sources(c, ctl_print_authdata);
 }
 
 static int cmd_tracking(Ctl *c, char **args, int n) {
@@ -340,6 +346,7 @@ typedef struct Command {
 static const Command commands[] = {
         { "sources",        0, 0,  cmd_sources,        true  },
         { "sourcestats",    0, 0,  cmd_sourcestats,    true  },
+        { "authdata",       0, 0,  cmd_authdata,       true  },
         { "tracking",       0, 0,  cmd_tracking,       false },
         { "activity",       0, 0,  cmd_activity,       false },
         { "status",         0, 0,  cmd_status,         false },
@@ -363,6 +370,7 @@ static void help(void) {
                  "Views:\n"
                  "  sources [-v] [-n]        time sources, as chronyc sources\n"
                  "  sourcestats [-v] [-n]    statistics of the sources, as chronyc sourcestats\n"
+                 "  authdata [-v] [-n]       how the sources are authenticated, as chronyc authdata\n"
                  "  tracking                 state of the system clock, as chronyc tracking\n"
                  "  activity                 how many sources are online and offline\n"
                  "  status                   a short summary\n"

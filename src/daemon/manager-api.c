@@ -28,6 +28,10 @@ bool manager_controls_clock(const Manager *m) {
         return m->clock->controls;
 }
 
+const KeyTable *manager_get_keys(const Manager *m) {
+        return m->config.keys;
+}
+
 bool manager_local_rtc(const Manager *m) {
         return m->local_rtc;
 }

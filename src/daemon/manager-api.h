@@ -16,6 +16,7 @@
 #include "shared/access.h"
 
 typedef struct Manager Manager;
+typedef struct KeyTable KeyTable;
 
 /* At most this many sources at a time, taken by Server=/Pool= lines. */
 #define MANAGER_MAX_SOURCES 256
@@ -26,6 +27,8 @@ typedef struct ManagerCounters {
         uint64_t served;                        /* replies sent */
         uint64_t denied;                        /* refused by access rules */
         uint64_t rate_limited;
+        uint64_t authenticated;                 /* requests answered with a MAC */
+        uint64_t auth_failures;                 /* requests answered with a crypto-NAK */
         uint64_t replies_rejected;              /* server replies that failed checks */
 } ManagerCounters;
 
@@ -53,6 +56,8 @@ Engine *manager_get_engine(Manager *m);
 const ManagerCounters *manager_get_counters(const Manager *m);
 AccessList *manager_get_access(Manager *m);
 bool manager_controls_clock(const Manager *m);
+/* The keys of [Auth] KeyFile=, or NULL without one. */
+const KeyTable *manager_get_keys(const Manager *m);
 bool manager_local_rtc(const Manager *m);
 /* How many of MANAGER_MAX_SOURCES the Server=/Pool= lines take. */
 unsigned manager_source_slots(const Manager *m);
@@ -68,7 +73,8 @@ void manager_tracking(Manager *m, Tracking *ret);
  * (which signals it to every listener). */
 void manager_schedule_status(Manager *m);
 /* Adds a Server=/Pool= line and starts resolving it. Returns 0, -EEXIST
- * when a line for that host exists, -ENOSPC when it would take more than
+ * when a line for that host exists, -ENOKEY when its key= is not in the
+ * key file, -ENOSPC when it would take more than
  * MANAGER_MAX_SOURCES, or -ENOMEM. Logs nothing. */
 int manager_add_source_spec(Manager *m, const SourceSpec *spec);
 int manager_remove_source_by_name(Manager *m, const char *name);

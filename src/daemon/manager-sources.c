@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/key.h"
 #include "core/engine.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
@@ -55,19 +56,8 @@ static usec_t manager_now(Manager *m) {
 /* ---- peers ---------------------------------------------------------------- */
 
 Peer *manager_find_peer_by_id(Manager *m, unsigned id) {
-        size_t lo = 0, hi = m->n_peers;
-
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                unsigned at = m->peers[mid]->source->id;
-                if (at == id)
-                        return m->peers[mid];
-                if (at < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return NULL;
+        size_t i = LOWER_BOUND(m->peers, m->n_peers, ->source->id, id);
+        return i < m->n_peers && m->peers[i]->source->id == id ? m->peers[i] : NULL;
 }
 
 static bool address_in_use(Manager *m, const struct sockaddr_storage *a) {
@@ -269,6 +259,8 @@ int manager_add_source_spec(Manager *m, const SourceSpec *spec) {
 
         if (hashmap_get(m->groups_by_host, spec->host))
                 return -EEXIST;
+        if (spec->key != 0 && !key_table_find(m->config.keys, spec->key))
+                return -ENOKEY;
         if (slots > MANAGER_MAX_SOURCES - m->source_slots)
                 return -ENOSPC;
         g = calloc(1, sizeof(SourceGroup));

@@ -60,6 +60,7 @@ static void engine_params_from_config(const Config *c, EngineParams *p) {
         p->select.min_sources = MAX(c->min_sources, 1u);
         p->select.max_distance = c->max_distance;
         p->select.max_jitter = c->max_jitter;
+        p->select.auth_mode = c->auth_select_mode;
         p->local_stratum = c->local_stratum;
         p->leap_mode = leap_mode_from_config(c);
 }
@@ -148,7 +149,7 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
         manager_load_leap_table(m);
         if (m->config.hw_timestamp)
                 log_notice("HWTimestamp=%s: hardware timestamps are not supported; using the kernel's software "
-                           "receive timestamps.", m->config.hw_timestamp);
+                           "receive and transmit timestamps.", m->config.hw_timestamp);
 
         r = access_list_copy(&m->access, &m->config.access);
         if (r < 0)

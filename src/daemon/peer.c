@@ -1,6 +1,7 @@
 /* Client-side I/O for one source (see peer.h). */
 #include <sys/random.h>
 
+#include "auth/mac.h"
 #include "core/engine.h"
 #include "daemon/logfile.h"
 #include "daemon/manager.h"
@@ -82,11 +83,39 @@ static void peer_log_statistics(Peer *p) {
         logfiles_write_statistics(m->logs, &ls);
 }
 
+/* The key of an authenticated source, or NULL. A key that went missing
+ * (from a reload) stops the source rather than drop its authentication. */
+static const Key *peer_key(Peer *p) {
+        return key_table_find(p->manager->config.keys, p->source->spec.key);
+}
+
+/* With key= the reply must carry a MAC of our key that verifies; a forged
+ * or stripped reply never reaches the engine, so it cannot use up the
+ * request it claims to answer. */
+static bool peer_reply_authentic(Peer *p, const UdpMessage *msg, const NtpPacket *pkt) {
+        Source *s = p->source;
+
+        if (s->spec.key == 0)
+                return true;
+        const Key *key = peer_key(p);
+        if (key && pkt->mac_length > 0 && mac_verify(key, pkt->version, msg->data, msg->len, pkt->mac_length))
+                return true;
+        s->n_auth_failures++;
+        log_debug("Reply from %s dropped: %s", s->address_string,
+                  pkt->mac_length == MAC_CRYPTO_NAK_SIZE ? "crypto-NAK (the server does not know our key)"
+                  : pkt->mac_length == 0                  ? "no MAC"
+                                                          : "MAC does not verify with our key");
+        manager_schedule_status(p->manager);
+        return false;
+}
+
 static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         Manager *m = p->manager;
         NtpPacket pkt;
 
         if (!manager_parse_datagram(m, msg, &pkt))
+                return;
+        if (!peer_reply_authentic(p, msg, &pkt))
                 return;
 
         nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
@@ -102,10 +131,26 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         manager_arm_discipline_timer(m);
 }
 
+/* The kernel's transmit timestamp of our request waits on the socket's
+ * error queue (it is there before any reply can be). The queue must be
+ * drained on every wakeup: epoll reports it for as long as it holds
+ * anything. */
+static void peer_read_tx_timestamps(Peer *p, int fd) {
+        for (int i = 0; i < 4; i++) {
+                nsec_t tx;
+                int r = udp_read_tx_timestamp(fd, &tx);
+                if (r == -EAGAIN)
+                        break;
+                if (r >= 0)
+                        source_request_timestamped(p->source, engine_cook_system_time(p->manager->engine, tx));
+        }
+}
+
 static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Peer *p = userdata;
 
         manager_check_clock_step(p->manager);
+        peer_read_tx_timestamps(p, fd);
         /* Bounded: a flood on this socket cannot starve the loop. */
         for (int i = 0; i < 16 && p->fd >= 0; i++) {
                 UdpMessage msg;
@@ -122,10 +167,23 @@ static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* Encodes the request, with our MAC when the source has a key. Returns
+ * its length or a negative errno. */
+static int peer_encode_request(Peer *p, const NtpPacket *pkt, uint8_t buf[static NTP_HEADER_SIZE + MAC_MAX_SIZE]) {
+        size_t len = ntp_packet_encode(pkt, buf);
+
+        if (p->source->spec.key == 0)
+                return (int) len;
+        const Key *key = peer_key(p);
+        if (!key)
+                return -ENOKEY;
+        return mac_sign(key, mac_digest_size(key->type, pkt->version), buf, len, NTP_HEADER_SIZE + MAC_MAX_SIZE);
+}
+
 static int peer_send_request(Peer *p) {
         Manager *m = p->manager;
         Source *s = p->source;
-        uint8_t buf[NTP_HEADER_SIZE];
+        uint8_t buf[NTP_HEADER_SIZE + MAC_MAX_SIZE];
         NtpPacket pkt;
         nsec_t now, tx;
         int r;
@@ -139,9 +197,14 @@ static int peer_send_request(Peer *p) {
         if (r < 0)
                 return log_warning_errno(r, "Failed to read the clock: %m");
         source_build_request(s, now, random_cookie(), &pkt);
-        size_t len = ntp_packet_encode(&pkt, buf);
+        int len = peer_encode_request(p, &pkt, buf);
+        if (len < 0) {
+                peer_close_socket(p);
+                return log_warning_errno(len, "Not polling %s: key %u is not in the key file: %m",
+                                         s->address_string, s->spec.key);
+        }
 
-        r = udp_send(p->fd, buf, len, &tx);
+        r = udp_send(p->fd, buf, (size_t) len, &tx);
         if (r < 0) {
                 log_debug_errno(r, "Failed to send to %s: %m", s->address_string);
                 peer_close_socket(p);

@@ -1,7 +1,9 @@
 /* Answering NTP clients (see responder.h). */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <stdlib.h>
 
+#include "auth/mac.h"
 #include "core/engine.h"
 #include "daemon/manager.h"
 #include "daemon/responder.h"
@@ -38,6 +40,32 @@ static void fill_server_state(Manager *m, ServerState *st) {
                              &st->reference_time, &st->root_delay, &st->root_dispersion);
 }
 
+/* A request with a MAC is answered with a MAC of the same key when its own
+ * verifies, and with a crypto-NAK (RFC 5905: a lone key ID of 0) when the
+ * key is unknown or the MAC wrong: never with something that looks
+ * authenticated and is not. The reply's MAC is no longer than the
+ * request's, so the reply stays no larger than the request. A bare key
+ * ID from a client is no MAC at all: the request is unauthenticated. */
+static void responder_authenticate(Manager *m, const UdpMessage *msg, const NtpPacket *request, UdpReply *out) {
+        size_t mac_len = request->mac_length;
+
+        if (mac_len <= MAC_CRYPTO_NAK_SIZE)
+                return;
+        const Key *key = key_table_find(m->config.keys, mac_key_id(msg->data, msg->len, mac_len));
+        /* The reply's digest is as long as the request's: chrony truncates
+         * SHA2 digests in NTPv4, ntpsec does not, and each checks ours so. */
+        if (key && mac_verify(key, request->version, msg->data, msg->len, mac_len)) {
+                int k = mac_sign(key, mac_len - MAC_KEY_ID_SIZE, out->data, out->len, sizeof out->data);
+                if (k >= 0) {
+                        m->counters.authenticated++;
+                        out->len = (size_t) k;
+                        return;
+                }
+        }
+        m->counters.auth_failures++;
+        out->len = (size_t) mac_append_crypto_nak(out->data, out->len, sizeof out->data);
+}
+
 /* Checks one request and builds its reply into *out. Returns true if it
  * is to be answered. */
 static bool responder_answer(Responder *r, const ServerState *st, const UdpMessage *msg, UdpReply *out) {
@@ -69,9 +97,12 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
                 m->counters.dropped[NTP_DROP_BAD_MODE]++;
                 return false;
         }
-        /* 48 bytes out for at least 48 in, KoD or not: never an amplifier. */
+        /* 48 bytes out for at least 48 in, KoD or not, and a MAC only for a
+         * MAC at least as long: never an amplifier. */
         out->request = msg;
         out->len = ntp_packet_encode(&reply, out->data);
+        responder_authenticate(m, msg, &request, out);
+        assert(out->len <= msg->len);
         return true;
 }
 

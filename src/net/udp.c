@@ -1,6 +1,8 @@
 /* UDP sockets for NTP (see udp.h). */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -19,6 +21,13 @@ static int set_int_option(int fd, int level, int name, int value) {
 
 static int enable_rx_timestamps(int fd) {
         return set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+}
+
+/* Software transmit timestamps, taken by the kernel as the datagram leaves
+ * for the device, and returned on the error queue without the payload. */
+static int enable_tx_timestamps(int fd) {
+        return set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING,
+                              SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY);
 }
 
 static int socket_family(int fd) {
@@ -127,10 +136,24 @@ int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd)
         r = enable_rx_timestamps(fd);
         if (r < 0)
                 return r;
+        /* Without them (an old kernel, a sandbox that filters the option)
+         * the transmit time read before send() stands. */
+        (void) enable_tx_timestamps(fd);
         if (connect(fd, server, len) < 0)
                 return -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+/* The software timestamp of an SCM_TIMESTAMPING message (the first of its
+ * three; the others are for hardware), or 0. */
+static nsec_t software_timestamp(const struct cmsghdr *c) {
+        struct scm_timestamping t;
+
+        if (c->cmsg_len < CMSG_LEN(sizeof t))
+                return 0;
+        memcpy(&t, CMSG_DATA(c), sizeof t);
+        return t.ts[0].tv_sec == 0 && t.ts[0].tv_nsec == 0 ? 0 : timespec_to_nsec(&t.ts[0]);
 }
 
 static void read_control(struct msghdr *mh, UdpMessage *m) {
@@ -139,6 +162,11 @@ static void read_control(struct msghdr *mh, UdpMessage *m) {
                         struct timespec ts;
                         memcpy(&ts, CMSG_DATA(c), sizeof ts);
                         m->rx_time = timespec_to_nsec(&ts);
+                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+                        /* Some kernels report receive timestamps this way
+                         * too once transmit timestamps are on. */
+                        if (m->rx_time == 0)
+                                m->rx_time = software_timestamp(c);
                 } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
                         memcpy(&m->local4, CMSG_DATA(c), sizeof m->local4);
                         m->local_family = AF_INET;
@@ -151,8 +179,8 @@ static void read_control(struct msghdr *mh, UdpMessage *m) {
 
 typedef union UdpReceiveControl {
         struct cmsghdr align;
-        uint8_t buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-                    CMSG_SPACE(sizeof(struct in_pktinfo))];
+        uint8_t buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct scm_timestamping)) +
+                    CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
 } UdpReceiveControl;
 
 typedef union UdpReplyControl {
@@ -290,4 +318,32 @@ int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx) {
                 return -errno;
         *ret_tx = t;
         return 0;
+}
+
+int udp_read_tx_timestamp(int fd, nsec_t *ret_tx) {
+        union {
+                struct cmsghdr align;
+                uint8_t buf[CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(struct sock_extended_err)) +
+                            CMSG_SPACE(sizeof(struct sockaddr_in6))];
+        } control;
+        uint8_t data[NTP_MAX_PACKET_SIZE];
+        struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof control,
+        };
+
+        if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
+                        nsec_t t = software_timestamp(c);
+                        if (t == 0)
+                                break;
+                        *ret_tx = t;
+                        return 0;
+                }
+        return -ENOMSG;
 }

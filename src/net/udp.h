@@ -1,6 +1,6 @@
 /* UDP sockets for NTP: server sockets that answer from the address a
  * request came to, client sockets with a random source port connected to
- * one server, and kernel receive timestamps. All descriptors are
+ * one server, and kernel receive and transmit timestamps. All descriptors are
  * non-blocking and close-on-exec. Functions return 0 or a negative errno. */
 #pragma once
 
@@ -54,7 +54,7 @@ int udp_receive_batch(int fd, UdpMessage *msgs, size_t n);
 
 typedef struct UdpReply {
         const UdpMessage *request;
-        uint8_t data[NTP_HEADER_SIZE];
+        uint8_t data[NTP_HEADER_SIZE + NTP_MAX_MAC_LENGTH];
         size_t len;
 } UdpReply;
 
@@ -63,3 +63,7 @@ typedef struct UdpReply {
 int udp_reply_batch(int fd, const UdpReply *replies, size_t n);
 /* Sends on a connected socket; *ret_tx is CLOCK_REALTIME just before. */
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx);
+/* Reads one entry of a client socket's error queue: the kernel's software
+ * transmit timestamp (CLOCK_REALTIME) of a datagram sent on it. -EAGAIN
+ * when the queue is empty, -ENOMSG for an entry without one. */
+int udp_read_tx_timestamp(int fd, nsec_t *ret_tx);

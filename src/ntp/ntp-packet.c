@@ -16,7 +16,7 @@
 /* RFC 5905 MAC: 4-byte key ID plus an MD5 (16) or SHA-1 (20) digest; a
  * lone 4-byte key ID of 0 is a crypto-NAK. */
 #define NTP_MAC_MD5_LENGTH 20
-#define NTP_MAC_SHA1_LENGTH 24
+#define NTP_MAC_SHA1_LENGTH NTP_MAX_V4_MAC_LENGTH
 #define NTP_CRYPTO_NAK_LENGTH 4
 
 static const char *const ntp_drop_names[_NTP_DROP_MAX] = {
@@ -57,18 +57,26 @@ static bool is_mac_length(size_t n) {
         return n == NTP_MAC_MD5_LENGTH || n == NTP_MAC_SHA1_LENGTH || n == NTP_CRYPTO_NAK_LENGTH;
 }
 
+/* MACs of any size: a crypto-NAK, or a key ID and a whole MD5, SHA-1, SHA-256,
+ * SHA-384 or SHA-512 digest. */
+static bool is_any_mac_length(size_t n) {
+        return is_mac_length(n) || n == 4 + 32 || n == 4 + 48 || n == NTP_MAX_MAC_LENGTH;
+}
+
 /* Walks what follows the header: extension fields, then an optional MAC.
  * A remainder that is exactly a MAC length is taken as the MAC even if it
  * could start a field, as RFC 7822 section 7.5 resolves the ambiguity. */
-static NtpDrop parse_trailer(const uint8_t *p, size_t n, NtpPacket *ret) {
+static NtpDrop parse_fields(const uint8_t *p, size_t n, NtpPacket *ret) {
         size_t off = 0;
 
         ret->extension_bytes = 0;
         ret->has_mac = false;
+        ret->mac_length = 0;
         while (n - off > 0) {
                 size_t left = n - off;
                 if (is_mac_length(left)) {
                         ret->has_mac = true;
+                        ret->mac_length = left;
                         return NTP_DROP_NONE;
                 }
                 if (left < NTP_EXT_MIN_LENGTH)
@@ -80,6 +88,20 @@ static NtpDrop parse_trailer(const uint8_t *p, size_t n, NtpPacket *ret) {
                 ret->extension_bytes += field;
         }
         return NTP_DROP_NONE;
+}
+
+/* ntpsec sends whole SHA-256, -384 and -512 digests in NTPv4 too: what
+ * cannot be read as extension fields and is that long is such a MAC. */
+static NtpDrop parse_trailer(const uint8_t *p, size_t n, NtpPacket *ret) {
+        NtpDrop d = parse_fields(p, n, ret);
+
+        if (d == NTP_DROP_BAD_EXTENSION && is_any_mac_length(n)) {
+                ret->extension_bytes = 0;
+                ret->has_mac = true;
+                ret->mac_length = n;
+                return NTP_DROP_NONE;
+        }
+        return d;
 }
 
 NtpDrop ntp_packet_parse(const void *buf, size_t len, NtpPacket *ret) {
@@ -111,9 +133,11 @@ NtpDrop ntp_packet_parse(const void *buf, size_t len, NtpPacket *ret) {
                 return NTP_DROP_BAD_VERSION;
         if (ret->mode == NTP_MODE_RESERVED || ret->mode == NTP_MODE_CONTROL || ret->mode == NTP_MODE_PRIVATE)
                 return NTP_DROP_BAD_MODE;
-        /* NTPv1-3 had no extension fields: anything after the header is a MAC. */
+        /* NTPv1-3 had no extension fields: anything after the header is a
+         * MAC, of up to a whole SHA-512 digest. */
         if (ret->version < 4 && len > NTP_HEADER_SIZE) {
-                ret->has_mac = is_mac_length(len - NTP_HEADER_SIZE);
+                ret->has_mac = is_any_mac_length(len - NTP_HEADER_SIZE);
+                ret->mac_length = ret->has_mac ? len - NTP_HEADER_SIZE : 0;
                 return ret->has_mac ? NTP_DROP_NONE : NTP_DROP_BAD_EXTENSION;
         }
         return parse_trailer(p + NTP_HEADER_SIZE, len - NTP_HEADER_SIZE, ret);

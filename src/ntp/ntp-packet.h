@@ -12,6 +12,11 @@
 #define NTP_HEADER_SIZE 48
 /* Largest datagram we accept: header, a few extension fields and a MAC. */
 #define NTP_MAX_PACKET_SIZE 1024
+/* The longest MAC (key ID and digest) after the header: in NTPv4 RFC
+ * 5905's SHA-1 size, which chrony and ntpsec keep for every hash; in
+ * NTPv3, which has no extension fields, a whole SHA-512 digest. */
+#define NTP_MAX_V4_MAC_LENGTH 24
+#define NTP_MAX_MAC_LENGTH 68
 #define NTP_PORT 123
 #define NTP_VERSION 4
 /* Seconds from 1900-01-01 (NTP era 0) to 1970-01-01 (Unix epoch). */
@@ -62,6 +67,7 @@ typedef struct NtpPacket {
          * the header (skipped, not interpreted). */
         size_t extension_bytes;
         bool has_mac;
+        size_t mac_length;          /* the MAC's bytes at the end (key ID included), 0: none */
 } NtpPacket;
 
 /* Why a datagram was dropped. Counted per reason by the daemon. */

@@ -21,6 +21,23 @@
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 #define CLAMP(x, lo, hi) ((x) < (lo) ? (lo) : (x) > (hi) ? (hi) : (x))
 
+/* Binary search in an array sorted by a member: the index of the first of
+ * its n elements whose member is not below value (n if none). member is
+ * what follows an element to reach the key, as in
+ * LOWER_BOUND(peers, n, ->source->id, id) or LOWER_BOUND(keys, n, .id, id). */
+#define LOWER_BOUND(array, n, member, value)                            \
+        ({                                                              \
+                size_t _lo_ = 0, _hi_ = (n);                            \
+                while (_lo_ < _hi_) {                                   \
+                        size_t _mid_ = _lo_ + (_hi_ - _lo_) / 2;        \
+                        if ((array)[_mid_] member < (value))            \
+                                _lo_ = _mid_ + 1;                       \
+                        else                                            \
+                                _hi_ = _mid_;                           \
+                }                                                       \
+                _lo_;                                                   \
+        })
+
 /* Hands ownership out of a _cleanup_ variable: returns the value and sets the
  * variable to NULL so the cleanup does nothing. */
 #define TAKE_PTR(p)                             \

@@ -1,6 +1,7 @@
 /* Fuzz target for the NTP packet parser: any datagram is either dropped
- * with a reason or parsed; a parsed header encodes back to the same 48
- * bytes and parses to the same fields. */
+ * with a reason or parsed; extension fields and MAC cover what follows the
+ * header; a parsed header encodes back to the same 48 bytes and parses to
+ * the same fields. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 return 0;
         }
-        if (p.extension_bytes > size - NTP_HEADER_SIZE)
+        /* Fields and MAC account for every byte after the header. */
+        if (p.extension_bytes + p.mac_length != size - NTP_HEADER_SIZE || p.has_mac != (p.mac_length > 0) ||
+            p.mac_length > NTP_MAX_MAC_LENGTH)
                 abort();
         if (ntp_packet_encode(&p, buf) != NTP_HEADER_SIZE || memcmp(buf, data, NTP_HEADER_SIZE) != 0)
                 abort();

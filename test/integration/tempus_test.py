@@ -213,10 +213,11 @@ def read_log_rows(path):
     return rows
 
 
-def chronyd_server(args, workdir, port, stratum=8):
+def chronyd_server(args, workdir, port, stratum=8, extra=""):
+    """chronyd serving its own clock on port; extra: more chrony.conf lines."""
     conf = os.path.join(workdir, "chrony-server.conf")
     with open(conf, "w") as f:
-        f.write("port %d\ncmdport 0\nlocal stratum %d\nallow 127.0.0.0/8\nallow ::1\n" % (port, stratum))
+        f.write("port %d\ncmdport 0\nlocal stratum %d\nallow 127.0.0.0/8\nallow ::1\n%s" % (port, stratum, extra))
         f.write("pidfile %s/chronyd.pid\ndriftfile %s/chronyd.drift\n" % (workdir, workdir))
     p = Process("chronyd", [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf],
                 workdir)

@@ -75,7 +75,7 @@ static void test_source_without_replies(void **state) {
         Source *s = make_source(7, "ntp.example", "192.168.2.100", true);
         BusSourceProps p;
 
-        bus_source_props_fill(&p, s, NULL, 1000 * NSEC_PER_SEC);
+        bus_source_props_fill(&p, s, NULL, NULL, 1000 * NSEC_PER_SEC);
         assert_int_equal(p.id, 7);
         assert_string_equal(p.name, "ntp.example");
         assert_string_equal(p.address, "192.168.2.100");
@@ -86,7 +86,7 @@ static void test_source_without_replies(void **state) {
         assert_int_equal(p.last_rx_age_usec, UINT64_MAX);
         assert_int_equal(p.samples, 0);
         assert_string_equal(p.link, "");
-        bus_source_props_fill(&p, s, "veth0", 1000 * NSEC_PER_SEC);
+        bus_source_props_fill(&p, s, NULL, "veth0", 1000 * NSEC_PER_SEC);
         assert_string_equal(p.link, "veth0");
         source_free(s);
 }
@@ -100,7 +100,7 @@ static void test_source_offsets_use_chronyc_sign(void **state) {
         s->last_rx = 1000 * NSEC_PER_SEC;
         s->last_sample = (SourceSample) { .time = s->last_rx, .offset = -0.002, .delay = 0.0004,
                                           .dispersion = 0.0001 };
-        bus_source_props_fill(&p, s, NULL, 1003 * NSEC_PER_SEC);
+        bus_source_props_fill(&p, s, NULL, NULL, 1003 * NSEC_PER_SEC);
         assert_near(p.measured_offset, 0.002, 1e-12);
         assert_near(p.error, 0.0003, 1e-12);
         assert_int_equal(p.last_rx_age_usec, 3 * USEC_PER_SEC);

@@ -65,19 +65,9 @@ static void write_file(const char *name, const char *text) {
 /* Loads name (+ name.d) with stderr captured into errors. */
 static int load(const char *name, Config *c, char *errors, size_t size) {
         char *err = path_in("stderr.txt");
-        fflush(stderr);
-        int saved = dup(STDERR_FILENO);
-        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
+        int saved = stderr_redirect(err);
         int r = config_load(path_in(name), c);
-        fflush(stderr);
-        dup2(saved, STDERR_FILENO);
-        close(saved);
-        FILE *f = fopen(err, "r");
-        size_t n = fread(errors, 1, size - 1, f);
-        errors[n] = 0;
-        fclose(f);
+        stderr_restore(saved, err, errors, size);
         return r;
 }
 
@@ -104,7 +94,8 @@ static void expected_prefix(const char *text, char *buf, size_t size) {
 static void each_key_accepts_good_and_rejects_bad_values(void **state) {
         static const ValueCase cases[] = {
                 { "[Sources]\nServer=192.168.2.100 iburst prefer\n", true },
-                { "[Sources]\nServer=ntp.example.com minpoll=4 maxpoll=8 key=1 port=1123 noselect\n", true },
+                { "[Sources]\nServer=ntp.example.com minpoll=4 maxpoll=8 port=1123 noselect\n", true },
+                { "[Sources]\nServer=ntp.example.com key=1\n", false, "key=1, but no key file is configured" },
                 { "[Sources]\nServer=[2001:db8::1] iburst\n", true },
                 { "[Sources]\nServer=\n", true },
                 { "[Sources]\nServer=host fast\n", false },
@@ -186,7 +177,10 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Server]\nRateLimit=interval=3 burst=8\n", true },
                 { "[Server]\nRateLimit=interval=20\n", false },
                 { "[Server]\nRateLimit=often\n", false },
-                { "[Auth]\nKeyFile=/etc/tempus/tempus.keys\n", true },
+                { "[Auth]\nKeyFile=\n", true },
+                { "[Sources]\nAuthSelectMode=require\n", true },
+                { "[Sources]\nAuthSelectMode=\n", true },
+                { "[Sources]\nAuthSelectMode=always\n", false, "must be require, prefer, mix or ignore" },
                 { "[Log]\nDir=/var/log/tempus\n", true },
                 { "[Log]\nLog=measurements statistics tracking\n", true },
                 { "[Log]\nLog=everything\n", false },
@@ -209,6 +203,57 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                                 assert_non_null(strstr(strstr(errors, prefix), cases[i].reason));
                 }
         }
+}
+
+static void source_keys_come_from_the_key_file(void **state) {
+        Config c;
+        char errors[2048];
+
+        write_file("t.keys", "# test keys\n1 SHA256 HEX:000102030405060708090a0b0c0d0e0f\n"
+                             "2 AES128 HEX:000102030405060708090a0b0c0d0e0f\n");
+        /* Relative: beside the file that names it. */
+        assert_int_equal(load_text("[Sources]\nServer=192.0.2.1 key=1\nServer=192.0.2.2 key=2\n"
+                                   "AuthSelectMode=prefer\n[Auth]\nKeyFile=t.keys\n", &c, errors, sizeof errors), 0);
+        assert_int_equal(key_table_size(c.keys), 2);
+        assert_int_equal(key_table_find(c.keys, 2)->type, KEY_AES128);
+        assert_int_equal(c.sources[1].key, 2);
+        assert_int_equal(c.auth_select_mode, SELECT_AUTH_PREFER);
+        config_done(&c);
+        assert_null(c.keys);
+}
+
+static void a_key_missing_from_the_file_names_the_source_line(void **state) {
+        Config c;
+        char errors[2048];
+
+        write_file("t.keys", "1 SHA256 HEX:000102030405060708090a0b0c0d0e0f\n");
+        assert_int_equal(load_text("[Auth]\nKeyFile=t.keys\n[Sources]\nServer=192.0.2.1 key=1\n"
+                                   "Server=192.0.2.2 key=7\n", &c, errors, sizeof errors), -EINVAL);
+        assert_non_null(strstr(errors, "t.conf:5: Sources.Server: key 7 is not in the key file t.keys"));
+        assert_null(strstr(errors, "t.conf:4:"));
+}
+
+static void settings_alone_are_read_without_the_key_file(void **state) {
+        Config c;
+
+        write_file("nokeys.conf", "[Auth]\nKeyFile=missing.keys\n[Sources]\nServer=192.0.2.1 key=3\n"
+                                  "[Log]\nDir=/var/log/elsewhere\n");
+        assert_int_equal(config_load_flags(path_in("nokeys.conf"), 0, &c), 0);
+        assert_null(c.keys);
+        assert_string_equal(c.log_dir, "/var/log/elsewhere");
+        config_done(&c);
+}
+
+static void a_bad_key_file_fails_the_configuration(void **state) {
+        Config c;
+        char errors[2048];
+
+        write_file("t.keys", "1 SHA256 HEX:000102030405060708090a0b0c0d0e0f\n1 MD5 secretsecret\n");
+        assert_int_equal(load_text("[Auth]\nKeyFile=t.keys\n", &c, errors, sizeof errors), -EINVAL);
+        assert_non_null(strstr(errors, "t.keys:2: duplicate key ID 1"));
+
+        assert_int_equal(load_text("[Auth]\nKeyFile=missing.keys\n", &c, errors, sizeof errors), -EINVAL);
+        assert_non_null(strstr(errors, "missing.keys: cannot open the key file"));
 }
 
 static void values_land_in_their_fields(void **state) {
@@ -624,6 +669,10 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(each_key_accepts_good_and_rejects_bad_values),
                 cmocka_unit_test(values_land_in_their_fields),
+                cmocka_unit_test(source_keys_come_from_the_key_file),
+                cmocka_unit_test(a_key_missing_from_the_file_names_the_source_line),
+                cmocka_unit_test(a_bad_key_file_fails_the_configuration),
+                cmocka_unit_test(settings_alone_are_read_without_the_key_file),
                 cmocka_unit_test(defaults_serve_nobody_and_never_step),
                 cmocka_unit_test(lists_accumulate_and_an_empty_value_clears_them),
                 cmocka_unit_test(an_empty_value_resets_a_single_key_to_its_default),

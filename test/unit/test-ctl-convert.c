@@ -82,6 +82,9 @@ static void test_each_directive_maps_to_its_key(void **state) {
                 { "ratelimit interval 3 burst 8", "RateLimit=interval=3 burst=8\n" },
                 { "ratelimit",                  "RateLimit=interval=3 burst=8\n" },
                 { "keyfile /etc/chrony.keys",   "KeyFile=/etc/chrony.keys\n" },
+                { "authselectmode require",     "AuthSelectMode=require\n" },
+                { "authselectmode MIX",         "AuthSelectMode=mix\n" },
+                { "server ntp.example.com key 5 iburst", "Server=ntp.example.com key=5 iburst\n" },
                 { "logdir /var/log/chrony",     "Dir=/var/log/chrony\n" },
                 { "log measurements statistics tracking", "Log=measurements statistics tracking\n" },
                 { "SERVER upper.example.com IBURST", "Server=upper.example.com iburst\n" },
@@ -128,6 +131,15 @@ static void test_unsupported_server_options_dropped_and_named(void **state) {
         assert_int_equal(r.n_notes, 1);
         assert_int_equal(r.notes[0].line, 1);
         assert_non_null(strstr(r.notes[0].reason, "maxdelay 0.3 xleave nts"));
+        convert_result_done(&r);
+}
+
+static void test_unknown_authselectmode_is_named(void **state) {
+        ConvertResult r = convert("authselectmode always\n");
+
+        assert_null(strstr(r.config, "AuthSelectMode"));
+        assert_int_equal(r.n_notes, 1);
+        assert_non_null(strstr(r.notes[0].reason, "require, prefer, mix or ignore"));
         convert_result_done(&r);
 }
 
@@ -202,10 +214,16 @@ static void test_json_output(void **state) {
 
 /* The converted file must load in tempus itself, with the values intended. */
 static void test_output_loads_in_tempus(void **state) {
-        ConvertResult r = convert(
+        char keys[] = "/tmp/test-ctl-convert-keys-XXXXXX", conf[2048];
+        int kfd = mkstemp(keys);
+        assert_true(kfd >= 0);
+        assert_int_equal(write(kfd, "1 SHA1 HEX:00112233445566778899\n", 31), 31);
+        close(kfd);
+        snprintf(conf, sizeof conf,
                 "pool 2.debian.pool.ntp.org iburst maxsources 3\n"
-                "server 192.168.2.100 iburst prefer minpoll 4 maxpoll 8\n"
+                "server 192.168.2.100 iburst prefer minpoll 4 maxpoll 8 key 1\n"
                 "minsources 2\n"
+                "authselectmode prefer\n"
                 "driftfile /var/lib/chrony/drift\n"
                 "makestep 1.0 3\n"
                 "rtcsync\n"
@@ -217,10 +235,11 @@ static void test_output_loads_in_tempus(void **state) {
                 "bindaddress 192.168.2.100\n"
                 "port 11123\n"
                 "ratelimit interval 2 burst 4\n"
-                "keyfile /etc/chrony.keys\n"
+                "keyfile %s\n"
                 "logdir /var/log/chrony\n"
                 "log measurements statistics tracking\n"
-                "peer 10.9.9.9\n");
+                "peer 10.9.9.9\n", keys);
+        ConvertResult r = convert(conf);
         char path[] = "/tmp/test-ctl-convert-XXXXXX";
         int fd = mkstemp(path);
         Config c;
@@ -245,8 +264,12 @@ static void test_output_loads_in_tempus(void **state) {
         assert_true(c.ratelimit);
         assert_int_equal(c.ratelimit_burst, 4);
         assert_int_equal(c.log_flags, 7);
+        assert_int_equal(key_table_size(c.keys), 1);
+        assert_int_equal(c.sources[1].key, 1);
+        assert_int_equal(c.auth_select_mode, SELECT_AUTH_PREFER);
         config_done(&c);
         unlink(path);
+        unlink(keys);
         convert_result_done(&r);
 }
 
@@ -278,6 +301,7 @@ int main(void) {
                 cmocka_unit_test(test_unmappable_directives_are_explained_with_line),
                 cmocka_unit_test(test_unsupported_server_options_dropped_and_named),
                 cmocka_unit_test(test_option_without_value_is_dropped),
+                cmocka_unit_test(test_unknown_authselectmode_is_named),
                 cmocka_unit_test(test_maxsources_only_for_pools),
                 cmocka_unit_test(test_partial_directives_keep_what_maps),
                 cmocka_unit_test(test_print_puts_notes_in_comments),

@@ -483,6 +483,39 @@ static void test_json_sources_uses_property_names(void **state) {
         free(c.buf);
 }
 
+/* chronyc authdata's columns, from its manual's example. */
+static void test_authdata_rows_match_chronyc(void **state) {
+        CtlSourceInfo s[2] = { source("bar.example.net", "192.0.2.2", "selected"),
+                               source("baz.example.net", "192.0.2.3", "selected") };
+        s[0].authentication = (char *) "symmetric";
+        s[0].key_id = 30;
+        s[0].key_type = (char *) "AES128";
+        s[0].key_length = 128;
+        s[0].auth_failures = 2;
+        s[1].authentication = (char *) "none";
+        Capture c;
+
+        capture_begin(&c);
+        ctl_print_authdata(c.f, s, 2, &(CtlViewFlags) {});
+        const char *out = capture_end(&c);
+        assert_string_equal(line_of(out, 0),
+                "Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen");
+        assert_string_equal(line_of(out, 1),
+                "=========================================================================");
+        assert_string_equal(line_of(out, 2),
+                "bar.example.net               SK    30   13  128    -    0    2    0    0");
+        assert_string_equal(line_of(out, 3),
+                "baz.example.net                -     0    0    0    -    0    0    0    0");
+        free(c.buf);
+
+        capture_begin(&c);
+        ctl_json_authdata(c.f, s, 1);
+        assert_string_equal(capture_end(&c),
+                "[{\"Name\":\"bar.example.net\",\"Address\":\"192.0.2.2\",\"Authentication\":\"symmetric\","
+                "\"KeyID\":30,\"KeyType\":\"AES128\",\"KeyLength\":128,\"AuthFailures\":2}]\n");
+        free(c.buf);
+}
+
 static void test_json_empty_sources_is_empty_array(void **state) {
         Capture c;
 
@@ -543,6 +576,7 @@ int main(void) {
                 cmocka_unit_test(test_status_unsynchronised_local_stratum),
                 cmocka_unit_test(test_json_sources_uses_property_names),
                 cmocka_unit_test(test_json_empty_sources_is_empty_array),
+                cmocka_unit_test(test_authdata_rows_match_chronyc),
                 cmocka_unit_test(test_json_tracking_and_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

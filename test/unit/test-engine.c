@@ -287,6 +287,28 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
         world_done(&w);
 }
 
+/* Another event handled between midnight and the leap timer (a reply, the
+ * housekeeping) rearms the timer: the leap must still be due then, not
+ * moved to the next day and lost. */
+static void a_leap_timer_rearmed_just_after_midnight_still_slews(void **state) {
+        const double errors[] = { 0, 0, 0 };
+        World w;
+        nsec_t raw;
+
+        world_init_full(&w, LEAP_MIDNIGHT - 20 * 60 * NSEC_PER_SEC, 0.001, 10, errors, 3, 0, ENGINE_LEAP_SLEW, NTP_LEAP_INSERT);
+        run_until(&w, 1200 - 0.01);
+        assert_true(w.engine->leap_done_midnight != LEAP_MIDNIGHT);
+        /* Half a second past midnight, before the timer has run. */
+        sim_clock_advance(w.clock, 0.5);
+        double delay = engine_timer_delay(w.engine);
+        assert_true(delay >= 0 && delay < 0.001);
+        assert_int_equal(engine_on_timer(w.engine), 0);
+        assert_true(w.engine->leap_done_midnight == LEAP_MIDNIGHT);
+        assert_int_equal(clock_read(w.clock, &raw), 0);
+        assert_near(discipline_remaining(&w.engine->discipline, raw) + 1.0, 0, 0.1);
+        world_done(&w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(one_server_brings_the_clock_to_true_time),
@@ -300,6 +322,7 @@ int main(void) {
                 cmocka_unit_test(a_leap_announced_on_another_day_is_ignored),
                 cmocka_unit_test(the_leap_table_gives_the_leap_and_tai_offset),
                 cmocka_unit_test(in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight),
+                cmocka_unit_test(a_leap_timer_rearmed_just_after_midnight_still_slews),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* Tests for src/net on loopback: server and client sockets, kernel
- * timestamps, truncation, connected-socket filtering, random ports, name
+ * receive and transmit timestamps, truncation, connected-socket filtering, random ports, name
  * resolution through sd-event, and sockets passed by systemd. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -61,6 +61,33 @@ static void a_request_and_reply_cross_loopback_with_kernel_timestamps(void **sta
         assert_int_equal(udp_receive(client, &r), 0);
         assert_memory_equal(r.data, "pong", 4);
         assert_int_equal(udp_receive(client, &r), -EAGAIN);
+}
+
+static void a_client_gets_the_kernel_transmit_timestamp(void **state) {
+        _cleanup_close_ int server = -EBADF, client = -EBADF;
+        UdpMessage m;
+        nsec_t before, kernel_tx = 0;
+
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        struct sockaddr_in to = loopback(local_port(server));
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_read_tx_timestamp(client, &kernel_tx), -EAGAIN);
+
+        assert_int_equal(udp_send(client, "ping", 4, &before), 0);
+        wait_readable(server);
+        assert_int_equal(udp_receive(server, &m), 0);
+        /* Taken as the datagram left: after the time read before sending,
+         * no later than the server's receive timestamp. */
+        assert_int_equal(udp_read_tx_timestamp(client, &kernel_tx), 0);
+        assert_true(kernel_tx >= before && kernel_tx <= m.rx_time);
+        assert_int_equal(udp_read_tx_timestamp(client, &kernel_tx), -EAGAIN);
+
+        /* The reply still carries its receive timestamp. */
+        assert_int_equal(udp_reply(server, &m, "pong", 4), 0);
+        wait_readable(client);
+        UdpMessage r;
+        assert_int_equal(udp_receive(client, &r), 0);
+        assert_true(r.rx_time >= kernel_tx && r.rx_time - kernel_tx < NSEC_PER_SEC);
 }
 
 static void batches_are_received_and_answered_with_one_call_each(void **state) {
@@ -289,6 +316,7 @@ static void without_systemd_there_are_no_passed_sockets(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_request_and_reply_cross_loopback_with_kernel_timestamps),
+                cmocka_unit_test(a_client_gets_the_kernel_transmit_timestamp),
                 cmocka_unit_test(batches_are_received_and_answered_with_one_call_each),
                 cmocka_unit_test(oversized_datagrams_are_flagged),
                 cmocka_unit_test(a_connected_client_hears_only_its_server),

@@ -184,6 +184,7 @@ static void extension_fields_are_skipped(void **state) {
         assert_int_equal(ntp_packet_parse(buf, off + 20, &p), NTP_DROP_NONE);
         assert_int_equal(p.extension_bytes, 48);
         assert_true(p.has_mac);
+        assert_int_equal(p.mac_length, 20);
 }
 
 static void macs_alone_are_accepted(void **state) {
@@ -194,7 +195,26 @@ static void macs_alone_are_accepted(void **state) {
         for (size_t i = 0; i < 3; i++) {
                 assert_int_equal(ntp_packet_parse(buf, 48 + lengths[i], &p), NTP_DROP_NONE);
                 assert_true(p.has_mac);
+                assert_int_equal(p.mac_length, lengths[i]);
         }
+}
+
+/* ntpsec sends whole SHA-2 digests in NTPv4: a MAC when the bytes cannot
+ * be extension fields, fields when they can. */
+static void whole_digest_macs_are_told_from_extension_fields(void **state) {
+        uint8_t buf[48 + 68] = { 0x23 };
+        NtpPacket p;
+
+        buf[51] = 1;                    /* key ID 1: no field is 1 byte long */
+        for (size_t n = 36; n <= 68; n += 16) {
+                assert_int_equal(ntp_packet_parse(buf, 48 + n, &p), NTP_DROP_NONE);
+                assert_int_equal(p.mac_length, n);
+                assert_int_equal(p.extension_bytes, 0);
+        }
+        put_field(buf + 48, 0x0104, 36);
+        assert_int_equal(ntp_packet_parse(buf, 48 + 36, &p), NTP_DROP_NONE);
+        assert_int_equal(p.mac_length, 0);
+        assert_int_equal(p.extension_bytes, 36);
 }
 
 static void malformed_extension_fields_are_rejected(void **state) {
@@ -217,12 +237,17 @@ static void malformed_extension_fields_are_rejected(void **state) {
 }
 
 static void version_3_with_extension_is_rejected(void **state) {
-        uint8_t buf[48 + 16] = { 0x1b };        /* version 3 */
+        uint8_t buf[48 + 68] = { 0x1b };        /* version 3 */
         NtpPacket p;
 
         put_field(buf + 48, 1, 16);
-        assert_int_equal(ntp_packet_parse(buf, sizeof buf, &p), NTP_DROP_BAD_EXTENSION);
+        assert_int_equal(ntp_packet_parse(buf, 48 + 16, &p), NTP_DROP_BAD_EXTENSION);
         assert_int_equal(ntp_packet_parse(buf, 48 + 4, &p), NTP_DROP_NONE);
+        /* Whole SHA-256 and SHA-512 digests, as chrony sends them. */
+        assert_int_equal(ntp_packet_parse(buf, 48 + 36, &p), NTP_DROP_NONE);
+        assert_int_equal(p.mac_length, 36);
+        assert_int_equal(ntp_packet_parse(buf, 48 + 68, &p), NTP_DROP_NONE);
+        assert_int_equal(p.mac_length, 68);
 }
 
 static void all_header_fields_round_trip(void **state) {
@@ -338,6 +363,7 @@ int main(void) {
                 cmocka_unit_test(older_versions_are_accepted),
                 cmocka_unit_test(extension_fields_are_skipped),
                 cmocka_unit_test(macs_alone_are_accepted),
+                cmocka_unit_test(whole_digest_macs_are_told_from_extension_fields),
                 cmocka_unit_test(malformed_extension_fields_are_rejected),
                 cmocka_unit_test(version_3_with_extension_is_rejected),
                 cmocka_unit_test(all_header_fields_round_trip),

@@ -1,7 +1,8 @@
 /* Tests for the server side of tempusd (src/daemon/responder.c) on a real
  * event loop: a socket handed over as systemd would hand it, a client on
  * loopback that sends many requests at once, and one wakeup that answers
- * them all in batches, counting what it drops. */
+ * them all in batches, counting what it drops; requests with MACs are
+ * answered with MACs of their key, or crypto-NAKs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "auth/mac.h"
 #include "daemon/manager.h"
 #include "daemon/responder.h"
 #include "ntp/ntp-packet.h"
@@ -151,10 +153,70 @@ static void clients_outside_the_rules_are_not_served(void **state) {
         assert_int_equal(f->manager->counters.denied, 1);
 }
 
+/* Sends a client request of this version with a MAC of key (its digest
+ * digest_size bytes, or a corrupted one) and returns the reply's length in
+ * buf. */
+static ssize_t ask_with_mac(Fixture *f, const Key *key, uint8_t version, size_t digest_size, bool corrupt,
+                            uint8_t *buf, size_t size) {
+        NtpPacket p = { .leap = NTP_LEAP_UNSYNC, .version = version, .mode = NTP_MODE_CLIENT, .transmit_ts = 42 };
+        uint8_t req[NTP_HEADER_SIZE + MAC_MAX_SIZE];
+        uint64_t before = f->manager->counters.requests;
+
+        int len = mac_sign(key, digest_size, req, ntp_packet_encode(&p, req), sizeof req);
+        assert_true(len > NTP_HEADER_SIZE);
+        if (corrupt)
+                req[len - 1] ^= 1;
+        assert_int_equal(sendto(f->client, req, (size_t) len, 0, (struct sockaddr *) &f->server, sizeof f->server),
+                         len);
+        run_until_requests(f, before + 1);
+        usleep(10000);
+        ssize_t k = recv(f->client, buf, size, 0);
+        assert_true(k >= NTP_HEADER_SIZE && k <= len);      /* never larger than the request */
+        return k;
+}
+
+static void authenticated_requests_get_a_mac_of_their_key(void **state) {
+        Fixture *f = *state;
+        Key sha1 = { .id = 1, .type = KEY_SHA1, .length = 10, .data = "0123456789" };
+        Key aes = { .id = 2, .type = KEY_AES128, .length = 16, .data = "0123456789abcdef" };
+        Key sha256 = { .id = 3, .type = KEY_SHA256, .length = 10, .data = "abcdefghij" };
+        Key unknown = { .id = 9, .type = KEY_SHA1, .length = 10, .data = "0123456789" };
+        uint8_t buf[256];
+        NtpPacket p;
+
+        assert_int_equal(key_table_new(&f->manager->config.keys), 0);
+        assert_int_equal(key_table_add(f->manager->config.keys, &sha1), 0);
+        assert_int_equal(key_table_add(f->manager->config.keys, &aes), 0);
+        assert_int_equal(key_table_add(f->manager->config.keys, &sha256), 0);
+
+        const struct { const Key *key; uint8_t version; size_t digest; size_t reply; } good[] = {
+                { &sha1, 4, 20, 72 },   { &aes, 4, 16, 68 },
+                { &sha256, 4, 20, 72 }, /* chrony: truncated in NTPv4 */
+                { &sha256, 4, 32, 84 }, /* ntpsec: whole in NTPv4 */
+                { &sha256, 3, 32, 84 }, /* chrony: whole in NTPv3 */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                ssize_t k = ask_with_mac(f, good[i].key, good[i].version, good[i].digest, false, buf, sizeof buf);
+                assert_int_equal(k, good[i].reply);
+                assert_int_equal(ntp_packet_parse(buf, (size_t) k, &p), NTP_DROP_NONE);
+                assert_int_equal(p.version, good[i].version);
+                assert_true(mac_verify(good[i].key, p.version, buf, (size_t) k, p.mac_length));
+        }
+        assert_int_equal(f->manager->counters.authenticated, ELEMENTSOF(good));
+
+        /* A wrong MAC, or a key we do not have: a crypto-NAK. */
+        assert_int_equal(ask_with_mac(f, &sha1, 4, 20, true, buf, sizeof buf), NTP_HEADER_SIZE + 4);
+        assert_int_equal(mac_key_id(buf, NTP_HEADER_SIZE + 4, 4), 0);
+        assert_int_equal(ask_with_mac(f, &unknown, 4, 20, false, buf, sizeof buf), NTP_HEADER_SIZE + 4);
+        assert_int_equal(mac_key_id(buf, NTP_HEADER_SIZE + 4, 4), 0);
+        assert_int_equal(f->manager->counters.auth_failures, 2);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(one_wakeup_answers_a_burst_in_batches, setup, teardown),
                 cmocka_unit_test_setup_teardown(clients_outside_the_rules_are_not_served, setup, teardown),
+                cmocka_unit_test_setup_teardown(authenticated_requests_get_a_mac_of_their_key, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

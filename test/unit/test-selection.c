@@ -1,5 +1,5 @@
 /* Tests for src/core/selection: truechimers and falsetickers, prefer,
- * MinSources, combining. */
+ * MinSources, combining, AuthSelectMode. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +230,99 @@ static void state_names_match_the_bus_api(void **state) {
         assert_null(select_state_to_string(_SELECT_STATE_MAX));
 }
 
+/* ---- AuthSelectMode ------------------------------------------------------ */
+
+static SelectCandidate authed(double offset, double distance) {
+        SelectCandidate c = good(offset, distance);
+        c.authenticated = true;
+        return c;
+}
+
+static void select_mode(const SelectCandidate *c, size_t n, SelectAuthMode mode, SelectState *states,
+                        SelectResult *r) {
+        SelectParams p = select_default_params;
+        p.auth_mode = mode;
+        select_sources(c, n, -1, &p, states, r);
+}
+
+static void mix_three_unauthenticated_liars_cannot_outvote_one_authenticated(void **state) {
+        SelectCandidate c[] = { authed(0, 1e-3), good(0.5, 1e-3), good(0.5, 1e-3), good(0.5, 1e-3) };
+        SelectState st[4];
+        SelectResult r;
+
+        select_mode(c, 4, SELECT_AUTH_MIX, st, &r);
+        assert_int_equal(r.selected, 0);
+        assert_near(r.offset, 0, 1e-12);
+        for (int i = 1; i < 4; i++)
+                assert_int_equal(st[i], SELECT_FALSETICKER);
+
+        /* The same in ignore mode: the majority, unauthenticated, wins. */
+        select_mode(c, 4, SELECT_AUTH_IGNORE, st, &r);
+        assert_true(r.selected >= 1);
+        assert_int_equal(st[0], SELECT_FALSETICKER);
+}
+
+static void mix_combines_unauthenticated_sources_that_agree(void **state) {
+        SelectCandidate c[] = { authed(1e-3, 5e-3), good(2e-3, 5e-3) };
+        SelectState st[2];
+        SelectResult r;
+
+        select_mode(c, 2, SELECT_AUTH_MIX, st, &r);
+        assert_int_equal(r.n_combined, 2);
+        assert_int_equal(st[1] == SELECT_COMBINED || st[1] == SELECT_SELECTED, true);
+}
+
+static void mix_selects_nothing_without_an_authenticated_source(void **state) {
+        SelectCandidate c[] = { authed(0, 1e-3), good(0, 1e-3), good(0, 1e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        c[0].usable = false;            /* its replies fail to verify: no samples */
+        select_mode(c, 3, SELECT_AUTH_MIX, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_string_equal(r.reason, "no authenticated source is usable");
+        /* Only unauthenticated sources configured: mix uses them. */
+        select_mode(c + 1, 2, SELECT_AUTH_MIX, st, &r);
+        assert_true(r.selected >= 0);
+}
+
+static void require_never_uses_an_unauthenticated_source(void **state) {
+        SelectCandidate c[] = { good(0, 1e-3), good(0, 1e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        select_mode(c, 2, SELECT_AUTH_REQUIRE, st, &r);
+        assert_int_equal(r.selected, -1);
+        assert_int_equal(st[0], SELECT_UNUSABLE);
+        assert_string_equal(r.reason, "no usable source");
+}
+
+static void prefer_drops_unauthenticated_sources_only_beside_authenticated_ones(void **state) {
+        SelectCandidate c[] = { authed(0.1, 1e-3), good(0, 1e-3), good(0, 1e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        select_mode(c, 3, SELECT_AUTH_PREFER, st, &r);
+        assert_int_equal(r.selected, 0);
+        assert_int_equal(st[1], SELECT_UNUSABLE);
+        assert_near(r.offset, 0.1, 1e-12);
+
+        /* A noselect authenticated source does not count. */
+        c[0].noselect = true;
+        c[0].usable = false;
+        select_mode(c, 3, SELECT_AUTH_PREFER, st, &r);
+        assert_true(r.selected >= 1);
+}
+
+static void auth_mode_names_match_the_config(void **state) {
+        assert_int_equal(select_auth_mode_from_string("require"), SELECT_AUTH_REQUIRE);
+        assert_int_equal(select_auth_mode_from_string("prefer"), SELECT_AUTH_PREFER);
+        assert_int_equal(select_auth_mode_from_string("mix"), SELECT_AUTH_MIX);
+        assert_int_equal(select_auth_mode_from_string("ignore"), SELECT_AUTH_IGNORE);
+        assert_int_equal(select_auth_mode_from_string("always"), _SELECT_AUTH_MODE_INVALID);
+        assert_string_equal(select_auth_mode_to_string(select_default_params.auth_mode), "mix");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(one_source_is_selected),
@@ -249,6 +342,12 @@ int main(void) {
                 cmocka_unit_test(far_sources_are_not_combined),
                 cmocka_unit_test(the_majority_leap_indicator_wins),
                 cmocka_unit_test(state_names_match_the_bus_api),
+                cmocka_unit_test(mix_three_unauthenticated_liars_cannot_outvote_one_authenticated),
+                cmocka_unit_test(mix_combines_unauthenticated_sources_that_agree),
+                cmocka_unit_test(mix_selects_nothing_without_an_authenticated_source),
+                cmocka_unit_test(require_never_uses_an_unauthenticated_source),
+                cmocka_unit_test(prefer_drops_unauthenticated_sources_only_beside_authenticated_ones),
+                cmocka_unit_test(auth_mode_names_match_the_config),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

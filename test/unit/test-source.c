@@ -98,6 +98,36 @@ static void a_good_reply_becomes_a_sample_and_sets_reach(void **state) {
         source_free(s);
 }
 
+/* The send itself took 300 us: the time read before it puts the server
+ * 150 us further ahead than it is; the kernel's timestamp does not. */
+static void the_kernel_transmit_timestamp_replaces_the_one_read_before_sending(void **state) {
+        Source *s = server(false);
+        const nsec_t left = T0 + 300 * NSEC_PER_USEC;
+        NtpPacket req, rep;
+        SourceSample x;
+
+        source_build_request(s, T0, COOKIE, &req);
+        source_request_sent(s, T0);
+        source_request_timestamped(s, T0 - NSEC_PER_USEC);      /* before: not ours */
+        source_request_timestamped(s, T0 + NSEC_PER_SEC);       /* far later: not ours */
+        assert_true(s->t1 == T0 && !s->t1_kernel);
+        source_request_timestamped(s, left);
+        source_request_timestamped(s, left + NSEC_PER_USEC);    /* only the first counts */
+        assert_true(s->t1 == left && s->t1_kernel);
+
+        rep = reply_to(left, 0.002, 0.0005);
+        assert_int_equal(source_process_reply(s, &rep, arrival(left, 0.0005), &x), SOURCE_REPLY_OK);
+        assert_near(x.offset, 0.002, 1e-8);
+        assert_near(x.delay, 0.001, 1e-8);
+        assert_int_equal(s->n_tx_kernel, 1);
+        assert_int_equal(s->n_tx_daemon, 0);
+
+        /* No request in flight: nothing to correct. */
+        source_request_timestamped(s, left + 2 * NSEC_PER_USEC);
+        assert_true(s->t1 == left);
+        source_free(s);
+}
+
 typedef struct RejectCase {
         const char *name;
         void (*spoil)(NtpPacket *p);
@@ -307,6 +337,7 @@ int main(void) {
                 cmocka_unit_test(offset_and_delay_follow_rfc5905),
                 cmocka_unit_test(arithmetic_holds_across_the_2036_era_boundary),
                 cmocka_unit_test(a_good_reply_becomes_a_sample_and_sets_reach),
+                cmocka_unit_test(the_kernel_transmit_timestamp_replaces_the_one_read_before_sending),
                 cmocka_unit_test(bad_replies_are_rejected_with_their_reason),
                 cmocka_unit_test(a_transmit_timestamp_within_precision_before_receive_is_accepted),
                 cmocka_unit_test(a_server_that_loses_sync_is_unusable_at_once),

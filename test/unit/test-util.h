@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +40,30 @@ static inline int tmpdir_remove_one(const char *path, const struct stat *st, int
 /* Removes the directory and everything in it. */
 static inline void tmpdir_remove(const char *dir) {
         (void) nftw(dir, tmpdir_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Sends what is written to stderr from now on to the file path; returns
+ * the descriptor that stderr_restore() puts back. */
+static inline int stderr_redirect(const char *path) {
+        fflush(stderr);
+        int saved = dup(STDERR_FILENO);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(saved >= 0 && fd >= 0);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        return saved;
+}
+
+/* Puts stderr back and reads what went to path into out (NUL-terminated). */
+static inline void stderr_restore(int saved, const char *path, char *out, size_t size) {
+        fflush(stderr);
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        size_t n = fread(out, 1, size - 1, f);
+        out[n] = 0;
+        fclose(f);
 }
 
 /* A non-blocking UDP socket bound to an ephemeral port on 127.0.0.1; its
