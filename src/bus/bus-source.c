@@ -32,7 +32,8 @@ static void fill_authentication(BusSourceProps *p, const Source *s, const KeyTab
         p->auth_failures = (uint32_t) MIN(s->n_auth_failures, (uint64_t) UINT32_MAX);
 }
 
-void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, int64_t now) {
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
+                           int64_t now) {
         memset(p, 0, sizeof *p);
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
@@ -40,6 +41,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *k
         snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : "server");
         snprintf(p->state, sizeof p->state, "%s",
                  !source_wants_polls(s) ? "denied" : select_state_to_string(s->state) ?: "unusable");
+        snprintf(p->link, sizeof p->link, "%s", link ?: "");
         p->stratum = s->stratum;
         p->poll = s->poll;
         p->reach = s->reach;
@@ -110,7 +112,8 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         PLAIN("KeyID", "u", key_id)                                                      \
         STRING("KeyType", key_type)                                                      \
         PLAIN("KeyLength", "u", key_length)                                              \
-        PLAIN("AuthFailures", "u", auth_failures)
+        PLAIN("AuthFailures", "u", auth_failures)                                              \
+        STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {
         SD_BUS_VTABLE_START(0),
