@@ -7,6 +7,7 @@
 #include <sys/inotify.h>
 
 #include "daemon/manager-links.h"
+#include "daemon/manager-nm.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
 #include "net/netif-links.h"
@@ -53,12 +54,19 @@ static void add_link_server(Manager *m, const char *link, const char *host) {
                 log_info("Added NTP server %s of link %s.", host, link);
 }
 
-/* The links and their servers, from networkd's state folder. */
+/* The links and their servers: networkd's, from its state folder; where
+ * that lists no link (networkd does not run), NetworkManager's. */
 static int read_links(Manager *m, NetifLink **ret, size_t *ret_n) {
         int r = netif_links_read(links_dir(m), ret, ret_n);
 
         if (r < 0)
                 return log_warning_errno(r, "Failed to read %s, keeping the link servers: %m", links_dir(m));
+        if (*ret_n > 0)
+                return 0;
+        free(*ret);
+        r = manager_nm_links(m, ret, ret_n);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to list NetworkManager's links, keeping the link servers: %m");
         return 0;
 }
 
@@ -155,6 +163,7 @@ int manager_links_start(Manager *m) {
 }
 
 void manager_links_done(Manager *m) {
+        manager_nm_done(m);
         m->netif_watch = sd_event_source_disable_unref(m->netif_watch);
         m->netif_dir = mfree(m->netif_dir);
 }
