@@ -10,6 +10,8 @@
  *   ntp6 ADDRESS...    the DHCPv6 option dhcp6_ntp_servers
  *   state N            the device's NMDeviceState (100: activated)
  *   remove | add       the device goes from the manager's list, or comes back
+ *   slow MS            the next read of an Options dictionary answers MS late,
+ *                      and nothing else is answered meanwhile
  *
  * Usage: fake-nm IFNAME [NTP4_SERVERS]. Prints "ready" once it owns the
  * name and "done LINE" after each command. */
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -34,6 +37,7 @@ typedef struct Fake {
         uint32_t state;
         bool listed;
         char ntp[2][256];
+        unsigned slow_ms;
 } Fake;
 
 static int get_devices(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -60,6 +64,12 @@ static int get_options(sd_bus *bus, const char *path, const char *interface, con
         Fake *f = userdata;
         bool six = strcmp(path, DHCP6_PATH) == 0;
         const char *ntp = f->ntp[six];
+
+        /* A Get from a client, not the value a PropertiesChanged carries. */
+        if (f->slow_ms > 0 && sd_bus_get_current_message(bus)) {
+                (void) usleep(f->slow_ms * 1000);
+                f->slow_ms = 0;
+        }
         int r = sd_bus_message_open_container(reply, 'a', "{sv}");
         /* What NetworkManager puts beside the option, as it does. */
         if (r >= 0)
@@ -115,6 +125,10 @@ static int command(Fake *f, char *line) {
                 f->state = (uint32_t) strtoul(arg, NULL, 10);
                 return sd_bus_emit_properties_changed(f->bus, DEVICE_PATH, "org.freedesktop.NetworkManager.Device",
                                                       "State", "Dhcp4Config", "Dhcp6Config", NULL);
+        }
+        if (strncmp(line, "slow ", 5) == 0) {
+                f->slow_ms = (unsigned) strtoul(arg, NULL, 10);
+                return 0;
         }
         if (strcmp(line, "remove") == 0 || strcmp(line, "add") == 0) {
                 f->listed = line[0] == 'a';

@@ -7,8 +7,11 @@ the server becomes a source with Link nm0 and tempusd synchronises to it;
 tempusd follows a change of the option (and of the DHCPv6 one), the
 device leaving the activated state and coming back, the device leaving
 NetworkManager's list, and NetworkManager itself leaving the bus and
-coming back: all through signals. Once networkd's folder lists a link,
+coming back: all through signals; and while NetworkManager is slow to
+answer, tempusd answers at once. Once networkd's folder lists a link,
 networkd's servers are the ones tempusd follows."""
+import time
+
 from tempus_test import *
 
 CHRONY_PORT = 11324
@@ -104,6 +107,21 @@ def test(args, wd):
     nm.send("ntp6 ::1")
     expect_sources({"127.0.0.2": LINK, "::1": LINK}, "dhcp6_ntp_servers added a server")
     nm.send("ntp6")
+    expect_sources({"127.0.0.2": LINK}, "dhcp6_ntp_servers went: so did its server")
+
+    # NetworkManager slow to answer: tempusd waits for nothing meanwhile.
+    nm.send("slow 3000")
+    nm.send("ntp4 127.0.0.1")
+    time.sleep(0.5)
+    start = time.monotonic()
+    bus_get("Synchronized")
+    took = time.monotonic() - start
+    if took > 0.5 or sources() != {"127.0.0.2": LINK}:
+        fail("while NetworkManager was slow: a read took %.2f s, sources %s" % (took, sources()))
+    log("ok: while NetworkManager takes 3 s to answer, tempusd answers in %.3f s" % took)
+    expect_sources({"127.0.0.1": LINK}, "the slow answer came, and tempusd followed it")
+    nm.send("ntp4 127.0.0.2")
+    expect_sources({"127.0.0.2": LINK}, "back to 127.0.0.2")
     nm.send("state 30")
     expect_sources({}, "the device was deactivated: its servers went")
     nm.send("state 100")
