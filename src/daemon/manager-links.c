@@ -1,4 +1,5 @@
-/* Link sources: networkd's NTP servers per link (see manager-links.h). */
+/* Link sources: the NTP servers of network links, networkd's or NetworkManager's
+ * (see manager-links.h). */
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
