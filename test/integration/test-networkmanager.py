@@ -101,6 +101,11 @@ def test(args, wd):
     if not re.search(r"^\^\*\s+127\.0\.0\.1%%%s\s" % LINK, out, re.M):
         fail("tempusctl sources does not show the link:\n" + out)
     log("ok: synchronised to it; tempusctl sources shows 127.0.0.1%%%s" % LINK)
+    servers = run_as(["busctl", "--system", "get-property", "org.freedesktop.timesync1", "/org/freedesktop/timesync1",
+                      "org.freedesktop.timesync1.Manager", "LinkNTPServers"]).stdout.strip()
+    if servers != 'as 1 "127.0.0.1"':
+        fail("timesync1's LinkNTPServers is %s" % servers)
+    log("ok: timesync1's LinkNTPServers lists it")
 
     nm.send("ntp4 127.0.0.2")
     expect_sources({"127.0.0.2": LINK}, "ntp_servers changed: tempusd followed")
