@@ -24,7 +24,7 @@ typedef enum PolkitVerdict {
         VERDICT_ALLOWED,
         VERDICT_DENIED,
         VERDICT_CHALLENGE,      /* polkit would allow it after an authentication
-                                 * the call did not allow */
+                                 * nobody could ask for */
         VERDICT_FAILED,         /* polkit did not answer */
 } PolkitVerdict;
 
@@ -32,7 +32,6 @@ struct BusPolkitQuery {
         BusPolkit *owner;
         sd_bus_message *request;        /* the method call, referenced */
         sd_bus_slot *slot;              /* the call to polkit in flight */
-        bool interactive;               /* the call allows interactive authorization */
         PolkitVerdict verdict;
 };
 
@@ -96,7 +95,7 @@ static int sender_is_root(sd_bus_message *message) {
 
 /* CheckAuthorization returns (bba{ss}): is_authorized, is_challenge,
  * details. */
-static PolkitVerdict verdict_from_reply(sd_bus_message *reply, bool interactive) {
+static PolkitVerdict verdict_from_reply(sd_bus_message *reply) {
         int authorized, challenge;
 
         if (sd_bus_message_is_method_error(reply, NULL)) {
@@ -109,9 +108,12 @@ static PolkitVerdict verdict_from_reply(sd_bus_message *reply, bool interactive)
                 log_info("polkit's answer could not be read.");
                 return VERDICT_FAILED;
         }
-        /* A challenge after polkit was allowed to ask is a no: nobody
-         * answered it. */
-        return authorized ? VERDICT_ALLOWED : challenge && !interactive ? VERDICT_CHALLENGE : VERDICT_DENIED;
+        /* A challenge is polkit saying it would allow the call after an
+         * authentication nobody could ask for: the call did not allow
+         * it, or no agent was there to ask (as systemd's daemons, the
+         * caller hears InteractiveAuthorizationRequired and may start an
+         * agent and call again). */
+        return authorized ? VERDICT_ALLOWED : challenge ? VERDICT_CHALLENGE : VERDICT_DENIED;
 }
 
 static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -119,7 +121,7 @@ static int on_polkit_reply(sd_bus_message *reply, void *userdata, sd_bus_error *
         int r;
 
         q->slot = sd_bus_slot_unref(q->slot);
-        q->verdict = verdict_from_reply(reply, q->interactive);
+        q->verdict = verdict_from_reply(reply);
         /* The method call goes through dispatch again, and its handler
          * finds the verdict. */
         r = sd_bus_enqueue_for_read(sd_bus_message_get_bus(q->request), q->request);
@@ -165,7 +167,6 @@ static int start_query(BusPolkit *p, sd_bus_message *message, const char *action
         *q = (BusPolkitQuery) {
                 .owner = p,
                 .request = sd_bus_message_ref(message),
-                .interactive = flags & POLKIT_ALLOW_USER_INTERACTION,
                 .verdict = VERDICT_PENDING,
         };
         /* Asynchronous, with sd-bus's default timeout (25 s): nothing
@@ -185,8 +186,8 @@ static int verdict_to_result(PolkitVerdict v, const char *action, sd_bus_error *
                 return 1;
         case VERDICT_CHALLENGE:
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED,
-                                         "Authentication is required for %s; allow interactive authorization "
-                                         "to be asked for it.", action);
+                                         "Authentication is required for %s; allow interactive authorization, "
+                                         "with a polkit agent running, to be asked for it.", action);
         case VERDICT_FAILED:
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                                          "Not root, and polkit could not be asked about %s.", action);

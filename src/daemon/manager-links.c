@@ -1,4 +1,5 @@
-/* Link sources: networkd's NTP servers per link (see manager-links.h). */
+/* Link sources: the NTP servers of network links, networkd's or NetworkManager's
+ * (see manager-links.h). */
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <sys/inotify.h>
 
 #include "daemon/manager-links.h"
+#include "daemon/manager-nm.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
 #include "net/netif-links.h"
@@ -19,28 +21,6 @@ static const char *links_dir(const Manager *m) {
         return m->netif_dir ?: NETIF_LINKS_DIR;
 }
 
-/* Whether a server on a link is still wanted: the link is up and lists it. */
-static bool links_want(const NetifLink *links, size_t n, const char *link, const char *host) {
-        for (size_t i = 0; i < n; i++) {
-                if (!links[i].up || !streq(links[i].name, link))
-                        continue;
-                for (size_t k = 0; k < links[i].n_ntp; k++)
-                        if (streq(links[i].ntp[k], host))
-                                return true;
-        }
-        return false;
-}
-
-static void remove_unwanted(Manager *m, const NetifLink *links, size_t n, bool renew) {
-        for (size_t k = m->n_groups; k > 0; k--) {
-                SourceGroup *g = m->groups[k - 1];
-                if (!g->link || (!renew && links_want(links, n, g->link, g->spec.host)))
-                        continue;
-                log_info("Removing NTP server %s of link %s.", g->spec.host, g->link);
-                (void) manager_remove_source_by_name(m, g->spec.host);
-        }
-}
-
 /* host, with LinkServerOptions=, as a Server= line would give it. */
 static int link_spec(const Manager *m, const char *host, SourceSpec *ret, const char **reason) {
         _cleanup_free_ char *line = NULL;
@@ -50,46 +30,90 @@ static int link_spec(const Manager *m, const char *host, SourceSpec *ret, const 
         return source_spec_parse(SOURCE_KIND_SERVER, line, ret, reason);
 }
 
-static void add_link_server(Manager *m, const NetifLink *l, const char *host) {
+static void add_link_server(Manager *m, const char *link, const char *host) {
         _cleanup_(source_spec_done) SourceSpec spec = {};
         const char *reason = NULL;
         int r;
 
         if (hashmap_get(m->groups_by_host, host))
-                return;         /* a source already, from this link, another or a line */
+                return;         /* a source already, from a line */
         r = link_spec(m, host, &spec, &reason);
         if (r < 0) {
-                log_warning("Ignoring NTP server \"%s\" of link %s: %s.", host, l->name,
+                log_warning("Ignoring NTP server \"%s\" of link %s: %s.", host, link,
                             reason ?: "not a host name or address");
                 return;
         }
         r = manager_add_source_spec(m, &spec);
         SourceGroup *g = r >= 0 ? hashmap_get(m->groups_by_host, host) : NULL;
-        if (g && !(g->link = strdup(l->name))) {
+        if (g && !(g->link = strdup(link))) {
                 (void) manager_remove_source_by_name(m, host);
                 r = -ENOMEM;
         }
         if (r < 0)
-                log_warning_errno(r, "Failed to add NTP server %s of link %s: %m", host, l->name);
+                log_warning_errno(r, "Failed to add NTP server %s of link %s: %m", host, link);
         else
-                log_info("Added NTP server %s of link %s.", host, l->name);
+                log_info("Added NTP server %s of link %s.", host, link);
+}
+
+/* The links and their servers: networkd's, from its state folder; where
+ * that lists no link (networkd does not run), NetworkManager's. */
+static int read_links(Manager *m, NetifLink **ret, size_t *ret_n) {
+        int r = netif_links_read(links_dir(m), ret, ret_n);
+
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read %s, keeping the link servers: %m", links_dir(m));
+        if (*ret_n > 0)
+                return 0;
+        free(*ret);
+        r = manager_nm_links(m, ret, ret_n);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to list NetworkManager's links, keeping the link servers: %m");
+        return 0;
+}
+
+/* The sources learned from links, as the diff sees them. */
+static int link_sources(const Manager *m, LinkServer **ret, size_t *ret_n) {
+        LinkServer *have = calloc(m->n_groups ?: 1, sizeof *have);
+        size_t n = 0;
+
+        if (!have)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (m->groups[i]->link)
+                        have[n++] = (LinkServer) { .link = m->groups[i]->link, .host = m->groups[i]->spec.host };
+        *ret = have;
+        *ret_n = n;
+        return 0;
+}
+
+static void apply_diff(Manager *m, const LinkServer *have, const LinkServerDiff *d) {
+        for (size_t i = 0; i < d->n_remove; i++) {
+                const LinkServer *s = &have[d->remove[i]];
+                log_info("Removing NTP server %s of link %s.", s->host, s->link);
+                /* Frees s->host and s->link, and no other source's. */
+                (void) manager_remove_source_by_name(m, s->host);
+        }
+        for (size_t i = 0; i < d->n_add; i++)
+                add_link_server(m, d->add[i].link, d->add[i].host);
 }
 
 void manager_links_apply(Manager *m, bool renew) {
+        _cleanup_free_ LinkServer *have = NULL;
+        LinkServerDiff diff = {};
         NetifLink *links = NULL;
-        size_t n = 0;
+        size_t n = 0, n_have = 0;
+        int r;
 
-        if (m->config.link_servers) {
-                int r = netif_links_read(links_dir(m), &links, &n);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to read %s, keeping the link servers: %m", links_dir(m));
-                if (r < 0)
-                        return;
-        }
-        remove_unwanted(m, links, n, renew);
-        for (size_t i = 0; i < n; i++)
-                for (size_t k = 0; links[i].up && k < links[i].n_ntp; k++)
-                        add_link_server(m, &links[i], links[i].ntp[k]);
+        if (m->config.link_servers && read_links(m, &links, &n) < 0)
+                return;
+        r = link_sources(m, &have, &n_have);
+        if (r >= 0)
+                r = link_server_diff(have, n_have, links, n, renew, &diff);
+        if (r < 0)
+                log_oom();
+        else
+                apply_diff(m, have, &diff);
+        link_server_diff_done(&diff);
         netif_links_free(links, n);
         manager_schedule_status(m);
 }
@@ -140,6 +164,7 @@ int manager_links_start(Manager *m) {
 }
 
 void manager_links_done(Manager *m) {
+        manager_nm_done(m);
         m->netif_watch = sd_event_source_disable_unref(m->netif_watch);
         m->netif_dir = mfree(m->netif_dir);
 }

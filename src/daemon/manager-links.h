@@ -1,7 +1,8 @@
-/* Sources from the NTP servers systemd-networkd knows per link
- * (LinkServers=, see src/net/netif-links.h): the manager watches
- * networkd's link state folder with inotify and, after each change, makes
- * the link sources what the files say. No polling. */
+/* Sources from the NTP servers known per network link (LinkServers=):
+ * systemd-networkd's, from its link state files (src/net/netif-links.h),
+ * which the manager watches with inotify; where networkd's folder lists no
+ * link, NetworkManager's, from its D-Bus API (manager-nm.h). After each
+ * change the link sources become what the links say. No polling. */
 #pragma once
 
 #include <stdbool.h>

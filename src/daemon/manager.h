@@ -20,6 +20,7 @@ typedef struct Responder Responder;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
 typedef struct Hashmap Hashmap;
+typedef struct NmWatch NmWatch;
 
 typedef struct Manager {
         sd_event *event;
@@ -40,6 +41,7 @@ typedef struct Manager {
         char *netif_dir;                /* $TEMPUS_NETIF_LINKS, or NULL: networkd's */
         sd_event_source *netif_watch;   /* inotify on it, or on its parent until it exists */
         bool netif_watching_parent;
+        NmWatch *nm;                    /* NetworkManager on the bus (manager-nm.c), or NULL */
         size_t n_runtime_servers;
         sd_event_source *pool_check;    /* deferred manager_check_pools() */
 

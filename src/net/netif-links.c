@@ -19,8 +19,8 @@ static bool oper_state_is_up(const char *v) {
         return !streq(v, "off") && !streq(v, "no-carrier") && !streq(v, "dormant") && !streq(v, "missing");
 }
 
-static int add_server(NetifLink *l, const char *word, size_t len, size_t *allocated) {
-        if (GREEDY_REALLOC(l->ntp, *allocated, l->n_ntp + 2) < 0)
+static int add_server(NetifLink *l, const char *word, size_t len) {
+        if (GREEDY_REALLOC(l->ntp, l->n_ntp_allocated, l->n_ntp + 2) < 0)
                 return -ENOMEM;
         if (!(l->ntp[l->n_ntp] = strndup(word, len)))
                 return -ENOMEM;
@@ -28,19 +28,21 @@ static int add_server(NetifLink *l, const char *word, size_t len, size_t *alloca
         return 0;
 }
 
-static int parse_ntp(NetifLink *l, const char *v, size_t *allocated) {
-        while (*(v += strspn(v, " \t"))) {
-                size_t len = strcspn(v, " \t");
-                int r = add_server(l, v, len, allocated);
+int netif_link_add_servers(NetifLink *l, const char *list) {
+        int n = 0;
+
+        while (*(list += strspn(list, " \t"))) {
+                size_t len = strcspn(list, " \t");
+                int r = add_server(l, list, len);
                 if (r < 0)
                         return r;
-                v += len;
+                list += len;
+                n++;
         }
-        return 0;
+        return n;
 }
 
 int netif_link_parse(const char *text, NetifLink *l) {
-        size_t allocated = 0;
         char line[4096];
 
         l->up = true;
@@ -55,7 +57,7 @@ int netif_link_parse(const char *text, NetifLink *l) {
                 if (streq(line, "OPER_STATE"))
                         l->up = oper_state_is_up(eq + 1);
                 else if (streq(line, "NTP")) {
-                        int r = parse_ntp(l, eq + 1, &allocated);
+                        int r = netif_link_add_servers(l, eq + 1);
                         if (r < 0)
                                 return r;
                 }
@@ -66,7 +68,7 @@ int netif_link_parse(const char *text, NetifLink *l) {
 void netif_link_done(NetifLink *l) {
         strv_free_array(l->ntp, l->n_ntp);
         l->ntp = NULL;
-        l->n_ntp = 0;
+        l->n_ntp = l->n_ntp_allocated = 0;
 }
 
 void netif_links_free(NetifLink *links, size_t n) {
@@ -134,4 +136,87 @@ int netif_links_read(const char *dir, NetifLink **ret, size_t *ret_n) {
         *ret = links;
         *ret_n = n;
         return 0;
+}
+
+/* Whether an up link named `link` lists host. */
+static bool links_want(const NetifLink *links, size_t n, const char *link, const char *host) {
+        for (size_t i = 0; i < n; i++) {
+                if (!links[i].up || !streq(links[i].name, link))
+                        continue;
+                for (size_t k = 0; k < links[i].n_ntp; k++)
+                        if (streq(links[i].ntp[k], host))
+                                return true;
+        }
+        return false;
+}
+
+static bool host_kept(const LinkServer *have, size_t n_have, const LinkServerDiff *d, const char *host) {
+        for (size_t i = 0, k = 0; i < n_have; i++) {
+                if (k < d->n_remove && d->remove[k] == i) {
+                        k++;
+                        continue;
+                }
+                if (streq(have[i].host, host))
+                        return true;
+        }
+        return false;
+}
+
+static bool host_added(const LinkServerDiff *d, const char *host) {
+        for (size_t i = 0; i < d->n_add; i++)
+                if (streq(d->add[i].host, host))
+                        return true;
+        return false;
+}
+
+static int diff_removals(const LinkServer *have, size_t n_have, const NetifLink *links, size_t n_links, bool renew,
+                         LinkServerDiff *d) {
+        size_t allocated = 0;
+
+        for (size_t i = 0; i < n_have; i++) {
+                if (!renew && links_want(links, n_links, have[i].link, have[i].host))
+                        continue;
+                if (GREEDY_REALLOC(d->remove, allocated, d->n_remove + 1) < 0)
+                        return -ENOMEM;
+                d->remove[d->n_remove++] = i;
+        }
+        return 0;
+}
+
+static int diff_additions(const LinkServer *have, size_t n_have, const NetifLink *links, size_t n_links,
+                          LinkServerDiff *d) {
+        size_t allocated = 0;
+
+        for (size_t i = 0; i < n_links; i++)
+                for (size_t k = 0; links[i].up && k < links[i].n_ntp; k++) {
+                        const char *host = links[i].ntp[k];
+                        if (host_kept(have, n_have, d, host) || host_added(d, host))
+                                continue;
+                        if (GREEDY_REALLOC(d->add, allocated, d->n_add + 1) < 0)
+                                return -ENOMEM;
+                        d->add[d->n_add++] = (LinkServer) { .link = links[i].name, .host = host };
+                }
+        return 0;
+}
+
+int link_server_diff(const LinkServer *have, size_t n_have, const NetifLink *links, size_t n_links, bool renew,
+                     LinkServerDiff *ret) {
+        LinkServerDiff d = {};
+        int r;
+
+        r = diff_removals(have, n_have, links, n_links, renew, &d);
+        if (r >= 0)
+                r = diff_additions(have, n_have, links, n_links, &d);
+        if (r < 0) {
+                link_server_diff_done(&d);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+void link_server_diff_done(LinkServerDiff *d) {
+        d->remove = mfree(d->remove);
+        d->add = mfree(d->add);
+        d->n_remove = d->n_add = 0;
 }

@@ -2,11 +2,12 @@
  * org.freedesktop.PolicyKit1 and answers CheckAuthorization by the
  * caller's UID, so the polkit test can drive every answer tempusd may get.
  *
- * Usage: fake-polkit ALLOW_UID CHALLENGE_UID DELAY_MS
+ * Usage: fake-polkit ALLOW_UID CHALLENGE_UID DELAY_MS [AGENT_FILE]
  *
  * A subject whose bus name belongs to ALLOW_UID is authorized; one of
  * CHALLENGE_UID is authorized when the check allows user interaction (as
- * if an agent had asked for the password) and challenged otherwise;
+ * if an agent had asked for the password) and challenged otherwise; with
+ * AGENT_FILE, only while that file exists (an agent has registered);
  * everyone else is refused. Every answer comes DELAY_MS late, so the test
  * can see that tempusd goes on serving meanwhile. Each question is logged
  * on stdout as "check ACTION uid=UID flags=FLAGS -> VERDICT". */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
@@ -22,6 +24,7 @@ typedef struct Fake {
         sd_bus *bus;
         uid_t allow, challenge;
         uint64_t delay_usec;
+        const char *agent_file;         /* NULL: an agent always answers */
 } Fake;
 
 typedef struct Pending {
@@ -94,8 +97,9 @@ static int method_check(sd_bus_message *m, void *userdata, sd_bus_error *error) 
         if (!p)
                 return -ENOMEM;
         p->call = sd_bus_message_ref(m);
-        p->authorized = uid == f->allow || (uid == f->challenge && (flags & 1));
-        p->challenged = uid == f->challenge && !(flags & 1);
+        bool agent = !f->agent_file || access(f->agent_file, F_OK) == 0;
+        p->authorized = uid == f->allow || (uid == f->challenge && (flags & 1) && agent);
+        p->challenged = uid == f->challenge && !p->authorized;
         printf("check %s uid=%u flags=%u -> %s\n", action, (unsigned) uid, flags,
                p->authorized ? "yes" : p->challenged ? "challenge" : "no");
         fflush(stdout);
@@ -115,13 +119,14 @@ int main(int argc, char **argv) {
         Fake f = {};
         int r;
 
-        if (argc != 4) {
-                fprintf(stderr, "usage: fake-polkit ALLOW_UID CHALLENGE_UID DELAY_MS\n");
+        if (argc != 4 && argc != 5) {
+                fprintf(stderr, "usage: fake-polkit ALLOW_UID CHALLENGE_UID DELAY_MS [AGENT_FILE]\n");
                 return 2;
         }
         f.allow = (uid_t) strtoul(argv[1], NULL, 10);
         f.challenge = (uid_t) strtoul(argv[2], NULL, 10);
         f.delay_usec = strtoull(argv[3], NULL, 10) * 1000;
+        f.agent_file = argc > 4 ? argv[4] : NULL;
         r = sd_event_default(&event);
         if (r >= 0)
                 r = sd_bus_open_system(&f.bus);

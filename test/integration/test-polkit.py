@@ -35,9 +35,10 @@ POLICY = """<policy user="root">
 
 
 class FakePolkit(Process):
-    def __init__(self, args, wd, delay_ms=DELAY_MS):
+    def __init__(self, args, wd, delay_ms=DELAY_MS, agent_file=None):
         exe = os.path.join(args.build_root, "test", "integration", "fake-polkit")
-        super().__init__("fake-polkit", [exe, str(uid(ALLOWED)), str(uid(CHALLENGED)), str(delay_ms)], wd)
+        super().__init__("fake-polkit", [exe, str(uid(ALLOWED)), str(uid(CHALLENGED)), str(delay_ms)]
+                         + ([agent_file] if agent_file else []), wd)
         wait_for("fake-polkit on the bus", lambda: "ready" in self.output(), 10)
 
     def checks(self):
@@ -104,6 +105,83 @@ def test_challenge(args, fake):
     if "check org.tempus.tempus1.manage uid=%d flags=1 -> yes" % uid(CHALLENGED) not in fake.checks():
         fail("tempusctl's call did not allow interactive authorization: %s" % fake.checks())
     log("%s with tempusctl, which allows interactive authorization: allowed" % CHALLENGED)
+
+
+# pkttyagent's stand-in: logs its arguments, registers (creates the file
+# fake-polkit looks for), says so on the notify pipe, and stays until
+# tempusctl stops it.
+FAKE_AGENT = """#!%s
+import os, signal, sys, time
+d = %r
+with open(os.path.join(d, "agent.log"), "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+open(os.path.join(d, "registered"), "w").close()
+def stop(*_):
+    os.unlink(os.path.join(d, "registered"))
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+fd = int(sys.argv[sys.argv.index("--notify-fd") + 1])
+os.write(fd, b"\\n")
+os.close(fd)
+while True:
+    time.sleep(1)
+"""
+
+
+def test_agent(args, wd, fake):
+    """tempusctl runs pkttyagent for a caller who is not root: before the
+    call at a terminal; after InteractiveAuthorizationRequired when only
+    the controlling terminal is one (stdin a pipe); never with
+    --no-ask-password or without a terminal. Here polkit challenges until
+    an agent has registered."""
+    agent_dir = os.path.join(wd, "agent")
+    os.makedirs(agent_dir)
+    os.chmod(agent_dir, 0o777)
+    exe = os.path.join(agent_dir, "pkttyagent")
+    with open(exe, "w") as f:
+        f.write(FAKE_AGENT % ("/usr/bin/python3", agent_dir))
+    os.chmod(exe, 0o755)
+    fake.stop()
+    fake = FakePolkit(args, wd, delay_ms=100, agent_file=os.path.join(agent_dir, "registered"))
+    tempusctl_exe = os.path.join(args.build_root, "src", "ctl", "tempusctl")
+    env_path = "PATH=%s:%s" % (agent_dir, os.environ["PATH"])
+
+    def agents():
+        path = os.path.join(agent_dir, "agent.log")
+        return open(path).read().splitlines() if os.path.exists(path) else []
+
+    def tempusctl_at_terminal(command):
+        """command (shell) as CHALLENGED in a terminal of its own (script)."""
+        return run_as(["env", env_path, "script", "-qec", command, "/dev/null"], user=CHALLENGED, check=False)
+
+    r = tempusctl_at_terminal("%s allow 10.45.0.0/16" % tempusctl_exe)
+    if r.returncode != 0 or '"10.45.0.0/16" true' not in rules() or len(agents()) != 1:
+        fail("at a terminal: %s, agents %s" % (r.stdout + r.stderr, agents()))
+    if not re.fullmatch(r"--notify-fd \d+ --fallback --process \d+", agents()[0]):
+        fail("pkttyagent's arguments: %s" % agents()[0])
+    if os.path.exists(os.path.join(agent_dir, "registered")):
+        fail("the agent still runs after the call")
+    log("at a terminal: pkttyagent %s ran for the call, which was allowed" % agents()[0])
+
+    n = len(fake.checks())
+    r = tempusctl_at_terminal("%s allow 10.46.0.0/16 </dev/null" % tempusctl_exe)
+    checks = fake.checks()[n:]
+    if r.returncode != 0 or '"10.46.0.0/16" true' not in rules() or len(agents()) != 2 or \
+            [c.split()[-1] for c in checks] != ["challenge", "yes"]:
+        fail("stdin a pipe: %s, checks %s, agents %s" % (r.stdout + r.stderr, checks, agents()))
+    log("stdin not a terminal: challenged, then pkttyagent ran and the call again was allowed")
+
+    r = tempusctl_at_terminal("%s --no-ask-password allow 10.47.0.0/16" % tempusctl_exe)
+    if r.returncode == 0 or "Access denied" not in r.stdout + r.stderr or len(agents()) != 2 or \
+            "10.47.0.0/16" in rules() or "uid=%d flags=0 -> challenge" % uid(CHALLENGED) not in fake.checks()[-1]:
+        fail("--no-ask-password: %s, agents %s, checks %s" % (r.stdout + r.stderr, agents(), fake.checks()[-1:]))
+    log("--no-ask-password: no agent, no interactive flag, refused")
+
+    r = run_as(["env", env_path, tempusctl_exe, "allow", "10.48.0.0/16"], user=CHALLENGED, check=False)
+    if r.returncode == 0 or len(agents()) != 2 or "10.48.0.0/16" in rules():
+        fail("without a terminal: %s, agents %s" % (r.stdout + r.stderr, agents()))
+    log("without a terminal: no agent, refused: %s" % r.stderr.strip())
+    return fake
 
 
 def test_runtime_servers(fake):
@@ -207,6 +285,7 @@ def test(args, wd):
     test_authorized_without_blocking(fake)
     test_refused(fake)
     test_challenge(args, fake)
+    fake = test_agent(args, wd, fake)
     test_runtime_servers(fake)
     test_many_at_once()
     fake = test_flood(args, wd, fake)

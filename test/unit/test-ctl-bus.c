@@ -407,14 +407,14 @@ static void test_allow_changes_rules_and_bad_subnet_is_reported(void **state) {
         char text[256];
         CtlTracking t;
 
-        assert_int_equal(ctl_bus_call(bus, &error, "Allow", "s", "10.0.0.0/8"), 0);
+        assert_int_equal(ctl_bus_call(bus, true, &error, "Allow", "s", "10.0.0.0/8"), 0);
         assert_int_equal(ctl_bus_get_tracking(bus, &t, &error), 0);
         assert_int_equal(t.n_access_rules, 1);
         assert_string_equal(t.access_rules[0].subnet, "10.0.0.0/8");
         assert_true(t.access_rules[0].allow);
         ctl_tracking_done(&t);
 
-        int r = ctl_bus_call(bus, &error, "Allow", "s", "nonsense");
+        int r = ctl_bus_call(bus, true, &error, "Allow", "s", "nonsense");
         assert_true(r < 0);
         assert_string_equal(ctl_bus_error_text(text, sizeof text, &error, r),
                             "Invalid argument: 'nonsense' is not a subnet");
@@ -427,7 +427,7 @@ static void test_access_denied_is_plain(void **state) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         char text[256];
 
-        int r = ctl_bus_call(bus, &error, "Deny", "s", "10.0.0.0/8");
+        int r = ctl_bus_call(bus, true, &error, "Deny", "s", "10.0.0.0/8");
         assert_int_equal(r, -EACCES);
         assert_string_equal(ctl_bus_error_text(text, sizeof text, &error, r),
                             "Access denied: changing tempusd's settings requires root or polkit's authorization");
@@ -477,7 +477,7 @@ static void test_calls_allow_interactive_authorization(void **state) {
         char out[1024], err[1024];
         uint32_t calls0 = mock_counter(bus, "TestCalls"), interactive0 = mock_counter(bus, "TestInteractiveCalls");
 
-        assert_int_equal(ctl_bus_call(bus, &error, "Burst", NULL), 0);
+        assert_int_equal(ctl_bus_call(bus, true, &error, "Burst", NULL), 0);
         assert_int_equal(run_tempusctl(NULL, "reload", out, sizeof out, err, sizeof err), 0);
         assert_int_equal(mock_counter(bus, "TestCalls") - calls0, 2);
         assert_int_equal(mock_counter(bus, "TestInteractiveCalls") - interactive0, 2);

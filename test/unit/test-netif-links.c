@@ -1,5 +1,7 @@
 /* Tests for reading systemd-networkd's link state files: the NTP= servers
- * of each link and whether it is up, from the text and from a folder. */
+ * of each link and whether it is up, from the text and from a folder; and
+ * for the diff that turns the link sources in use into those the links
+ * want. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +115,118 @@ static void test_empty_folder_is_no_links(void **state) {
         tmpdir_remove(dir);
 }
 
+/* A link with its servers, up or not; free with netif_link_done(). */
+static NetifLink link_with(const char *name, bool up, const char *servers) {
+        NetifLink l = { .up = up };
+        snprintf(l.name, sizeof l.name, "%s", name);
+        assert_true(netif_link_add_servers(&l, servers) >= 0);
+        return l;
+}
+
+static void links_done(NetifLink *links, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                netif_link_done(&links[i]);
+}
+
+static void assert_added(const LinkServerDiff *d, size_t i, const char *link, const char *host) {
+        assert_true(i < d->n_add);
+        assert_string_equal(d->add[i].link, link);
+        assert_string_equal(d->add[i].host, host);
+}
+
+static void test_diff_adds_servers_of_up_links_once(void **state) {
+        NetifLink links[] = {
+                link_with("eth0", true, "192.0.2.1 192.0.2.2"),
+                link_with("eth1", false, "192.0.2.9"),
+                link_with("wlan0", true, "192.0.2.2 192.0.2.3"),
+        };
+        LinkServerDiff d;
+
+        assert_int_equal(link_server_diff(NULL, 0, links, 3, false, &d), 0);
+        assert_int_equal(d.n_remove, 0);
+        assert_int_equal(d.n_add, 3);
+        assert_added(&d, 0, "eth0", "192.0.2.1");
+        assert_added(&d, 1, "eth0", "192.0.2.2");       /* for the first link that lists it */
+        assert_added(&d, 2, "wlan0", "192.0.2.3");
+        link_server_diff_done(&d);
+        links_done(links, 3);
+}
+
+static void test_diff_keeps_what_is_wanted_and_removes_the_rest(void **state) {
+        const LinkServer have[] = {
+                { "eth0", "192.0.2.1" },        /* still listed */
+                { "eth0", "192.0.2.5" },        /* no longer listed */
+                { "eth1", "192.0.2.9" },        /* its link went down */
+                { "gone0", "192.0.2.7" },       /* its link went */
+        };
+        NetifLink links[] = {
+                link_with("eth0", true, "192.0.2.1 192.0.2.6"),
+                link_with("eth1", false, "192.0.2.9"),
+        };
+        LinkServerDiff d;
+
+        assert_int_equal(link_server_diff(have, 4, links, 2, false, &d), 0);
+        assert_int_equal(d.n_remove, 3);
+        assert_int_equal(d.remove[0], 1);
+        assert_int_equal(d.remove[1], 2);
+        assert_int_equal(d.remove[2], 3);
+        assert_int_equal(d.n_add, 1);
+        assert_added(&d, 0, "eth0", "192.0.2.6");
+        link_server_diff_done(&d);
+        links_done(links, 2);
+}
+
+static void test_diff_moves_a_server_to_its_new_link(void **state) {
+        const LinkServer have[] = { { "eth0", "192.0.2.1" } };
+        NetifLink links[] = {
+                link_with("eth0", true, ""),
+                link_with("wlan0", true, "192.0.2.1"),
+        };
+        LinkServerDiff d;
+
+        assert_int_equal(link_server_diff(have, 1, links, 2, false, &d), 0);
+        assert_int_equal(d.n_remove, 1);
+        assert_int_equal(d.n_add, 1);
+        assert_added(&d, 0, "wlan0", "192.0.2.1");
+        link_server_diff_done(&d);
+        links_done(links, 2);
+}
+
+static void test_diff_renew_removes_and_adds_everything(void **state) {
+        const LinkServer have[] = { { "eth0", "192.0.2.1" } };
+        NetifLink links[] = { link_with("eth0", true, "192.0.2.1") };
+        LinkServerDiff d;
+
+        assert_int_equal(link_server_diff(have, 1, links, 1, true, &d), 0);
+        assert_int_equal(d.n_remove, 1);
+        assert_int_equal(d.n_add, 1);
+        assert_added(&d, 0, "eth0", "192.0.2.1");
+        link_server_diff_done(&d);
+        links_done(links, 1);
+}
+
+static void test_diff_without_links_removes_all(void **state) {
+        const LinkServer have[] = { { "eth0", "192.0.2.1" }, { "eth0", "192.0.2.2" } };
+        LinkServerDiff d;
+
+        assert_int_equal(link_server_diff(have, 2, NULL, 0, false, &d), 0);
+        assert_int_equal(d.n_remove, 2);
+        assert_int_equal(d.n_add, 0);
+        link_server_diff_done(&d);
+}
+
+static void test_diff_of_equal_sets_is_empty(void **state) {
+        const LinkServer have[] = { { "eth0", "192.0.2.1" } };
+        NetifLink links[] = { link_with("eth0", true, "192.0.2.1") };
+        LinkServerDiff d;
+
+        assert_int_equal(link_server_diff(have, 1, links, 1, false, &d), 0);
+        assert_int_equal(d.n_remove, 0);
+        assert_int_equal(d.n_add, 0);
+        link_server_diff_done(&d);
+        links_done(links, 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_ntp_servers_in_order),
@@ -120,6 +234,12 @@ int main(void) {
                 cmocka_unit_test(test_folder_is_read_in_index_order_skipping_others),
                 cmocka_unit_test(test_missing_folder_is_no_links),
                 cmocka_unit_test(test_empty_folder_is_no_links),
+                cmocka_unit_test(test_diff_adds_servers_of_up_links_once),
+                cmocka_unit_test(test_diff_keeps_what_is_wanted_and_removes_the_rest),
+                cmocka_unit_test(test_diff_moves_a_server_to_its_new_link),
+                cmocka_unit_test(test_diff_renew_removes_and_adds_everything),
+                cmocka_unit_test(test_diff_without_links_removes_all),
+                cmocka_unit_test(test_diff_of_equal_sets_is_empty),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
