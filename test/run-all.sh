@@ -15,6 +15,7 @@ packages=(
         clang libclang-rt-14-dev
         prometheus python3-prometheus-client bash-completion
         openssl python3-cryptography ca-certificates
+        polkitd
 )
 
 install_packages() {

@@ -39,7 +39,8 @@ static void fill_authentication(BusSourceProps *p, const Source *s, const KeyTab
         p->nts_last_ke_usec = s->nts.last_ke_usec;
 }
 
-void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, int64_t now) {
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
+                           int64_t now) {
         memset(p, 0, sizeof *p);
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
@@ -47,6 +48,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *k
         snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : "server");
         snprintf(p->state, sizeof p->state, "%s",
                  !source_wants_polls(s) ? "denied" : select_state_to_string(s->state) ?: "unusable");
+        snprintf(p->link, sizeof p->link, "%s", link ?: "");
         p->stratum = s->stratum;
         p->poll = s->poll;
         p->reach = s->reach;
@@ -123,7 +125,8 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         PLAIN("NTSKEFailures", "u", nts_ke_failures)                                     \
         PLAIN("NTSKEAttempts", "u", nts_ke_attempts)                                     \
         PLAIN("NTSNAKs", "u", nts_naks)                                                  \
-        PLAIN("NTSLastKEUSec", "t", nts_last_ke_usec)
+        PLAIN("NTSLastKEUSec", "t", nts_last_ke_usec)                                   \
+        STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {
         SD_BUS_VTABLE_START(0),

@@ -334,8 +334,12 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         else
                 s->n_tx_daemon++;
         s->has_reply = true;
+        s->last_t1 = s->t1;
+        s->last_receive = p->receive_ts;
         s->last_transmit = p->transmit_ts;
         s->leap = p->leap;
+        s->version = p->version;
+        s->mode = p->mode;
         s->stratum = p->stratum;
         s->precision = p->precision;
         s->remote_refid = p->reference_id;

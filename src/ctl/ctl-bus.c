@@ -51,6 +51,7 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("NTSCookieLength", 'u', nts_cookie_length),
         SOURCE_FIELD("NTSKEAttempts",  'u', nts_ke_attempts),
         SOURCE_FIELD("NTSLastKEUSec",  't', nts_last_ke_usec),
+        SOURCE_FIELD("Link",           's', link),
 };
 
 static const PropertyField tracking_fields[] = {
@@ -344,7 +345,7 @@ int ctl_bus_get_sources(sd_bus *bus, CtlSourceInfo **ret, size_t *ret_n, sd_bus_
         return 0;
 }
 
-int ctl_bus_call(sd_bus *bus, sd_bus_error *error, const char *method, const char *types, ...) {
+int ctl_bus_call(sd_bus *bus, bool interactive, sd_bus_error *error, const char *method, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
@@ -362,6 +363,11 @@ int ctl_bus_call(sd_bus *bus, sd_bus_error *error, const char *method, const cha
         }
         /* Let a stopped tempusd be started by D-Bus activation. */
         r = sd_bus_message_set_auto_start(m, true);
+        if (r < 0)
+                return r;
+        /* A caller who is not root may be asked for a password by a polkit
+         * agent, if one runs for the session. */
+        r = sd_bus_message_set_allow_interactive_authorization(m, interactive);
         if (r < 0)
                 return r;
         r = sd_bus_call(bus, m, 0, error, NULL);
@@ -386,8 +392,10 @@ const char *ctl_bus_error_text(char *buf, size_t size, const sd_bus_error *e, in
 
         if (error_is(e, not_running))
                 snprintf(buf, size, "%s", _("tempusd is not running"));
-        else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) || (!sd_bus_error_is_set(e) && r == -EACCES))
-                snprintf(buf, size, "%s", _("Access denied: changing tempusd's settings requires root"));
+        else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) ||
+                 sd_bus_error_has_name(e, SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED) ||
+                 (!sd_bus_error_is_set(e) && r == -EACCES))
+                snprintf(buf, size, "%s", _("Access denied: changing tempusd's settings requires root or polkit's authorization"));
         else if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
                 snprintf(buf, size, _("Invalid argument: %s"), e->message ?: e->name);
         else if (error_is(e, unsupported))

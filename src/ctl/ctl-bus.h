@@ -4,6 +4,7 @@
  * line a user can act on. */
 #pragma once
 
+#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 #include "ctl/ctl-format.h"
@@ -30,8 +31,10 @@ int ctl_bus_get_tracking(sd_bus *bus, CtlTracking *ret, sd_bus_error *error);
  * /org/tempus/Tempus1/source/N. */
 int ctl_bus_get_sources(sd_bus *bus, CtlSourceInfo **ret, size_t *ret_n, sd_bus_error *error);
 
-/* Calls a Manager method; types/... as sd_bus_call_method(). */
-int ctl_bus_call(sd_bus *bus, sd_bus_error *error, const char *method, const char *types, ...);
+/* Calls a Manager method; types/... as sd_bus_call_method(). interactive:
+ * polkit may have an agent ask the caller for a password (the
+ * allow-interactive-authorization flag). */
+int ctl_bus_call(sd_bus *bus, bool interactive, sd_bus_error *error, const char *method, const char *types, ...);
 
 /* One translated line (no newline) describing a failed call: "tempusd is
  * not running", "Access denied: ...", the daemon's InvalidArgs message, or

@@ -51,6 +51,7 @@ typedef struct CtlSourceInfo {
         uint32_t nts_cookie_length;
         uint32_t nts_ke_attempts;
         uint64_t nts_last_ke_usec;      /* CLOCK_REALTIME; 0: never */
+        char *link;             /* network link it was learned from; NULL or "": none */
 } CtlSourceInfo;
 
 void ctl_source_info_done(CtlSourceInfo *s);

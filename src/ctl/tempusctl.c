@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "ctl/convert-chrony.h"
+#include "ctl/ctl-agent.h"
 #include "ctl/ctl-bus.h"
 #include "ctl/ctl-format.h"
 #include "ctl/ctl-i18n.h"
+#include "ctl/ctl-polkit.h"
 #include "ctl/ctl-usage.h"
 #include "ctl/metrics-command.h"
 #include "ctl/plot-command.h"
@@ -27,6 +29,7 @@ typedef struct Ctl {
         CtlBusKind bus_kind;
         const char *address;
         bool json;
+        bool ask_password;              /* no --no-ask-password */
         CtlViewFlags view;
         sd_bus *bus;
 } Ctl;
@@ -86,28 +89,66 @@ static int fetch_tracking(Ctl *c, CtlTracking *ret) {
         return r;
 }
 
-/* Calls a method that returns nothing; reports failure. */
-static int call(Ctl *c, const char *method, const char *types, ...) {
+/* The arguments of a changing call: none, a string, or MakeStep's (d, i). */
+typedef struct CallArgs {
+        const char *types;
+        const char *text;
+        double threshold;
+        int limit;
+} CallArgs;
+
+static int call_once(Ctl *c, const char *method, const CallArgs *a, sd_bus_error *error) {
+        if (!a->types)
+                return ctl_bus_call(c->bus, c->ask_password, error, method, NULL);
+        if (streq(a->types, "s"))
+                return ctl_bus_call(c->bus, c->ask_password, error, method, a->types, a->text);
+        return ctl_bus_call(c->bus, c->ask_password, error, method, a->types, a->threshold, a->limit);
+}
+
+/* Calls a changing method, with a polkit agent running when someone may
+ * have to answer it (ctl-polkit.h); reports failure. */
+static int call_args(Ctl *c, const char *method, const CallArgs *a) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        va_list ap;
+        CtlAgentFacts facts = {
+                .ask_password = c->ask_password,
+                .root = geteuid() == 0,
+                .stdin_tty = isatty(STDIN_FILENO),
+                .terminal = ctl_agent_terminal(),
+        };
+        pid_t agent = 0;
         int r = connect_bus(c);
 
         if (r < 0)
                 return r;
-        va_start(ap, types);
-        if (!types)
-                r = ctl_bus_call(c->bus, &error, method, NULL);
-        else if (streq(types, "s"))
-                r = ctl_bus_call(c->bus, &error, method, types, va_arg(ap, const char *));
-        else {
-                double threshold = va_arg(ap, double);
-                r = ctl_bus_call(c->bus, &error, method, types, threshold, va_arg(ap, int));
+        if (ctl_polkit_agent_before_call(&facts))
+                agent = ctl_agent_open();
+        facts.agent_running = agent > 0;
+        r = call_once(c, method, a, &error);
+        if (r < 0 && ctl_polkit_agent_after_error(&facts, error.name) && (agent = ctl_agent_open()) > 0) {
+                sd_bus_error_free(&error);
+                r = call_once(c, method, a, &error);
         }
-        va_end(ap);
+        ctl_agent_close(agent);
         if (r < 0)
                 r = bus_failed(&error, r);
         sd_bus_error_free(&error);
         return r;
+}
+
+/* Calls a method that returns nothing; reports failure. */
+static int call(Ctl *c, const char *method, const char *types, ...) {
+        CallArgs a = { .types = types };
+        va_list ap;
+
+        va_start(ap, types);
+        if (types && streq(types, "s"))
+                a.text = va_arg(ap, const char *);
+        else if (types) {
+                a.threshold = va_arg(ap, double);
+                a.limit = va_arg(ap, int);
+        }
+        va_end(ap);
+        return call_args(c, method, &a);
 }
 
 /* ---- views ---- */
@@ -403,6 +444,7 @@ static void help(void) {
                  "                           honours DBUS_SYSTEM_BUS_ADDRESS)\n"
                  "     --user                talk to tempusd on the user bus\n"
                  "     --address=ADDRESS     talk to tempusd on the bus at ADDRESS\n"
+                 "     --no-ask-password     do not let polkit ask for a password\n"
                  "  -h --help                show this help\n"
                  "     --version             show the version\n"));
 }
@@ -412,6 +454,7 @@ enum {
         ARG_SYSTEM,
         ARG_USER,
         ARG_ADDRESS,
+        ARG_NO_ASK_PASSWORD,
 };
 
 /* Global options, before the command. Returns 1 to go on, 0 to exit
@@ -424,6 +467,7 @@ static int parse_global_options(Ctl *c, int argc, char **argv) {
                 { "system",  no_argument,       NULL, ARG_SYSTEM  },
                 { "user",    no_argument,       NULL, ARG_USER    },
                 { "address", required_argument, NULL, ARG_ADDRESS },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
                 {}
         };
         int opt;
@@ -454,6 +498,9 @@ static int parse_global_options(Ctl *c, int argc, char **argv) {
                 case ARG_ADDRESS:
                         c->bus_kind = CTL_BUS_ADDRESS;
                         c->address = optarg;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        c->ask_password = false;
                         break;
                 default:
                         fprintf(stderr, _("See 'tempusctl --help'.\n"));
@@ -518,7 +565,7 @@ static int run(Ctl *c, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-        Ctl c = { .bus_kind = CTL_BUS_SYSTEM };
+        Ctl c = { .bus_kind = CTL_BUS_SYSTEM, .ask_password = true };
 
         setup_locale();
         int r = run(&c, argc, argv);

@@ -7,6 +7,7 @@
 
 #include "bus/bus.h"
 #include "config/config.h"
+#include "daemon/manager-nm.h"
 #include "daemon/manager.h"
 #include "daemon/privileges.h"
 #include "shared/log.h"
@@ -92,6 +93,10 @@ static int run(const Options *o, Config *config) {
         if (r < 0)
                 return r;
         r = bus_context_attach(m);
+        if (r < 0)
+                return r;
+        /* On the bus as the user tempusd runs as, like the API. */
+        r = manager_nm_start(m);
         if (r < 0)
                 return r;
         return manager_run(m);
