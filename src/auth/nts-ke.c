@@ -153,10 +153,11 @@ static int response_record(bool critical, uint16_t type, const uint8_t *body, ui
         case NTS_KE_WARNING:
                 return response_u16(p, body, n, &ret->warning, "a Warning record is not 2 bytes");
         case NTS_KE_AEAD:
-                if (p->seen_aead || n != 2)
+                /* Empty: the server supports none of those offered. */
+                if (p->seen_aead || (n != 0 && n != 2))
                         return bad(p, "more than one AEAD record, or more than one algorithm");
                 p->seen_aead = true;
-                ret->aead = read_be16(body);
+                ret->aead = n == 2 ? read_be16(body) : -1;
                 return 0;
         case NTS_KE_NEW_COOKIE:
                 return response_cookie(p, body, n);
@@ -260,6 +261,18 @@ int nts_ke_response_encode(int error, const NtsCookie *cookies, unsigned n_cooki
                 r = nts_ke_record_append(buf, size, &len, true, NTS_KE_SERVER, server, strlen(server));
         if (r >= 0 && port != 0)
                 r = append_u16(buf, size, &len, true, NTS_KE_PORT, port);
+        if (r >= 0)
+                r = nts_ke_record_append(buf, size, &len, true, NTS_KE_END, NULL, 0);
+        return r < 0 ? r : (int) len;
+}
+
+int nts_ke_refusal_encode(bool ntpv4, bool aes_siv, uint8_t *buf, size_t size) {
+        static const uint8_t ntpv4_id[2] = { 0, NTS_PROTOCOL_NTPV4 }, aead_id[2] = { 0, NTS_AEAD_AES_SIV_CMAC_256 };
+        size_t len = 0;
+
+        int r = nts_ke_record_append(buf, size, &len, true, NTS_KE_NEXT_PROTOCOL, ntpv4_id, ntpv4 ? 2 : 0);
+        if (r >= 0)
+                r = nts_ke_record_append(buf, size, &len, true, NTS_KE_AEAD, aead_id, aes_siv ? 2 : 0);
         if (r >= 0)
                 r = nts_ke_record_append(buf, size, &len, true, NTS_KE_END, NULL, 0);
         return r < 0 ? r : (int) len;

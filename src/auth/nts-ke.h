@@ -109,6 +109,13 @@ int nts_ke_request_parse(const uint8_t *buf, size_t len, NtsKeRequest *ret);
 int nts_ke_response_encode(int error, const NtsCookie *cookies, unsigned n_cookies, const char *server,
                            uint16_t port, uint8_t *buf, size_t size);
 
+/* A server's reply to a request that offers no protocol or no algorithm
+ * it supports (RFC 8915 sections 4.1.2 and 4.1.5): the Next Protocol
+ * record holds NTPv4 only when offered, the AEAD record AES-SIV-CMAC-256
+ * only when offered, each empty otherwise; no cookie; then End. Returns
+ * its length or -ENOBUFS. */
+int nts_ke_refusal_encode(bool ntpv4, bool aes_siv, uint8_t *buf, size_t size);
+
 /* The TLS exporter's context for the client-to-server (c2s true) or
  * server-to-client key (RFC 8915 section 5.1): the protocol ID, the AEAD
  * ID, and 0x00 or 0x01. */

@@ -45,6 +45,7 @@ struct KeConn {
         size_t in_len;
         uint8_t out[RESPONSE_MAX];
         size_t out_len, sent;
+        bool cookies;                   /* the response gives cookies, not a refusal */
 };
 
 struct NtsServer {
@@ -163,13 +164,16 @@ static int conn_respond(KeConn *c, size_t len) {
         uint8_t c2s[NTS_KEY_SIZE], s2c[NTS_KEY_SIZE], nonce[16];
         int error = -1, r;
 
-        if (nts_ke_request_parse(c->in, len, &req) < 0)
+        if (nts_ke_request_parse(c->in, len, &req) < 0 || !req.has_aead)
                 error = NTS_KE_ERROR_BAD_REQUEST;
         else if (req.unknown_critical)
                 error = NTS_KE_ERROR_UNRECOGNIZED_CRITICAL;
-        else if (!req.ntpv4 || !req.aes_siv)
-                error = NTS_KE_ERROR_BAD_REQUEST;
-        else if (export_keys(c, c2s, s2c) < 0)
+        else if (!req.ntpv4 || !req.aes_siv) {
+                /* Nothing in common: say so, with no cookie. */
+                r = nts_ke_refusal_encode(req.ntpv4, req.aes_siv, c->out, sizeof c->out);
+                c->out_len = r < 0 ? 0 : (size_t) r;
+                return -EPROTONOSUPPORT;
+        } else if (export_keys(c, c2s, s2c) < 0)
                 error = NTS_KE_ERROR_INTERNAL;
         for (unsigned i = 0; error < 0 && i < NTS_MAX_COOKIES; i++)
                 if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof nonce) < 0 ||
@@ -211,7 +215,7 @@ static void conn_receive(KeConn *c) {
                 }
                 if (len > 0) {
                         /* A refused request still gets its error record. */
-                        (void) conn_respond(c, (size_t) len);
+                        c->cookies = conn_respond(c, (size_t) len) >= 0;
                         c->state = c->out_len > 0 ? CONN_SENDING : CONN_CLOSED;
                         if (c->out_len == 0)
                                 conn_close(c, false);
@@ -236,8 +240,9 @@ static void conn_send(KeConn *c) {
         /* One try at close_notify: a client that does not read it is not
          * waited for. */
         (void) gnutls_bye(c->session, GNUTLS_SHUT_WR);
-        c->server->manager->counters.nts_ke_handshakes++;
-        conn_close(c, true);
+        if (c->cookies)
+                c->server->manager->counters.nts_ke_handshakes++;
+        conn_close(c, c->cookies);
 }
 
 static int on_conn_io(sd_event_source *es, int fd, uint32_t revents, void *userdata) {

@@ -42,9 +42,8 @@ def counters():
                                          "ServerNTSAuthenticated", "ServerNTSNAKs")}
 
 
-def check_ke_records(ca):
-    """One handshake by hand: ALPN ntske/1, TLS 1.3, 8 cookies of 100
-    bytes, NTPv4 and AES-SIV-CMAC-256 chosen, no port record (port 123)."""
+def ke_exchange(ca, request):
+    """One NTS-KE exchange by hand: the records of the response."""
     ctx = ssl.create_default_context(cafile=ca)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.set_alpn_protocols(["ntske/1"])
@@ -52,7 +51,7 @@ def check_ke_records(ca):
         with ctx.wrap_socket(raw, server_hostname="localhost") as s:
             if s.selected_alpn_protocol() != "ntske/1" or s.version() != "TLSv1.3":
                 fail("NTS-KE: ALPN %s, %s" % (s.selected_alpn_protocol(), s.version()))
-            s.sendall(bytes.fromhex("80010002000080040002000f80000000"))
+            s.sendall(request)
             data = b""
             while True:
                 chunk = s.recv(4096)
@@ -64,6 +63,15 @@ def check_ke_records(ca):
         t, n = struct.unpack("!HH", data[pos:pos + 4])
         records.append((t, data[pos + 4:pos + 4 + n]))
         pos += 4 + n
+    return records
+
+
+def check_ke_records(ca):
+    """ALPN ntske/1, TLS 1.3, 8 cookies of 100 bytes, NTPv4 and
+    AES-SIV-CMAC-256 chosen, no port record (port 123). A request that
+    offers only another algorithm gets an empty AEAD record and no cookie
+    (RFC 8915 section 4.1.5), and counts as a failed exchange."""
+    records = ke_exchange(ca, bytes.fromhex("80010002000080040002000f80000000"))
     types = [t & 0x7fff for t, _ in records]
     cookies = [b for t, b in records if t & 0x7fff == 5]
     log("NTS-KE records: %s" % types)
@@ -72,6 +80,13 @@ def check_ke_records(ca):
         fail("NTS-KE response lacks NTPv4, AES-SIV-CMAC-256 or End: %s" % records)
     if len(cookies) != 8 or any(len(c) != 100 for c in cookies) or 7 in types:
         fail("expected 8 cookies of 100 bytes and no port record: %s" % [len(c) for c in cookies])
+    failures = int(bus_get("NTSKEFailures"))
+    records = ke_exchange(ca, bytes.fromhex("800100020000800400020001" + "80000000"))
+    log("NTS-KE records for AEAD 1 only: %s" % records)
+    if records != [(0x8001, b"\x00\x00"), (0x8004, b""), (0x8000, b"")]:
+        fail("a request for another algorithm did not get an empty AEAD record and no cookie: %s" % records)
+    if int(bus_get("NTSKEFailures")) != failures + 1:
+        fail("the refused exchange was not counted in NTSKEFailures")
 
 
 def test(args, wd):
@@ -92,7 +107,7 @@ def test(args, wd):
         fail("chronyd did not get NTS time within 1 ms from tempusd: %s" % offset)
     c = counters()
     log("counters: %s" % c)
-    if c["NTSKEHandshakes"] < 2 or c["ServerNTSAuthenticated"] < 3 or c["ServerNTSNAKs"] != 0:
+    if c["NTSKEHandshakes"] < 2 or c["NTSKEFailures"] != 1 or c["ServerNTSAuthenticated"] < 3 or c["ServerNTSNAKs"] != 0:
         fail("counters do not show the handshakes and NTS requests: %s" % c)
     keys = os.path.join(dump, "server-keys")
     if stat.S_IMODE(os.stat(keys).st_mode) != 0o600:

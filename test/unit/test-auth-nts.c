@@ -200,6 +200,22 @@ static void request_refusals(void **state) {
         assert_false(req.aes_siv);
 }
 
+static void refusal_says_what_is_not_shared(void **state) {
+        uint8_t buf[64];
+        NtsKeResponse r;
+        const char *reason;
+
+        int n = nts_ke_refusal_encode(true, false, buf, sizeof buf);
+        assert_int_equal(n, 6 + 4 + 4);
+        assert_memory_equal(buf, "\x80\x01\x00\x02\x00\x00\x80\x04\x00\x00\x80\x00\x00\x00", 14);
+        /* A client finds no algorithm in it, and no cookie. */
+        assert_int_equal(nts_ke_response_parse(buf, (size_t) n, &r, &reason), -EBADMSG);
+        assert_string_equal(reason, "the server did not choose AES-SIV-CMAC-256");
+        n = nts_ke_refusal_encode(false, true, buf, sizeof buf);
+        assert_int_equal(nts_ke_response_parse(buf, (size_t) n, &r, &reason), -EBADMSG);
+        assert_string_equal(reason, "the server does not offer NTPv4");
+}
+
 static void exporter_contexts(void **state) {
         uint8_t c[5];
         nts_ke_exporter_context(true, c);
@@ -467,6 +483,7 @@ int main(void) {
                 cmocka_unit_test(response_without_essentials_is_refused),
                 cmocka_unit_test(request_refusals),
                 cmocka_unit_test(exporter_contexts),
+                cmocka_unit_test(refusal_says_what_is_not_shared),
                 cmocka_unit_test(aead_matches_independent_vector),
                 cmocka_unit_test(request_and_reply_round_trip),
                 cmocka_unit_test(reply_tampering_is_refused),
