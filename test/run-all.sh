@@ -14,6 +14,7 @@ packages=(
         systemd dbus libxml2-utils locales mandoc man-db groff-base
         clang libclang-rt-14-dev
         prometheus python3-prometheus-client bash-completion
+        openssl python3-cryptography ca-certificates
         polkitd
 )
 
@@ -65,7 +66,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 
 # libFuzzer targets (clang), each for a bounded time.
 CC=clang setup build-fuzz -Dfuzz=true -Dfuzz_seconds=30
-ninja -C build-fuzz test/fuzz/fuzz-ntp-packet test/fuzz/fuzz-config
+ninja -C build-fuzz test/fuzz/fuzz-ntp-packet test/fuzz/fuzz-config test/fuzz/fuzz-key-file \
+        test/fuzz/fuzz-nts-ke test/fuzz/fuzz-nts-ntp
 run_suites build-fuzz --suite fuzz --no-rebuild
 
 read -r ok failed skipped < <(summary "${logs[@]}")

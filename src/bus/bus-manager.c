@@ -87,6 +87,11 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m, const Tracking *trac
         p->server_rate_limited = c->rate_limited;
         p->server_authenticated = c->authenticated;
         p->server_crypto_naks = c->auth_failures;
+        p->nts_ke_connections = c->nts_ke_connections;
+        p->nts_ke_handshakes = c->nts_ke_handshakes;
+        p->nts_ke_failures = c->nts_ke_failures;
+        p->server_nts_authenticated = c->nts_authenticated;
+        p->server_nts_naks = c->nts_naks;
         snprintf(p->auth_select_mode, sizeof p->auth_select_mode, "%s",
                  select_auth_mode_to_string(e->params.select.auth_mode) ?: "mix");
         for (size_t i = 0; i < ELEMENTSOF(c->dropped); i++)
@@ -319,6 +324,11 @@ _Static_assert(offsetof(BusManagerProps, manager) == 0, "AccessRules' getter tak
         COUNTER("ServerRateLimited", server_rate_limited)                                \
         COUNTER("ServerAuthenticated", server_authenticated)                             \
         COUNTER("ServerCryptoNAKs", server_crypto_naks)                                  \
+        COUNTER("ServerNTSAuthenticated", server_nts_authenticated)                      \
+        COUNTER("ServerNTSNAKs", server_nts_naks)                                        \
+        COUNTER("NTSKEConnections", nts_ke_connections)                                  \
+        COUNTER("NTSKEHandshakes", nts_ke_handshakes)                                    \
+        COUNTER("NTSKEFailures", nts_ke_failures)                                        \
         COUNTER("MalformedPackets", malformed_packets)
 
 const sd_bus_vtable bus_manager_vtable[] = {

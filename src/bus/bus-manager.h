@@ -53,6 +53,11 @@ typedef struct BusManagerProps {
         uint64_t server_rate_limited;
         uint64_t server_authenticated;
         uint64_t server_crypto_naks;
+        uint64_t nts_ke_connections;
+        uint64_t nts_ke_handshakes;
+        uint64_t nts_ke_failures;
+        uint64_t server_nts_authenticated;
+        uint64_t server_nts_naks;
         uint64_t malformed_packets;
 } BusManagerProps;
 

@@ -25,11 +25,18 @@ static void fill_statistics(BusSourceProps *p, const Source *s, int64_t now) {
 static void fill_authentication(BusSourceProps *p, const Source *s, const KeyTable *keys) {
         const Key *key = key_table_find(keys, s->spec.key);
 
-        snprintf(p->authentication, sizeof p->authentication, "%s", s->spec.key ? "symmetric" : "none");
+        snprintf(p->authentication, sizeof p->authentication, "%s",
+                 s->spec.nts ? "nts" : s->spec.key ? "symmetric" : "none");
         p->key_id = s->spec.key;
         snprintf(p->key_type, sizeof p->key_type, "%s", key ? key_type_to_string(key->type) : "");
         p->key_length = key ? (uint32_t) key->length * 8 : 0;
         p->auth_failures = (uint32_t) MIN(s->n_auth_failures, (uint64_t) UINT32_MAX);
+        p->nts_cookies = s->nts.cookies;
+        p->nts_cookie_length = s->nts.cookie_length;
+        p->nts_ke_failures = (uint32_t) MIN(s->nts.ke_failures, (uint64_t) UINT32_MAX);
+        p->nts_ke_attempts = s->nts.ke_attempts;
+        p->nts_naks = (uint32_t) MIN(s->nts.naks, (uint64_t) UINT32_MAX);
+        p->nts_last_ke_usec = s->nts.last_ke_usec;
 }
 
 void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
@@ -112,7 +119,13 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         PLAIN("KeyID", "u", key_id)                                                      \
         STRING("KeyType", key_type)                                                      \
         PLAIN("KeyLength", "u", key_length)                                              \
-        PLAIN("AuthFailures", "u", auth_failures)                                              \
+        PLAIN("AuthFailures", "u", auth_failures)                                        \
+        PLAIN("NTSCookies", "u", nts_cookies)                                            \
+        PLAIN("NTSCookieLength", "u", nts_cookie_length)                                 \
+        PLAIN("NTSKEFailures", "u", nts_ke_failures)                                     \
+        PLAIN("NTSKEAttempts", "u", nts_ke_attempts)                                     \
+        PLAIN("NTSNAKs", "u", nts_naks)                                                  \
+        PLAIN("NTSLastKEUSec", "t", nts_last_ke_usec)                                   \
         STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {

@@ -42,11 +42,17 @@ typedef struct BusSourceProps {
         double std_dev;
         int prefer;
         int iburst;
-        char authentication[16];        /* none, symmetric */
+        char authentication[16];        /* none, symmetric, nts */
         uint32_t key_id;
         char key_type[16];              /* MD5 ... AES256; "" without a key */
         uint32_t key_length;            /* bits */
         uint32_t auth_failures;
+        uint32_t nts_cookies;
+        uint32_t nts_cookie_length;     /* bytes */
+        uint32_t nts_ke_failures;
+        uint32_t nts_ke_attempts;       /* failed since the last that worked */
+        uint32_t nts_naks;
+        uint64_t nts_last_ke_usec;      /* CLOCK_REALTIME; 0: never */
 } BusSourceProps;
 
 extern const sd_bus_vtable bus_source_vtable[];

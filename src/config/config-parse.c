@@ -272,6 +272,55 @@ static int parse_ratelimit(Config *c, const char *value, void *field, const char
         return 0;
 }
 
+/* NTSServerCertFile=, NTSServerKeyFile=, NTSTrustedCerts=: lists of paths. */
+static int parse_path_list(Config *c, const char *value, void *field, const char **reason) {
+        PathList *l = field;
+
+        if (!*value) {
+                path_list_clear(l);
+                return 0;
+        }
+        if (strchr(value, ' '))
+                return fail(reason, "path must not contain spaces");
+        if (GREEDY_REALLOC(l->paths, l->n_allocated, l->n + 1) < 0)
+                return -ENOMEM;
+        l->paths[l->n] = strdup(value);
+        return l->paths[l->n] ? (l->n++, 0) : -ENOMEM;
+}
+
+static int parse_nts_port(Config *c, const char *value, void *field, const char **reason) {
+        long v = 4460;
+        if (*value && parse_int_range(value, 1, 65535, &v) < 0)
+                return fail(reason, "must be a port number from 1 to 65535");
+        c->nts_port = (uint16_t) v;
+        return 0;
+}
+
+static int parse_nts_max_connections(Config *c, const char *value, void *field, const char **reason) {
+        long v = 100;
+        if (*value && parse_int_range(value, 1, 10000, &v) < 0)
+                return fail(reason, "must be an integer from 1 to 10000");
+        c->nts_max_connections = (unsigned) v;
+        return 0;
+}
+
+static int parse_nts_rotate(Config *c, const char *value, void *field, const char **reason) {
+        char *end;
+        double v = *value ? strtod(value, &end) : 604800;
+        if (*value && (*end || !isfinite(v) || v < 0 || (v > 0 && v < 60) || v > 1e9))
+                return fail(reason, "must be seconds, 60 or more (0: never rotate)");
+        c->nts_rotate = v;
+        return 0;
+}
+
+static int parse_no_cert_time_check(Config *c, const char *value, void *field, const char **reason) {
+        long v = 1;
+        if (*value && parse_int_range(value, 0, 1000000, &v) < 0)
+                return fail(reason, "must be a number of clock updates, 0 or more");
+        c->no_cert_time_check = (unsigned) v;
+        return 0;
+}
+
 /* ---- [Log] -------------------------------------------------------------- */
 
 static int parse_log(Config *c, const char *value, void *field, const char **reason) {
@@ -325,7 +374,15 @@ const ConfigKey config_keys[] = {
         { "Server",  "BindAddress",  parse_bind_address,  0,                          CONFIG_KEY_LIST,   NULL },
         { "Server",  "Port",         parse_port,          0,                          CONFIG_KEY_SINGLE, "123" },
         { "Server",  "RateLimit",    parse_ratelimit,     0,                          CONFIG_KEY_SINGLE, NULL },
+        { "Server",  "NTSServerCertFile", parse_path_list, FIELD(nts_server_certs),   CONFIG_KEY_LIST,   NULL },
+        { "Server",  "NTSServerKeyFile", parse_path_list, FIELD(nts_server_keys),     CONFIG_KEY_LIST,   NULL },
+        { "Server",  "NTSPort",      parse_nts_port,      0,                          CONFIG_KEY_SINGLE, "4460" },
+        { "Server",  "NTSMaxConnections", parse_nts_max_connections, 0,               CONFIG_KEY_SINGLE, "100" },
+        { "Server",  "NTSRotate",    parse_nts_rotate,    0,                          CONFIG_KEY_SINGLE, "604800" },
         { "Auth",    "KeyFile",      parse_path,          FIELD(key_file),            CONFIG_KEY_SINGLE, NULL },
+        { "Auth",    "NTSTrustedCerts", parse_path_list,  FIELD(nts_trusted_certs),   CONFIG_KEY_LIST,   NULL },
+        { "Auth",    "NTSDumpDir",   parse_path,          FIELD(nts_dump_dir),        CONFIG_KEY_SINGLE, NTS_DEFAULT_DUMP_DIR },
+        { "Auth",    "NoCertTimeCheck", parse_no_cert_time_check, 0,                  CONFIG_KEY_SINGLE, "1" },
         { "Log",     "Dir",          parse_path,          FIELD(log_dir),             CONFIG_KEY_SINGLE, NULL },
         { "Log",     "Log",          parse_log,           0,                          CONFIG_KEY_LIST,   NULL },
 };

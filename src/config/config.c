@@ -3,6 +3,10 @@
  * every error reported as "FILE:LINE: Section.Key: reason". */
 #include <assert.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +14,7 @@
 #include "config/config-internal.h"
 #include "shared/alloc-util.h"
 #include "shared/log.h"
+#include "shared/macro.h"
 
 void config_init_defaults(Config *c) {
         *c = (Config) {
@@ -22,7 +27,18 @@ void config_init_defaults(Config *c) {
                 .port = 123,
                 .ratelimit_interval = 3,
                 .ratelimit_burst = 8,
+                .nts_port = 4460,
+                .nts_max_connections = 100,
+                .nts_rotate = 604800,
+                .no_cert_time_check = 1,
         };
+}
+
+void path_list_clear(PathList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->paths[i]);
+        l->paths = mfree(l->paths);
+        l->n = l->n_allocated = 0;
 }
 
 static void origins_free(struct ConfigOrigins *o) {
@@ -50,6 +66,10 @@ void config_done(Config *c) {
         free(c->bind_addresses);
         free(c->key_file);
         key_table_free(c->keys);
+        path_list_clear(&c->nts_trusted_certs);
+        path_list_clear(&c->nts_server_certs);
+        path_list_clear(&c->nts_server_keys);
+        free(c->nts_dump_dir);
         free(c->log_dir);
         origins_free(c->origins);
         config_init_defaults(c);
@@ -287,6 +307,61 @@ static int load_keys(Config *c) {
         return check_source_keys(c);
 }
 
+/* The NTS files in effect must be readable files: "file:line: key:
+ * cannot read PATH: reason" for each that is not, as tempusd reads them
+ * (its certificates and keys at start, the CAs at the first NTS-KE). */
+static bool is_nts_file_key(const ConfigKey *k) {
+        return streq(k->key, "NTSServerCertFile") || streq(k->key, "NTSServerKeyFile") ||
+               streq(k->key, "NTSTrustedCerts");
+}
+
+static bool path_in_list(const PathList *l, const char *path) {
+        for (size_t i = 0; i < l->n; i++)
+                if (streq(l->paths[i], path))
+                        return true;
+        return false;
+}
+
+static int check_nts_files(const Config *c) {
+        const struct ConfigOrigins *o = c->origins;
+        int r = 0;
+
+        for (size_t i = 0; o && i < o->n; i++) {
+                const ConfigAssignment *a = &o->items[i];
+                const ConfigKey *k = &config_keys[a->key];
+                if (!is_nts_file_key(k) || a->value[0] == 0 ||
+                    !path_in_list((const PathList *) ((const char *) c + k->offset), a->value))
+                        continue;
+                _cleanup_close_ int fd = open(a->value, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+                struct stat st;
+                if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                        log_error("%s:%u: %s.%s: cannot read %s: %s", a->file, a->line, k->section, k->key, a->value,
+                                  fd < 0 ? strerror(errno) : "not a regular file");
+                        r = -EINVAL;
+                }
+        }
+        return r;
+}
+
+/* Each NTSServerCertFile= has its NTSServerKeyFile=: the error names the
+ * last line that set either. */
+static int check_nts_server_pairs(const Config *c) {
+        const struct ConfigOrigins *o = c->origins;
+        const ConfigAssignment *last = NULL;
+
+        if (c->nts_server_certs.n == c->nts_server_keys.n)
+                return 0;
+        for (size_t i = 0; o && i < o->n; i++)
+                if (streq(config_keys[o->items[i].key].key, "NTSServerCertFile") ||
+                    streq(config_keys[o->items[i].key].key, "NTSServerKeyFile"))
+                        last = &o->items[i];
+        log_error("%s:%u: Server.%s: %zu NTSServerCertFile= but %zu NTSServerKeyFile=: they come in pairs",
+                  last ? last->file : "?", last ? last->line : 0,
+                  last ? config_keys[last->key].key : "NTSServerCertFile", c->nts_server_certs.n,
+                  c->nts_server_keys.n);
+        return -EINVAL;
+}
+
 static int load_files(const char *main_path, bool main_required, const char *const *dropin_dirs,
                       ConfigLoadFlags flags, Config *ret) {
         Config c;
@@ -299,6 +374,12 @@ static int load_files(const char *main_path, bool main_required, const char *con
         if (r >= 0)
                 r = k;
         k = flags & CONFIG_LOAD_KEYS ? load_keys(&c) : 0;
+        if (r >= 0)
+                r = k;
+        k = check_nts_server_pairs(&c);
+        if (r >= 0)
+                r = k;
+        k = flags & CONFIG_LOAD_KEYS ? check_nts_files(&c) : 0;
         if (r >= 0)
                 r = k;
         if (r < 0) {
@@ -340,10 +421,13 @@ int config_load_flags(const char *explicit_path, ConfigLoadFlags flags, Config *
 /* The assignments to key k still in effect: for a list, those after the last
  * empty one; for a single value, the last one. Access rules are one list
  * shared by Allow= and Deny=, sources one shared by Server= and Pool=. */
+static bool shares_list(const ConfigKey *k) {
+        return streq(k->key, "Server") || streq(k->key, "Pool") || streq(k->key, "Allow") || streq(k->key, "Deny");
+}
+
 static bool same_list(const ConfigKey *a, const ConfigKey *b) {
         return a == b || (a->kind == CONFIG_KEY_LIST && b->kind == CONFIG_KEY_LIST && streq(a->section, b->section) &&
-                          !streq(a->key, "BindAddress") && !streq(b->key, "BindAddress") &&
-                          !streq(a->key, "Log") && !streq(b->key, "Log"));
+                          shares_list(a) && shares_list(b));
 }
 
 static size_t effective_start(const struct ConfigOrigins *o, unsigned k) {

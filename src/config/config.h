@@ -17,6 +17,17 @@ typedef enum LogFlags {
         LOG_FLAG_TRACKING     = 1 << 2,
 } LogFlags;
 
+/* Where NTS cookies and server keys are saved without NTSDumpDir=. */
+#define NTS_DEFAULT_DUMP_DIR "/var/lib/tempus/nts"
+
+/* A list of paths (NTSTrustedCerts=, NTSServerCertFile=, ...). */
+typedef struct PathList {
+        char **paths;
+        size_t n, n_allocated;
+} PathList;
+
+void path_list_clear(PathList *l);
+
 typedef struct Config {
         /* [Sources] */
         SourceSpec *sources;
@@ -49,10 +60,18 @@ typedef struct Config {
         int ratelimit_interval;         /* log2 seconds, default 3 */
         unsigned ratelimit_burst;       /* default 8 */
         unsigned ratelimit_kod;         /* KoD RATE for one in 2^kod drops; 0: none (default) */
+        PathList nts_server_certs;      /* NTSServerCertFile=, paired in order with */
+        PathList nts_server_keys;       /* NTSServerKeyFile= */
+        uint16_t nts_port;              /* NTS-KE server port, default 4460 */
+        unsigned nts_max_connections;   /* default 100 */
+        double nts_rotate;              /* seconds between server keys, default 1 week; 0: never */
 
         /* [Auth] */
         char *key_file;
         KeyTable *keys;                 /* read from key_file by config_load() */
+        PathList nts_trusted_certs;     /* CA files besides the system store */
+        char *nts_dump_dir;             /* cookies and server keys; default /var/lib/tempus/nts */
+        unsigned no_cert_time_check;    /* updates before certificate times count; default 1 */
 
         /* [Log] */
         char *log_dir;

@@ -69,6 +69,9 @@ static const char *host_check(const char *h) {
         return !numeric || inet_pton(AF_INET, h, &a4) == 1 ? NULL : "not an IPv4 address";
 }
 
+#define OPTIONS_EXPECTED \
+        "unknown option (expected iburst, prefer, noselect, nts, minpoll=, maxpoll=, key=, port=, ntsport=, maxsources=)"
+
 static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, const char **reason) {
         const char *eq = strchr(opt, '=');
         long v;
@@ -79,8 +82,10 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                 s->prefer = true;
         else if (streq(opt, "noselect"))
                 s->noselect = true;
+        else if (streq(opt, "nts"))
+                s->nts = true;
         else if (!eq)
-                return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
+                return fail(reason, OPTIONS_EXPECTED);
         else if (strncmp(opt, "minpoll=", 8) == 0 || strncmp(opt, "maxpoll=", 8) == 0) {
                 if (parse_int_range(eq + 1, SOURCE_MIN_POLL, SOURCE_MAX_POLL, &v) < 0)
                         return fail(reason, "poll exponent must be an integer from -7 to 24");
@@ -89,6 +94,10 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                 if (parse_int_range(eq + 1, 1, UINT32_MAX, &v) < 0)
                         return fail(reason, "key must be an integer from 1 to 4294967295");
                 s->key = (uint32_t) v;
+        } else if (strncmp(opt, "ntsport=", 8) == 0) {
+                if (parse_int_range(eq + 1, 1, 65535, &v) < 0)
+                        return fail(reason, "ntsport must be from 1 to 65535");
+                s->nts_port = (uint16_t) v;
         } else if (strncmp(opt, "port=", 5) == 0) {
                 if (parse_int_range(eq + 1, 1, 65535, &v) < 0)
                         return fail(reason, "port must be from 1 to 65535");
@@ -100,7 +109,7 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                         return fail(reason, "maxsources must be from 1 to 16");
                 s->maxsources = (unsigned) v;
         } else
-                return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
+                return fail(reason, OPTIONS_EXPECTED);
         return 0;
 }
 
@@ -112,6 +121,7 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
                 .minpoll = SOURCE_DEFAULT_MINPOLL,
                 .maxpoll = SOURCE_DEFAULT_MAXPOLL,
                 .maxsources = kind == SOURCE_KIND_POOL ? POOL_DEFAULT_MAXSOURCES : 1,
+                .nts_port = SOURCE_DEFAULT_NTS_PORT,
         };
         char *save = NULL, *tok;
 
@@ -136,6 +146,8 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
                         return -EINVAL;
         if (s.minpoll > s.maxpoll)
                 return fail(reason, "minpoll is larger than maxpoll");
+        if (s.nts && s.key != 0)
+                return fail(reason, "nts and key= exclude each other: a source has one kind of authentication");
         s.host = strdup(host);
         if (!s.host)
                 return -ENOMEM;

@@ -17,6 +17,7 @@ typedef enum SourceKind {
 #define SOURCE_MIN_POLL (-7)
 #define SOURCE_MAX_POLL 24
 #define POOL_DEFAULT_MAXSOURCES 4
+#define SOURCE_DEFAULT_NTS_PORT 4460
 
 typedef struct SourceSpec {
         SourceKind kind;
@@ -28,6 +29,8 @@ typedef struct SourceSpec {
         int minpoll;            /* log2 seconds */
         int maxpoll;
         uint32_t key;           /* 0: no authentication */
+        bool nts;               /* NTS (RFC 8915): keys and cookies from NTS-KE */
+        uint16_t nts_port;      /* the NTS-KE server's port, default 4460 */
         unsigned maxsources;    /* pools only */
 } SourceSpec;
 

@@ -126,11 +126,22 @@ double source_poll_interval(const Source *s) {
         return poll;
 }
 
-void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
-        /* RFC 5905 section 13: shift the reachability register at every
-         * poll; a valid reply sets the low bit. */
+/* RFC 5905 section 13: shift the reachability register at every poll; a
+ * valid reply sets the low bit. */
+static void source_shift_reach(Source *s) {
         s->reach <<= 1;
         s->polls_unreachable = s->reach == 0 ? s->polls_unreachable + 1 : 0;
+}
+
+/* The burst goes on once requests can go. */
+void source_poll_without_request(Source *s) {
+        source_shift_reach(s);
+        s->waiting = false;
+        s->n_polls_without_request++;
+}
+
+void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+        source_shift_reach(s);
         if (s->burst_left > 0)
                 s->burst_left--;
 
@@ -377,7 +388,7 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
                           s->leap != NTP_LEAP_UNSYNC && s->stratum < NTP_MAX_STRATUM,
                 /* Its first request is out, or it answered recently and
                  * was reset (an external step): an answer is due. */
-                .pending = !have && may_serve && (s->has_reply ? s->reach != 0 : s->n_requests <= 1),
+                .pending = !have && may_serve && (s->has_reply ? s->reach != 0 : s->n_requests + s->n_polls_without_request <= 1),
                 .prefer = s->spec.prefer,
                 .noselect = s->spec.noselect,
                 .authenticated = s->spec.key != 0,

@@ -36,6 +36,18 @@ typedef enum SourceReply {
 
 const char *source_reply_to_string(SourceReply r);
 
+/* A NTS source's state, kept by the daemon (which runs NTS-KE and holds
+ * the cookies) for the front ends to read. */
+typedef struct SourceNtsStatus {
+        unsigned cookies;               /* held now, at most 8 */
+        unsigned cookie_length;         /* of the newest one, bytes */
+        uint64_t ke_count;              /* NTS-KE exchanges completed */
+        uint64_t ke_failures;           /* NTS-KE exchanges that failed */
+        unsigned ke_attempts;           /* failed since the last that worked */
+        uint64_t last_ke_usec;          /* CLOCK_REALTIME of the last completed one, 0: never */
+        uint64_t naks;                  /* NTS NAKs received */
+} SourceNtsStatus;
+
 typedef struct Source {
         unsigned id;                    /* stable, for D-Bus object paths */
         SourceSpec spec;
@@ -80,6 +92,7 @@ typedef struct Source {
         SelectState state;
 
         uint64_t n_requests, n_replies, n_rejected;
+        uint64_t n_polls_without_request;
         /* Samples whose transmit time was the kernel's, or read by us
          * before sending (no kernel timestamp came). */
         uint64_t n_tx_kernel, n_tx_daemon;
@@ -87,6 +100,7 @@ typedef struct Source {
          * (or was missing, or a crypto-NAK): counted by the daemon, which
          * checks MACs before a reply reaches source_process_reply(). */
         uint64_t n_auth_failures;
+        SourceNtsStatus nts;
 } Source;
 
 int source_new(unsigned id, const SourceSpec *spec, const char *name,
@@ -108,6 +122,10 @@ bool source_wants_polls(const Source *s);
  * transmit timestamp (it must come back as the reply's origin timestamp,
  * and tells nothing about our clock). now is cooked time. */
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
+/* A poll at which no request could go (an NTS source still without
+ * keys): it counts as unanswered, so that selection does not wait for a
+ * source that cannot be asked. */
+void source_poll_without_request(Source *s);
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
 /* Replaces it by the kernel's timestamp of the datagram leaving (cooked),

@@ -47,6 +47,10 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("KeyType",        's', key_type),
         SOURCE_FIELD("KeyLength",      'u', key_length),
         SOURCE_FIELD("AuthFailures",   'u', auth_failures),
+        SOURCE_FIELD("NTSCookies",     'u', nts_cookies),
+        SOURCE_FIELD("NTSCookieLength", 'u', nts_cookie_length),
+        SOURCE_FIELD("NTSKEAttempts",  'u', nts_ke_attempts),
+        SOURCE_FIELD("NTSLastKEUSec",  't', nts_last_ke_usec),
         SOURCE_FIELD("Link",           's', link),
 };
 

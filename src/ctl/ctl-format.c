@@ -261,10 +261,11 @@ static const char authdata_header[] =
         "Name/IP address             Mode KeyID Type KLen Last Atmp  NAK Cook CLen";
 
 static const char authdata_legend[] = N_(
-        "Mode: SK a symmetric key from the key file, - no authentication.\n"
+        "Mode: SK a symmetric key from the key file, NTS Network Time Security, - no authentication.\n"
         "Type: 1 MD5, 2 SHA1, 3 SHA256, 4 SHA384, 5 SHA512, 13 AES128, 14 AES256 (chronyc's numbers).\n"
         "KLen: key length in bits.  NAK: replies that failed authentication (no MAC, a wrong\n"
-        "MAC or a crypto-NAK).  Last, Atmp, Cook and CLen are for NTS.\n\n");
+        "MAC, a crypto-NAK or an NTS NAK).  NTS: Last, time since the last NTS-KE; Atmp, NTS-KE\n"
+        "failures since the last that worked; Cook, cookies held; CLen, cookie length.\n\n");
 
 /* chronyc's numbers for the hashes and ciphers (its hash.h and cmac.h). */
 static unsigned authdata_type_number(const char *type) {
@@ -286,12 +287,22 @@ static const char *authdata_mode(const CtlSourceInfo *s) {
         return "-";
 }
 
-static void print_authdata_row(FILE *f, const CtlSourceInfo *s, bool numeric) {
-        char name[SOURCES_NAME_WIDTH + 1];
+/* Seconds since the last NTS-KE, as chronyc's Last column: "-" never. */
+static char *authdata_last(char *buf, size_t size, const CtlSourceInfo *s) {
+        uint64_t now = (uint64_t) time(NULL) * 1000000;
 
-        fprintf(f, "%-27s %4s %5" PRIu32 " %4u %4" PRIu32 " %4s %4d %4" PRIu32 " %4d %4d\n",
+        if (s->nts_last_ke_usec == 0)
+                return snprintf(buf, size, "-"), buf;
+        return ctl_format_age(buf, size, now > s->nts_last_ke_usec ? (now - s->nts_last_ke_usec) / 1000000 : 0);
+}
+
+static void print_authdata_row(FILE *f, const CtlSourceInfo *s, bool numeric) {
+        char name[SOURCES_NAME_WIDTH + 1], last[16];
+
+        fprintf(f, "%-27s %4s %5" PRIu32 " %4u %4" PRIu32 " %4s %4" PRIu32 " %4" PRIu32 " %4" PRIu32 " %4" PRIu32 "\n",
                 source_label(name, SOURCES_NAME_WIDTH, s, numeric), authdata_mode(s), s->key_id,
-                authdata_type_number(s->key_type), s->key_length, "-", 0, s->auth_failures, 0, 0);
+                authdata_type_number(s->key_type), s->key_length, authdata_last(last, sizeof last, s),
+                s->nts_ke_attempts, s->auth_failures, s->nts_cookies, s->nts_cookie_length);
 }
 
 void ctl_print_authdata(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags) {
@@ -507,6 +518,10 @@ static void json_authdata(FILE *f, const CtlSourceInfo *s) {
         json_write_key(f, &first, "KeyType");           json_write_string(f, s->key_type ?: "");
         json_write_key(f, &first, "KeyLength");         fprintf(f, "%" PRIu32, s->key_length);
         json_write_key(f, &first, "AuthFailures");      fprintf(f, "%" PRIu32, s->auth_failures);
+        json_write_key(f, &first, "NTSCookies");        fprintf(f, "%" PRIu32, s->nts_cookies);
+        json_write_key(f, &first, "NTSCookieLength");   fprintf(f, "%" PRIu32, s->nts_cookie_length);
+        json_write_key(f, &first, "NTSKEAttempts");     fprintf(f, "%" PRIu32, s->nts_ke_attempts);
+        json_write_key(f, &first, "NTSLastKEUSec");     fprintf(f, "%" PRIu64, s->nts_last_ke_usec);
         fputc('}', f);
 }
 

@@ -47,6 +47,10 @@ typedef struct CtlSourceInfo {
         char *key_type;         /* MD5 ... AES256; "" or NULL: none */
         uint32_t key_length;    /* bits */
         uint32_t auth_failures;
+        uint32_t nts_cookies;
+        uint32_t nts_cookie_length;
+        uint32_t nts_ke_attempts;
+        uint64_t nts_last_ke_usec;      /* CLOCK_REALTIME; 0: never */
         char *link;             /* network link it was learned from; NULL or "": none */
 } CtlSourceInfo;
 

@@ -30,6 +30,11 @@ typedef struct ManagerCounters {
         uint64_t authenticated;                 /* requests answered with a MAC */
         uint64_t auth_failures;                 /* requests answered with a crypto-NAK */
         uint64_t replies_rejected;              /* server replies that failed checks */
+        uint64_t nts_ke_connections;            /* NTS-KE connections accepted */
+        uint64_t nts_ke_handshakes;             /* NTS-KE exchanges completed */
+        uint64_t nts_ke_failures;               /* NTS-KE connections refused, timed out or failed */
+        uint64_t nts_authenticated;             /* NTP requests answered with NTS */
+        uint64_t nts_naks;                      /* NTP requests answered with an NTS NAK */
 } ManagerCounters;
 
 /* Who else follows the manager's state: told of changes, without the

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "daemon/nts-ke-client.h"
+#include "daemon/nts-server.h"
 #include "daemon/driftfile.h"
 #include "daemon/logfile.h"
 #include "daemon/manager-links.h"
@@ -171,6 +173,8 @@ Manager *manager_free(Manager *m) {
         manager_sources_done(m);
         manager_set_listener(m, &(ManagerListener) {});
         responder_free(m->responder);
+        nts_server_free(m->nts_server);
+        free(m->ntske_fds);
         ratelimit_free(m->ratelimit);
         logfiles_free(m->logs);
         access_list_clear(&m->access);
@@ -185,12 +189,35 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->sighup);
         engine_free(m->engine);
         clock_free(m->clock);
+        if (m->nts_creds)
+                gnutls_certificate_free_credentials(m->nts_creds);
         sd_event_unref(m->event);
         config_done(&m->config);
         free(m->config_path);
         free(m->last_status);
         free(m);
         return NULL;
+}
+
+/* NTSTrustedCerts= changed: the NTS-KE exchanges in progress, which
+ * borrow the old credentials, end (each peer tries again at its next
+ * poll, without the backoff of earlier failures), and the next exchange
+ * builds new ones. */
+static void manager_drop_nts_credentials(Manager *m) {
+        for (size_t i = 0; i < m->n_peers; i++) {
+                m->peers[i]->nts.ke = nts_ke_client_free(m->peers[i]->nts.ke);
+                m->peers[i]->nts.ke_not_before = 0;     /* new trust: no backoff */
+        }
+        if (m->nts_creds)
+                gnutls_certificate_free_credentials(m->nts_creds);
+        m->nts_creds = NULL;
+}
+
+int manager_nts_credentials(Manager *m) {
+        if (m->nts_creds)
+                return 0;
+        return nts_ke_client_credentials(m->config.nts_trusted_certs.paths, m->config.nts_trusted_certs.n,
+                                         &m->nts_creds);
 }
 
 int manager_save_drift(Manager *m) {
@@ -339,6 +366,9 @@ int manager_start(Manager *m) {
         r = responder_new(m, &m->responder);
         if (r < 0)
                 return r;
+        r = nts_server_new(m, &m->nts_server);
+        if (r < 0)
+                return r;
         (void) manager_open_logs(m);
         (void) manager_watch_adjtime(m);
         manager_add_configured_sources(m);
@@ -367,7 +397,7 @@ static bool source_spec_equal(const SourceSpec *a, const SourceSpec *b) {
         return a->kind == b->kind && streq(a->host, b->host) && a->port == b->port &&
                a->iburst == b->iburst && a->prefer == b->prefer && a->noselect == b->noselect &&
                a->minpoll == b->minpoll && a->maxpoll == b->maxpoll && a->key == b->key &&
-               a->maxsources == b->maxsources;
+               a->maxsources == b->maxsources && a->nts == b->nts && a->nts_port == b->nts_port;
 }
 
 static bool config_has_spec(const Config *c, const SourceSpec *s) {
@@ -412,6 +442,22 @@ static bool server_sockets_changed(const Config *a, const Config *b) {
         }
 }
 
+static bool path_lists_equal(const PathList *a, const PathList *b) {
+        if (a->n != b->n)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (!streq(a->paths[i], b->paths[i]))
+                        return false;
+        return true;
+}
+
+/* A new certificate, key, port or dump directory needs a new NTS server. */
+static bool nts_server_config_changed(const Config *a, const Config *b) {
+        return !path_lists_equal(&a->nts_server_certs, &b->nts_server_certs) ||
+               !path_lists_equal(&a->nts_server_keys, &b->nts_server_keys) || a->nts_port != b->nts_port ||
+               !streq_ptr(a->nts_dump_dir, b->nts_dump_dir);
+}
+
 int manager_reload(Manager *m) {
         Config next;
         int r;
@@ -434,6 +480,8 @@ int manager_reload(Manager *m) {
 
         bool rebind = !(m->responder && m->responder->socket_activated) &&
                       server_sockets_changed(&m->config, &next);
+        bool new_nts_server = nts_server_config_changed(&m->config, &next);
+        bool new_trust = !path_lists_equal(&m->config.nts_trusted_certs, &next.nts_trusted_certs);
         /* A new table would give every client, a flooder too, a full
          * bucket again: keep it unless its shape changes (kod= is read at
          * each check). */
@@ -453,6 +501,14 @@ int manager_reload(Manager *m) {
                 m->responder = responder_free(m->responder);
                 (void) responder_new(m, &m->responder);
         }
+        /* Connections in progress end; the server keys are read again
+         * from the state directory, so cookies stay valid. */
+        if (new_nts_server) {
+                m->nts_server = nts_server_free(m->nts_server);
+                (void) nts_server_new(m, &m->nts_server);
+        }
+        if (new_trust)
+                manager_drop_nts_credentials(m);
         engine_reselect(m->engine);
         log_info("Configuration reloaded.");
         return 0;

@@ -4,6 +4,7 @@
  * sockets, log files and the drift file. */
 #pragma once
 
+#include <gnutls/gnutls.h>
 #include <stdbool.h>
 #include <systemd/sd-event.h>
 
@@ -17,6 +18,7 @@
 typedef struct Peer Peer;
 typedef struct SourceGroup SourceGroup;
 typedef struct Responder Responder;
+typedef struct NtsServer NtsServer;
 typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
 typedef struct Hashmap Hashmap;
@@ -46,8 +48,14 @@ typedef struct Manager {
         sd_event_source *pool_check;    /* deferred manager_check_pools() */
 
         Responder *responder;
+        NtsServer *nts_server;          /* with NTSServerCertFile= only */
+        int *ntske_fds;                 /* listening TCP sockets systemd passed */
+        size_t n_ntske_fds;
         RateLimit *ratelimit;
         AccessList access;              /* live rules (config + runtime changes) */
+
+        /* The trusted CAs of NTS-KE clients, made at the first use. */
+        gnutls_certificate_credentials_t nts_creds;
 
         LogFiles *logs;
         ManagerListener listener;       /* the D-Bus API, if attached */
@@ -100,6 +108,10 @@ bool manager_parse_datagram(Manager *m, const UdpMessage *msg, NtpPacket *ret);
 void manager_check_clock_step(Manager *m);
 /* Re-arms the discipline's slew timer. */
 void manager_arm_discipline_timer(Manager *m);
+
+/* Makes nts_creds from the system store and NTSTrustedCerts= if not yet
+ * made. Returns 0 or a negative errno (logged). */
+int manager_nts_credentials(Manager *m);
 
 /* Writes the drift file, if configured. */
 int manager_save_drift(Manager *m);

@@ -7,6 +7,7 @@
 #include "daemon/manager.h"
 #include "daemon/manager-sources.h"
 #include "daemon/peer.h"
+#include "daemon/peer-nts.h"
 #include "net/udp.h"
 #include "shared/log.h"
 
@@ -24,6 +25,7 @@ Peer *peer_free(Peer *p) {
                 return NULL;
         peer_close_socket(p);
         sd_event_source_disable_unref(p->poll_timer);
+        peer_nts_done(p);
         free(p);
         return NULL;
 }
@@ -95,6 +97,8 @@ static const Key *peer_key(Peer *p) {
 static bool peer_reply_authentic(Peer *p, const UdpMessage *msg, const NtpPacket *pkt) {
         Source *s = p->source;
 
+        if (s->spec.nts)
+                return peer_nts_reply_authentic(p, msg);
         if (s->spec.key == 0)
                 return true;
         const Key *key = peer_key(p);
@@ -167,11 +171,13 @@ static int peer_on_reply(sd_event_source *es, int fd, uint32_t revents, void *us
         return 0;
 }
 
-/* Encodes the request, with our MAC when the source has a key. Returns
- * its length or a negative errno. */
-static int peer_encode_request(Peer *p, const NtpPacket *pkt, uint8_t buf[static NTP_HEADER_SIZE + MAC_MAX_SIZE]) {
+/* Encodes the request, with our MAC when the source has a key, with NTS
+ * fields when it has nts. Returns its length or a negative errno. */
+static int peer_encode_request(Peer *p, const NtpPacket *pkt, uint8_t buf[static NTP_MAX_PACKET_SIZE]) {
         size_t len = ntp_packet_encode(pkt, buf);
 
+        if (p->source->spec.nts)
+                return peer_nts_finish_request(p, buf, len, NTP_MAX_PACKET_SIZE);
         if (p->source->spec.key == 0)
                 return (int) len;
         const Key *key = peer_key(p);
@@ -183,13 +189,15 @@ static int peer_encode_request(Peer *p, const NtpPacket *pkt, uint8_t buf[static
 static int peer_send_request(Peer *p) {
         Manager *m = p->manager;
         Source *s = p->source;
-        uint8_t buf[NTP_HEADER_SIZE + MAC_MAX_SIZE];
+        uint8_t buf[NTP_MAX_PACKET_SIZE];
         NtpPacket pkt;
         nsec_t now, tx;
+        socklen_t to_len = s->address_len;
+        const struct sockaddr *to = s->spec.nts ? peer_nts_address(p, &to_len) : (const struct sockaddr *) &s->address;
         int r;
 
         peer_close_socket(p);
-        r = udp_client_socket((const struct sockaddr *) &s->address, s->address_len, &p->fd);
+        r = udp_client_socket(to, to_len, &p->fd);
         if (r < 0)
                 return log_warning_errno(r, "Failed to open a socket for %s: %m", s->address_string);
 
@@ -200,6 +208,8 @@ static int peer_send_request(Peer *p) {
         int len = peer_encode_request(p, &pkt, buf);
         if (len < 0) {
                 peer_close_socket(p);
+                if (s->spec.nts)
+                        return log_warning_errno(len, "Not polling %s: no NTS request: %m", s->address_string);
                 return log_warning_errno(len, "Not polling %s: key %u is not in the key file: %m",
                                          s->address_string, s->spec.key);
         }
@@ -232,7 +242,11 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
                 manager_schedule_status(m);
                 return 0;
         }
-        (void) peer_send_request(p);
+        /* An NTS source without keys or cookies waits for NTS-KE. */
+        if (!p->source->spec.nts || peer_nts_ready(p))
+                (void) peer_send_request(p);
+        else
+                source_poll_without_request(p->source);
         /* The register just shifted: a source may have become unreachable. */
         if (reach_before != 0 && p->source->reach == 0)
                 engine_reselect(m->engine);
@@ -272,6 +286,7 @@ int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret
         p->source = s;
         p->group = group;
         p->fd = -EBADF;
+        peer_nts_init(p);
         r = peer_schedule(p, delay);
         if (r < 0)
                 return r;
@@ -283,5 +298,9 @@ int peer_burst(Peer *p) {
         if (!source_wants_polls(p->source))
                 return 0;
         source_burst(p->source);
+        return peer_schedule(p, 0);
+}
+
+int peer_poll_soon(Peer *p) {
         return peer_schedule(p, 0);
 }

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/source.h"
+#include "daemon/peer-nts.h"
 #include "shared/macro.h"
 
 typedef struct Manager Manager;
@@ -18,6 +19,7 @@ typedef struct Peer {
         sd_event_source *poll_timer;
         int fd;                         /* socket of the request in flight */
         sd_event_source *io;
+        PeerNts nts;                    /* spec.nts only */
 } Peer;
 
 /* Creates the peer and schedules its first request after `delay` seconds. */
@@ -29,3 +31,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Peer *, peer_free);
 
 /* Sends a burst of requests starting now (D-Bus Burst()). */
 int peer_burst(Peer *p);
+/* Polls at once (once NTS-KE has given the keys a poll waited for). */
+int peer_poll_soon(Peer *p);

@@ -6,6 +6,7 @@
 #include "auth/mac.h"
 #include "core/engine.h"
 #include "daemon/manager.h"
+#include "daemon/nts-server.h"
 #include "daemon/responder.h"
 #include "net/listen.h"
 #include "net/udp.h"
@@ -101,7 +102,12 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
          * MAC at least as long: never an amplifier. */
         out->request = msg;
         out->len = ntp_packet_encode(&reply, out->data);
-        responder_authenticate(m, msg, &request, out);
+        /* NTS requests cost more: the rate limit above covers them too. */
+        NtsAnswer a = verdict == RATELIMIT_KOD ? NTS_ANSWER_PLAIN : nts_server_answer(m->nts_server, msg, &request, out);
+        if (a == NTS_ANSWER_DROP)
+                return false;
+        if (a == NTS_ANSWER_PLAIN)
+                responder_authenticate(m, msg, &request, out);
         assert(out->len <= msg->len);
         return true;
 }
@@ -203,8 +209,8 @@ static int responder_adopt(Responder *r, const int *fds, size_t n) {
 
 int responder_new(Manager *m, Responder **ret) {
         _cleanup_(responder_freep) Responder *r = calloc(1, sizeof(Responder));
-        _cleanup_free_ int *fds = NULL;
-        size_t n = 0;
+        _cleanup_free_ int *fds = NULL, *stream = NULL;
+        size_t n = 0, n_stream = 0;
         int k;
 
         if (!r)
@@ -214,9 +220,15 @@ int responder_new(Manager *m, Responder **ret) {
         r->tx = calloc(UDP_BATCH_MAX, sizeof(UdpReply));
         if (!r->rx || !r->tx)
                 return log_oom();
-        k = listen_fds_collect(&fds, &n);
+        k = listen_fds_collect(&fds, &n, &stream, &n_stream);
         if (k < 0)
                 return log_error_errno(k, "Failed to take the sockets passed by systemd: %m");
+        /* The NTS-KE server's (tempusd-ntske.socket): kept for it. */
+        if (n_stream > 0) {
+                free(m->ntske_fds);
+                m->ntske_fds = TAKE_PTR(stream);
+                m->n_ntske_fds = n_stream;
+        }
         k = n > 0 ? responder_adopt(r, fds, n) : responder_bind(r);
         if (k < 0)
                 return k;

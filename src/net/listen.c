@@ -7,16 +7,22 @@
 #include "net/udp.h"
 #include "shared/log.h"
 
-int listen_fds_collect(int **ret_fds, size_t *ret_n) {
+int listen_fds_collect(int **ret_fds, size_t *ret_n, int **ret_stream, size_t *ret_n_stream) {
         int n = sd_listen_fds(true);
-        int *fds = NULL;
-        size_t k = 0;
+        int *fds = NULL, *stream = NULL;
+        size_t k = 0, ks = 0;
 
         if (n < 0)
                 return n;
-        if (n > 0 && !(fds = calloc((size_t) n, sizeof(int))))
+        if (n > 0 && (!(fds = calloc((size_t) n, sizeof(int))) || !(stream = calloc((size_t) n, sizeof(int))))) {
+                free(fds);
                 return -ENOMEM;
+        }
         for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++) {
+                if (ret_stream && sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+                        stream[ks++] = fd;
+                        continue;
+                }
                 if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) <= 0) {
                         log_warning("Ignoring descriptor %d passed by systemd: not a datagram socket.", fd);
                         continue;
@@ -28,5 +34,10 @@ int listen_fds_collect(int **ret_fds, size_t *ret_n) {
         }
         *ret_fds = fds;
         *ret_n = k;
+        if (ret_stream) {
+                *ret_stream = stream;
+                *ret_n_stream = ks;
+        } else
+                free(stream);
         return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "net/udp.h"
+#include "shared/sockaddr-util.h"
 #include "shared/macro.h"
 
 /* Where random client ports are drawn from (IANA dynamic range). */
@@ -50,37 +51,13 @@ int udp_setup_server_fd(int fd) {
         return family < 0 ? family : 0;
 }
 
-static int make_address(int family, const char *address, uint16_t port, struct sockaddr_storage *ret,
-                        socklen_t *ret_len) {
-        memset(ret, 0, sizeof *ret);
-        if (family == AF_INET) {
-                struct sockaddr_in *a = (struct sockaddr_in *) ret;
-                a->sin_family = AF_INET;
-                a->sin_port = htons(port);
-                if (address && inet_pton(AF_INET, address, &a->sin_addr) != 1)
-                        return -EINVAL;
-                *ret_len = sizeof *a;
-                return 0;
-        }
-        if (family == AF_INET6) {
-                struct sockaddr_in6 *a = (struct sockaddr_in6 *) ret;
-                a->sin6_family = AF_INET6;
-                a->sin6_port = htons(port);
-                if (address && inet_pton(AF_INET6, address, &a->sin6_addr) != 1)
-                        return -EINVAL;
-                *ret_len = sizeof *a;
-                return 0;
-        }
-        return -EAFNOSUPPORT;
-}
-
 int udp_server_socket(int family, const char *bind_address, uint16_t port, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_storage a;
         socklen_t len;
         int r;
 
-        r = make_address(family, bind_address, port, &a, &len);
+        r = sockaddr_make(family, bind_address, port, &a, &len);
         if (r < 0)
                 return r;
         fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -111,7 +88,7 @@ static int bind_random_port(int fd, int family) {
         socklen_t len;
 
         for (int i = 0; i < CLIENT_PORT_TRIES; i++) {
-                int r = make_address(family, NULL, random_port(), &a, &len);
+                int r = sockaddr_make(family, NULL, random_port(), &a, &len);
                 if (r < 0)
                         return r;
                 if (bind(fd, (struct sockaddr *) &a, len) >= 0)

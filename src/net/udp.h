@@ -54,7 +54,7 @@ int udp_receive_batch(int fd, UdpMessage *msgs, size_t n);
 
 typedef struct UdpReply {
         const UdpMessage *request;
-        uint8_t data[NTP_HEADER_SIZE + NTP_MAX_MAC_LENGTH];
+        uint8_t data[NTP_MAX_PACKET_SIZE];     /* room for NTS fields */
         size_t len;
 } UdpReply;
 

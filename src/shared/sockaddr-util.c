@@ -1,5 +1,6 @@
 /* Socket address comparison and hashing (see sockaddr-util.h). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,21 @@ char *sockaddr_format(const struct sockaddr *a, char *buf, size_t size) {
         if (sockaddr_len(a) == 0 || !inet_ntop(a->sa_family, addr, buf, size))
                 snprintf(buf, size, "?");
         return buf;
+}
+
+uint16_t sockaddr_port(const struct sockaddr *a) {
+        if (a->sa_family == AF_INET)
+                return ntohs(((const struct sockaddr_in *) a)->sin_port);
+        if (a->sa_family == AF_INET6)
+                return ntohs(((const struct sockaddr_in6 *) a)->sin6_port);
+        return 0;
+}
+
+void sockaddr_set_port(struct sockaddr *a, uint16_t port) {
+        if (a->sa_family == AF_INET)
+                ((struct sockaddr_in *) a)->sin_port = htons(port);
+        else if (a->sa_family == AF_INET6)
+                ((struct sockaddr_in6 *) a)->sin6_port = htons(port);
 }
 
 bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b) {
@@ -67,3 +83,27 @@ static bool sockaddr_key_equal(const void *a, const void *b) {
 }
 
 const HashmapOps sockaddr_hash_ops = { sockaddr_key_hash, sockaddr_key_equal };
+
+int sockaddr_make(int family, const char *address, uint16_t port, struct sockaddr_storage *ret,
+                  socklen_t *ret_len) {
+        memset(ret, 0, sizeof *ret);
+        if (family == AF_INET) {
+                struct sockaddr_in *a = (struct sockaddr_in *) ret;
+                a->sin_family = AF_INET;
+                a->sin_port = htons(port);
+                if (address && inet_pton(AF_INET, address, &a->sin_addr) != 1)
+                        return -EINVAL;
+                *ret_len = sizeof *a;
+                return 0;
+        }
+        if (family == AF_INET6) {
+                struct sockaddr_in6 *a = (struct sockaddr_in6 *) ret;
+                a->sin6_family = AF_INET6;
+                a->sin6_port = htons(port);
+                if (address && inet_pton(AF_INET6, address, &a->sin6_addr) != 1)
+                        return -EINVAL;
+                *ret_len = sizeof *a;
+                return 0;
+        }
+        return -EAFNOSUPPORT;
+}

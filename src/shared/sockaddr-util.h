@@ -18,6 +18,15 @@ socklen_t sockaddr_len(const struct sockaddr *a);
  * for another family. Returns buf. */
 char *sockaddr_format(const struct sockaddr *a, char *buf, size_t size);
 
+/* The port of an AF_INET or AF_INET6 address (host order), 0 otherwise;
+ * and setting it. */
+uint16_t sockaddr_port(const struct sockaddr *a);
+void sockaddr_set_port(struct sockaddr *a, uint16_t port);
+
+/* Makes the address of family with the text address (NULL: any) and
+ * port: 0, -EINVAL for text that is no such address, -EAFNOSUPPORT. */
+int sockaddr_make(int family, const char *address, uint16_t port, struct sockaddr_storage *ret, socklen_t *ret_len);
+
 /* True when a and b name the same endpoint; false for other families. */
 bool sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
 

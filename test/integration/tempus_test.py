@@ -475,3 +475,98 @@ def drain_notifications(t):
             t.read_notify()
             time.sleep(0.2)
     threading.Thread(target=loop, daemon=True).start()
+
+
+def openssl(*argv, cwd):
+    r = subprocess.run(["openssl"] + list(argv), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        fail("openssl %s failed: %s" % (" ".join(argv), r.stdout.strip()))
+
+
+def make_test_ca(workdir, name="ca"):
+    """A certificate authority of the test's own, made with openssl:
+    returns the path of its certificate (PEM)."""
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=tempus test CA " + name, cwd=d)
+    return os.path.join(d, "ca.pem")
+
+
+def make_server_cert(ca_pem, name, sans="DNS:localhost,IP:127.0.0.1,IP:127.0.0.2", dates=None):
+    """A server certificate signed by the CA of make_test_ca(), for the
+    subject alternative names sans. dates: (start, end) as openssl's
+    YYYYMMDDHHMMSSZ, to make one that is expired or not yet valid.
+    Returns (certificate path, key path)."""
+    d = os.path.dirname(ca_pem)
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" % sans)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", name + ".key",
+            "-out", name + ".csr", "-subj", "/CN=localhost", cwd=d)
+    if dates:
+        # openssl x509 takes no start date: openssl ca does, with a database.
+        for f, text in (("index.txt", ""), ("serial", "1000\n")):
+            if not os.path.exists(os.path.join(d, f)):
+                with open(os.path.join(d, f), "w") as fh:
+                    fh.write(text)
+        with open(os.path.join(d, "ca.cnf"), "w") as f:
+            f.write("[ca]\ndefault_ca=test\n[test]\ndir=%s\ndatabase=$dir/index.txt\nserial=$dir/serial\n"
+                    "new_certs_dir=$dir\ncertificate=$dir/ca.pem\nprivate_key=$dir/ca.key\ndefault_md=sha256\n"
+                    "policy=any\nunique_subject=no\n[any]\ncommonName=supplied\n" % d)
+        openssl("ca", "-batch", "-config", "ca.cnf", "-in", name + ".csr", "-out", name + ".pem", "-notext",
+                "-startdate", dates[0], "-enddate", dates[1], "-extfile", name + ".ext", cwd=d)
+    else:
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", name + ".pem", "-days", "30", "-extfile", name + ".ext", cwd=d)
+    return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+
+class TcpProxy:
+    """Forwards TCP connections from listen to target, counting them, in
+    threads of this process. stall=True accepts and then sends nothing on
+    (a KE server that hangs mid-handshake)."""
+
+    def __init__(self, listen, target, stall=False):
+        import threading
+        self.target, self.stall, self.connections = target, stall, 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(listen)
+        self.sock.listen(64)
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.stall or not self.target:
+                self.held.append(c)
+                continue
+            try:
+                u = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                c.close()
+                continue
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -114,6 +114,23 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Sources]\nServer=fe80::1%eth0 iburst\n", true },
                 { "[Sources]\nServer=[fe80::1%lo]\n", true },
                 { "[Sources]\nServer=1.2.3.4\n", true },
+                { "[Sources]\nServer=nts.example nts ntsport=4461 iburst\n", true },
+                { "[Sources]\nPool=nts.example nts\n", true },
+                { "[Sources]\nServer=nts.example nts ntsport=0\n", false, "ntsport must be from 1 to 65535" },
+                { "[Sources]\nServer=nts.example nts key=1\n", false, "nts and key= exclude each other" },
+                /* NTS files must be readable; what is in them is read at start. */
+                { "[Auth]\nNTSTrustedCerts=/etc/passwd\nNTSTrustedCerts=/etc/group\n", true },
+                { "[Auth]\nNTSTrustedCerts=/a b\n", false, "path must not contain spaces" },
+                { "[Auth]\nNTSDumpDir=/var/lib/tempus/nts\n", true },
+                { "[Auth]\nNoCertTimeCheck=3\n", true },
+                { "[Auth]\nNoCertTimeCheck=-1\n", false, "must be a number of clock updates" },
+                { "[Server]\nNTSServerCertFile=/etc/passwd\nNTSServerKeyFile=/etc/group\n", true },
+                { "[Server]\nNTSPort=4461\n", true },
+                { "[Server]\nNTSPort=0\n", false, "must be a port number from 1 to 65535" },
+                { "[Server]\nNTSMaxConnections=0\n", false, "from 1 to 10000" },
+                { "[Server]\nNTSRotate=3600\n", true },
+                { "[Server]\nNTSRotate=0\n", true },
+                { "[Server]\nNTSRotate=5\n", false, "60 or more" },
                 { "[Sources]\nServer=::%%%%\n", false, "not an IPv6 address" },
                 { "[Sources]\nServer=a:%$(id)\n", false, "not an IPv6 address" },
                 { "[Sources]\nServer=fe80::1%\n", false, "not an IPv6 address" },
@@ -254,6 +271,59 @@ static void a_bad_key_file_fails_the_configuration(void **state) {
 
         assert_int_equal(load_text("[Auth]\nKeyFile=missing.keys\n", &c, errors, sizeof errors), -EINVAL);
         assert_non_null(strstr(errors, "missing.keys: cannot open the key file"));
+}
+
+static void nts_files_must_be_readable(void **state) {
+        Config c;
+        char errors[1024];
+
+        write_file("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+        char conf[512];
+        snprintf(conf, sizeof conf, "[Auth]\nNTSTrustedCerts=%s\n[Server]\nNTSServerCertFile=/nonexistent/c.pem\n"
+                 "NTSServerKeyFile=%s\n", path_in("ca.pem"), path_in("ca.pem"));
+        assert_int_equal(load_text(conf, &c, errors, sizeof errors), -EINVAL);
+        assert_non_null(strstr(errors, "t.conf:4: Server.NTSServerCertFile: cannot read /nonexistent/c.pem: "
+                                       "No such file or directory"));
+        assert_null(strstr(errors, "t.conf:2:"));
+        /* A file cleared by an empty assignment is not checked. */
+        snprintf(conf, sizeof conf, "[Auth]\nNTSTrustedCerts=/nonexistent/ca.pem\nNTSTrustedCerts=\n");
+        assert_int_equal(load_text(conf, &c, errors, sizeof errors), 0);
+        config_done(&c);
+}
+
+static void nts_server_files_come_in_pairs(void **state) {
+        Config c;
+        char errors[1024];
+
+        assert_int_equal(load_text("[Server]\nNTSServerCertFile=/c.pem\nNTSServerCertFile=/d.pem\n"
+                                   "NTSServerKeyFile=/k.pem\n", &c, errors, sizeof errors), -EINVAL);
+        assert_non_null(strstr(errors, "t.conf:4: Server.NTSServerKeyFile: 2 NTSServerCertFile= but 1 "
+                                       "NTSServerKeyFile=: they come in pairs"));
+}
+
+static void nts_values_land_in_their_fields(void **state) {
+        Config c;
+        char errors[1024];
+
+        assert_int_equal(load_text("[Sources]\nServer=nts.example nts ntsport=4461\nServer=plain.example\n"
+                                   "[Auth]\nNTSTrustedCerts=/etc/passwd\nNTSTrustedCerts=/etc/group\n"
+                                   "NoCertTimeCheck=0\n[Server]\nNTSServerCertFile=/etc/passwd\n"
+                                   "NTSServerKeyFile=/etc/group\nNTSRotate=0\n",
+                                   &c, errors, sizeof errors), 0);
+        assert_true(c.sources[0].nts);
+        assert_int_equal(c.sources[0].nts_port, 4461);
+        assert_false(c.sources[1].nts);
+        assert_int_equal(c.sources[1].nts_port, SOURCE_DEFAULT_NTS_PORT);
+        assert_int_equal(c.nts_trusted_certs.n, 2);
+        assert_string_equal(c.nts_trusted_certs.paths[1], "/etc/group");
+        assert_int_equal(c.no_cert_time_check, 0);
+        assert_int_equal(c.nts_server_certs.n, 1);
+        assert_string_equal(c.nts_server_keys.paths[0], "/etc/group");
+        assert_int_equal(c.nts_port, 4460);
+        assert_int_equal(c.nts_max_connections, 100);
+        assert_true(c.nts_rotate == 0);
+        assert_null(c.nts_dump_dir);
+        config_done(&c);
 }
 
 static void values_land_in_their_fields(void **state) {
@@ -669,6 +739,9 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(each_key_accepts_good_and_rejects_bad_values),
                 cmocka_unit_test(values_land_in_their_fields),
+                cmocka_unit_test(nts_values_land_in_their_fields),
+                cmocka_unit_test(nts_server_files_come_in_pairs),
+                cmocka_unit_test(nts_files_must_be_readable),
                 cmocka_unit_test(source_keys_come_from_the_key_file),
                 cmocka_unit_test(a_key_missing_from_the_file_names_the_source_line),
                 cmocka_unit_test(a_bad_key_file_fails_the_configuration),

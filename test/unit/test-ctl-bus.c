@@ -524,8 +524,8 @@ static void test_binary_errors_are_one_line(void **state) {
         assert_int_equal(run_tempusctl(NULL, "makestep 1.0 -5", out, sizeof out, err, sizeof err), 2);
         assert_non_null(strstr(err, "'-5'"));
         assert_int_equal(run_tempusctl(NULL, "makestep 1.0", out, sizeof out, err, sizeof err), 2);
-        assert_int_equal(run_tempusctl(NULL, "add server h.example nts", out, sizeof out, err, sizeof err), 2);
-        assert_non_null(strstr(err, "nts"));
+        assert_int_equal(run_tempusctl(NULL, "add server h.example xleave", out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(err, "xleave"));
         assert_int_equal(run_tempusctl(NULL, "no-such-command", out, sizeof out, err, sizeof err), 2);
 }
 

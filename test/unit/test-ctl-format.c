@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "ctl/ctl-format.h"
@@ -484,6 +485,24 @@ static void test_json_sources_uses_property_names(void **state) {
 }
 
 /* chronyc authdata's columns, from its manual's example. */
+static void test_authdata_nts_row_shows_cookies(void **state) {
+        CtlSourceInfo s = source("nts.example.net", "192.0.2.4", "selected");
+        s.authentication = (char *) "nts";
+        s.nts_cookies = 7;
+        s.nts_cookie_length = 100;
+        s.nts_ke_attempts = 1;
+        s.auth_failures = 3;
+        s.nts_last_ke_usec = (uint64_t) (time(NULL) - 125) * 1000000;
+        Capture c;
+
+        capture_begin(&c);
+        ctl_print_authdata(c.f, &s, 1, &(CtlViewFlags) {});
+        const char *out = capture_end(&c);
+        assert_string_equal(line_of(out, 2),
+                "nts.example.net              NTS     0    0    0  125    1    3    7  100");
+        free(c.buf);
+}
+
 static void test_authdata_rows_match_chronyc(void **state) {
         CtlSourceInfo s[2] = { source("bar.example.net", "192.0.2.2", "selected"),
                                source("baz.example.net", "192.0.2.3", "selected") };
@@ -512,7 +531,8 @@ static void test_authdata_rows_match_chronyc(void **state) {
         ctl_json_authdata(c.f, s, 1);
         assert_string_equal(capture_end(&c),
                 "[{\"Name\":\"bar.example.net\",\"Address\":\"192.0.2.2\",\"Authentication\":\"symmetric\","
-                "\"KeyID\":30,\"KeyType\":\"AES128\",\"KeyLength\":128,\"AuthFailures\":2}]\n");
+                "\"KeyID\":30,\"KeyType\":\"AES128\",\"KeyLength\":128,\"AuthFailures\":2,\"NTSCookies\":0,"
+                "\"NTSCookieLength\":0,\"NTSKEAttempts\":0,\"NTSLastKEUSec\":0}]\n");
         free(c.buf);
 }
 
@@ -577,6 +597,7 @@ int main(void) {
                 cmocka_unit_test(test_json_sources_uses_property_names),
                 cmocka_unit_test(test_json_empty_sources_is_empty_array),
                 cmocka_unit_test(test_authdata_rows_match_chronyc),
+                cmocka_unit_test(test_authdata_nts_row_shows_cookies),
                 cmocka_unit_test(test_json_tracking_and_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

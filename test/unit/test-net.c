@@ -296,7 +296,7 @@ static void sockets_passed_by_systemd_are_taken(void **state) {
 
         _cleanup_free_ int *fds = NULL;
         size_t n = 0;
-        assert_int_equal(listen_fds_collect(&fds, &n), 0);
+        assert_int_equal(listen_fds_collect(&fds, &n, NULL, NULL), 0);
         assert_int_equal(n, 1);
         assert_int_equal(fds[0], 3);
         /* The environment is consumed. */
@@ -309,7 +309,7 @@ static void without_systemd_there_are_no_passed_sockets(void **state) {
         size_t n = 7;
 
         unsetenv("LISTEN_FDS");
-        assert_int_equal(listen_fds_collect(&fds, &n), 0);
+        assert_int_equal(listen_fds_collect(&fds, &n, NULL, NULL), 0);
         assert_int_equal(n, 0);
 }
 

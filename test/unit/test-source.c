@@ -291,6 +291,21 @@ static void without_iburst_polling_starts_at_minpoll(void **state) {
         source_free(s);
 }
 
+static void a_poll_without_a_request_counts_as_unanswered(void **state) {
+        Source *s = make_source(1, "nts.example", "192.0.2.1", false);
+        SelectCandidate c;
+
+        source_candidate(s, 0, &c);
+        assert_true(c.pending);
+        source_poll_without_request(s);
+        source_poll_without_request(s);
+        assert_int_equal(s->reach, 0);
+        assert_int_equal(s->polls_unreachable, 2);
+        source_candidate(s, 0, &c);
+        assert_false(c.pending);
+        source_free(s);
+}
+
 static void reach_shifts_in_zeros_for_lost_replies(void **state) {
         Source *s = server(false);
         NtpPacket req, rep;
@@ -347,6 +362,7 @@ int main(void) {
                 cmocka_unit_test(iburst_polls_every_two_seconds_then_minpoll),
                 cmocka_unit_test(without_iburst_polling_starts_at_minpoll),
                 cmocka_unit_test(reach_shifts_in_zeros_for_lost_replies),
+                cmocka_unit_test(a_poll_without_a_request_counts_as_unanswered),
                 cmocka_unit_test(a_stable_source_polls_less_often),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

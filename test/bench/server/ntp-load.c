@@ -2,7 +2,9 @@
  * `window` client requests in flight to ADDRESS:PORT from one socket, sends
  * a new request for every reply, and prints the replies per second it got
  * over the run. Uses sendmmsg/recvmmsg so that the generator is not the
- * bottleneck. Loopback only: it refuses any other address. */
+ * bottleneck. Loopback only: it refuses any other address. With a
+ * REQUEST file (an NTS request from nts-load), it sends that request,
+ * unchanged, instead of a plain one. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +18,10 @@
 
 #define BATCH 64
 #define PACKET 48
+#define MAX_PACKET 1024
+
+static uint8_t payload[MAX_PACKET];
+static size_t payload_len;
 
 static double now_seconds(void) {
         struct timespec ts;
@@ -31,15 +37,19 @@ static void fill_request(uint8_t *p, uint64_t n) {
 }
 
 static int send_requests(int fd, unsigned count, uint64_t *sent) {
-        static uint8_t bufs[BATCH][PACKET];
+        static uint8_t bufs[BATCH][MAX_PACKET];
         struct mmsghdr msgs[BATCH];
         struct iovec iov[BATCH];
 
         count = count > BATCH ? BATCH : count;
         memset(msgs, 0, sizeof msgs);
         for (unsigned i = 0; i < count; i++) {
-                fill_request(bufs[i], ++*sent);
-                iov[i] = (struct iovec) { bufs[i], PACKET };
+                ++*sent;
+                if (payload_len)
+                        memcpy(bufs[i], payload, payload_len);
+                else
+                        fill_request(bufs[i], *sent);
+                iov[i] = (struct iovec) { bufs[i], payload_len ? payload_len : PACKET };
                 msgs[i].msg_hdr.msg_iov = &iov[i];
                 msgs[i].msg_hdr.msg_iovlen = 1;
         }
@@ -48,7 +58,7 @@ static int send_requests(int fd, unsigned count, uint64_t *sent) {
 }
 
 static int receive_replies(int fd) {
-        static uint8_t bufs[BATCH][512];
+        static uint8_t bufs[BATCH][MAX_PACKET];
         struct mmsghdr msgs[BATCH];
         struct iovec iov[BATCH];
 
@@ -63,9 +73,19 @@ static int receive_replies(int fd) {
 }
 
 int main(int argc, char *argv[]) {
-        if (argc != 5) {
-                fprintf(stderr, "usage: %s ADDRESS PORT SECONDS WINDOW\n", argv[0]);
+        if (argc != 5 && argc != 6) {
+                fprintf(stderr, "usage: %s ADDRESS PORT SECONDS WINDOW [REQUEST]\n", argv[0]);
                 return EXIT_FAILURE;
+        }
+        if (argc == 6) {
+                FILE *f = fopen(argv[5], "rb");
+                payload_len = f ? fread(payload, 1, sizeof payload, f) : 0;
+                if (f)
+                        fclose(f);
+                if (payload_len < PACKET) {
+                        fprintf(stderr, "%s: no request in it\n", argv[5]);
+                        return EXIT_FAILURE;
+                }
         }
         struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t) atoi(argv[2])) };
         if (inet_pton(AF_INET, argv[1], &to.sin_addr) != 1 || (ntohl(to.sin_addr.s_addr) >> 24) != 127) {
