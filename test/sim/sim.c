@@ -98,6 +98,8 @@ static double leg_delay(Peer *peer, bool reply) {
                 d += fabs(n->jitter_normal * sim_random_normal(&peer->random));
         if (n->jitter_gauss > 0)
                 d = MAX(d + n->jitter_gauss * sim_random_normal(&peer->random), 0);
+        if (n->spike_prob > 0 && sim_random_uniform(&peer->random) < n->spike_prob)
+                d += sim_random_exponential(&peer->random, n->spike_mean);
         return d;
 }
 

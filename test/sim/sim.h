@@ -35,6 +35,9 @@ typedef struct SimNet {
         double jitter_normal;   /* sd of the |normal| jitter added to each leg */
         double jitter_gauss;    /* sd of a normal jitter around the base delay
                                  * (a relay holding each packet for 1 ms +/- 300 us) */
+        double spike_prob;      /* probability that a leg is held late ... */
+        double spike_mean;      /* ... by an exponential delay of this mean
+                                 * (a busy host or relay, a queue burst) */
         double loss;            /* probability that a packet is lost, each leg */
         double outage_period;   /* seconds; 0: always connected */
         double outage_length;   /* the last this many seconds of each period are dark */
