@@ -21,7 +21,6 @@ clock state is still saved before and restored after, as in test-system.py.
 import importlib.util
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -172,12 +171,7 @@ def main():
                 p.wait()
     finally:
         ts.clock_restore(saved)
-    shutil.rmtree(workdir, ignore_errors=True)
-    if failed:
-        log("FAIL: " + failed)
-        return 1
-    log("PASS")
-    return 0
+    return ts.finish(workdir, failed)
 
 
 if __name__ == "__main__":

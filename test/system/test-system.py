@@ -741,6 +741,16 @@ def dump_diagnostics(c):
         log("---- container console (last lines) ----\n" + "".join(f.readlines()[-40:]))
 
 
+def finish(workdir, failed):
+    """Removes the work folder and says how the test ended: its exit status."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    if failed:
+        log("FAIL: " + failed)
+        return 1
+    log("PASS")
+    return 0
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: test-system.py BUILD_ROOT SOURCE_ROOT")
@@ -793,12 +803,7 @@ def main():
             c.kill()
     finally:
         clock_restore(saved)
-    shutil.rmtree(workdir, ignore_errors=True)
-    if failed:
-        log("FAIL: " + failed)
-        return 1
-    log("PASS")
-    return 0
+    return finish(workdir, failed)
 
 
 if __name__ == "__main__":
