@@ -117,9 +117,11 @@ def serve_clients(args, wd):
     ntpsec_keys = os.path.join(wd, "ntpsec.keys")
     write_keys(ntpsec_keys, [(1, "SHA256", SHA256_KEY), (2, "AES", AES128_KEY), (3, "SHA1", WRONG_B)], ntpsec=True)
     for key_id in (1, 2):
+        # ntpdig reads its own clock in Python, without kernel timestamps:
+        # on a busy machine that alone can be a millisecond off.
         offset = ntpdig_client(args, ntpsec_keys, key_id)
-        if offset is None or abs(offset) >= 1e-3:
-            fail("ntpdig with key %d did not get time within 1 ms from tempusd: %s" % (key_id, offset))
+        if offset is None or abs(offset) >= 10e-3:
+            fail("ntpdig with key %d did not get time within 10 ms from tempusd: %s" % (key_id, offset))
     if ntpdig_client(args, ntpsec_keys, 3) is not None:
         fail("ntpdig accepted time from tempusd with a key that differs")
     return t
