@@ -46,6 +46,25 @@ typedef struct BusSourceProps {
         char key_type[16];              /* MD5 ... AES256; "" without a key */
         uint32_t key_length;            /* bits */
         uint32_t auth_failures;
+        /* ntpdata: the last valid reply and how it was measured. */
+        char local_address[64];
+        uint16_t remote_port;
+        uint8_t ntp_version;
+        char ntp_mode[24];              /* server, symmetric-active, symmetric-passive */
+        char leap[16];                  /* normal, insert, delete, unsynchronized */
+        int32_t precision;
+        double root_delay;
+        double root_dispersion;
+        uint32_t reference_id;
+        uint64_t reference_time_usec;
+        double dispersion;
+        int xleave;                     /* xleave configured */
+        int interleaved;                /* the last reply was interleaved */
+        int authenticated;
+        char tx_timestamping[16];       /* kernel, daemon; "" before the first sample */
+        char rx_timestamping[16];
+        uint64_t total_tx, total_rx, total_valid_rx;
+        uint64_t kernel_tx_samples, daemon_tx_samples, interleaved_replies;
 } BusSourceProps;
 
 extern const sd_bus_vtable bus_source_vtable[];

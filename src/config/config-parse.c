@@ -253,6 +253,14 @@ static int parse_ratelimit(Config *c, const char *value, void *field, const char
         return 0;
 }
 
+static int parse_client_log_limit(Config *c, const char *value, void *field, const char **reason) {
+        long v = CONFIG_DEFAULT_CLIENT_LOG_LIMIT;
+        if (*value && parse_int_range(value, 0, (long) CONFIG_MAX_CLIENT_LOG_LIMIT, &v) < 0)
+                return fail(reason, "must be a number of bytes from 0 to 1073741824 (0: no client log)");
+        c->client_log_limit = (uint64_t) v;
+        return 0;
+}
+
 /* ---- [Log] -------------------------------------------------------------- */
 
 static int parse_log(Config *c, const char *value, void *field, const char **reason) {
@@ -303,6 +311,7 @@ const ConfigKey config_keys[] = {
         { "Server",  "BindAddress",  parse_bind_address,  0,                          CONFIG_KEY_LIST,   NULL },
         { "Server",  "Port",         parse_port,          0,                          CONFIG_KEY_SINGLE, "123" },
         { "Server",  "RateLimit",    parse_ratelimit,     0,                          CONFIG_KEY_SINGLE, NULL },
+        { "Server",  "ClientLogLimit", parse_client_log_limit, 0,                     CONFIG_KEY_SINGLE, "524288" },
         { "Auth",    "KeyFile",      parse_path,          FIELD(key_file),            CONFIG_KEY_SINGLE, NULL },
         { "Log",     "Dir",          parse_path,          FIELD(log_dir),             CONFIG_KEY_SINGLE, NULL },
         { "Log",     "Log",          parse_log,           0,                          CONFIG_KEY_LIST,   NULL },

@@ -21,6 +21,7 @@ void config_init_defaults(Config *c) {
                 .port = 123,
                 .ratelimit_interval = 3,
                 .ratelimit_burst = 8,
+                .client_log_limit = CONFIG_DEFAULT_CLIENT_LOG_LIMIT,
         };
 }
 

@@ -79,8 +79,10 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                 s->prefer = true;
         else if (streq(opt, "noselect"))
                 s->noselect = true;
+        else if (streq(opt, "xleave"))
+                s->xleave = true;
         else if (!eq)
-                return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
+                return fail(reason, "unknown option (expected iburst, prefer, noselect, xleave, minpoll=, maxpoll=, key=, port=, maxsources=)");
         else if (strncmp(opt, "minpoll=", 8) == 0 || strncmp(opt, "maxpoll=", 8) == 0) {
                 if (parse_int_range(eq + 1, SOURCE_MIN_POLL, SOURCE_MAX_POLL, &v) < 0)
                         return fail(reason, "poll exponent must be an integer from -7 to 24");
@@ -100,7 +102,7 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                         return fail(reason, "maxsources must be from 1 to 16");
                 s->maxsources = (unsigned) v;
         } else
-                return fail(reason, "unknown option (expected iburst, prefer, noselect, minpoll=, maxpoll=, key=, port=, maxsources=)");
+                return fail(reason, "unknown option (expected iburst, prefer, noselect, xleave, minpoll=, maxpoll=, key=, port=, maxsources=)");
         return 0;
 }
 

@@ -25,6 +25,7 @@ typedef struct SourceSpec {
         bool iburst;
         bool prefer;
         bool noselect;
+        bool xleave;            /* ask for interleaved mode */
         int minpoll;            /* log2 seconds */
         int maxpoll;
         uint32_t key;           /* 0: no authentication */

@@ -14,6 +14,7 @@
 #include "core/source-spec.h"
 #include "core/selection.h"
 #include "core/sourcestats.h"
+#include "core/xleave.h"
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
 
@@ -31,6 +32,9 @@ typedef enum SourceReply {
         SOURCE_REPLY_UNSYNCHRONIZED,/* leap 3 or stratum 0/16+ */
         SOURCE_REPLY_BAD_TIMESTAMPS,/* zero or impossible timestamps */
         SOURCE_REPLY_BAD_DISTANCE,  /* root distance beyond MAXDISP */
+        /* A good interleaved reply for an exchange whose sample a basic
+         * reply gave already: counted as an answer, with no new sample. */
+        SOURCE_REPLY_NO_SAMPLE,
         _SOURCE_REPLY_MAX,
 } SourceReply;
 
@@ -43,6 +47,7 @@ typedef struct Source {
         struct sockaddr_storage address;
         socklen_t address_len;
         char address_string[64];        /* "192.168.2.100" / "2001:db8::1" */
+        char local_address[64];         /* ours for it, as the daemon last bound; "" unknown */
         uint32_t refid;                 /* ours for this source (RFC 5905 refid) */
 
         /* Polling. */
@@ -58,11 +63,19 @@ typedef struct Source {
         nsec_t t1;                      /* cooked transmit time */
         bool t1_kernel;                 /* t1 is the kernel's transmit timestamp */
 
+        /* Interleaved mode (xleave), and whether the previous exchange's
+         * t1 was the kernel's (an interleaved sample uses it). */
+        XleaveClient xleave;
+        bool prev_t1_kernel;
+
         /* From the last valid reply. */
         NtpLeap leap;
         uint8_t stratum;
         int8_t precision;
+        uint8_t version;                /* of the last valid reply */
+        NtpMode reply_mode;
         uint32_t remote_refid;
+        NtpTimestamp reference_ts;
         double root_delay;
         double root_dispersion;
         NtpTimestamp last_transmit;
@@ -76,6 +89,13 @@ typedef struct Source {
         SelectState state;
 
         uint64_t n_requests, n_replies, n_rejected;
+        /* Datagrams that came from the source, valid or not (counted by
+         * the daemon, which sees them first), and whether the last valid
+         * reply's receive time was the kernel's. */
+        uint64_t n_rx;
+        bool rx_kernel;
+        /* The kind of transmit time the last sample used. */
+        bool sample_tx_kernel;
         /* Samples whose transmit time was the kernel's, or read by us
          * before sending (no kernel timestamp came). */
         uint64_t n_tx_kernel, n_tx_daemon;
@@ -102,7 +122,10 @@ bool source_wants_polls(const Source *s);
 
 /* Builds the next request. cookie is a random 64-bit value used as the
  * transmit timestamp (it must come back as the reply's origin timestamp,
- * and tells nothing about our clock). now is cooked time. */
+ * and tells nothing about our clock). now is cooked time. With xleave, a
+ * request that may be answered in interleaved mode also carries the
+ * server's last receive timestamp and a second cookie derived from the
+ * first (see xleave.h). */
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
@@ -113,7 +136,8 @@ void source_request_sent(Source *s, nsec_t t1);
 void source_request_timestamped(Source *s, nsec_t t1);
 
 /* Checks a reply received at cooked time t4 and, if good, adds its sample.
- * *ret_sample gets the measurement when SOURCE_REPLY_OK. */
+ * *ret_sample gets the measurement when SOURCE_REPLY_OK. An interleaved
+ * reply measures the previous exchange. */
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample);
 
 void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doffset);

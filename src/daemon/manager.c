@@ -104,12 +104,17 @@ static int manager_open_logs(Manager *m) {
         return 0;
 }
 
+/* The client log, which rate limiting and interleaved mode share: sized by
+ * ClientLogLimit=, at least as large as rate limiting needs. */
 static int manager_setup_ratelimit(Manager *m) {
+        size_t clients = (size_t) (m->config.client_log_limit / ratelimit_bytes_per_client());
+
         m->ratelimit = ratelimit_free(m->ratelimit);
-        if (!m->config.ratelimit)
+        if (m->config.ratelimit)
+                clients = MAX(clients, (size_t) RATELIMIT_MAX_CLIENTS);
+        if (clients == 0)
                 return 0;
-        int r = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst, RATELIMIT_MAX_CLIENTS,
-                              &m->ratelimit);
+        int r = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst, clients, &m->ratelimit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up rate limiting: %m");
         return 0;
@@ -434,7 +439,8 @@ int manager_reload(Manager *m) {
          * each check). */
         bool new_ratelimit = next.ratelimit != m->config.ratelimit ||
                              next.ratelimit_interval != m->config.ratelimit_interval ||
-                             next.ratelimit_burst != m->config.ratelimit_burst;
+                             next.ratelimit_burst != m->config.ratelimit_burst ||
+                             next.client_log_limit != m->config.client_log_limit;
         config_done(&m->config);
         m->config = next;
         if (new_ratelimit)

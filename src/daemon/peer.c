@@ -1,4 +1,5 @@
 /* Client-side I/O for one source (see peer.h). */
+#include <arpa/inet.h>
 #include <sys/random.h>
 
 #include "auth/mac.h"
@@ -113,6 +114,7 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         Manager *m = p->manager;
         NtpPacket pkt;
 
+        p->source->n_rx++;
         if (!manager_parse_datagram(m, msg, &pkt))
                 return;
         if (!peer_reply_authentic(p, msg, &pkt))
@@ -120,13 +122,17 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
 
         nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
         SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);
-        if (r != SOURCE_REPLY_OK) {
+        if (r != SOURCE_REPLY_OK && r != SOURCE_REPLY_NO_SAMPLE) {
                 m->counters.replies_rejected++;
                 log_debug("Reply from %s rejected: %s", p->source->address_string, source_reply_to_string(r));
                 return;
         }
-        peer_log_measurement(p, &p->source->last_sample);
-        peer_log_statistics(p);
+        p->source->rx_kernel = msg->rx_kernel;
+        if (r == SOURCE_REPLY_OK) {
+                peer_log_measurement(p, &p->source->last_sample);
+                peer_log_statistics(p);
+        } else
+                manager_schedule_status(m);
         peer_close_socket(p);
         manager_arm_discipline_timer(m);
 }
@@ -180,6 +186,20 @@ static int peer_encode_request(Peer *p, const NtpPacket *pkt, uint8_t buf[static
         return mac_sign(key, mac_digest_size(key->type, pkt->version), buf, len, NTP_HEADER_SIZE + MAC_MAX_SIZE);
 }
 
+/* Our address towards the source, for ntpdata. */
+static void peer_note_local_address(Peer *p) {
+        struct sockaddr_storage a;
+        socklen_t len = sizeof a;
+        const void *addr;
+
+        if (getsockname(p->fd, (struct sockaddr *) &a, &len) < 0)
+                return;
+        addr = a.ss_family == AF_INET6 ? (const void *) &((struct sockaddr_in6 *) &a)->sin6_addr
+                                       : (const void *) &((struct sockaddr_in *) &a)->sin_addr;
+        if (!inet_ntop(a.ss_family, addr, p->source->local_address, sizeof p->source->local_address))
+                p->source->local_address[0] = 0;
+}
+
 static int peer_send_request(Peer *p) {
         Manager *m = p->manager;
         Source *s = p->source;
@@ -192,6 +212,8 @@ static int peer_send_request(Peer *p) {
         r = udp_client_socket((const struct sockaddr *) &s->address, s->address_len, &p->fd);
         if (r < 0)
                 return log_warning_errno(r, "Failed to open a socket for %s: %m", s->address_string);
+
+        peer_note_local_address(p);
 
         r = engine_now(m->engine, &now);
         if (r < 0)

@@ -66,6 +66,38 @@ static void responder_authenticate(Manager *m, const UdpMessage *msg, const NtpP
         out->len = (size_t) mac_append_crypto_nak(out->data, out->len, sizeof out->data);
 }
 
+/* The client's record in the client log (shared by rate limiting and
+ * interleaved mode), or NULL without a log. */
+static RateLimitRecord *responder_client(Manager *m, const struct sockaddr *peer, nsec_t now) {
+        return m->ratelimit ? ratelimit_record(m->ratelimit, peer, now) : NULL;
+}
+
+static RateLimitVerdict responder_rate_check(Manager *m, RateLimitRecord *client, nsec_t now) {
+        if (!m->config.ratelimit || !m->ratelimit)
+                return RATELIMIT_ANSWER;
+        return ratelimit_check_record(m->ratelimit, client, now, m->config.ratelimit_kod);
+}
+
+/* A reply in time: interleaved when the request names our last reply to
+ * this client (see ntp-server.h), basic otherwise. Either way the client
+ * log keeps this reply's timestamps for the next request. */
+static int responder_build_reply(Manager *m, RateLimitRecord *client, const NtpPacket *request,
+                                 const ServerState *st, nsec_t rx, nsec_t tx, NtpPacket *reply) {
+        NtpTimestamp previous_tx;
+        int k = server_build_reply(request, st, rx, tx, reply);
+
+        if (k < 0 || !client)
+                return k;
+        bool interleaved = server_request_may_interleave(request) &&
+                           ratelimit_xleave_match(client, request->origin_ts, &previous_tx);
+        ratelimit_xleave_save(client, reply->receive_ts, reply->transmit_ts);
+        if (interleaved) {
+                server_make_interleaved(request, previous_tx, reply);
+                m->counters.interleaved++;
+        }
+        return 0;
+}
+
 /* Checks one request and builds its reply into *out. Returns true if it
  * is to be answered. */
 static bool responder_answer(Responder *r, const ServerState *st, const UdpMessage *msg, UdpReply *out) {
@@ -81,9 +113,9 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
                 m->counters.denied++;
                 return false;
         }
-        RateLimitVerdict verdict = m->ratelimit ? ratelimit_check(m->ratelimit, peer, now_monotonic(),
-                                                                  m->config.ratelimit_kod)
-                                                : RATELIMIT_ANSWER;
+        nsec_t mono = now_monotonic();
+        RateLimitRecord *client = responder_client(m, peer, mono);
+        RateLimitVerdict verdict = responder_rate_check(m, client, mono);
         if (verdict != RATELIMIT_ANSWER)
                 m->counters.rate_limited++;
         if (verdict == RATELIMIT_DROP)
@@ -92,7 +124,7 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         if (engine_now(m->engine, &tx) < 0)
                 return false;
         int k = verdict == RATELIMIT_KOD ? server_build_kod(&request, "RATE", rx, tx, &reply)
-                                         : server_build_reply(&request, st, rx, tx, &reply);
+                                         : responder_build_reply(m, client, &request, st, rx, tx, &reply);
         if (k < 0) {
                 m->counters.dropped[NTP_DROP_BAD_MODE]++;
                 return false;
@@ -101,9 +133,32 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
          * MAC at least as long: never an amplifier. */
         out->request = msg;
         out->len = ntp_packet_encode(&reply, out->data);
+        out->tx_timestamp = client && verdict == RATELIMIT_ANSWER && server_request_may_interleave(&request);
         responder_authenticate(m, msg, &request, out);
         assert(out->len <= msg->len);
         return true;
+}
+
+/* The kernel's transmit timestamps of replies sent with tx_timestamp: each
+ * replaces the transmit time the client log holds for that reply, which
+ * the client's next interleaved request asks for. */
+static void responder_read_tx_reports(Responder *r, int fd) {
+        Manager *m = r->manager;
+        UdpTxReport report;
+        NtpPacket reply;
+
+        for (int i = 0; i < RESPONDER_BATCH; i++) {
+                int k = udp_read_tx_report(fd, &report);
+                if (k == -EAGAIN)
+                        break;
+                if (k < 0 || !m->ratelimit ||
+                    ntp_packet_parse(report.data, report.len, &reply) != NTP_DROP_NONE)
+                        continue;
+                nsec_t tx = engine_cook_system_time(m->engine, report.tx_time);
+                if (ratelimit_xleave_update_tx(m->ratelimit, (const struct sockaddr *) &report.dest,
+                                               reply.receive_ts, ntp_timestamp_from_nsec(tx)))
+                        m->counters.tx_timestamps++;
+        }
 }
 
 /* One recvmmsg() worth of requests, answered with one sendmmsg(). Returns
@@ -125,6 +180,11 @@ static int responder_serve_batch(Responder *r, int fd) {
 
 static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Responder *r = userdata;
+
+        /* Transmit timestamps wait on the error queue (EPOLLERR); read them
+         * before the requests that may ask for them. */
+        if (revents & EPOLLERR)
+                responder_read_tx_reports(r, fd);
 
         for (int done = 0; done < RESPONDER_BATCH;) {
                 int k = responder_serve_batch(r, fd);
