@@ -86,6 +86,8 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m, const Tracking *trac
         p->server_rate_limited = c->rate_limited;
         p->server_authenticated = c->authenticated;
         p->server_crypto_naks = c->auth_failures;
+        p->server_interleaved = c->interleaved;
+        p->server_tx_timestamps = c->tx_timestamps;
         snprintf(p->auth_select_mode, sizeof p->auth_select_mode, "%s",
                  select_auth_mode_to_string(e->params.select.auth_mode) ?: "mix");
         for (size_t i = 0; i < ELEMENTSOF(c->dropped); i++)
@@ -341,6 +343,8 @@ _Static_assert(offsetof(BusManagerProps, manager) == 0, "AccessRules' getter tak
         COUNTER("ServerRateLimited", server_rate_limited)                                \
         COUNTER("ServerAuthenticated", server_authenticated)                             \
         COUNTER("ServerCryptoNAKs", server_crypto_naks)                                  \
+        COUNTER("ServerInterleaved", server_interleaved)                                 \
+        COUNTER("ServerTXTimestamps", server_tx_timestamps)                              \
         COUNTER("MalformedPackets", malformed_packets)
 
 const sd_bus_vtable bus_manager_vtable[] = {

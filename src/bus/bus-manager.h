@@ -50,6 +50,8 @@ typedef struct BusManagerProps {
         uint64_t server_rate_limited;
         uint64_t server_authenticated;
         uint64_t server_crypto_naks;
+        uint64_t server_interleaved;
+        uint64_t server_tx_timestamps;
         uint64_t malformed_packets;
 } BusManagerProps;
 

@@ -91,7 +91,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *k
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
         snprintf(p->address, sizeof p->address, "%s", s->address_string);
-        snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : "server");
+        snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : s->spec.kind == SOURCE_KIND_PEER ? "peer" : "server");
         snprintf(p->state, sizeof p->state, "%s",
                  !source_wants_polls(s) ? "denied" : select_state_to_string(s->state) ?: "unusable");
         p->stratum = s->stratum;

@@ -56,6 +56,10 @@ static int parse_pool(Config *c, const char *value, void *field, const char **re
         return parse_source(c, value, SOURCE_KIND_POOL, reason);
 }
 
+static int parse_peer(Config *c, const char *value, void *field, const char **reason) {
+        return parse_source(c, value, SOURCE_KIND_PEER, reason);
+}
+
 static int parse_min_sources(Config *c, const char *value, void *field, const char **reason) {
         long v = 1;
         if (*value && parse_int_range(value, 1, 64, &v) < 0)
@@ -294,6 +298,7 @@ static int parse_log(Config *c, const char *value, void *field, const char **rea
 const ConfigKey config_keys[] = {
         { "Sources", "Server",       parse_server,        0,                          CONFIG_KEY_LIST,   NULL },
         { "Sources", "Pool",         parse_pool,          0,                          CONFIG_KEY_LIST,   NULL },
+        { "Sources", "Peer",         parse_peer,          0,                          CONFIG_KEY_LIST,   NULL },
         { "Sources", "MinSources",   parse_min_sources,   FIELD(min_sources),         CONFIG_KEY_SINGLE, "1" },
         { "Sources", "MaxDistance",  parse_seconds_limit, FIELD(max_distance),        CONFIG_KEY_SINGLE, "3" },
         { "Sources", "MaxJitter",    parse_seconds_limit, FIELD(max_jitter),          CONFIG_KEY_SINGLE, "1" },

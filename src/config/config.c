@@ -224,10 +224,25 @@ static int apply_dropins(Config *c, const char *const *dirs) {
 static bool same_list(const ConfigKey *a, const ConfigKey *b);
 static size_t effective_start(const struct ConfigOrigins *o, unsigned k);
 
-/* One source's key=: it must be in the key file. */
+static bool access_allows_any(const AccessList *l) {
+        for (size_t i = 0; i < l->n_rules; i++)
+                if (l->rules[i].allow)
+                        return true;
+        return false;
+}
+
+/* One source's key=: it must be in the key file. A peer without one needs
+ * an explicit Allow=: unauthenticated symmetric mode lets anyone who can
+ * spoof the peer's address disturb the association (CVE-2015-1853). */
 static int check_source_key(const Config *c, const SourceSpec *s, const ConfigAssignment *a) {
         const ConfigKey *key = &config_keys[a->key];
 
+        if (s->kind == SOURCE_KIND_PEER && s->key == 0 && !access_allows_any(&c->access)) {
+                log_error("%s:%u: %s.%s: a peer without key= needs an explicit [Server] Allow= for it "
+                          "(unauthenticated symmetric mode is a denial-of-service risk)",
+                          a->file, a->line, key->section, key->key);
+                return -EINVAL;
+        }
         if (s->key == 0 || key_table_find(c->keys, s->key))
                 return 0;
         if (!c->key_file)

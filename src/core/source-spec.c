@@ -138,6 +138,8 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
                         return -EINVAL;
         if (s.minpoll > s.maxpoll)
                 return fail(reason, "minpoll is larger than maxpoll");
+        if (kind == SOURCE_KIND_PEER && s.xleave)
+                return fail(reason, "xleave is not supported on Peer= (symmetric interleaved mode is not implemented)");
         s.host = strdup(host);
         if (!s.host)
                 return -ENOMEM;

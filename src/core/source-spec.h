@@ -10,6 +10,7 @@
 typedef enum SourceKind {
         SOURCE_KIND_SERVER,
         SOURCE_KIND_POOL,
+        SOURCE_KIND_PEER,       /* symmetric active (chrony's peer) */
 } SourceKind;
 
 #define SOURCE_DEFAULT_MINPOLL 6

@@ -139,16 +139,10 @@ static uint64_t rx_cookie_from(uint64_t cookie) {
         return z == 0 || z == cookie ? ~cookie | 1 : z;
 }
 
-void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
-        bool answered = !s->waiting;
-
-        /* RFC 5905 section 13: shift the reachability register at every
-         * poll; a valid reply sets the low bit. */
-        s->reach <<= 1;
-        s->polls_unreachable = s->reach == 0 ? s->polls_unreachable + 1 : 0;
-        if (s->burst_left > 0)
-                s->burst_left--;
-
+/* The packet itself: client mode, or symmetric active for a peer, which
+ * echoes the peer's last transmit timestamp and our receive time of it
+ * (RFC 5905 section 9). */
+static void fill_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
         s->waiting = true;
         s->cookie = cookie;
         s->t1 = now;
@@ -162,7 +156,36 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
                 .precision = CLOCK_PRECISION_LOG2,
                 .transmit_ts = cookie,
         };
+        if (source_is_peer(s)) {
+                ret->mode = NTP_MODE_SYMMETRIC_ACTIVE;
+                ret->origin_ts = s->peer_tx;
+                ret->receive_ts = s->peer_rx;
+        }
+}
+
+void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+        bool answered = !s->waiting;
+
+        /* RFC 5905 section 13: shift the reachability register at every
+         * poll; a valid reply sets the low bit. */
+        s->reach <<= 1;
+        s->polls_unreachable = s->reach == 0 ? s->polls_unreachable + 1 : 0;
+        if (s->burst_left > 0)
+                s->burst_left--;
+        fill_request(s, now, cookie, ret);
         xleave_prepare_request(&s->xleave, answered, rx_cookie_from(cookie), ret);
+}
+
+void source_build_response(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+        assert(source_is_peer(s));
+        fill_request(s, now, cookie, ret);
+}
+
+void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4) {
+        if (!source_is_peer(s) || (p->mode != NTP_MODE_SYMMETRIC_ACTIVE && p->mode != NTP_MODE_SYMMETRIC_PASSIVE))
+                return;
+        s->peer_tx = p->transmit_ts;
+        s->peer_rx = ntp_timestamp_from_nsec(t4);
 }
 
 void source_request_sent(Source *s, nsec_t t1) {
@@ -212,7 +235,8 @@ static SourceReply check_fresh(const Source *s, const NtpPacket *p, XleaveReply 
 static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5], XleaveReply *ret_kind) {
         if (!s->waiting)
                 return SOURCE_REPLY_UNEXPECTED;
-        if (p->mode != NTP_MODE_SERVER)
+        if (!source_is_peer(s) ? p->mode != NTP_MODE_SERVER
+                               : p->mode != NTP_MODE_SYMMETRIC_ACTIVE && p->mode != NTP_MODE_SYMMETRIC_PASSIVE)
                 return SOURCE_REPLY_BAD_MODE;
         *ret_kind = xleave_classify(&s->xleave, s->cookie, p);
         if (*ret_kind == XLEAVE_REPLY_FOREIGN)

@@ -63,6 +63,10 @@ typedef struct Source {
         nsec_t t1;                      /* cooked transmit time */
         bool t1_kernel;                 /* t1 is the kernel's transmit timestamp */
 
+        /* Symmetric mode (Peer=): the peer's last transmit timestamp and
+         * when we received it, which our next packet echoes. */
+        NtpTimestamp peer_tx, peer_rx;
+
         /* Interleaved mode (xleave), and whether the previous exchange's
          * t1 was the kernel's (an interleaved sample uses it). */
         XleaveClient xleave;
@@ -127,6 +131,19 @@ bool source_wants_polls(const Source *s);
  * server's last receive timestamp and a second cookie derived from the
  * first (see xleave.h). */
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
+/* For a peer (symmetric mode): a packet sent at once in answer to one of
+ * the peer's own, outside the poll schedule (the reachability register and
+ * any burst are left alone). cookie must be our transmit time as an NTP
+ * timestamp: the peer computes its sample with it. */
+void source_build_response(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
+/* A packet from a peer, good or not for us: its transmit timestamp and our
+ * receive time t4 (cooked) go into our next packet. Call before
+ * source_process_reply(). */
+void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4);
+static inline bool source_is_peer(const Source *s) {
+        return s->spec.kind == SOURCE_KIND_PEER;
+}
+
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
 /* Replaces it by the kernel's timestamp of the datagram leaving (cooked),

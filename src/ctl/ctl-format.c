@@ -392,7 +392,8 @@ static const char *ntpdata_leap(const char *leap) {
 }
 
 static const char *ntpdata_mode(const char *mode) {
-        return streq_ptr(mode, "symmetric-active") ? "Active" : streq_ptr(mode, "symmetric-passive") ? "Passive"
+        return streq_ptr(mode, "symmetric-active") ? "Symmetric active"
+               : streq_ptr(mode, "symmetric-passive") ? "Symmetric passive"
                : streq_ptr(mode, "server") ? "Server" : "-";
 }
 

@@ -6,6 +6,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/source.h"
+#include "net/udp.h"
 #include "shared/macro.h"
 
 typedef struct Manager Manager;
@@ -26,6 +27,12 @@ int peer_new(Manager *m, Source *s, SourceGroup *group, double delay, Peer **ret
  * callbacks (see manager-sources.h). */
 Peer *peer_free(Peer *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Peer *, peer_free);
+
+/* A symmetric-mode packet from a Peer= source, received on the server
+ * socket fd: authenticated with the source's key (or, without one, allowed
+ * by the access rules), it is a sample when it answers our last packet,
+ * and a symmetric active packet that does not is answered at once. */
+void peer_handle_symmetric(Peer *p, int fd, const UdpMessage *msg, const NtpPacket *pkt);
 
 /* Sends a burst of requests starting now (D-Bus Burst()). */
 int peer_burst(Peer *p);

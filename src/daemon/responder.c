@@ -6,7 +6,9 @@
 #include "auth/mac.h"
 #include "core/engine.h"
 #include "daemon/manager.h"
+#include "daemon/peer.h"
 #include "daemon/responder.h"
+#include "daemon/manager-sources.h"
 #include "net/listen.h"
 #include "net/udp.h"
 #include "server/ntp-server.h"
@@ -17,6 +19,13 @@
 
 /* Datagrams handled per wake-up before yielding to other events. */
 #define RESPONDER_BATCH 256
+/* Kernel transmit timestamps asked for per wake-up. Each costs the kernel
+ * a copy on the error queue and us a system call to read it, about as much
+ * as the reply itself: a server answering a few requests per wake-up gets
+ * one for every interleaved reply, while one saturated by interleaved
+ * clients (a flood among them) keeps its capacity, and the replies beyond
+ * the budget carry the transmit time read before sending. */
+#define RESPONDER_TX_TIMESTAMPS 8
 
 Responder *responder_free(Responder *r) {
         if (!r)
@@ -30,6 +39,7 @@ Responder *responder_free(Responder *r) {
         free(r->fds);
         free(r->rx);
         free(r->tx);
+        free(r->reports);
         free(r);
         return NULL;
 }
@@ -109,6 +119,13 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         m->counters.requests++;
         if (!manager_parse_datagram(m, msg, &request))
                 return false;
+        Peer *symmetric = manager_find_symmetric_peer(m, peer);
+        if (symmetric) {
+                /* A configured peer's packet is the peer's business, not a
+                 * request to answer statelessly. */
+                peer_handle_symmetric(symmetric, r->fds_current, msg, &request);
+                return false;
+        }
         if (!access_list_check(&m->access, peer)) {
                 m->counters.denied++;
                 return false;
@@ -133,7 +150,9 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
          * MAC at least as long: never an amplifier. */
         out->request = msg;
         out->len = ntp_packet_encode(&reply, out->data);
-        out->tx_timestamp = client && verdict == RATELIMIT_ANSWER && server_request_may_interleave(&request);
+        out->tx_timestamp = r->tx_budget > 0 && client && verdict == RATELIMIT_ANSWER &&
+                            server_request_may_interleave(&request);
+        r->tx_budget -= out->tx_timestamp;
         responder_authenticate(m, msg, &request, out);
         assert(out->len <= msg->len);
         return true;
@@ -144,20 +163,29 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
  * the client's next interleaved request asks for. */
 static void responder_read_tx_reports(Responder *r, int fd) {
         Manager *m = r->manager;
-        UdpTxReport report;
         NtpPacket reply;
 
-        for (int i = 0; i < RESPONDER_BATCH; i++) {
-                int k = udp_read_tx_report(fd, &report);
-                if (k == -EAGAIN)
+        for (int done = 0; done < RESPONDER_BATCH;) {
+                int k = udp_read_tx_reports(fd, r->reports, UDP_BATCH_MAX);
+                if (k == -EAGAIN || k < 0)
                         break;
-                if (k < 0 || !m->ratelimit ||
-                    ntp_packet_parse(report.data, report.len, &reply) != NTP_DROP_NONE)
-                        continue;
-                nsec_t tx = engine_cook_system_time(m->engine, report.tx_time);
-                if (ratelimit_xleave_update_tx(m->ratelimit, (const struct sockaddr *) &report.dest,
-                                               reply.receive_ts, ntp_timestamp_from_nsec(tx)))
-                        m->counters.tx_timestamps++;
+                done += MAX(k, 1);
+                for (int i = 0; i < k; i++) {
+                        UdpTxReport *t = &r->reports[i];
+                        if (ntp_packet_parse(t->data, t->len, &reply) != NTP_DROP_NONE)
+                                continue;
+                        nsec_t tx = engine_cook_system_time(m->engine, t->tx_time);
+                        Peer *symmetric = manager_find_symmetric_peer(m, (const struct sockaddr *) &t->dest);
+                        if (symmetric) {
+                                source_request_timestamped(symmetric->source, tx);
+                                continue;
+                        }
+                        if (!m->ratelimit)
+                                continue;
+                        if (ratelimit_xleave_update_tx(m->ratelimit, (const struct sockaddr *) &t->dest,
+                                                       reply.receive_ts, ntp_timestamp_from_nsec(tx)))
+                                m->counters.tx_timestamps++;
+                }
         }
 }
 
@@ -181,10 +209,12 @@ static int responder_serve_batch(Responder *r, int fd) {
 static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Responder *r = userdata;
 
+        r->fds_current = fd;
         /* Transmit timestamps wait on the error queue (EPOLLERR); read them
          * before the requests that may ask for them. */
         if (revents & EPOLLERR)
                 responder_read_tx_reports(r, fd);
+        r->tx_budget = RESPONDER_TX_TIMESTAMPS;
 
         for (int done = 0; done < RESPONDER_BATCH;) {
                 int k = responder_serve_batch(r, fd);
@@ -261,6 +291,19 @@ static int responder_adopt(Responder *r, const int *fds, size_t n) {
         return 0;
 }
 
+static int fd_family(int fd) {
+        struct sockaddr_storage a;
+        socklen_t len = sizeof a;
+        return getsockname(fd, (struct sockaddr *) &a, &len) < 0 ? AF_UNSPEC : a.ss_family;
+}
+
+int responder_fd(const Responder *r, int family) {
+        for (size_t i = 0; r && i < r->n; i++)
+                if (fd_family(r->fds[i]) == family)
+                        return r->fds[i];
+        return -EADDRNOTAVAIL;
+}
+
 int responder_new(Manager *m, Responder **ret) {
         _cleanup_(responder_freep) Responder *r = calloc(1, sizeof(Responder));
         _cleanup_free_ int *fds = NULL;
@@ -272,7 +315,8 @@ int responder_new(Manager *m, Responder **ret) {
         r->manager = m;
         r->rx = calloc(UDP_BATCH_MAX, sizeof(UdpMessage));
         r->tx = calloc(UDP_BATCH_MAX, sizeof(UdpReply));
-        if (!r->rx || !r->tx)
+        r->reports = calloc(UDP_BATCH_MAX, sizeof(UdpTxReport));
+        if (!r->rx || !r->tx || !r->reports)
                 return log_oom();
         k = listen_fds_collect(&fds, &n);
         if (k < 0)

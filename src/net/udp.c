@@ -337,6 +337,20 @@ int udp_reply_batch(int fd, const UdpReply *replies, size_t n) {
         return (int) done;
 }
 
+int udp_send_to(int fd, const struct sockaddr *to, socklen_t to_len, const void *buf, size_t len, nsec_t *ret_tx) {
+        uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+        UdpReplyControl control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_name = (void *) to, .msg_namelen = to_len, .msg_iov = &iov, .msg_iovlen = 1 };
+
+        add_control(&mh, &control, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
+        nsec_t t = now_realtime();
+        if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                return -errno;
+        *ret_tx = t;
+        return 0;
+}
+
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx) {
         /* Read the clock before sending: on loopback the reply can be
          * stamped by the server before send() even returns, and a transmit
@@ -395,27 +409,48 @@ static nsec_t tx_report_timestamp(struct msghdr *mh) {
         return timestamping ? t : 0;
 }
 
-int udp_read_tx_report(int fd, UdpTxReport *ret) {
-        union {
-                struct cmsghdr align;
-                uint8_t buf[CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(struct sock_extended_err)) +
-                            CMSG_SPACE(sizeof(struct sockaddr_in6)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
-        } control;
-        uint8_t frame[NTP_MAX_PACKET_SIZE + 128];
-        struct iovec iov = { .iov_base = frame, .iov_len = sizeof frame };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof control };
+typedef union UdpTxControl {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(struct sock_extended_err)) +
+                    CMSG_SPACE(sizeof(struct sockaddr_in6)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+} UdpTxControl;
+
+/* Room for a frame's headers around the payload. */
+#define TX_FRAME_SIZE (NTP_MAX_PACKET_SIZE + 128)
+
+static int tx_report_finish(struct msghdr *mh, const uint8_t *frame, size_t n, UdpTxReport *ret) {
         const uint8_t *payload;
         size_t len;
 
-        ssize_t n = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
-        if (n < 0)
-                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-        ret->tx_time = tx_report_timestamp(&mh);
-        if (ret->tx_time == 0 || (mh.msg_flags & MSG_TRUNC))
+        ret->tx_time = tx_report_timestamp(mh);
+        if (ret->tx_time == 0 || (mh->msg_flags & MSG_TRUNC))
                 return -ENOMSG;
-        if (udp_frame_parse(frame, (size_t) n, &payload, &len, &ret->dest) < 0 || len > sizeof ret->data)
+        if (udp_frame_parse(frame, n, &payload, &len, &ret->dest) < 0 || len > sizeof ret->data)
                 return -ENOMSG;
         memcpy(ret->data, payload, len);
         ret->len = len;
         return 0;
+}
+
+/* One recvmsg() per entry: recvmmsg() on the error queue measured slower. */
+int udp_read_tx_reports(int fd, UdpTxReport *reports, size_t n) {
+        static uint8_t frame[TX_FRAME_SIZE];
+        UdpTxControl control;
+        int good = 0;
+
+        n = MIN(n, (size_t) UDP_BATCH_MAX);
+        for (size_t i = 0; i < n; i++) {
+                struct iovec iov = { .iov_base = frame, .iov_len = sizeof frame };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = sizeof control };
+                ssize_t k = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno != EWOULDBLOCK)
+                                return -errno;
+                        return i == 0 ? -EAGAIN : good;
+                }
+                if (tx_report_finish(&mh, frame, (size_t) k, &reports[good]) == 0)
+                        good++;
+        }
+        return good;
 }

@@ -65,6 +65,10 @@ typedef struct UdpReply {
 /* Sends each reply to the sender of its request (as udp_reply()), up to
  * UDP_BATCH_MAX with one system call. Returns how many were sent. */
 int udp_reply_batch(int fd, const UdpReply *replies, size_t n);
+/* Sends from a server socket to `to` (symmetric mode), asking the kernel
+ * for the transmit timestamp (read back with udp_read_tx_reports()); *ret_tx
+ * is CLOCK_REALTIME just before. */
+int udp_send_to(int fd, const struct sockaddr *to, socklen_t to_len, const void *buf, size_t len, nsec_t *ret_tx);
 /* Sends on a connected socket; *ret_tx is CLOCK_REALTIME just before. */
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx);
 /* What the error queue of a server socket gives back for a reply sent with
@@ -77,9 +81,11 @@ typedef struct UdpTxReport {
         struct sockaddr_storage dest;
 } UdpTxReport;
 
-/* Reads one entry of a server socket's error queue. -EAGAIN when it is
- * empty, -ENOMSG for an entry without a timestamp or a payload. */
-int udp_read_tx_report(int fd, UdpTxReport *ret);
+/* Reads up to n (at most UDP_BATCH_MAX) entries of a server socket's error
+ * queue with one system call, and returns how many were timestamp reports
+ * of replies (entries without a timestamp or a payload are skipped), or
+ * -EAGAIN when the queue is empty. Not reentrant: one static buffer. */
+int udp_read_tx_reports(int fd, UdpTxReport *reports, size_t n);
 
 /* Reads one entry of a client socket's error queue: the kernel's software
  * transmit timestamp (CLOCK_REALTIME) of a datagram sent on it. -EAGAIN

@@ -114,17 +114,17 @@ static void a_server_reads_back_the_transmit_time_of_replies_that_ask(void **sta
         nsec_t before = now_realtime();
         assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
         wait_readable(client);
-        assert_int_equal(udp_read_tx_report(server, &report), 0);
+        assert_int_equal(udp_read_tx_reports(server, &report, 1), 1);
         assert_true(report.tx_time >= before && report.tx_time - before < NSEC_PER_SEC);
         assert_int_equal(report.len, 4);
         assert_memory_equal(report.data, "pong", 4);
         assert_int_equal(((struct sockaddr_in *) &report.dest)->sin_port, ((struct sockaddr_in *) &m.peer)->sin_port);
-        assert_int_equal(udp_read_tx_report(server, &report), -EAGAIN);
+        assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
 
         reply.tx_timestamp = false;
         assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
         wait_readable(client);
-        assert_int_equal(udp_read_tx_report(server, &report), -EAGAIN);
+        assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
 }
 
 /* The error queue hands back frames as the device saw them. */
