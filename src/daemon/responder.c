@@ -119,7 +119,8 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         m->counters.requests++;
         if (!manager_parse_datagram(m, msg, &request))
                 return false;
-        Peer *symmetric = manager_find_symmetric_peer(m, peer);
+        bool symmetric_mode = request.mode == NTP_MODE_SYMMETRIC_ACTIVE || request.mode == NTP_MODE_SYMMETRIC_PASSIVE;
+        Peer *symmetric = symmetric_mode ? manager_find_symmetric_peer(m, peer) : NULL;
         if (symmetric) {
                 /* A configured peer's packet is the peer's business, not a
                  * request to answer statelessly. */
@@ -175,7 +176,9 @@ static void responder_read_tx_reports(Responder *r, int fd) {
                         if (ntp_packet_parse(t->data, t->len, &reply) != NTP_DROP_NONE)
                                 continue;
                         nsec_t tx = engine_cook_system_time(m->engine, t->tx_time);
-                        Peer *symmetric = manager_find_symmetric_peer(m, (const struct sockaddr *) &t->dest);
+                        Peer *symmetric = reply.mode == NTP_MODE_SYMMETRIC_ACTIVE
+                                                  ? manager_find_symmetric_peer(m, (const struct sockaddr *) &t->dest)
+                                                  : NULL;
                         if (symmetric) {
                                 source_request_timestamped(symmetric->source, tx);
                                 continue;
