@@ -440,11 +440,20 @@ void source_clock_stepped(Source *s, double step) {
         source_burst(s);
 }
 
+/* A peer that takes its time from us (its reference ID is our IPv4
+ * address towards it, RFC 5905's loop test) must not give it back. */
+static bool peer_is_loop(const Source *s) {
+        struct in_addr a;
+
+        return source_is_peer(s) && s->stratum > 1 && inet_pton(AF_INET, s->local_address, &a) == 1 &&
+               ntohl(a.s_addr) == s->remote_refid;
+}
+
 void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
         SourceEstimate e;
         bool have = sourcestats_estimate(&s->stats, now, &e);
 
-        bool may_serve = !s->spec.noselect && !s->kod_deny;
+        bool may_serve = !s->spec.noselect && !s->kod_deny && !peer_is_loop(s);
 
         *ret = (SelectCandidate) {
                 .usable = have && s->reach != 0 && may_serve &&

@@ -8,7 +8,8 @@ allows it by an explicit Allow=). Both associations must work in both
 directions: tempusd synchronises to A (its sources view shows =* for it,
 ntpdata an authenticated symmetric association), and B synchronises to
 tempusd (chronyc sources through B's command socket shows =* for it),
-while A measures tempusd as a reachable peer. A Peer= without key= and
+while A measures tempusd as a reachable peer and tempusd does not use B,
+which would be a loop. A Peer= without key= and
 without any Allow= is refused by --check-config."""
 from tempus_test import *
 
@@ -95,6 +96,14 @@ def test(args, wd):
     row = sources_row(text, ns.near)
     if row.split()[2] != "6":
         fail("chronyd B sees tempusd at stratum %s, expected 6 (synchronised to A)" % row.split()[2])
+
+    # B now takes its time from tempusd: tempusd must see the loop (B's
+    # reference ID is tempusd's own address) and not use B.
+    time.sleep(4)
+    row_b = sources_row(tempusctl(args, "sources", "-n").stdout, FAR_B)
+    log("tempusd's row for B: %s" % row_b)
+    if not row_b or row_b[1] in "*+":
+        fail("tempusd uses chronyd B, which is synchronised to tempusd: %s" % row_b)
 
     text = chronyc(args, sock_a, "ntpdata")
     log(text)

@@ -79,6 +79,14 @@ static void peers_exchange_symmetric_packets(void **state) {
         source_request_sent(s, t4);
         assert_int_equal(source_process_reply(s, &answer, arrival(t4, 0.002), NULL), SOURCE_REPLY_OK);
         assert_near(s->last_sample.offset, 0.001, 1e-6);
+        /* A peer whose reference is our address towards it is a loop. */
+        SelectCandidate c;
+        source_candidate(s, arrival(t4, 0.002), &c);
+        assert_true(c.usable);
+        snprintf(s->local_address, sizeof s->local_address, "192.0.2.100");
+        s->remote_refid = 0xc0000264;
+        source_candidate(s, arrival(t4, 0.002), &c);
+        assert_false(c.usable);
         /* A server-mode packet is not a peer's. */
         answer.mode = NTP_MODE_SERVER;
         source_build_request(s, T0 + NSEC_PER_SEC, ntp_timestamp_from_nsec(T0 + NSEC_PER_SEC), &p);
