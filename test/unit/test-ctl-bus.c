@@ -542,6 +542,12 @@ static void test_binary_speaks_chinese(void **state) {
         assert_int_equal(run_tempusctl(env, "status", out, sizeof out, err, sizeof err), 0);
         assert_non_null(strstr(out, "已同步到 localhost（层级 10）"));
 
+        assert_int_equal(run_tempusctl(env, "ntpdata -v", out, sizeof out, err, sizeof err), 0);
+        assert_non_null(strstr(out, "Offset 为最近一个样本的偏差"));
+        assert_non_null(strstr(out, "\nRemote address  : "));
+        assert_int_equal(run_tempusctl(env, "--help", out, sizeof out, err, sizeof err), 0);
+        assert_non_null(strstr(out, "  ntpdata [-v]             各时间源最近的应答及其时间戳来源，\n"));
+
         assert_int_equal(run_tempusctl(env, "deny 10.0.0.0/8", out, sizeof out, err, sizeof err), 1);
         assert_string_equal(err, "拒绝访问：修改 tempusd 的设置需要 root 权限\n");
 }
