@@ -14,6 +14,7 @@
 #include "daemon/manager.h"
 #include "daemon/peer.h"
 #include "daemon/responder.h"
+#include "net/hwts.h"
 #include "server/ratelimit.h"
 #include "shared/file-util.h"
 #include "shared/log.h"
@@ -120,6 +121,37 @@ static int manager_setup_ratelimit(Manager *m) {
         return 0;
 }
 
+/* HWTimestamp=: what each interface named (or all, for *) offers, said once
+ * at start. */
+static void report_interface(const char *name) {
+        HwtsInfo info;
+        char text[256];
+
+        int r = hwts_interface_info(name, &info);
+        if (r == -ENODEV)
+                log_warning("HWTimestamp=%s: no such network interface.", name);
+        else if (r < 0)
+                log_notice("HWTimestamp: %s does not say what it offers: using the kernel's software timestamps.", name);
+        else
+                log_notice("HWTimestamp: %s.", hwts_describe(&info, text));
+}
+
+static void manager_report_hw_timestamping(Manager *m) {
+        const char *want = m->config.hw_timestamp;
+
+        if (!want)
+                return;
+        if (!streq(want, "*")) {
+                report_interface(want);
+                return;
+        }
+        struct if_nameindex *all = if_nameindex();
+        for (struct if_nameindex *i = all; i && i->if_name; i++)
+                report_interface(i->if_name);
+        if (all)
+                if_freenameindex(all);
+}
+
 int manager_new(const char *config_path, Config *config, Manager **ret) {
         _cleanup_(manager_freep) Manager *m = calloc(1, sizeof(Manager));
         EngineParams params;
@@ -151,9 +183,7 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
                 return log_error_errno(r, "Failed to set up the engine: %m");
         engine_set_change_handler(m->engine, engine_changed, m);
         manager_load_leap_table(m);
-        if (m->config.hw_timestamp)
-                log_notice("HWTimestamp=%s: hardware timestamps are not supported; using the kernel's software "
-                           "receive and transmit timestamps.", m->config.hw_timestamp);
+        manager_report_hw_timestamping(m);
 
         r = access_list_copy(&m->access, &m->config.access);
         if (r < 0)

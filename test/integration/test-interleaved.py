@@ -98,10 +98,14 @@ def test(args, wd):
     t = Tempusd(args, wd, {
         "Sources": [("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (ns.far, CHRONY_PORT)),
                     ("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (FAR_TEMPUS, TEMPUS_PORT))],
-        "Clock": [("Control", "no")],
+        "Clock": [("Control", "no"), ("HWTimestamp", "*")],
         "Server": [("Port", "0")],
     })
     wait_for("READY=1", t.ready, 10)
+    # The veth has no hardware timestamping: said once, and software ones used.
+    said = [l for l in t.output().splitlines() if "HWTimestamp: vt-near" in l]
+    if len(said) != 1 or "no hardware timestamping (software only)" not in said[0]:
+        fail("HWTimestamp=* did not report the veth once: %s" % said)
     sock = near_chronyd(args, wd, ns)
     check_tempus_side(args)
     check_chronyd_side(args, sock)

@@ -15,6 +15,7 @@
 
 #include "net/listen.h"
 #include "net/resolve.h"
+#include "net/hwts.h"
 #include "net/udp-frame.h"
 #include "net/udp.h"
 #include "shared/macro.h"
@@ -125,6 +126,21 @@ static void a_server_reads_back_the_transmit_time_of_replies_that_ask(void **sta
         assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
         wait_readable(client);
         assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
+}
+
+/* Loopback has software timestamps only, as `ethtool -T lo` says. */
+static void loopback_offers_no_hardware_timestamps(void **state) {
+        HwtsInfo info;
+        char text[256];
+
+        assert_int_equal(hwts_interface_info("lo", &info), 0);
+        assert_false(info.hardware_rx);
+        assert_false(info.hardware_tx);
+        assert_true(info.software_tx);
+        assert_int_equal(info.phc_index, -1);
+        assert_string_equal(hwts_describe(&info, text),
+                            "lo has no hardware timestamping (software only): using the kernel's software timestamps");
+        assert_int_equal(hwts_interface_info("nosuchif0", &info), -ENODEV);
 }
 
 /* The error queue hands back frames as the device saw them. */
@@ -385,6 +401,7 @@ int main(void) {
                 cmocka_unit_test(batches_are_received_and_answered_with_one_call_each),
                 cmocka_unit_test(a_server_reads_back_the_transmit_time_of_replies_that_ask),
                 cmocka_unit_test(udp_payloads_are_found_in_frames_and_packets),
+                cmocka_unit_test(loopback_offers_no_hardware_timestamps),
                 cmocka_unit_test(oversized_datagrams_are_flagged),
                 cmocka_unit_test(a_connected_client_hears_only_its_server),
                 cmocka_unit_test(client_ports_are_random),
