@@ -14,6 +14,7 @@ packages=(
         systemd dbus libxml2-utils locales mandoc man-db groff-base
         clang libclang-rt-14-dev
         prometheus python3-prometheus-client bash-completion
+        polkitd
 )
 
 install_packages() {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bus/bus-manager.h"
+#include "bus/bus-polkit.h"
 #include "bus/bus.h"
 #include "daemon/manager-api.h"
 #include "shared/access.h"
@@ -112,32 +113,9 @@ static int property_get_access_rules(sd_bus *bus, const char *path, const char *
         return r;
 }
 
-/* Changes need root: the sender's effective UID (or its UID, when the bus
- * does not pass the effective one) must be 0. */
-static int check_root(sd_bus_message *message, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
-        int r;
-
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_EUID | SD_BUS_CREDS_UID | SD_BUS_CREDS_AUGMENT,
-                                      &creds);
-        if (r < 0)
-                return r;
-        r = sd_bus_creds_get_euid(creds, &uid);
-        if (r < 0)
-                r = sd_bus_creds_get_uid(creds, &uid);
-        if (r < 0 || uid != 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-                                        "Changing tempusd's settings requires root.");
-        return 0;
-}
-
-#define REQUIRE_ROOT(message, error)                    \
-        do {                                            \
-                int _r = check_root(message, error);    \
-                if (_r < 0)                             \
-                        return _r;                      \
-        } while (0)
+/* Changes need root, or polkit's org.tempus.tempus1.manage. */
+#define REQUIRE_AUTHORIZED(message, error) \
+        BUS_REQUIRE_AUTHORIZED(((BusManagerProps *) userdata)->polkit, message, BUS_POLKIT_ACTION_MANAGE, error)
 
 static Manager *props_manager(void *userdata) {
         return ((BusManagerProps *) userdata)->manager;
@@ -147,7 +125,7 @@ static int method_make_step(sd_bus_message *message, void *userdata, sd_bus_erro
         Manager *m = props_manager(userdata);
         int r;
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         r = manager_make_step(m);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to step the clock: %m");
@@ -162,7 +140,7 @@ static int method_set_make_step(sd_bus_message *message, void *userdata, sd_bus_
         int32_t limit;
         int r;
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         r = sd_bus_message_read(message, "di", &threshold, &limit);
         if (r < 0)
                 return r;
@@ -190,7 +168,7 @@ static int access_change(sd_bus_message *message, void *userdata, sd_bus_error *
         AccessRule rule;
         int r;
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         r = sd_bus_message_read(message, "s", &subnet);
         if (r < 0)
                 return r;
@@ -238,7 +216,7 @@ static int method_add_source(sd_bus_message *message, void *userdata, sd_bus_err
         const char *arg, *reason = NULL;
         int r;
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         r = sd_bus_message_read(message, "s", &arg);
         if (r < 0)
                 return r;
@@ -272,7 +250,7 @@ static int method_remove_source(sd_bus_message *message, void *userdata, sd_bus_
         const char *name;
         int r;
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         r = sd_bus_message_read(message, "s", &name);
         if (r < 0)
                 return r;
@@ -289,7 +267,7 @@ static int method_remove_source(sd_bus_message *message, void *userdata, sd_bus_
 static int method_burst(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = props_manager(userdata);
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         manager_burst(m);
         return sd_bus_reply_method_return(message, NULL);
 }
@@ -298,7 +276,7 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         Manager *m = props_manager(userdata);
         int r;
 
-        REQUIRE_ROOT(message, error);
+        REQUIRE_AUTHORIZED(message, error);
         r = manager_reload(m);
         if (r < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,

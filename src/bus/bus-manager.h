@@ -1,6 +1,7 @@
 /* org.tempus.Tempus1.Manager at /org/tempus/Tempus1: tracking properties
  * (what chronyc tracking shows), settings, and the methods that change
- * them. Reading is open to everyone; every method requires root. */
+ * them. Reading is open to everyone; every method requires root or
+ * polkit's org.tempus.tempus1.manage (bus-polkit.h). */
 #pragma once
 
 #include <stdint.h>
@@ -14,12 +15,14 @@
 #define BUS_MANAGER_INTERFACE "org.tempus.Tempus1.Manager"
 
 typedef struct Manager Manager;
+typedef struct BusPolkit BusPolkit;
 
 /* The Manager object's property values, in bus types. Offsets and
  * frequencies follow chronyc: positive means the local clock is ahead
  * (offsets) or runs fast (Frequency). */
 typedef struct BusManagerProps {
         Manager *manager;
+        BusPolkit *polkit;              /* who may call the methods; set by the finder */
         int synchronized;
         uint32_t reference_id;
         char reference_name[64];

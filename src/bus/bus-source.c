@@ -61,7 +61,7 @@ static void fill_ntpdata(BusSourceProps *p, const Source *s) {
         snprintf(p->local_address, sizeof p->local_address, "%s", s->local_address);
         p->remote_port = address_port(s);
         p->ntp_version = s->version;
-        snprintf(p->ntp_mode, sizeof p->ntp_mode, "%s", s->has_reply ? ntp_mode_name(s->reply_mode) : "");
+        snprintf(p->ntp_mode, sizeof p->ntp_mode, "%s", s->has_reply ? ntp_mode_name(s->mode) : "");
         snprintf(p->leap, sizeof p->leap, "%s", leap_name(s->leap));
         p->precision = s->precision;
         p->root_delay = s->root_delay;
@@ -86,7 +86,8 @@ static void fill_ntpdata(BusSourceProps *p, const Source *s) {
         p->interleaved_replies = s->xleave.n_interleaved;
 }
 
-void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, int64_t now) {
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
+                           int64_t now) {
         memset(p, 0, sizeof *p);
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
@@ -94,6 +95,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *k
         snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : s->spec.kind == SOURCE_KIND_PEER ? "peer" : "server");
         snprintf(p->state, sizeof p->state, "%s",
                  !source_wants_polls(s) ? "denied" : select_state_to_string(s->state) ?: "unusable");
+        snprintf(p->link, sizeof p->link, "%s", link ?: "");
         p->stratum = s->stratum;
         p->poll = s->poll;
         p->reach = s->reach;
@@ -187,7 +189,8 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         COUNTER("TotalValidRX", total_valid_rx)                                          \
         COUNTER("KernelTXSamples", kernel_tx_samples)                                    \
         COUNTER("DaemonTXSamples", daemon_tx_samples)                                    \
-        COUNTER("InterleavedReplies", interleaved_replies)
+        COUNTER("InterleavedReplies", interleaved_replies)                               \
+        STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {
         SD_BUS_VTABLE_START(0),

@@ -24,6 +24,7 @@ typedef struct BusSourceProps {
         char address[64];
         char mode[16];
         char state[16];
+        char link[16];                  /* the network link it was learned from, or "" */
         uint8_t stratum;
         int32_t poll;
         uint8_t reach;
@@ -72,8 +73,10 @@ extern const BusPropertyField bus_source_fields[];
 extern const size_t bus_source_n_fields;
 
 /* Fills *p from source s at cooked time now; keys (may be NULL) gives the
- * type of the source's key. */
-void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, int64_t now);
+ * type of the source's key, link the network link s was learned from
+ * (manager_source_link()), or NULL. */
+void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
+                           int64_t now);
 
 /* "/org/tempus/Tempus1/source/N" into buf. Returns buf. */
 char *bus_source_path(unsigned id, char *buf, size_t size);

@@ -51,7 +51,20 @@ static int find_manager(sd_bus *bus, const char *path, const char *interface, vo
         if (!streq(path, BUS_MANAGER_PATH))
                 return 0;
         bus_manager_props_fill(&b->manager_now, b->manager, NULL);
+        b->manager_now.polkit = &b->polkit;
         *found = &b->manager_now;
+        return 1;
+}
+
+static int find_timesync(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                         void **found, sd_bus_error *error) {
+        BusContext *b = userdata;
+
+        if (!streq(path, BUS_TIMESYNC_PATH))
+                return 0;
+        bus_timesync_props_fill(&b->timesync_now, b->manager, NULL);
+        b->timesync_now.polkit = &b->polkit;
+        *found = &b->timesync_now;
         return 1;
 }
 
@@ -68,7 +81,7 @@ static int find_source(sd_bus *bus, const char *path, const char *interface, voi
         BusSourceEntry *e = entry_get(b, id);
         if (!e)
                 return -ENOMEM;
-        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), cooked_now(b->manager));
+        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), manager_source_link(b->manager, s), cooked_now(b->manager));
         *found = &e->now;
         return 1;
 }
@@ -107,6 +120,9 @@ static int bus_export(BusContext *b) {
                 r = sd_bus_add_node_enumerator(b->bus, NULL, BUS_SOURCE_PREFIX, enumerate_sources, b);
         if (r >= 0)
                 r = sd_bus_add_object_manager(b->bus, NULL, BUS_MANAGER_PATH);
+        if (r >= 0)
+                r = sd_bus_add_fallback_vtable(b->bus, NULL, BUS_TIMESYNC_PATH, BUS_TIMESYNC_INTERFACE,
+                                               bus_timesync_vtable, find_timesync, b);
         return r;
 }
 
@@ -131,10 +147,17 @@ int bus_context_new(Manager *m, BusContext **ret) {
                                   BUS_NAME);
                 return -ENOTCONN;
         }
+        /* timedatectl's name: another daemon may hold it, or the policy may
+         * not let us have it; tempus's own API works without it. */
+        r = sd_bus_request_name(b->bus, BUS_TIMESYNC_NAME, 0);
+        if (r < 0)
+                log_notice_errno(r, "Failed to acquire the bus name %s, timedatectl timesync-status will not "
+                                 "show tempusd: %m", BUS_TIMESYNC_NAME);
         r = sd_bus_attach_event(b->bus, manager_get_event(m), SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
         bus_manager_props_fill(&b->manager_sent, m, NULL);
+        bus_timesync_props_fill(&b->timesync_sent, m, NULL);
         *ret = TAKE_PTR(b);
         return 0;
 }
@@ -142,6 +165,7 @@ int bus_context_new(Manager *m, BusContext **ret) {
 BusContext *bus_context_free(BusContext *b) {
         if (!b)
                 return NULL;
+        bus_polkit_done(&b->polkit);
         sd_bus_flush_close_unref(b->bus);
         free(b->sources);
         free(b);
@@ -162,6 +186,20 @@ static void flush_manager(BusContext *b, const Tracking *t) {
         b->manager_sent = b->manager_now;
 }
 
+static void flush_timesync(BusContext *b, const Tracking *t) {
+        const char *names[64];
+
+        bus_timesync_props_fill(&b->timesync_now, b->manager, t);
+        if (bus_properties_changed(bus_timesync_fields, bus_timesync_n_fields, &b->timesync_sent, &b->timesync_now,
+                                   names) == 0)
+                return;
+        int r = sd_bus_emit_properties_changed_strv(b->bus, BUS_TIMESYNC_PATH, BUS_TIMESYNC_INTERFACE,
+                                                    (char **) names);
+        if (r < 0)
+                log_debug_errno(r, "Failed to emit PropertiesChanged for timesync1: %m");
+        b->timesync_sent = b->timesync_now;
+}
+
 static void flush_source(BusContext *b, const Source *s, int64_t now) {
         BusSourceEntry *e = entry_get(b, s->id);
         const char *names[64];
@@ -172,7 +210,7 @@ static void flush_source(BusContext *b, const Source *s, int64_t now) {
                 log_oom();
                 return;
         }
-        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), now);
+        bus_source_props_fill(&e->now, s, manager_get_keys(b->manager), manager_source_link(b->manager, s), now);
         bus_source_path(s->id, path, sizeof path);
         if (!e->announced) {
                 r = sd_bus_emit_object_added(b->bus, path);
@@ -194,6 +232,7 @@ void bus_context_flush(BusContext *b, const Tracking *t) {
         int64_t now = cooked_now(m);
 
         flush_manager(b, t);
+        flush_timesync(b, t);
         for (size_t i = 0; i < manager_n_sources(m); i++)
                 flush_source(b, manager_source_at(m, i), now);
 }

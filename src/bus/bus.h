@@ -1,14 +1,17 @@
-/* tempusd on the system bus: owns the connection, the name
- * org.tempus.Tempus1, the Manager and Source objects and the ObjectManager,
- * and turns state changes into coalesced PropertiesChanged,
- * InterfacesAdded and InterfacesRemoved signals. */
+/* tempusd on the system bus: owns the connection, the names
+ * org.tempus.Tempus1 and org.freedesktop.timesync1, the Manager, Source
+ * and timesync1 objects and the ObjectManager, and turns state changes
+ * into coalesced PropertiesChanged, InterfacesAdded and InterfacesRemoved
+ * signals. */
 #pragma once
 
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 #include "bus/bus-manager.h"
+#include "bus/bus-polkit.h"
 #include "bus/bus-source.h"
+#include "bus/bus-timesync.h"
 #include "shared/macro.h"
 
 typedef struct Manager Manager;
@@ -25,6 +28,8 @@ typedef struct BusContext {
         Manager *manager;
         sd_bus *bus;
         BusManagerProps manager_now, manager_sent;
+        BusTimesyncProps timesync_now, timesync_sent;
+        BusPolkit polkit;
         BusSourceEntry *sources;        /* in order of id */
         size_t n_sources, n_sources_allocated;
 } BusContext;
@@ -42,7 +47,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(BusContext *, bus_context_free);
 int bus_context_attach(Manager *m);
 
 /* Emits what changed since the last call: PropertiesChanged for the
- * Manager and each Source, InterfacesAdded for new sources. Called from the
+ * Manager, the timesync1 Manager and each Source, InterfacesAdded for new sources. Called from the
  * manager's deferred status update, so a burst of changes is one signal. */
 void bus_context_flush(BusContext *b, const Tracking *t);
 

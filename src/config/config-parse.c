@@ -88,6 +88,25 @@ static int parse_auth_select_mode(Config *c, const char *value, void *field, con
         return 0;
 }
 
+static int parse_string(Config *c, const char *value, void *field, const char **reason);
+
+/* Options of a Server= line, for the servers learned from links: checked
+ * as they would be on a line of their own. */
+static int parse_link_server_options(Config *c, const char *value, void *field, const char **reason) {
+        _cleanup_free_ char *line = NULL;
+        SourceSpec s;
+
+        if (*value) {
+                if (asprintf(&line, "link.invalid %s", value) < 0)
+                        return -ENOMEM;
+                int r = source_spec_parse(SOURCE_KIND_SERVER, line, &s, reason);
+                if (r < 0)
+                        return r;
+                source_spec_done(&s);
+        }
+        return parse_string(c, value, field, reason);
+}
+
 /* ---- [Clock] ------------------------------------------------------------ */
 
 static int parse_string(Config *c, const char *value, void *field, const char **reason) {
@@ -131,8 +150,8 @@ static int parse_path(Config *c, const char *value, void *field, const char **re
 }
 
 static int parse_bool(Config *c, const char *value, void *field, const char **reason) {
-        /* Empty resets to the default: only Control= defaults to yes. */
-        bool def = field == &c->control;
+        /* Empty resets to the default: Control= and LinkServers= default to yes. */
+        bool def = field == &c->control || field == &c->link_servers;
         int b = *value ? parse_boolean(value) : def;
         if (b < 0)
                 return fail(reason, "must be a boolean (yes/no, true/false, on/off, 1/0)");
@@ -302,6 +321,9 @@ const ConfigKey config_keys[] = {
         { "Sources", "MinSources",   parse_min_sources,   FIELD(min_sources),         CONFIG_KEY_SINGLE, "1" },
         { "Sources", "MaxDistance",  parse_seconds_limit, FIELD(max_distance),        CONFIG_KEY_SINGLE, "3" },
         { "Sources", "MaxJitter",    parse_seconds_limit, FIELD(max_jitter),          CONFIG_KEY_SINGLE, "1" },
+        { "Sources", "LinkServers",  parse_bool,          FIELD(link_servers),        CONFIG_KEY_SINGLE, "yes" },
+        { "Sources", "LinkServerOptions", parse_link_server_options, FIELD(link_server_options), CONFIG_KEY_SINGLE,
+          NULL },
         { "Sources", "AuthSelectMode", parse_auth_select_mode, 0,                      CONFIG_KEY_SINGLE, "mix" },
         { "Clock",   "DriftFile",    parse_path,          FIELD(drift_file),          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },

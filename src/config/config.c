@@ -16,6 +16,7 @@ void config_init_defaults(Config *c) {
                 .min_sources = 1,
                 .max_distance = 3.0,
                 .max_jitter = 1.0,
+                .link_servers = true,
                 .auth_select_mode = SELECT_AUTH_MIX,
                 .control = true,
                 .port = 123,
@@ -40,6 +41,7 @@ void config_done(Config *c) {
         for (size_t i = 0; i < c->n_sources; i++)
                 source_spec_done(&c->sources[i]);
         free(c->sources);
+        free(c->link_server_options);
         free(c->drift_file);
         free(c->hw_timestamp);
         free(c->leapsectz);

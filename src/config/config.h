@@ -29,6 +29,8 @@ typedef struct Config {
         unsigned min_sources;           /* default 1 */
         double max_distance;            /* seconds; default 3 (chrony's maxdistance) */
         double max_jitter;              /* seconds; default 1 (chrony's maxjitter) */
+        bool link_servers;              /* default true: servers networkd learns per link */
+        char *link_server_options;      /* options for them ("iburst ..."); NULL: none */
         SelectAuthMode auth_select_mode; /* default mix */
 
         /* [Clock] */

@@ -348,12 +348,14 @@ static void record_reply(Source *s, const NtpPacket *p, nsec_t t4) {
         s->polls_unreachable = 0;
         s->n_replies++;
         s->has_reply = true;
+        s->last_t1 = s->t1;
+        s->last_receive = p->receive_ts;
         s->last_transmit = p->transmit_ts;
         s->leap = p->leap;
         s->stratum = p->stratum;
         s->precision = p->precision;
         s->version = p->version;
-        s->reply_mode = p->mode;
+        s->mode = p->mode;
         s->remote_refid = p->reference_id;
         s->reference_ts = p->reference_ts;
         s->root_delay = ntp_short_to_seconds(p->root_delay);

@@ -74,17 +74,19 @@ typedef struct Source {
 
         /* From the last valid reply. */
         NtpLeap leap;
+        uint8_t version;
+        NtpMode mode;
         uint8_t stratum;
         int8_t precision;
-        uint8_t version;                /* of the last valid reply */
-        NtpMode reply_mode;
         uint32_t remote_refid;
         NtpTimestamp reference_ts;
         double root_delay;
         double root_dispersion;
-        NtpTimestamp last_transmit;
+        nsec_t last_t1;                 /* its request's send time (cooked), T1 */
+        NtpTimestamp last_receive;      /* the server's receive time, T2 */
+        NtpTimestamp last_transmit;     /* the server's transmit time, T3 */
         bool has_reply;
-        nsec_t last_rx;                 /* cooked */
+        nsec_t last_rx;                 /* cooked, T4 */
         SourceSample last_sample;
         bool kod_deny;                  /* the server said DENY or RSTR */
         unsigned n_rate_kods;

@@ -69,6 +69,7 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("KernelTXSamples", 't', kernel_tx_samples),
         SOURCE_FIELD("DaemonTXSamples", 't', daemon_tx_samples),
         SOURCE_FIELD("InterleavedReplies", 't', interleaved_replies),
+        SOURCE_FIELD("Link",           's', link),
 };
 
 static const PropertyField tracking_fields[] = {
@@ -382,6 +383,11 @@ int ctl_bus_call(sd_bus *bus, sd_bus_error *error, const char *method, const cha
         r = sd_bus_message_set_auto_start(m, true);
         if (r < 0)
                 return r;
+        /* A caller who is not root may be asked for a password by a polkit
+         * agent, if one runs for the session. */
+        r = sd_bus_message_set_allow_interactive_authorization(m, true);
+        if (r < 0)
+                return r;
         r = sd_bus_call(bus, m, 0, error, NULL);
         return r < 0 ? r : 0;
 }
@@ -405,7 +411,7 @@ const char *ctl_bus_error_text(char *buf, size_t size, const sd_bus_error *e, in
         if (error_is(e, not_running))
                 snprintf(buf, size, "%s", _("tempusd is not running"));
         else if (sd_bus_error_has_name(e, SD_BUS_ERROR_ACCESS_DENIED) || (!sd_bus_error_is_set(e) && r == -EACCES))
-                snprintf(buf, size, "%s", _("Access denied: changing tempusd's settings requires root"));
+                snprintf(buf, size, "%s", _("Access denied: changing tempusd's settings requires root or polkit's authorization"));
         else if (sd_bus_error_has_name(e, SD_BUS_ERROR_INVALID_ARGS))
                 snprintf(buf, size, _("Invalid argument: %s"), e->message ?: e->name);
         else if (error_is(e, unsupported))

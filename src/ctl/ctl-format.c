@@ -51,6 +51,7 @@ void ctl_source_info_done(CtlSourceInfo *s) {
         free(s->mode);
         free(s->state);
         free(s->authentication);
+        free(s->link);
         free(s->key_type);
         free(s->local_address);
         free(s->ntp_mode);
@@ -182,16 +183,25 @@ char ctl_state_char(const char *state) {
         return '?';
 }
 
-/* The name column: the host name (or, numeric, the address), cut to width
- * with a '>' marking the cut, as chronyc does. */
+/* The name column: the host name (or, numeric, the address), with
+ * "%LINK" for a server learned from a network link (as a scoped address
+ * names its link), cut to width with a '>' marking the cut, as chronyc
+ * does. buf has room for width + 1 bytes. */
 static const char *source_label(char *buf, size_t width, const CtlSourceInfo *s, bool numeric) {
         const char *a = numeric ? s->address : s->name;
         const char *b = numeric ? s->name : s->address;
         const char *label = a && *a ? a : b ? b : "";
-        size_t len = strlen(label);
+        char full[512];
 
-        if (len <= width)
-                return label;
+        if (s->link && *s->link) {
+                snprintf(full, sizeof full, "%s%%%s", label, s->link);
+                label = full;
+        }
+        size_t len = strlen(label);
+        if (len <= width) {
+                memcpy(buf, label, len + 1);
+                return buf;
+        }
         memcpy(buf, label, width - 1);
         buf[width - 1] = '>';
         buf[width] = '\0';
@@ -568,6 +578,9 @@ static void json_source(FILE *f, const CtlSourceInfo *s) {
         json_write_key(f, &first, "StdDev");            json_write_double(f, s->std_dev);
         json_write_key(f, &first, "Prefer");            json_write_bool(f, s->prefer);
         json_write_key(f, &first, "IBurst");            json_write_bool(f, s->iburst);
+        if (s->link) {
+                json_write_key(f, &first, "Link");      json_write_string(f, s->link);
+        }
         fputc('}', f);
 }
 

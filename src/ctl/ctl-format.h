@@ -47,6 +47,7 @@ typedef struct CtlSourceInfo {
         char *key_type;         /* MD5 ... AES256; "" or NULL: none */
         uint32_t key_length;    /* bits */
         uint32_t auth_failures;
+        char *link;             /* network link it was learned from; NULL or "": none */
         /* ntpdata */
         char *local_address;
         uint16_t remote_port;

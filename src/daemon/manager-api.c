@@ -3,6 +3,7 @@
 #include <assert.h>
 
 #include "daemon/manager-api.h"
+#include "daemon/manager-sources.h"
 #include "daemon/manager-status.h"
 #include "daemon/manager.h"
 #include "daemon/peer.h"
@@ -37,6 +38,32 @@ bool manager_local_rtc(const Manager *m) {
 
 unsigned manager_source_slots(const Manager *m) {
         return m->source_slots;
+}
+
+const char *manager_source_link(Manager *m, const Source *s) {
+        Peer *p = manager_find_peer_by_id(m, s->id);
+        return p && p->group ? p->group->link : NULL;
+}
+
+size_t manager_link_servers(const Manager *m, const char **names, size_t max) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_groups; i++)
+                if (m->groups[i]->link) {
+                        if (n < max)
+                                names[n] = m->groups[i]->spec.host;
+                        n++;
+                }
+        return n;
+}
+
+size_t manager_n_config_lines(const Manager *m) {
+        return m->config.n_sources;
+}
+
+const SourceSpec *manager_config_line_at(const Manager *m, size_t i) {
+        assert(i < m->config.n_sources);
+        return &m->config.sources[i];
 }
 
 size_t manager_n_sources(const Manager *m) {

@@ -80,6 +80,23 @@ void manager_schedule_status(Manager *m);
  * MANAGER_MAX_SOURCES, or -ENOMEM. Logs nothing. */
 int manager_add_source_spec(Manager *m, const SourceSpec *spec);
 int manager_remove_source_by_name(Manager *m, const char *name);
+/* Makes specs (servers, timesync1's SetRuntimeNTPServers()) the runtime
+ * servers: sources that stay across reloads, until the daemon stops or the
+ * next call. Runtime servers not in specs go; a host that has a line of
+ * its own already is not added twice. Returns -ENOSPC, changing nothing,
+ * when the lines would take more than MANAGER_MAX_SOURCES; -ENOMEM. */
+int manager_set_runtime_servers(Manager *m, const SourceSpec *specs, size_t n);
+/* The runtime server names, as last set. */
+size_t manager_n_runtime_servers(const Manager *m);
+const char *manager_runtime_server_at(const Manager *m, size_t i);
+/* The network link a source was learned from (LinkServers=), or NULL. */
+const char *manager_source_link(Manager *m, const Source *s);
+/* The servers learned from links, one per source line, in the order of the
+ * lines: at most max names into names[]; returns how many there are. */
+size_t manager_link_servers(const Manager *m, const char **names, size_t max);
+/* The Server=/Pool= lines of the configuration in effect. */
+size_t manager_n_config_lines(const Manager *m);
+const SourceSpec *manager_config_line_at(const Manager *m, size_t i);
 /* Re-reads the configuration; on any error keeps the current one. */
 int manager_reload(Manager *m);
 /* Starts a burst on every source. */

@@ -26,6 +26,7 @@ SourceGroup *source_group_free(SourceGroup *g) {
         resolve_cancel(g->query);
         sd_event_source_disable_unref(g->retry_timer);
         source_spec_done(&g->spec);
+        free(g->link);
         free(g->dropped);
         free(g);
         return NULL;
@@ -329,6 +330,9 @@ void manager_sources_done(Manager *m) {
         m->peers = mfree(m->peers);
         m->n_groups_allocated = m->n_peers_allocated = 0;
         m->groups_by_host = hashmap_free(m->groups_by_host);
+        strv_free_array(m->runtime_servers, m->n_runtime_servers);
+        m->runtime_servers = NULL;
+        m->n_runtime_servers = 0;
         m->peers_by_address = hashmap_free(m->peers_by_address);
         m->pool_check = sd_event_source_disable_unref(m->pool_check);
 }
@@ -349,6 +353,77 @@ int manager_remove_source_by_name(Manager *m, const char *name) {
                         return 0;
                 }
         return -ENOENT;
+}
+
+/* ---- runtime servers ------------------------------------------------------- */
+
+static bool specs_have_host(const SourceSpec *specs, size_t n, const char *host) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(specs[i].host, host))
+                        return true;
+        return false;
+}
+
+/* How many slots the lines would take once the runtime servers are specs. */
+static unsigned slots_after(const Manager *m, const SourceSpec *specs, size_t n) {
+        unsigned slots = m->source_slots;
+
+        for (size_t k = 0; k < m->n_groups; k++)
+                if (m->groups[k]->runtime && !specs_have_host(specs, n, m->groups[k]->spec.host))
+                        slots -= source_spec_slots(&m->groups[k]->spec);
+        for (size_t i = 0; i < n; i++)
+                if (!hashmap_get(m->groups_by_host, specs[i].host))
+                        slots += source_spec_slots(&specs[i]);
+        return slots;
+}
+
+static int save_runtime_names(Manager *m, const SourceSpec *specs, size_t n) {
+        char **names = calloc(n + 1, sizeof(char *));
+
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (!(names[i] = strdup(specs[i].host))) {
+                        strv_free_array(names, i);
+                        return -ENOMEM;
+                }
+        strv_free_array(m->runtime_servers, m->n_runtime_servers);
+        m->runtime_servers = names;
+        m->n_runtime_servers = n;
+        return 0;
+}
+
+int manager_set_runtime_servers(Manager *m, const SourceSpec *specs, size_t n) {
+        int r;
+
+        if (slots_after(m, specs, n) > MANAGER_MAX_SOURCES)
+                return -ENOSPC;
+        r = save_runtime_names(m, specs, n);
+        if (r < 0)
+                return r;
+        for (size_t k = m->n_groups; k > 0; k--)
+                if (m->groups[k - 1]->runtime && !specs_have_host(specs, n, m->groups[k - 1]->spec.host))
+                        remove_group_at(m, k - 1);
+        for (size_t i = 0; i < n; i++) {
+                if (hashmap_get(m->groups_by_host, specs[i].host))
+                        continue;       /* a line for it exists: it is a source already */
+                r = manager_add_source_spec(m, &specs[i]);
+                if (r < 0)
+                        return r;
+                SourceGroup *g = hashmap_get(m->groups_by_host, specs[i].host);
+                if (g)
+                        g->runtime = true;
+        }
+        return 0;
+}
+
+size_t manager_n_runtime_servers(const Manager *m) {
+        return m->n_runtime_servers;
+}
+
+const char *manager_runtime_server_at(const Manager *m, size_t i) {
+        assert(i < m->n_runtime_servers);
+        return m->runtime_servers[i];
 }
 
 /* ---- replacing pool members ------------------------------------------------ */

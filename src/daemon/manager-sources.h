@@ -53,6 +53,8 @@ typedef struct SourceGroup {
         ResolveQuery *query;
         sd_event_source *retry_timer;
         size_t n_members;               /* peers from this line */
+        bool runtime;                   /* from SetRuntimeNTPServers(): kept across reloads */
+        char *link;                     /* learned from this network link (manager-links.c) */
         DroppedAddress *dropped;        /* pools only */
         size_t n_dropped, n_dropped_allocated;
 } SourceGroup;

@@ -10,6 +10,7 @@
 
 #include "daemon/driftfile.h"
 #include "daemon/logfile.h"
+#include "daemon/manager-links.h"
 #include "daemon/manager-sources.h"
 #include "daemon/manager.h"
 #include "daemon/peer.h"
@@ -201,6 +202,7 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_links_done(m);
         manager_sources_done(m);
         manager_set_listener(m, &(ManagerListener) {});
         responder_free(m->responder);
@@ -375,6 +377,7 @@ int manager_start(Manager *m) {
         (void) manager_open_logs(m);
         (void) manager_watch_adjtime(m);
         manager_add_configured_sources(m);
+        (void) manager_links_start(m);
         manager_schedule_status(m);
         return 0;
 }
@@ -417,11 +420,13 @@ static bool manager_has_spec(const Manager *m, const SourceSpec *s) {
 }
 
 /* Keeps the sources whose lines did not change (and their history),
- * removes the others, adds the new ones. */
+ * removes the others, adds the new ones. Runtime servers stay: they live
+ * until the daemon stops; link servers follow their links
+ * (manager_links_apply()). */
 static void manager_apply_sources(Manager *m, const Config *next) {
         for (size_t k = m->n_groups; k > 0; k--) {
                 SourceGroup *g = m->groups[k - 1];
-                if (!config_has_spec(next, &g->spec))
+                if (!g->runtime && !g->link && !config_has_spec(next, &g->spec))
                         (void) manager_remove_source_by_name(m, g->spec.host);
         }
         for (size_t i = 0; i < next->n_sources; i++)
@@ -471,8 +476,11 @@ int manager_reload(Manager *m) {
                              next.ratelimit_interval != m->config.ratelimit_interval ||
                              next.ratelimit_burst != m->config.ratelimit_burst ||
                              next.client_log_limit != m->config.client_log_limit;
+        bool relink = next.link_servers != m->config.link_servers ||
+                      !streq_ptr(next.link_server_options, m->config.link_server_options);
         config_done(&m->config);
         m->config = next;
+        manager_links_apply(m, relink);
         if (new_ratelimit)
                 (void) manager_setup_ratelimit(m);
         (void) manager_open_logs(m);

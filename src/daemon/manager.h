@@ -36,6 +36,11 @@ typedef struct Manager {
         Hashmap *groups_by_host;        /* SourceSpec.host -> SourceGroup */
         Hashmap *peers_by_address;      /* Source.address -> Peer */
         unsigned source_slots;          /* of MANAGER_MAX_SOURCES, taken by the lines */
+        char **runtime_servers;         /* as last set by manager_set_runtime_servers() */
+        char *netif_dir;                /* $TEMPUS_NETIF_LINKS, or NULL: networkd's */
+        sd_event_source *netif_watch;   /* inotify on it, or on its parent until it exists */
+        bool netif_watching_parent;
+        size_t n_runtime_servers;
         sd_event_source *pool_check;    /* deferred manager_check_pools() */
 
         Responder *responder;

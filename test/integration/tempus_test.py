@@ -156,6 +156,12 @@ class Tempusd(Process):
         self.messages = []
         if start:
             env = dict(os.environ, NOTIFY_SOCKET=self.notify_path, **(env or {}))
+            if "TEMPUS_NETIF_LINKS" not in env:
+                # The NTP servers networkd knows on this machine are none of
+                # the test's business: an empty folder stands for its links.
+                links = os.path.join(workdir, "no-netif-links")
+                os.makedirs(links, exist_ok=True)
+                env["TEMPUS_NETIF_LINKS"] = links
             argv = [args.tempusd, "--config", self.config, "--debug"] + (extra_argv or [])
             super().__init__("tempusd", netns.wrap(argv) if netns else argv, workdir, env)
             drain_notifications(self)
@@ -373,7 +379,8 @@ class BusDaemon(Process):
     own policy file; DBUS_SYSTEM_BUS_ADDRESS points every program started
     afterwards (tempusd, busctl, tempusctl) at it."""
 
-    def __init__(self, args, workdir):
+    def __init__(self, args, workdir, policy_text=None):
+        """policy_text: more <policy> elements, for the test's own services."""
         # Unprivileged callers (setpriv --reuid=nobody) must reach the socket.
         busdir = os.path.join(workdir, "bus")
         os.makedirs(busdir)
@@ -383,8 +390,16 @@ class BusDaemon(Process):
         self.address = "unix:path=" + self.socket_path
         conf = os.path.join(busdir, "system.conf")
         policy = os.path.join(args.source_root, "dbus", "org.tempus.Tempus1.conf")
+        includes = "  <include>%s</include>\n" % policy
+        if policy_text:
+            extra = os.path.join(busdir, "test-policy.conf")
+            with open(extra, "w") as f:
+                f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"\n'
+                        ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
+                        "<busconfig>\n%s\n</busconfig>\n" % policy_text)
+            includes += "  <include>%s</include>\n" % extra
         with open(conf, "w") as f:
-            f.write(SYSTEM_BUS_CONFIG % (self.address, policy))
+            f.write(SYSTEM_BUS_CONFIG % (self.address, includes))
         super().__init__("dbus-daemon", ["dbus-daemon", "--nofork", "--nopidfile", "--config-file=" + conf],
                          workdir)
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address
@@ -414,8 +429,7 @@ SYSTEM_BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
   </policy>
-  <include>%s</include>
-</busconfig>
+%s</busconfig>
 """
 
 

@@ -73,7 +73,15 @@ mkdir "$TOP/upper" "$TOP/work" "$TOP/merged"
 M="$TOP/merged"
 mount -t overlay overlay -o "lowerdir=/,upperdir=$TOP/upper,workdir=$TOP/work" "$M"
 mount -t proc proc "$M/proc"
-mount --rbind /sys "$M/sys"
+if [ -n "$OWN_NET" ]; then
+        # A network namespace of its own: a sysfs of that namespace, read-only
+        # (networkd then waits for no udev, and nothing in the container
+        # writes this machine's sysfs), with the cgroups systemd needs.
+        mount -t sysfs -o ro sysfs "$M/sys"
+        mount --rbind /sys/fs/cgroup "$M/sys/fs/cgroup"
+else
+        mount --rbind /sys "$M/sys"
+fi
 mount --rbind /dev "$M/dev"
 mount -t tmpfs -o mode=0755 tmpfs "$M/run"
 mount -t tmpfs -o mode=1777 tmpfs "$M/tmp"
@@ -97,8 +105,12 @@ cp "$DROPIN" "$M/etc/tempus/tempus.conf.d/50-local.conf"
 # The build tree may lie under /tmp, which the container hides: chronyd
 # goes into the container's own root.
 install -D -m 0755 "$CHRONYD" "$M/usr/local/libexec/tempus-test/chronyd"
+# A test's own files in the overlay (test-system-networkd.py: a .network).
+if [ -n "$EXTRA" ]; then
+        M="$M" sh -c "$EXTRA"
+fi
 
-unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR CHRONYD
+unset TOP CONSOLE MASK MESON BUILD DROPIN WORKDIR CHRONYD EXTRA OWN_NET
 exec chroot "$M" env container=tempus-test /lib/systemd/systemd --system
 """
 
@@ -258,8 +270,12 @@ def remove_cgroups(groups):
 # ---- the container ------------------------------------------------------------
 
 class Container:
-    def __init__(self, workdir, build, dropin, chronyd):
+    def __init__(self, workdir, build, dropin, chronyd, net=False, mask=MASKED_UNITS, extra=""):
+        """net: a network namespace of its own (DESIGN.md: for a test that
+        runs systemd-networkd); extra: shell commands that put files into
+        the overlay ($M) before boot."""
         self.workdir = workdir
+        self.net = net
         self.top = os.path.join(workdir, "root")
         self.console = os.path.join(workdir, "console.log")
         os.makedirs(self.top)
@@ -268,13 +284,15 @@ class Container:
         env = {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8",
-            "TOP": self.top, "CONSOLE": self.console, "MASK": " ".join(MASKED_UNITS),
+            "TOP": self.top, "CONSOLE": self.console, "MASK": " ".join(mask), "EXTRA": extra,
+            "OWN_NET": "1" if net else "",
             "MESON": shutil.which("meson"), "BUILD": build, "DROPIN": dropin, "WORKDIR": workdir,
             "CHRONYD": chronyd,
         }
         log("booting systemd in the container")
         try:
-            self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--", "/bin/sh", "-c", BOOT_SCRIPT],
+            self.proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount"] + (["--net"] if net else []) +
+                                         ["--", "/bin/sh", "-c", BOOT_SCRIPT],
                                          env=env, preexec_fn=lambda: enter_cgroups(self.cgroups),
                                          stdout=open(os.path.join(workdir, "boot.log"), "w"),
                                          stderr=subprocess.STDOUT)
@@ -307,7 +325,7 @@ class Container:
 
     def run(self, *argv, timeout=60, check_rc=True, quiet=False):
         """Runs argv inside the container; returns (exit status, output)."""
-        cmd = ["nsenter", "-t", str(self.pid), "-m", "-p", "-r", "-w", "--"] + list(argv)
+        cmd = ["nsenter", "-t", str(self.pid), "-m", "-p", "-r", "-w"] + (["-n"] if self.net else []) + ["--"] + list(argv)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "SYSTEMD_COLORS": "0",
                "SYSTEMD_PAGER": "", "PAGER": "cat"}
         try:
@@ -486,6 +504,82 @@ def step_privileges(c):
         check(value == only_sys_time, "%s is CAP_SYS_TIME only (%s)" % (name, fields[name].strip()))
 
 
+def step_timesync(c):
+    """timedatectl reads tempusd through org.freedesktop.timesync1."""
+    status = c.output("timedatectl", "timesync-status")
+    check(re.search(r"^\s*Server: 127\.0\.0\.1 \(127\.0\.0\.1\)$", status, re.M) is not None,
+          "timedatectl timesync-status shows tempusd's server name and address")
+    check(re.search(r"^\s*Poll interval: (250ms|500ms|1s) \(min: 250ms; max 1s\)$", status, re.M) is not None,
+          "timedatectl timesync-status shows the source's poll interval and limits (minpoll=-2, maxpoll=0)")
+    m = re.search(r"^\s*Offset: ([-+]?[\d.]+)(us|ms|s|)$", status, re.M)
+    usec = {"": 1, "us": 1, "ms": 1e3, "s": 1e6}
+    check(m is not None and abs(float(m.group(1))) * usec[m.group(2)] < 10000,
+          "timedatectl timesync-status shows an offset under 10 ms (%s)" % (m.group(0).strip() if m else None))
+    check(re.search(r"^\s*Packet count: [1-9]\d*$", status, re.M) is not None, "and a packet count")
+    everything = c.output("timedatectl", "show-timesync", "--all")
+    for prop in ("SystemNTPServers=127.0.0.1", "ServerName=127.0.0.1", "ServerAddress=127.0.0.1",
+                 "PollIntervalMinUSec=250ms", "PollIntervalMaxUSec=1s", "NTPMessage={", "Frequency="):
+        check(re.search(r"^%s" % re.escape(prop), everything, re.M) is not None,
+              "timedatectl show-timesync --all shows %s" % prop)
+    name = c.output("timedatectl", "show-timesync", "-p", "ServerName", "--value").strip()
+    check(name == "127.0.0.1", "timedatectl show-timesync -p ServerName --value prints 127.0.0.1 (%r)" % name)
+    alias = c.output("systemctl", "show", "-p", "Id", "--value", "dbus-org.freedesktop.timesync1.service").strip()
+    check(alias == "tempusd.service", "enabling tempusd.service made it dbus-org.freedesktop.timesync1.service")
+
+
+POLKIT_RULES = """// The system test: one user may manage tempusd.
+polkit.addRule(function(action, subject) {
+        if (action.id == "org.tempus.tempus1.manage" && subject.user == "tempus-admin")
+                return polkit.Result.YES;
+});
+"""
+
+
+def access_rules(c):
+    return c.output("busctl", "get-property", "org.tempus.Tempus1", "/org/tempus/Tempus1",
+                    "org.tempus.Tempus1.Manager", "AccessRules", quiet=True).strip()
+
+
+def step_polkit(c):
+    """polkitd decides for callers who are not root: a rules file grants
+    tempus-admin org.tempus.tempus1.manage; tempus-other is refused, and
+    nothing changes."""
+    for user in ("tempus-admin", "tempus-other"):
+        c.run("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user)
+    c.run("sh", "-c", "mkdir -p /etc/polkit-1/rules.d && cat > /etc/polkit-1/rules.d/50-tempus-test.rules <<'EOF'\n"
+          "%sEOF" % POLKIT_RULES, quiet=True)
+    c.run("systemctl", "restart", "polkit.service")
+    check(is_active(c, "polkit.service") == "active", "polkitd runs in the container")
+    actions = c.output("pkaction", "--action-id", "org.tempus.tempus1.manage", "--verbose", check_rc=False)
+    check("implicit any:      auth_admin_keep" in actions and "unix-user:tempus" in actions,
+          "polkit knows org.tempus.tempus1.manage (auth_admin_keep, owned by user tempus)")
+
+    before = access_rules(c)
+    rc, out = c.run("runuser", "-u", "tempus-other", "--", "tempusctl", "allow", "10.31.0.0/16", check_rc=False)
+    # tempusctl allows interactive authorization, but no agent runs to ask.
+    check(rc != 0 and "Access denied" in out, "tempusctl allow as tempus-other is refused (Access denied)")
+    rc, out = c.run("runuser", "-u", "tempus-other", "--", "dbus-send", "--system", "--print-reply",
+                    "--dest=org.tempus.Tempus1", "/org/tempus/Tempus1", "org.tempus.Tempus1.Manager.Allow",
+                    "string:10.32.0.0/16", check_rc=False)
+    # auth_admin_keep: polkit would ask for a password, which a call without
+    # the interactive flag (dbus-send's) does not allow.
+    check(rc != 0 and "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired" in out,
+          "the same call without the interactive flag (dbus-send) gets InteractiveAuthorizationRequired")
+    check(access_rules(c) == before, "the refused calls changed nothing (%s)" % before)
+
+    c.run("runuser", "-u", "tempus-admin", "--", "tempusctl", "allow", "10.30.0.0/16")
+    after = access_rules(c)
+    check('"10.30.0.0/16" true' in after, "tempusctl allow as tempus-admin, granted by the rules file, works")
+    rc, out = c.run("runuser", "-u", "tempus-admin", "--", "busctl", "call", "org.freedesktop.timesync1",
+                    "/org/freedesktop/timesync1", "org.freedesktop.timesync1.Manager", "SetRuntimeNTPServers",
+                    "as", "1", "127.0.0.9", check_rc=False)
+    rt = c.output("busctl", "get-property", "org.freedesktop.timesync1", "/org/freedesktop/timesync1",
+                  "org.freedesktop.timesync1.Manager", "RuntimeNTPServers").strip()
+    check(rc != 0 and rt == "as 0", "tempus-admin may not set runtime servers: that action is not granted")
+    c.run("tempusctl", "reload")
+    check(access_rules(c) == before, "a reload puts the access rules of tempus.conf back")
+
+
 def manager_introspection(c):
     return c.output("busctl", "introspect", "--no-pager", "org.tempus.Tempus1", "/org/tempus/Tempus1",
                     check_rc=False)
@@ -608,6 +702,13 @@ def step_dbus_activation(c):
     check("org.tempus.Tempus1.Manager" in text, "busctl introspect works while tempusd was stopped")
     wait_for("tempusd.service to become active", lambda: is_active(c, "tempusd.service") == "active", 30)
     log("ok: the call started tempusd.service (D-Bus activation)")
+    # timedatectl's name activates tempusd too, through the unit alias.
+    c.run("systemctl", "stop", "tempusd.service")
+    check(is_active(c, "tempusd.service") == "inactive", "tempusd.service is stopped again")
+    c.run("busctl", "get-property", "org.freedesktop.timesync1", "/org/freedesktop/timesync1",
+          "org.freedesktop.timesync1.Manager", "ServerName", check_rc=False)
+    wait_for("tempusd.service to become active", lambda: is_active(c, "tempusd.service") == "active", 30)
+    log("ok: a call to org.freedesktop.timesync1 started tempusd.service (dbus-org.freedesktop.timesync1.service)")
 
 
 def step_set_ntp_no(c):
@@ -631,7 +732,7 @@ def step_verify_installed(c):
 def dump_diagnostics(c):
     for argv in (["systemctl", "status", "--no-pager", "tempusd.service", "tempusd.socket"],
                  ["journalctl", "-b", "--no-pager", "-n", "60", "-u", "tempusd", "-u", "tempus-test-chronyd",
-                  "-u", "systemd-timedated", "-u", "dbus", "-u", "tempus-metrics*", "-u", "tempus-test-prometheus"]):
+                  "-u", "systemd-timedated", "-u", "dbus", "-u", "polkit", "-u", "tempus-metrics*", "-u", "tempus-test-prometheus"]):
         try:
             c.run(*argv, check_rc=False, timeout=30)
         except Failure as e:
@@ -674,9 +775,11 @@ def main():
             step_synchronized(c)
             step_journal(c)
             step_status(c)
+            step_timesync(c)
             step_privileges(c)
             introspection = step_busctl(c)
             step_tempusctl(c)
+            step_polkit(c)
             step_metrics(c)
             step_local_rtc(c, introspection)
             step_dbus_activation(c)
@@ -698,4 +801,5 @@ def main():
     return 0
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,6 +41,7 @@ typedef struct MockManager {
         unsigned n_rules;
         char *last_spec;
         uint32_t calls;
+        uint32_t interactive_calls;     /* of them, those that allow interactive authorization */
 } MockManager;
 
 typedef struct MockSource {
@@ -119,6 +120,8 @@ static int method_count(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         (void) r;
         m->calls++;
+        if (sd_bus_message_get_allow_interactive_authorization(msg) > 0)
+                m->interactive_calls++;
         return sd_bus_reply_method_return(msg, NULL);
 }
 
@@ -151,6 +154,7 @@ static const sd_bus_vtable manager_vtable[] = {
         /* Not in the contract: lets the test see what the calls did. */
         MPS("TestLastSpec", last_spec),
         MP("TestCalls", "u", calls),
+        MP("TestInteractiveCalls", "u", interactive_calls),
         SD_BUS_METHOD("MakeStep", "", "", method_count, 0),
         SD_BUS_METHOD("SetMakeStep", "di", "", method_set_makestep, 0),
         SD_BUS_METHOD("Allow", "s", "", method_allow, 0),
@@ -426,7 +430,7 @@ static void test_access_denied_is_plain(void **state) {
         int r = ctl_bus_call(bus, &error, "Deny", "s", "10.0.0.0/8");
         assert_int_equal(r, -EACCES);
         assert_string_equal(ctl_bus_error_text(text, sizeof text, &error, r),
-                            "Access denied: changing tempusd's settings requires root");
+                            "Access denied: changing tempusd's settings requires root or polkit's authorization");
         sd_bus_error_free(&error);
         sd_bus_flush_close_unref(bus);
 }
@@ -454,6 +458,30 @@ static void test_binary_sources_view_and_json(void **state) {
 
         assert_int_equal(run_tempusctl(NULL, "activity", out, sizeof out, err, sizeof err), 0);
         assert_memory_equal(out, "1 sources online\n1 sources offline\n", 35);
+}
+
+static uint32_t mock_counter(sd_bus *bus, const char *name) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint32_t v = 0;
+
+        assert_int_equal(sd_bus_get_property_trivial(bus, TEMPUS_BUS_NAME, TEMPUS_BUS_PATH,
+                         TEMPUS_MANAGER_INTERFACE, name, &error, 'u', &v), 0);
+        return v;
+}
+
+/* A polkit agent may ask a caller who is not root for a password only when
+ * the call says it may. */
+static void test_calls_allow_interactive_authorization(void **state) {
+        sd_bus *bus = open_bus();
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        char out[1024], err[1024];
+        uint32_t calls0 = mock_counter(bus, "TestCalls"), interactive0 = mock_counter(bus, "TestInteractiveCalls");
+
+        assert_int_equal(ctl_bus_call(bus, &error, "Burst", NULL), 0);
+        assert_int_equal(run_tempusctl(NULL, "reload", out, sizeof out, err, sizeof err), 0);
+        assert_int_equal(mock_counter(bus, "TestCalls") - calls0, 2);
+        assert_int_equal(mock_counter(bus, "TestInteractiveCalls") - interactive0, 2);
+        sd_bus_flush_close_unref(bus);
 }
 
 static void test_binary_commands_reach_methods(void **state) {
@@ -492,7 +520,7 @@ static void test_binary_errors_are_one_line(void **state) {
         char out[1024], err[1024];
 
         assert_int_equal(run_tempusctl(NULL, "deny 10.0.0.0/8", out, sizeof out, err, sizeof err), 1);
-        assert_string_equal(err, "Access denied: changing tempusd's settings requires root\n");
+        assert_string_equal(err, "Access denied: changing tempusd's settings requires root or polkit's authorization\n");
         assert_int_equal(run_tempusctl(NULL, "makestep 1.0 -5", out, sizeof out, err, sizeof err), 2);
         assert_non_null(strstr(err, "'-5'"));
         assert_int_equal(run_tempusctl(NULL, "makestep 1.0", out, sizeof out, err, sizeof err), 2);
@@ -549,7 +577,7 @@ static void test_binary_speaks_chinese(void **state) {
         assert_non_null(strstr(out, "  ntpdata [-v]             各时间源最近的应答及其时间戳来源，\n"));
 
         assert_int_equal(run_tempusctl(env, "deny 10.0.0.0/8", out, sizeof out, err, sizeof err), 1);
-        assert_string_equal(err, "拒绝访问：修改 tempusd 的设置需要 root 权限\n");
+        assert_string_equal(err, "拒绝访问：修改 tempusd 的设置需要 root 权限或 polkit 授权\n");
 }
 
 /* Runs last: stops the service. */
@@ -576,6 +604,7 @@ int main(void) {
                 cmocka_unit_test(test_sources_read_in_object_order),
                 cmocka_unit_test(test_allow_changes_rules_and_bad_subnet_is_reported),
                 cmocka_unit_test(test_access_denied_is_plain),
+                cmocka_unit_test(test_calls_allow_interactive_authorization),
                 cmocka_unit_test(test_binary_sources_view_and_json),
                 cmocka_unit_test(test_binary_commands_reach_methods),
                 cmocka_unit_test(test_binary_errors_are_one_line),
