@@ -239,6 +239,11 @@ static bool access_allows_any(const AccessList *l) {
 static int check_source_key(const Config *c, const SourceSpec *s, const ConfigAssignment *a) {
         const ConfigKey *key = &config_keys[a->key];
 
+        if (s->kind == SOURCE_KIND_PEER && c->port == 0) {
+                log_error("%s:%u: %s.%s: a peer's packets go from and to the NTP port, but [Server] Port=0",
+                          a->file, a->line, key->section, key->key);
+                return -EINVAL;
+        }
         if (s->kind == SOURCE_KIND_PEER && s->key == 0 && !access_allows_any(&c->access)) {
                 log_error("%s:%u: %s.%s: a peer without key= needs an explicit [Server] Allow= for it "
                           "(unauthenticated symmetric mode is a denial-of-service risk)",

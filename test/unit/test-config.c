@@ -184,6 +184,8 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Sources]\nPeer=192.0.2.1\n", false, "explicit [Server] Allow=" },
                 { "[Server]\nAllow=192.0.2.0/24\n[Sources]\nPeer=192.0.2.1 minpoll=4\n", true },
                 { "[Sources]\nPeer=192.0.2.1 xleave\n", false, "not supported on Peer=" },
+                { "[Sources]\nPeer=192.0.2.1 key=0\n", false, "key must be" },
+                { "[Sources]\nPeer=192.0.2.1\n[Server]\nPort=0\nAllow=all\n", false, "but [Server] Port=0" },
                 { "[Sources]\nServer=192.0.2.1 xleave=yes\n", false, "unknown option" },
                 { "[Auth]\nKeyFile=\n", true },
                 { "[Sources]\nAuthSelectMode=require\n", true },
