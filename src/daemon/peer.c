@@ -263,7 +263,7 @@ static void peer_note_packet_address(Peer *p, const UdpMessage *msg) {
                 buf[0] = 0;
 }
 
-void peer_handle_symmetric(Peer *p, int fd, const UdpMessage *msg, const NtpPacket *pkt) {
+void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt) {
         Manager *m = p->manager;
         Source *s = p->source;
 

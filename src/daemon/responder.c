@@ -124,7 +124,7 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         if (symmetric) {
                 /* A configured peer's packet is the peer's business, not a
                  * request to answer statelessly. */
-                peer_handle_symmetric(symmetric, r->fds_current, msg, &request);
+                peer_handle_symmetric(symmetric, msg, &request);
                 return false;
         }
         if (!access_list_check(&m->access, peer)) {
@@ -212,7 +212,6 @@ static int responder_serve_batch(Responder *r, int fd) {
 static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Responder *r = userdata;
 
-        r->fds_current = fd;
         /* Transmit timestamps wait on the error queue (EPOLLERR); read them
          * before the requests that may ask for them. */
         if (revents & EPOLLERR)

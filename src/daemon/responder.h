@@ -24,7 +24,6 @@ typedef struct Responder {
         UdpReply *tx;                   /* and their replies */
         UdpTxReport *reports;           /* transmit timestamps read back */
         unsigned tx_budget;             /* kernel transmit timestamps left this wake-up */
-        int fds_current;                /* the socket being served */
 } Responder;
 
 /* Takes the sockets systemd passed, or binds its own. With no socket
