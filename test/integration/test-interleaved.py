@@ -21,14 +21,17 @@ FAR_TEMPUS = "10.13.0.3"
 # address, and two clients behind one address that poll in turn would
 # overwrite each other's.
 NEAR_CHRONYD = "10.13.0.4"
+# A far tempusd without a client log (ClientLogLimit=0) answers in basic
+# mode only: the near tempusd must fall back to basic mode with it.
+FAR_BASIC, BASIC_PORT = "10.13.0.5", 11300
 
 
-def far_tempusd(args, wd, ns):
-    d = os.path.join(wd, "far")
+def far_tempusd(args, wd, ns, name="far", port=TEMPUS_PORT, extra=()):
+    d = os.path.join(wd, name)
     os.makedirs(d)
     return Tempusd(args, d, {
         "Clock": [("Control", "no")],
-        "Server": [("Port", str(TEMPUS_PORT)), ("LocalStratum", "9"), ("Allow", ns.near + "/24")],
+        "Server": [("Port", str(port)), ("LocalStratum", "9"), ("Allow", ns.near + "/24")] + list(extra),
     }, netns=ns, env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent"})
 
 
@@ -53,6 +56,7 @@ def tempus_both_interleaved(args):
     blocks, out = tempus_ntpdata(args)
     ok = all(blocks.get(str(p), {}).get("Interleaved") == "Yes" and int(blocks[str(p)]["Total valid RX"]) >= 8
              for p in (CHRONY_PORT, TEMPUS_PORT))
+    ok = ok and int(blocks.get(str(BASIC_PORT), {}).get("Total valid RX", 0)) >= 8
     return ok and (blocks, out)
 
 
@@ -61,6 +65,9 @@ def check_tempus_side(args):
                            lambda: tempus_both_interleaved(args), 40,
                            on_timeout=lambda m: fail(m + "\n" + tempus_ntpdata(args)[1]))
     log(out)
+    basic = blocks.pop(str(BASIC_PORT))
+    if basic["Interleaved"] != "No" or abs(float(basic["Offset"].split()[0])) > 1e-3:
+        fail("the server without interleaved mode: %s" % basic)
     for port, b in blocks.items():
         if b["TX timestamping"] != "Kernel" or b["RX timestamping"] != "Kernel":
             fail("source on port %s: TX %s, RX %s, expected kernel timestamps"
@@ -74,8 +81,11 @@ def check_tempus_side(args):
             fail("source on port %s: offset %g s on one machine's clock" % (port, offset))
     data = json.loads(tempusctl(args, "ntpdata", "--json").stdout)
     inter = [d for d in data if d["Interleaved"]]
-    if len(inter) < 2 or any(d["InterleavedReplies"] == 0 or not d["XLeave"] for d in inter):
+    if len(inter) != 2 or any(d["InterleavedReplies"] == 0 or not d["XLeave"] for d in inter):
         fail("--json disagrees: %s" % data)
+    plain = [d for d in data if d["RemotePort"] == BASIC_PORT][0]
+    if not plain["XLeave"] or plain["InterleavedReplies"] != 0 or plain["TotalValidRX"] < 8:
+        fail("--json for the server without interleaved mode: %s" % plain)
 
 
 def check_chronyd_side(args, sock):
@@ -90,14 +100,16 @@ def check_chronyd_side(args, sock):
 
 def test(args, wd):
     BusDaemon(args, wd)
-    ns = FarNamespace(wd, more_far=[FAR_TEMPUS], more_near=[NEAR_CHRONYD])
+    ns = FarNamespace(wd, more_far=[FAR_TEMPUS, FAR_BASIC], more_near=[NEAR_CHRONYD])
     chronyd_server(args, wd, CHRONY_PORT, netns=ns)
     server = far_tempusd(args, wd, ns)
+    plain = far_tempusd(args, wd, ns, "far-basic", BASIC_PORT, [("ClientLogLimit", "0")])
     wait_for("the far tempusd to answer",
              lambda: ntp_request(TEMPUS_PORT, address=FAR_TEMPUS, source=ns.near, timeout=0.2), 10)
     t = Tempusd(args, wd, {
         "Sources": [("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (ns.far, CHRONY_PORT)),
-                    ("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (FAR_TEMPUS, TEMPUS_PORT))],
+                    ("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (FAR_TEMPUS, TEMPUS_PORT)),
+                    ("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (FAR_BASIC, BASIC_PORT))],
         "Clock": [("Control", "no"), ("HWTimestamp", "*")],
         "Server": [("Port", "0")],
     })
@@ -109,7 +121,7 @@ def test(args, wd):
     sock = near_chronyd(args, wd, ns)
     check_tempus_side(args)
     check_chronyd_side(args, sock)
-    for p in (t, server):
+    for p in (t, server, plain):
         if p.stop() != 0:
             fail("%s did not exit cleanly" % p.name)
         if sanitizer_reports(p.output()):
