@@ -92,6 +92,8 @@ void bus_manager_props_fill(BusManagerProps *p, Manager *m, const Tracking *trac
         p->nts_ke_failures = c->nts_ke_failures;
         p->server_nts_authenticated = c->nts_authenticated;
         p->server_nts_naks = c->nts_naks;
+        p->server_interleaved = c->interleaved;
+        p->server_tx_timestamps = c->tx_timestamps;
         snprintf(p->auth_select_mode, sizeof p->auth_select_mode, "%s",
                  select_auth_mode_to_string(e->params.select.auth_mode) ?: "mix");
         for (size_t i = 0; i < ELEMENTSOF(c->dropped); i++)
@@ -329,6 +331,8 @@ _Static_assert(offsetof(BusManagerProps, manager) == 0, "AccessRules' getter tak
         COUNTER("NTSKEConnections", nts_ke_connections)                                  \
         COUNTER("NTSKEHandshakes", nts_ke_handshakes)                                    \
         COUNTER("NTSKEFailures", nts_ke_failures)                                        \
+        COUNTER("ServerInterleaved", server_interleaved)                                 \
+        COUNTER("ServerTXTimestamps", server_tx_timestamps)                              \
         COUNTER("MalformedPackets", malformed_packets)
 
 const sd_bus_vtable bus_manager_vtable[] = {

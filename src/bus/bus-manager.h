@@ -58,6 +58,8 @@ typedef struct BusManagerProps {
         uint64_t nts_ke_failures;
         uint64_t server_nts_authenticated;
         uint64_t server_nts_naks;
+        uint64_t server_interleaved;
+        uint64_t server_tx_timestamps;
         uint64_t malformed_packets;
 } BusManagerProps;
 

@@ -1,4 +1,5 @@
 /* org.tempus.Tempus1.Source (see bus-source.h): vtable and snapshot. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,13 +40,66 @@ static void fill_authentication(BusSourceProps *p, const Source *s, const KeyTab
         p->nts_last_ke_usec = s->nts.last_ke_usec;
 }
 
+static const char *leap_name(NtpLeap leap) {
+        static const char *const names[] = {
+                [NTP_LEAP_NONE] = "normal", [NTP_LEAP_INSERT] = "insert",
+                [NTP_LEAP_DELETE] = "delete", [NTP_LEAP_UNSYNC] = "unsynchronized",
+        };
+        return leap < ELEMENTSOF(names) ? names[leap] : "unsynchronized";
+}
+
+static const char *ntp_mode_name(NtpMode mode) {
+        return mode == NTP_MODE_SYMMETRIC_ACTIVE    ? "symmetric-active"
+               : mode == NTP_MODE_SYMMETRIC_PASSIVE ? "symmetric-passive"
+                                                    : "server";
+}
+
+static uint16_t address_port(const Source *s) {
+        const struct sockaddr *a = (const struct sockaddr *) &s->address;
+        if (a->sa_family == AF_INET)
+                return ntohs(((const struct sockaddr_in *) a)->sin_port);
+        if (a->sa_family == AF_INET6)
+                return ntohs(((const struct sockaddr_in6 *) a)->sin6_port);
+        return 0;
+}
+
+/* chronyc ntpdata's view: the last valid reply and how it was measured. */
+static void fill_ntpdata(BusSourceProps *p, const Source *s) {
+        snprintf(p->local_address, sizeof p->local_address, "%s", s->local_address);
+        p->remote_port = address_port(s);
+        p->ntp_version = s->version;
+        snprintf(p->ntp_mode, sizeof p->ntp_mode, "%s", s->has_reply ? ntp_mode_name(s->mode) : "");
+        snprintf(p->leap, sizeof p->leap, "%s", leap_name(s->leap));
+        p->precision = s->precision;
+        p->root_delay = s->root_delay;
+        p->root_dispersion = s->root_dispersion;
+        p->reference_id = s->remote_refid;
+        p->reference_time_usec = s->reference_ts ? (uint64_t) (ntp_timestamp_to_nsec(s->reference_ts, s->last_rx) /
+                                                               NSEC_PER_USEC) : 0;
+        p->dispersion = s->has_reply ? s->last_sample.dispersion : 0;
+        p->xleave = s->spec.xleave;
+        p->interleaved = s->xleave.last_interleaved;
+        p->authenticated = s->spec.key != 0 && s->has_reply;
+        bool sampled = s->n_tx_kernel + s->n_tx_daemon > 0;
+        snprintf(p->tx_timestamping, sizeof p->tx_timestamping, "%s",
+                 !sampled ? "" : s->sample_tx_kernel ? "kernel" : "daemon");
+        snprintf(p->rx_timestamping, sizeof p->rx_timestamping, "%s",
+                 !s->has_reply ? "" : s->rx_kernel ? "kernel" : "daemon");
+        p->total_tx = s->n_requests;
+        p->total_rx = s->n_rx;
+        p->total_valid_rx = s->n_replies;
+        p->kernel_tx_samples = s->n_tx_kernel;
+        p->daemon_tx_samples = s->n_tx_daemon;
+        p->interleaved_replies = s->xleave.n_interleaved;
+}
+
 void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,
                            int64_t now) {
         memset(p, 0, sizeof *p);
         p->id = s->id;
         snprintf(p->name, sizeof p->name, "%s", s->name);
         snprintf(p->address, sizeof p->address, "%s", s->address_string);
-        snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : "server");
+        snprintf(p->mode, sizeof p->mode, "%s", s->spec.kind == SOURCE_KIND_POOL ? "pool" : s->spec.kind == SOURCE_KIND_PEER ? "peer" : "server");
         snprintf(p->state, sizeof p->state, "%s",
                  !source_wants_polls(s) ? "denied" : select_state_to_string(s->state) ?: "unusable");
         snprintf(p->link, sizeof p->link, "%s", link ?: "");
@@ -64,6 +118,7 @@ void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *k
         p->iburst = s->spec.iburst;
         fill_authentication(p, s, keys);
         fill_statistics(p, s, now);
+        fill_ntpdata(p, s);
 }
 
 char *bus_source_path(unsigned id, char *buf, size_t size) {
@@ -126,6 +181,28 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         PLAIN("NTSKEAttempts", "u", nts_ke_attempts)                                     \
         PLAIN("NTSNAKs", "u", nts_naks)                                                  \
         PLAIN("NTSLastKEUSec", "t", nts_last_ke_usec)                                   \
+        STRING("LocalAddress", local_address)                                            \
+        PLAIN("RemotePort", "q", remote_port)                                            \
+        PLAIN("NTPVersion", "y", ntp_version)                                            \
+        STRING("NTPMode", ntp_mode)                                                      \
+        STRING("Leap", leap)                                                             \
+        PLAIN("Precision", "i", precision)                                               \
+        PLAIN("RootDelay", "d", root_delay)                                              \
+        PLAIN("RootDispersion", "d", root_dispersion)                                    \
+        PLAIN("ReferenceID", "u", reference_id)                                          \
+        PLAIN("ReferenceTimeUSec", "t", reference_time_usec)                             \
+        PLAIN("Dispersion", "d", dispersion)                                             \
+        PLAIN("XLeave", "b", xleave)                                                     \
+        PLAIN("Interleaved", "b", interleaved)                                           \
+        PLAIN("Authenticated", "b", authenticated)                                       \
+        STRING("TXTimestamping", tx_timestamping)                                        \
+        STRING("RXTimestamping", rx_timestamping)                                        \
+        COUNTER("TotalTX", total_tx)                                                     \
+        COUNTER("TotalRX", total_rx)                                                     \
+        COUNTER("TotalValidRX", total_valid_rx)                                          \
+        COUNTER("KernelTXSamples", kernel_tx_samples)                                    \
+        COUNTER("DaemonTXSamples", daemon_tx_samples)                                    \
+        COUNTER("InterleavedReplies", interleaved_replies)                               \
         STRING("Link", link)
 
 const sd_bus_vtable bus_source_vtable[] = {

@@ -53,6 +53,25 @@ typedef struct BusSourceProps {
         uint32_t nts_ke_attempts;       /* failed since the last that worked */
         uint32_t nts_naks;
         uint64_t nts_last_ke_usec;      /* CLOCK_REALTIME; 0: never */
+        /* ntpdata: the last valid reply and how it was measured. */
+        char local_address[64];
+        uint16_t remote_port;
+        uint8_t ntp_version;
+        char ntp_mode[24];              /* server, symmetric-active, symmetric-passive */
+        char leap[16];                  /* normal, insert, delete, unsynchronized */
+        int32_t precision;
+        double root_delay;
+        double root_dispersion;
+        uint32_t reference_id;
+        uint64_t reference_time_usec;
+        double dispersion;
+        int xleave;                     /* xleave configured */
+        int interleaved;                /* the last reply was interleaved */
+        int authenticated;
+        char tx_timestamping[16];       /* kernel, daemon; "" before the first sample */
+        char rx_timestamping[16];
+        uint64_t total_tx, total_rx, total_valid_rx;
+        uint64_t kernel_tx_samples, daemon_tx_samples, interleaved_replies;
 } BusSourceProps;
 
 extern const sd_bus_vtable bus_source_vtable[];

@@ -56,6 +56,10 @@ static int parse_pool(Config *c, const char *value, void *field, const char **re
         return parse_source(c, value, SOURCE_KIND_POOL, reason);
 }
 
+static int parse_peer(Config *c, const char *value, void *field, const char **reason) {
+        return parse_source(c, value, SOURCE_KIND_PEER, reason);
+}
+
 static int parse_min_sources(Config *c, const char *value, void *field, const char **reason) {
         long v = 1;
         if (*value && parse_int_range(value, 1, 64, &v) < 0)
@@ -321,6 +325,14 @@ static int parse_no_cert_time_check(Config *c, const char *value, void *field, c
         return 0;
 }
 
+static int parse_client_log_limit(Config *c, const char *value, void *field, const char **reason) {
+        long v = CONFIG_DEFAULT_CLIENT_LOG_LIMIT;
+        if (*value && parse_int_range(value, 0, (long) CONFIG_MAX_CLIENT_LOG_LIMIT, &v) < 0)
+                return fail(reason, "must be a number of bytes from 0 to 1073741824 (0: no client log)");
+        c->client_log_limit = (uint64_t) v;
+        return 0;
+}
+
 /* ---- [Log] -------------------------------------------------------------- */
 
 static int parse_log(Config *c, const char *value, void *field, const char **reason) {
@@ -354,6 +366,7 @@ static int parse_log(Config *c, const char *value, void *field, const char **rea
 const ConfigKey config_keys[] = {
         { "Sources", "Server",       parse_server,        0,                          CONFIG_KEY_LIST,   NULL },
         { "Sources", "Pool",         parse_pool,          0,                          CONFIG_KEY_LIST,   NULL },
+        { "Sources", "Peer",         parse_peer,          0,                          CONFIG_KEY_LIST,   NULL },
         { "Sources", "MinSources",   parse_min_sources,   FIELD(min_sources),         CONFIG_KEY_SINGLE, "1" },
         { "Sources", "MaxDistance",  parse_seconds_limit, FIELD(max_distance),        CONFIG_KEY_SINGLE, "3" },
         { "Sources", "MaxJitter",    parse_seconds_limit, FIELD(max_jitter),          CONFIG_KEY_SINGLE, "1" },
@@ -379,6 +392,7 @@ const ConfigKey config_keys[] = {
         { "Server",  "NTSPort",      parse_nts_port,      0,                          CONFIG_KEY_SINGLE, "4460" },
         { "Server",  "NTSMaxConnections", parse_nts_max_connections, 0,               CONFIG_KEY_SINGLE, "100" },
         { "Server",  "NTSRotate",    parse_nts_rotate,    0,                          CONFIG_KEY_SINGLE, "604800" },
+        { "Server",  "ClientLogLimit", parse_client_log_limit, 0,                     CONFIG_KEY_SINGLE, "524288" },
         { "Auth",    "KeyFile",      parse_path,          FIELD(key_file),            CONFIG_KEY_SINGLE, NULL },
         { "Auth",    "NTSTrustedCerts", parse_path_list,  FIELD(nts_trusted_certs),   CONFIG_KEY_LIST,   NULL },
         { "Auth",    "NTSDumpDir",   parse_path,          FIELD(nts_dump_dir),        CONFIG_KEY_SINGLE, NTS_DEFAULT_DUMP_DIR },

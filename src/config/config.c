@@ -31,6 +31,7 @@ void config_init_defaults(Config *c) {
                 .nts_max_connections = 100,
                 .nts_rotate = 604800,
                 .no_cert_time_check = 1,
+                .client_log_limit = CONFIG_DEFAULT_CLIENT_LOG_LIMIT,
         };
 }
 
@@ -245,10 +246,30 @@ static int apply_dropins(Config *c, const char *const *dirs) {
 static bool same_list(const ConfigKey *a, const ConfigKey *b);
 static size_t effective_start(const struct ConfigOrigins *o, unsigned k);
 
-/* One source's key=: it must be in the key file. */
+static bool access_allows_any(const AccessList *l) {
+        for (size_t i = 0; i < l->n_rules; i++)
+                if (l->rules[i].allow)
+                        return true;
+        return false;
+}
+
+/* One source's key=: it must be in the key file. A peer without one needs
+ * an explicit Allow=: unauthenticated symmetric mode lets anyone who can
+ * spoof the peer's address disturb the association (CVE-2015-1853). */
 static int check_source_key(const Config *c, const SourceSpec *s, const ConfigAssignment *a) {
         const ConfigKey *key = &config_keys[a->key];
 
+        if (s->kind == SOURCE_KIND_PEER && c->port == 0) {
+                log_error("%s:%u: %s.%s: a peer's packets go from and to the NTP port, but [Server] Port=0",
+                          a->file, a->line, key->section, key->key);
+                return -EINVAL;
+        }
+        if (s->kind == SOURCE_KIND_PEER && s->key == 0 && !access_allows_any(&c->access)) {
+                log_error("%s:%u: %s.%s: a peer without key= needs an explicit [Server] Allow= for it "
+                          "(unauthenticated symmetric mode is a denial-of-service risk)",
+                          a->file, a->line, key->section, key->key);
+                return -EINVAL;
+        }
         if (s->key == 0 || key_table_find(c->keys, s->key))
                 return 0;
         if (!c->key_file)
@@ -420,9 +441,10 @@ int config_load_flags(const char *explicit_path, ConfigLoadFlags flags, Config *
 
 /* The assignments to key k still in effect: for a list, those after the last
  * empty one; for a single value, the last one. Access rules are one list
- * shared by Allow= and Deny=, sources one shared by Server= and Pool=. */
+ * shared by Allow= and Deny=, sources one shared by Server=, Pool= and Peer=. */
 static bool shares_list(const ConfigKey *k) {
-        return streq(k->key, "Server") || streq(k->key, "Pool") || streq(k->key, "Allow") || streq(k->key, "Deny");
+        return streq(k->key, "Server") || streq(k->key, "Pool") || streq(k->key, "Peer") || streq(k->key, "Allow") ||
+               streq(k->key, "Deny");
 }
 
 static bool same_list(const ConfigKey *a, const ConfigKey *b) {

@@ -11,6 +11,11 @@
 #include "core/selection.h"
 #include "core/source-spec.h"
 #include "shared/access.h"
+/* chrony's default clientloglimit: half a megabyte. */
+#define CONFIG_DEFAULT_CLIENT_LOG_LIMIT 524288
+/* At most 1 GiB (chrony caps its table at 2^24 records). */
+#define CONFIG_MAX_CLIENT_LOG_LIMIT (UINT64_C(1) << 30)
+
 typedef enum LogFlags {
         LOG_FLAG_MEASUREMENTS = 1 << 0,
         LOG_FLAG_STATISTICS   = 1 << 1,
@@ -65,6 +70,9 @@ typedef struct Config {
         uint16_t nts_port;              /* NTS-KE server port, default 4460 */
         unsigned nts_max_connections;   /* default 100 */
         double nts_rotate;              /* seconds between server keys, default 1 week; 0: never */
+        /* Bytes for the client log shared by rate limiting and interleaved
+         * mode (chrony's clientloglimit); 0: no log, no interleaved mode. */
+        uint64_t client_log_limit;
 
         /* [Auth] */
         char *key_file;

@@ -70,7 +70,7 @@ static const char *host_check(const char *h) {
 }
 
 #define OPTIONS_EXPECTED \
-        "unknown option (expected iburst, prefer, noselect, nts, minpoll=, maxpoll=, key=, port=, ntsport=, maxsources=)"
+        "unknown option (expected iburst, prefer, noselect, xleave, nts, minpoll=, maxpoll=, key=, port=, ntsport=, maxsources=)"
 
 static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, const char **reason) {
         const char *eq = strchr(opt, '=');
@@ -84,6 +84,8 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
                 s->noselect = true;
         else if (streq(opt, "nts"))
                 s->nts = true;
+        else if (streq(opt, "xleave"))
+                s->xleave = true;
         else if (!eq)
                 return fail(reason, OPTIONS_EXPECTED);
         else if (strncmp(opt, "minpoll=", 8) == 0 || strncmp(opt, "maxpoll=", 8) == 0) {
@@ -148,6 +150,8 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
                 return fail(reason, "minpoll is larger than maxpoll");
         if (s.nts && s.key != 0)
                 return fail(reason, "nts and key= exclude each other: a source has one kind of authentication");
+        if (kind == SOURCE_KIND_PEER && s.xleave)
+                return fail(reason, "xleave is not supported on Peer= (symmetric interleaved mode is not implemented)");
         s.host = strdup(host);
         if (!s.host)
                 return -ENOMEM;

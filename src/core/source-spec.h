@@ -10,6 +10,7 @@
 typedef enum SourceKind {
         SOURCE_KIND_SERVER,
         SOURCE_KIND_POOL,
+        SOURCE_KIND_PEER,       /* symmetric active (chrony's peer) */
 } SourceKind;
 
 #define SOURCE_DEFAULT_MINPOLL 6
@@ -26,6 +27,7 @@ typedef struct SourceSpec {
         bool iburst;
         bool prefer;
         bool noselect;
+        bool xleave;            /* ask for interleaved mode */
         int minpoll;            /* log2 seconds */
         int maxpoll;
         uint32_t key;           /* 0: no authentication */

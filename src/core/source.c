@@ -42,6 +42,7 @@ static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_UNSYNCHRONIZED] = "server unsynchronized",
         [SOURCE_REPLY_BAD_TIMESTAMPS] = "bad timestamps",
         [SOURCE_REPLY_BAD_DISTANCE] = "root distance too large",
+        [SOURCE_REPLY_NO_SAMPLE] = "interleaved reply for an exchange already measured",
 };
 
 const char *source_reply_to_string(SourceReply r) {
@@ -95,6 +96,7 @@ int source_new(unsigned id, const SourceSpec *spec, const char *name,
         s->stratum = NTP_MAX_STRATUM;
         s->leap = NTP_LEAP_UNSYNC;
         s->state = SELECT_UNUSABLE;
+        xleave_init(&s->xleave, spec->xleave);
         sourcestats_init(&s->stats);
         *ret = TAKE_PTR(s);
         return 0;
@@ -140,11 +142,21 @@ void source_poll_without_request(Source *s) {
         s->n_polls_without_request++;
 }
 
-void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
-        source_shift_reach(s);
-        if (s->burst_left > 0)
-                s->burst_left--;
+/* The receive cookie of an interleaved request: as unpredictable as the
+ * transmit cookie it is mixed from (splitmix64's finaliser), never zero and
+ * never equal to it. */
+static uint64_t rx_cookie_from(uint64_t cookie) {
+        uint64_t z = cookie + UINT64_C(0x9e3779b97f4a7c15);
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        z ^= z >> 31;
+        return z == 0 || z == cookie ? ~cookie | 1 : z;
+}
 
+/* The packet itself: client mode, or symmetric active for a peer, which
+ * echoes the peer's last transmit timestamp and our receive time of it
+ * (RFC 5905 section 9). */
+static void fill_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
         s->waiting = true;
         s->cookie = cookie;
         s->t1 = now;
@@ -158,6 +170,33 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
                 .precision = CLOCK_PRECISION_LOG2,
                 .transmit_ts = cookie,
         };
+        if (source_is_peer(s)) {
+                ret->mode = NTP_MODE_SYMMETRIC_ACTIVE;
+                ret->origin_ts = s->peer_tx;
+                ret->receive_ts = s->peer_rx;
+        }
+}
+
+void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+        bool answered = !s->waiting;
+
+        source_shift_reach(s);
+        if (s->burst_left > 0)
+                s->burst_left--;
+        fill_request(s, now, cookie, ret);
+        xleave_prepare_request(&s->xleave, answered, rx_cookie_from(cookie), ret);
+}
+
+void source_build_response(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+        assert(source_is_peer(s));
+        fill_request(s, now, cookie, ret);
+}
+
+void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4) {
+        if (!source_is_peer(s) || (p->mode != NTP_MODE_SYMMETRIC_ACTIVE && p->mode != NTP_MODE_SYMMETRIC_PASSIVE))
+                return;
+        s->peer_tx = p->transmit_ts;
+        s->peer_rx = ntp_timestamp_from_nsec(t4);
 }
 
 void source_request_sent(Source *s, nsec_t t1) {
@@ -192,14 +231,28 @@ static double server_rounding(const NtpPacket *p) {
         return 2 * ldexp(1.0, MIN(p->precision, 0)) + 1e-6;
 }
 
-static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5]) {
+/* A reply's transmit timestamp must be new: in basic mode not the last
+ * reply's, in interleaved mode not the last interleaved one's, and no
+ * earlier than the receive timestamp it pairs with. */
+static SourceReply check_fresh(const Source *s, const NtpPacket *p, XleaveReply kind) {
+        if (kind == XLEAVE_REPLY_INTERLEAVED)
+                return xleave_reply_is_stale(&s->xleave, p, server_rounding(p)) ? SOURCE_REPLY_DUPLICATE
+                                                                                : SOURCE_REPLY_OK;
+        if (s->has_reply && p->transmit_ts == s->last_transmit)
+                return SOURCE_REPLY_DUPLICATE;
+        return SOURCE_REPLY_OK;
+}
+
+static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5], XleaveReply *ret_kind) {
         if (!s->waiting)
                 return SOURCE_REPLY_UNEXPECTED;
-        if (p->mode != NTP_MODE_SERVER)
+        if (!source_is_peer(s) ? p->mode != NTP_MODE_SERVER
+                               : p->mode != NTP_MODE_SYMMETRIC_ACTIVE && p->mode != NTP_MODE_SYMMETRIC_PASSIVE)
                 return SOURCE_REPLY_BAD_MODE;
-        if (p->origin_ts != s->cookie)
+        *ret_kind = xleave_classify(&s->xleave, s->cookie, p);
+        if (*ret_kind == XLEAVE_REPLY_FOREIGN)
                 return SOURCE_REPLY_BOGUS;
-        if (s->has_reply && p->transmit_ts == s->last_transmit)
+        if (check_fresh(s, p, *ret_kind) != SOURCE_REPLY_OK)
                 return SOURCE_REPLY_DUPLICATE;
         if (ntp_packet_is_kod(p, kod))
                 return SOURCE_REPLY_KOD;
@@ -210,9 +263,12 @@ static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[st
          * transmit timestamp a little before its receive timestamp (RFC
          * 5905 does not ask T3 >= T2). Only zero timestamps, and a
          * transmit timestamp earlier than the receive timestamp by more
-         * than both roundings could explain, are impossible. */
+         * than both roundings could explain, are impossible. (An
+         * interleaved reply's transmit timestamp is the previous reply's,
+         * checked against its own receive timestamp by check_fresh().) */
         if (p->receive_ts == 0 || p->transmit_ts == 0 ||
-            ntp_timestamp_diff(p->transmit_ts, p->receive_ts) < -server_rounding(p))
+            (*ret_kind == XLEAVE_REPLY_BASIC &&
+             ntp_timestamp_diff(p->transmit_ts, p->receive_ts) < -server_rounding(p)))
                 return SOURCE_REPLY_BAD_TIMESTAMPS;
         if (ntp_short_to_seconds(p->root_delay) / 2 + ntp_short_to_seconds(p->root_dispersion) >=
             NTP_MAX_DISPERSION)
@@ -296,12 +352,37 @@ static void adapt_poll(Source *s, const SourceSample *sample) {
         }
 }
 
+/* The bookkeeping of a reply that is ours and sane. */
+static void record_reply(Source *s, const NtpPacket *p, nsec_t t4) {
+        s->waiting = false;
+        s->reach |= 1;
+        s->polls_unreachable = 0;
+        s->n_replies++;
+        s->has_reply = true;
+        s->last_t1 = s->t1;
+        s->last_receive = p->receive_ts;
+        s->last_transmit = p->transmit_ts;
+        s->leap = p->leap;
+        s->stratum = p->stratum;
+        s->precision = p->precision;
+        s->version = p->version;
+        s->mode = p->mode;
+        s->remote_refid = p->reference_id;
+        s->reference_ts = p->reference_ts;
+        s->root_delay = ntp_short_to_seconds(p->root_delay);
+        s->root_dispersion = ntp_short_to_seconds(p->root_dispersion);
+        s->last_rx = t4;
+}
+
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample) {
+        XleaveReply kind = XLEAVE_REPLY_BASIC;
         char kod[5];
         double offset, delay;
+        nsec_t e1, e4;
+        NtpTimestamp e2, e3;
 
         assert(s && p);
-        SourceReply r = check_header(s, p, kod);
+        SourceReply r = check_header(s, p, kod, &kind);
         if (r == SOURCE_REPLY_KOD)
                 handle_kod(s, p, kod);
         if (r == SOURCE_REPLY_UNSYNCHRONIZED) {
@@ -318,41 +399,34 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
                 return r;
         }
 
-        ntp_sample_compute(s->t1, p->receive_ts, p->transmit_ts, t4, &offset, &delay);
+        /* T1..T4 of the exchange the reply measures: this one, or in
+         * interleaved mode the previous one. */
+        xleave_sample_times(&s->xleave, kind, s->t1, p, t4, &e1, &e2, &e3, &e4);
+        ntp_sample_compute(e1, e2, e3, e4, &offset, &delay);
         if (delay < -1e-3 || delay > 16.0 || !isfinite(offset)) {
                 s->n_rejected++;
                 return SOURCE_REPLY_BAD_TIMESTAMPS;
         }
 
-        /* The reply is ours and sane. */
-        s->waiting = false;
-        s->reach |= 1;
-        s->polls_unreachable = 0;
-        s->n_replies++;
-        if (s->t1_kernel)
+        bool repeat = xleave_sample_is_repeat(&s->xleave, kind);
+        bool tx_kernel = kind == XLEAVE_REPLY_INTERLEAVED ? s->prev_t1_kernel : s->t1_kernel;
+        record_reply(s, p, t4);
+        xleave_reply_accepted(&s->xleave, kind, s->t1, p, t4);
+        s->prev_t1_kernel = s->t1_kernel;
+        if (repeat)
+                return SOURCE_REPLY_NO_SAMPLE;
+        if (tx_kernel)
                 s->n_tx_kernel++;
         else
                 s->n_tx_daemon++;
-        s->has_reply = true;
-        s->last_t1 = s->t1;
-        s->last_receive = p->receive_ts;
-        s->last_transmit = p->transmit_ts;
-        s->leap = p->leap;
-        s->version = p->version;
-        s->mode = p->mode;
-        s->stratum = p->stratum;
-        s->precision = p->precision;
-        s->remote_refid = p->reference_id;
-        s->root_delay = ntp_short_to_seconds(p->root_delay);
-        s->root_dispersion = ntp_short_to_seconds(p->root_dispersion);
-        s->last_rx = t4;
+        s->sample_tx_kernel = tx_kernel;
 
         /* RFC 5905 section 8: dispersion = rho_server + rho_local + PHI * (T4 - T1). */
         SourceSample sample = {
-                .time = s->t1 + (t4 - s->t1) / 2,
+                .time = e1 + (e4 - e1) / 2,
                 .offset = offset,
                 .delay = MAX(delay, MIN_DELAY),
-                .dispersion = ldexp(1.0, p->precision) + CLOCK_PRECISION + NTP_PHI * nsec_diff(t4, s->t1),
+                .dispersion = ldexp(1.0, p->precision) + CLOCK_PRECISION + NTP_PHI * nsec_diff(e4, e1),
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
         };
@@ -368,20 +442,31 @@ void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doff
         sourcestats_apply_clock_change(&s->stats, when, dfreq, doffset);
         if (s->waiting)
                 s->t1 += seconds_to_nsec(doffset);
+        xleave_shift(&s->xleave, seconds_to_nsec(doffset));
 }
 
 void source_clock_stepped(Source *s, double step) {
         sourcestats_reset(&s->stats);
         if (s->waiting)
                 s->t1 += seconds_to_nsec(step);
+        xleave_shift(&s->xleave, seconds_to_nsec(step));
         source_burst(s);
+}
+
+/* A peer that takes its time from us (its reference ID is our IPv4
+ * address towards it, RFC 5905's loop test) must not give it back. */
+static bool peer_is_loop(const Source *s) {
+        struct in_addr a;
+
+        return source_is_peer(s) && s->stratum > 1 && inet_pton(AF_INET, s->local_address, &a) == 1 &&
+               ntohl(a.s_addr) == s->remote_refid;
 }
 
 void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
         SourceEstimate e;
         bool have = sourcestats_estimate(&s->stats, now, &e);
 
-        bool may_serve = !s->spec.noselect && !s->kod_deny;
+        bool may_serve = !s->spec.noselect && !s->kod_deny && !peer_is_loop(s);
 
         *ret = (SelectCandidate) {
                 .usable = have && s->reach != 0 && may_serve &&

@@ -14,6 +14,7 @@
 #include "core/source-spec.h"
 #include "core/selection.h"
 #include "core/sourcestats.h"
+#include "core/xleave.h"
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
 
@@ -31,6 +32,9 @@ typedef enum SourceReply {
         SOURCE_REPLY_UNSYNCHRONIZED,/* leap 3 or stratum 0/16+ */
         SOURCE_REPLY_BAD_TIMESTAMPS,/* zero or impossible timestamps */
         SOURCE_REPLY_BAD_DISTANCE,  /* root distance beyond MAXDISP */
+        /* A good interleaved reply for an exchange whose sample a basic
+         * reply gave already: counted as an answer, with no new sample. */
+        SOURCE_REPLY_NO_SAMPLE,
         _SOURCE_REPLY_MAX,
 } SourceReply;
 
@@ -55,6 +59,7 @@ typedef struct Source {
         struct sockaddr_storage address;
         socklen_t address_len;
         char address_string[64];        /* "192.168.2.100" / "2001:db8::1" */
+        char local_address[64];         /* ours for it, as the daemon last bound; "" unknown */
         uint32_t refid;                 /* ours for this source (RFC 5905 refid) */
 
         /* Polling. */
@@ -70,6 +75,15 @@ typedef struct Source {
         nsec_t t1;                      /* cooked transmit time */
         bool t1_kernel;                 /* t1 is the kernel's transmit timestamp */
 
+        /* Symmetric mode (Peer=): the peer's last transmit timestamp and
+         * when we received it, which our next packet echoes. */
+        NtpTimestamp peer_tx, peer_rx;
+
+        /* Interleaved mode (xleave), and whether the previous exchange's
+         * t1 was the kernel's (an interleaved sample uses it). */
+        XleaveClient xleave;
+        bool prev_t1_kernel;
+
         /* From the last valid reply. */
         NtpLeap leap;
         uint8_t version;
@@ -77,6 +91,7 @@ typedef struct Source {
         uint8_t stratum;
         int8_t precision;
         uint32_t remote_refid;
+        NtpTimestamp reference_ts;
         double root_delay;
         double root_dispersion;
         nsec_t last_t1;                 /* its request's send time (cooked), T1 */
@@ -93,6 +108,13 @@ typedef struct Source {
 
         uint64_t n_requests, n_replies, n_rejected;
         uint64_t n_polls_without_request;
+        /* Datagrams that came from the source, valid or not (counted by
+         * the daemon, which sees them first), and whether the last valid
+         * reply's receive time was the kernel's. */
+        uint64_t n_rx;
+        bool rx_kernel;
+        /* The kind of transmit time the last sample used. */
+        bool sample_tx_kernel;
         /* Samples whose transmit time was the kernel's, or read by us
          * before sending (no kernel timestamp came). */
         uint64_t n_tx_kernel, n_tx_daemon;
@@ -120,12 +142,28 @@ bool source_wants_polls(const Source *s);
 
 /* Builds the next request. cookie is a random 64-bit value used as the
  * transmit timestamp (it must come back as the reply's origin timestamp,
- * and tells nothing about our clock). now is cooked time. */
+ * and tells nothing about our clock). now is cooked time. With xleave, a
+ * request that may be answered in interleaved mode also carries the
+ * server's last receive timestamp and a second cookie derived from the
+ * first (see xleave.h). */
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
 /* A poll at which no request could go (an NTS source still without
  * keys): it counts as unanswered, so that selection does not wait for a
  * source that cannot be asked. */
 void source_poll_without_request(Source *s);
+/* For a peer (symmetric mode): a packet sent at once in answer to one of
+ * the peer's own, outside the poll schedule (the reachability register and
+ * any burst are left alone). cookie must be our transmit time as an NTP
+ * timestamp: the peer computes its sample with it. */
+void source_build_response(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
+/* A packet from a peer, good or not for us: its transmit timestamp and our
+ * receive time t4 (cooked) go into our next packet. Call before
+ * source_process_reply(). */
+void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4);
+static inline bool source_is_peer(const Source *s) {
+        return s->spec.kind == SOURCE_KIND_PEER;
+}
+
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
 /* Replaces it by the kernel's timestamp of the datagram leaving (cooked),
@@ -135,7 +173,8 @@ void source_request_sent(Source *s, nsec_t t1);
 void source_request_timestamped(Source *s, nsec_t t1);
 
 /* Checks a reply received at cooked time t4 and, if good, adds its sample.
- * *ret_sample gets the measurement when SOURCE_REPLY_OK. */
+ * *ret_sample gets the measurement when SOURCE_REPLY_OK. An interleaved
+ * reply measures the previous exchange. */
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample);
 
 void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doffset);

@@ -121,7 +121,7 @@ static const SourceOption source_options[] = {
         { "auto_offline",     false, false, false },
         { "trust",            false, false, false },
         { "require",          false, false, false },
-        { "xleave",           false, false, false },
+        { "xleave",           false, true,  false },
         { "copy",             false, false, false },
         { "maxdelay",         true,  false, false },
         { "maxdelayratio",    true,  false, false },
@@ -201,11 +201,32 @@ int convert_source_options(char *const *words, size_t n, bool pool, FILE *out, c
 
 /* ---- directive handlers ---- */
 
+static bool has_word(char *const *words, size_t n, const char *word) {
+        for (size_t i = 0; i < n; i++)
+                if (strcasecmp(words[i], word) == 0)
+                        return true;
+        return false;
+}
+
+/* tempus has no interleaved symmetric mode: a peer's xleave goes. */
+static size_t drop_peer_xleave(Converter *c, char **args, size_t n) {
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (i == 0 || strcasecmp(args[i], "xleave") != 0)
+                        args[k++] = args[i];
+        if (k < n)
+                note(c, _("xleave is not supported on Peer= (no interleaved symmetric mode) and was dropped"));
+        return k;
+}
+
 static void handle_source(Converter *c, const Directive *d, char **args, size_t n) {
         _cleanup_free_ char *dropped = NULL;
         bool pool = streq(d->key, "Pool");
         FILE *out = c->out[SECTION_SOURCES];
 
+        if (streq(d->key, "Peer"))
+                n = drop_peer_xleave(c, args, n);
         if (n < 1) {
                 note(c, _("a host name or address is missing"));
                 return;
@@ -223,6 +244,8 @@ static void handle_source(Converter *c, const Directive *d, char **args, size_t 
                 c->error = -ENOMEM;
         else if (dropped)
                 note(c, _("options tempus does not support were dropped: %s"), dropped);
+        if (streq(d->key, "Peer") && !has_word(args + 1, n_options, "key"))
+                note(c, _("a Peer= without key= is accepted only with an explicit Allow= for it"));
 }
 
 /* authselectmode: the same four modes, under the same names. */
@@ -382,7 +405,8 @@ static const Directive directives[] = {
         { "ntsrotate",      handle_value,       SECTION_SERVER,  "NTSRotate",    NULL },
         { "logdir",         handle_value,       SECTION_LOG,     "Dir",          NULL },
         { "log",            handle_log,         SECTION_LOG,     NULL,           NULL },
-        { "peer",           handle_unsupported, 0, NULL, N_("symmetric peers are not supported; use a server line") },
+        { "peer",           handle_source,      SECTION_SOURCES, "Peer",         NULL },
+        { "clientloglimit", handle_value,       SECTION_SERVER,  "ClientLogLimit", NULL },
         { "refclock",       handle_unsupported, 0, NULL, N_("reference clocks are not supported") },
         { "cmdport",        handle_unsupported, 0, NULL, reason_cmd },
         { "bindcmdaddress", handle_unsupported, 0, NULL, reason_cmd },

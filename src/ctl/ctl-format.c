@@ -1,5 +1,7 @@
 /* Implementation of ctl-format.h: chronyc-compatible text views, their
  * legends, the status summary and the JSON views. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
@@ -51,6 +53,11 @@ void ctl_source_info_done(CtlSourceInfo *s) {
         free(s->authentication);
         free(s->link);
         free(s->key_type);
+        free(s->local_address);
+        free(s->ntp_mode);
+        free(s->leap);
+        free(s->tx_timestamping);
+        free(s->rx_timestamping);
         *s = (CtlSourceInfo) {};
 }
 
@@ -391,6 +398,102 @@ void ctl_print_activity(FILE *f, const CtlActivity *a) {
         fprintf(f, "%u sources with unknown address\n", a->unknown_address);
 }
 
+/* ---- ntpdata ---- */
+
+static const char ntpdata_legend[] = N_(
+        "Offset is the last sample's, positive when the local clock is ahead.  Jitter is the\n"
+        "standard deviation of the samples.  Interleaved: the last reply carried the precise\n"
+        "transmit time of the one before (xleave).  TX and RX timestamping: Kernel for the\n"
+        "kernel's software timestamps, Daemon for the clock read around the system call.\n\n");
+
+/* chronyc's words for the wire values the API gives as names. */
+static const char *ntpdata_leap(const char *leap) {
+        return streq_ptr(leap, "normal") ? "Normal" : streq_ptr(leap, "insert") ? "Insert second"
+               : streq_ptr(leap, "delete") ? "Delete second" : "Not synchronised";
+}
+
+static const char *ntpdata_mode(const char *mode) {
+        return streq_ptr(mode, "symmetric-active") ? "Symmetric active"
+               : streq_ptr(mode, "symmetric-passive") ? "Symmetric passive"
+               : streq_ptr(mode, "server") ? "Server" : "-";
+}
+
+static const char *ntpdata_timestamping(const char *kind) {
+        return streq_ptr(kind, "kernel") ? "Kernel" : streq_ptr(kind, "daemon") ? "Daemon"
+               : streq_ptr(kind, "hardware") ? "Hardware" : "-";
+}
+
+/* "C0A80201" for an IPv4 address, as chronyc prints next to it. */
+static void print_address_line(FILE *f, const char *label, const char *address) {
+        struct in_addr a;
+
+        if (address && inet_pton(AF_INET, address, &a) == 1)
+                fprintf(f, "%s: %s (%08" PRIX32 ")\n", label, address, (uint32_t) ntohl(a.s_addr));
+        else
+                fprintf(f, "%s: %s\n", label, address && *address ? address : "-");
+}
+
+/* A reference ID as chronyc shows it beside the hex: the ASCII of a
+ * stratum 0 or 1 source ("GPS"), the dotted quad otherwise. */
+static char *format_refid(char buf[static 16], uint32_t id, uint8_t stratum) {
+        if (stratum <= 1) {
+                size_t n = 0;
+                for (int shift = 24; shift >= 0; shift -= 8) {
+                        unsigned char c = (unsigned char) (id >> shift);
+                        if (c == 0)
+                                break;
+                        buf[n++] = isprint(c) ? (char) c : '?';
+                }
+                buf[n] = 0;
+        } else
+                snprintf(buf, 16, "%u.%u.%u.%u", id >> 24, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff);
+        return buf;
+}
+
+static void print_ntpdata_header(FILE *f, const CtlSourceInfo *s) {
+        char ref_time[64], refid[16];
+
+        print_address_line(f, "Remote address  ", s->address);
+        fprintf(f, "Remote port     : %u\n", s->remote_port);
+        print_address_line(f, "Local address   ", s->local_address);
+        fprintf(f, "Leap status     : %s\n", ntpdata_leap(s->leap));
+        fprintf(f, "Version         : %u\n", s->ntp_version);
+        fprintf(f, "Mode            : %s\n", ntpdata_mode(s->ntp_mode));
+        fprintf(f, "Stratum         : %u\n", s->stratum);
+        fprintf(f, "Poll interval   : %d (%g seconds)\n", (int) s->poll, ldexp(1.0, s->poll));
+        fprintf(f, "Precision       : %d (%.9f seconds)\n", (int) s->precision, ldexp(1.0, s->precision));
+        fprintf(f, "Root delay      : %.6f seconds\n", s->root_delay);
+        fprintf(f, "Root dispersion : %.6f seconds\n", s->root_dispersion);
+        fprintf(f, "Reference ID    : %08" PRIX32 " (%s)\n", s->reference_id,
+                format_refid(refid, s->reference_id, s->stratum));
+        fprintf(f, "Reference time  : %s\n", format_ref_time(ref_time, sizeof ref_time, s->reference_time_usec));
+}
+
+static void print_ntpdata_block(FILE *f, const CtlSourceInfo *s) {
+        print_ntpdata_header(f, s);
+        fprintf(f, "Offset          : %+.9f seconds\n", s->measured_offset);
+        fprintf(f, "Peer delay      : %.9f seconds\n", isnan(s->delay) ? 0.0 : s->delay);
+        fprintf(f, "Peer dispersion : %.9f seconds\n", s->dispersion);
+        fprintf(f, "Jitter          : %.9f seconds\n", s->std_dev);
+        fprintf(f, "Interleaved     : %s\n", s->interleaved ? "Yes" : "No");
+        fprintf(f, "Authenticated   : %s\n", s->authenticated ? "Yes" : "No");
+        fprintf(f, "TX timestamping : %s\n", ntpdata_timestamping(s->tx_timestamping));
+        fprintf(f, "RX timestamping : %s\n", ntpdata_timestamping(s->rx_timestamping));
+        fprintf(f, "Total TX        : %" PRIu64 "\n", s->total_tx);
+        fprintf(f, "Total RX        : %" PRIu64 "\n", s->total_rx);
+        fprintf(f, "Total valid RX  : %" PRIu64 "\n", s->total_valid_rx);
+}
+
+void ctl_print_ntpdata(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags) {
+        if (flags->verbose)
+                fputs(_(ntpdata_legend), f);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        fputc('\n', f);
+                print_ntpdata_block(f, &s[i]);
+        }
+}
+
 /* ---- status ---- */
 
 static unsigned count_state(const CtlSourceInfo *s, size_t n, const char *state) {
@@ -531,6 +634,52 @@ void ctl_json_authdata(FILE *f, const CtlSourceInfo *s, size_t n) {
                 if (i > 0)
                         fputc(',', f);
                 json_authdata(f, &s[i]);
+        }
+        fputs("]\n", f);
+}
+
+static void json_ntpdata(FILE *f, const CtlSourceInfo *s) {
+        bool first = true;
+
+        fputc('{', f);
+        json_write_key(f, &first, "Name");              json_write_string(f, s->name ?: "");
+        json_write_key(f, &first, "Address");           json_write_string(f, s->address ?: "");
+        json_write_key(f, &first, "RemotePort");        fprintf(f, "%u", s->remote_port);
+        json_write_key(f, &first, "LocalAddress");      json_write_string(f, s->local_address ?: "");
+        json_write_key(f, &first, "Leap");              json_write_string(f, s->leap ?: "");
+        json_write_key(f, &first, "NTPVersion");        fprintf(f, "%u", s->ntp_version);
+        json_write_key(f, &first, "NTPMode");           json_write_string(f, s->ntp_mode ?: "");
+        json_write_key(f, &first, "Stratum");           fprintf(f, "%u", s->stratum);
+        json_write_key(f, &first, "Poll");              fprintf(f, "%d", (int) s->poll);
+        json_write_key(f, &first, "Precision");         fprintf(f, "%d", (int) s->precision);
+        json_write_key(f, &first, "RootDelay");         json_write_double(f, s->root_delay);
+        json_write_key(f, &first, "RootDispersion");    json_write_double(f, s->root_dispersion);
+        json_write_key(f, &first, "ReferenceID");       fprintf(f, "%" PRIu32, s->reference_id);
+        json_write_key(f, &first, "ReferenceTimeUSec"); fprintf(f, "%" PRIu64, s->reference_time_usec);
+        json_write_key(f, &first, "MeasuredOffset");    json_write_double(f, s->measured_offset);
+        json_write_key(f, &first, "Delay");             json_write_double(f, s->delay);
+        json_write_key(f, &first, "Dispersion");        json_write_double(f, s->dispersion);
+        json_write_key(f, &first, "StdDev");            json_write_double(f, s->std_dev);
+        json_write_key(f, &first, "XLeave");            json_write_bool(f, s->xleave);
+        json_write_key(f, &first, "Interleaved");       json_write_bool(f, s->interleaved);
+        json_write_key(f, &first, "Authenticated");     json_write_bool(f, s->authenticated);
+        json_write_key(f, &first, "TXTimestamping");    json_write_string(f, s->tx_timestamping ?: "");
+        json_write_key(f, &first, "RXTimestamping");    json_write_string(f, s->rx_timestamping ?: "");
+        json_write_key(f, &first, "TotalTX");           fprintf(f, "%" PRIu64, s->total_tx);
+        json_write_key(f, &first, "TotalRX");           fprintf(f, "%" PRIu64, s->total_rx);
+        json_write_key(f, &first, "TotalValidRX");      fprintf(f, "%" PRIu64, s->total_valid_rx);
+        json_write_key(f, &first, "KernelTXSamples");   fprintf(f, "%" PRIu64, s->kernel_tx_samples);
+        json_write_key(f, &first, "DaemonTXSamples");   fprintf(f, "%" PRIu64, s->daemon_tx_samples);
+        json_write_key(f, &first, "InterleavedReplies"); fprintf(f, "%" PRIu64, s->interleaved_replies);
+        fputc('}', f);
+}
+
+void ctl_json_ntpdata(FILE *f, const CtlSourceInfo *s, size_t n) {
+        fputc('[', f);
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        fputc(',', f);
+                json_ntpdata(f, &s[i]);
         }
         fputs("]\n", f);
 }

@@ -52,6 +52,25 @@ typedef struct CtlSourceInfo {
         uint32_t nts_ke_attempts;
         uint64_t nts_last_ke_usec;      /* CLOCK_REALTIME; 0: never */
         char *link;             /* network link it was learned from; NULL or "": none */
+        /* ntpdata */
+        char *local_address;
+        uint16_t remote_port;
+        uint8_t ntp_version;
+        char *ntp_mode;         /* server, symmetric-active, symmetric-passive */
+        char *leap;             /* normal, insert, delete, unsynchronized */
+        int32_t precision;
+        double root_delay;
+        double root_dispersion;
+        uint32_t reference_id;
+        uint64_t reference_time_usec;
+        double dispersion;
+        bool xleave;
+        bool interleaved;
+        bool authenticated;
+        char *tx_timestamping;  /* kernel, daemon, "" */
+        char *rx_timestamping;
+        uint64_t total_tx, total_rx, total_valid_rx;
+        uint64_t kernel_tx_samples, daemon_tx_samples, interleaved_replies;
 } CtlSourceInfo;
 
 void ctl_source_info_done(CtlSourceInfo *s);
@@ -121,6 +140,8 @@ void ctl_print_sourcestats(FILE *f, const CtlSourceInfo *s, size_t n, const CtlV
 void ctl_print_tracking(FILE *f, const CtlTracking *t);
 /* chronyc authdata: how each source is authenticated. */
 void ctl_print_authdata(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
+/* chronyc ntpdata: one block per source, blank-line separated. */
+void ctl_print_ntpdata(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
 
 typedef struct CtlActivity {
         unsigned online;
@@ -142,6 +163,7 @@ void ctl_print_status(FILE *f, const CtlTracking *t, const CtlSourceInfo *s, siz
 /* JSON views: stable key names, the D-Bus property names. */
 void ctl_json_sources(FILE *f, const CtlSourceInfo *s, size_t n);
 void ctl_json_authdata(FILE *f, const CtlSourceInfo *s, size_t n);
+void ctl_json_ntpdata(FILE *f, const CtlSourceInfo *s, size_t n);
 void ctl_json_tracking(FILE *f, const CtlTracking *t);
 void ctl_json_activity(FILE *f, const CtlActivity *a);
 void ctl_json_status(FILE *f, const CtlTracking *t, const CtlSourceInfo *s, size_t n);

@@ -155,7 +155,7 @@ static int call(Ctl *c, const char *method, const char *types, ...) {
 
 typedef void (*SourcesPrinter)(FILE *f, const CtlSourceInfo *s, size_t n, const CtlViewFlags *flags);
 
-/* sources, sourcestats and authdata: the same data, three chronyc views. */
+/* sources, sourcestats, authdata and ntpdata: the same data, four chronyc views. */
 static int show_sources(Ctl *c, SourcesPrinter print) {
         CtlSourceInfo *s = NULL;
         size_t count = 0;
@@ -165,6 +165,8 @@ static int show_sources(Ctl *c, SourcesPrinter print) {
                 return r;
         if (c->json && print == ctl_print_authdata)
                 ctl_json_authdata(stdout, s, count);
+        else if (c->json && print == ctl_print_ntpdata)
+                ctl_json_ntpdata(stdout, s, count);
         else if (c->json)
                 ctl_json_sources(stdout, s, count);
         else
@@ -183,6 +185,10 @@ static int cmd_sourcestats(Ctl *c, char **args, int n) {
 
 static int cmd_authdata(Ctl *c, char **args, int n) {
         return show_sources(c, ctl_print_authdata);
+}
+
+static int cmd_ntpdata(Ctl *c, char **args, int n) {
+        return show_sources(c, ctl_print_ntpdata);
 }
 
 static int cmd_tracking(Ctl *c, char **args, int n) {
@@ -388,6 +394,7 @@ static const Command commands[] = {
         { "sources",        0, 0,  cmd_sources,        true  },
         { "sourcestats",    0, 0,  cmd_sourcestats,    true  },
         { "authdata",       0, 0,  cmd_authdata,       true  },
+        { "ntpdata",        0, 0,  cmd_ntpdata,        true  },
         { "tracking",       0, 0,  cmd_tracking,       false },
         { "activity",       0, 0,  cmd_activity,       false },
         { "status",         0, 0,  cmd_status,         false },
@@ -412,6 +419,8 @@ static void help(void) {
                  "  sources [-v] [-n]        time sources, as chronyc sources\n"
                  "  sourcestats [-v] [-n]    statistics of the sources, as chronyc sourcestats\n"
                  "  authdata [-v] [-n]       how the sources are authenticated, as chronyc authdata\n"
+                 "  ntpdata [-v]             the last reply of each source and how it was timestamped,\n"
+                 "                           as chronyc ntpdata\n"
                  "  tracking                 state of the system clock, as chronyc tracking\n"
                  "  activity                 how many sources are online and offline\n"
                  "  status                   a short summary\n"

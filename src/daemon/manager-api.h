@@ -29,6 +29,8 @@ typedef struct ManagerCounters {
         uint64_t rate_limited;
         uint64_t authenticated;                 /* requests answered with a MAC */
         uint64_t auth_failures;                 /* requests answered with a crypto-NAK */
+        uint64_t interleaved;                   /* replies sent in interleaved mode */
+        uint64_t tx_timestamps;                 /* kernel transmit timestamps of replies read back */
         uint64_t replies_rejected;              /* server replies that failed checks */
         uint64_t nts_ke_connections;            /* NTS-KE connections accepted */
         uint64_t nts_ke_handshakes;             /* NTS-KE exchanges completed */

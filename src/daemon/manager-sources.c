@@ -60,6 +60,17 @@ Peer *manager_find_peer_by_id(Manager *m, unsigned id) {
         return i < m->n_peers && m->peers[i]->source->id == id ? m->peers[i] : NULL;
 }
 
+Peer *manager_find_symmetric_peer(Manager *m, const struct sockaddr *a) {
+        struct sockaddr_storage key = {};
+        socklen_t len = sockaddr_len(a);
+
+        if (len == 0 || len > sizeof key)
+                return NULL;
+        memcpy(&key, a, len);
+        Peer *p = hashmap_get(m->peers_by_address, &key);
+        return p && source_is_peer(p->source) ? p : NULL;
+}
+
 static bool address_in_use(Manager *m, const struct sockaddr_storage *a) {
         return hashmap_get(m->peers_by_address, a) != NULL;
 }
@@ -279,7 +290,7 @@ int manager_add_source_spec(Manager *m, const SourceSpec *spec) {
 }
 
 void manager_add_configured_source(Manager *m, const SourceSpec *spec) {
-        const char *key = spec->kind == SOURCE_KIND_POOL ? "Pool" : "Server";
+        const char *key = spec->kind == SOURCE_KIND_POOL ? "Pool" : spec->kind == SOURCE_KIND_PEER ? "Peer" : "Server";
         int r = manager_add_source_spec(m, spec);
 
         if (r == -EEXIST)

@@ -68,3 +68,7 @@ unsigned source_spec_slots(const SourceSpec *spec);
 /* Whether a peer is a pool member that has been unreachable long enough to
  * be replaced (by manager_check_pools()). */
 bool peer_should_be_replaced(const Peer *p);
+
+/* The Peer= source at this address and port, or NULL: symmetric packets
+ * from it go to it rather than to the stateless responder. */
+Peer *manager_find_symmetric_peer(Manager *m, const struct sockaddr *a);

@@ -17,6 +17,7 @@
 #include "daemon/manager.h"
 #include "daemon/peer.h"
 #include "daemon/responder.h"
+#include "net/hwts.h"
 #include "server/ratelimit.h"
 #include "shared/file-util.h"
 #include "shared/log.h"
@@ -107,15 +108,51 @@ static int manager_open_logs(Manager *m) {
         return 0;
 }
 
+/* The client log, which rate limiting and interleaved mode share: sized by
+ * ClientLogLimit=, at least as large as rate limiting needs. */
 static int manager_setup_ratelimit(Manager *m) {
+        size_t clients = (size_t) (m->config.client_log_limit / ratelimit_bytes_per_client());
+
         m->ratelimit = ratelimit_free(m->ratelimit);
-        if (!m->config.ratelimit)
+        if (m->config.ratelimit)
+                clients = MAX(clients, (size_t) RATELIMIT_MAX_CLIENTS);
+        if (clients == 0)
                 return 0;
-        int r = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst, RATELIMIT_MAX_CLIENTS,
-                              &m->ratelimit);
+        int r = ratelimit_new(m->config.ratelimit_interval, m->config.ratelimit_burst, clients, &m->ratelimit);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up rate limiting: %m");
         return 0;
+}
+
+/* HWTimestamp=: what each interface named (or all, for *) offers, said once
+ * at start. */
+static void report_interface(const char *name) {
+        HwtsInfo info;
+        char text[256];
+
+        int r = hwts_interface_info(name, &info);
+        if (r == -ENODEV)
+                log_warning("HWTimestamp=%s: no such network interface.", name);
+        else if (r < 0)
+                log_notice("HWTimestamp: %s does not say what it offers: using the kernel's software timestamps.", name);
+        else
+                log_notice("HWTimestamp: %s.", hwts_describe(&info, text));
+}
+
+static void manager_report_hw_timestamping(Manager *m) {
+        const char *want = m->config.hw_timestamp;
+
+        if (!want)
+                return;
+        if (!streq(want, "*")) {
+                report_interface(want);
+                return;
+        }
+        struct if_nameindex *all = if_nameindex();
+        for (struct if_nameindex *i = all; i && i->if_name; i++)
+                report_interface(i->if_name);
+        if (all)
+                if_freenameindex(all);
 }
 
 int manager_new(const char *config_path, Config *config, Manager **ret) {
@@ -149,9 +186,7 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
                 return log_error_errno(r, "Failed to set up the engine: %m");
         engine_set_change_handler(m->engine, engine_changed, m);
         manager_load_leap_table(m);
-        if (m->config.hw_timestamp)
-                log_notice("HWTimestamp=%s: hardware timestamps are not supported; using the kernel's software "
-                           "receive and transmit timestamps.", m->config.hw_timestamp);
+        manager_report_hw_timestamping(m);
 
         r = access_list_copy(&m->access, &m->config.access);
         if (r < 0)
@@ -487,7 +522,8 @@ int manager_reload(Manager *m) {
          * each check). */
         bool new_ratelimit = next.ratelimit != m->config.ratelimit ||
                              next.ratelimit_interval != m->config.ratelimit_interval ||
-                             next.ratelimit_burst != m->config.ratelimit_burst;
+                             next.ratelimit_burst != m->config.ratelimit_burst ||
+                             next.client_log_limit != m->config.client_log_limit;
         bool relink = next.link_servers != m->config.link_servers ||
                       !streq_ptr(next.link_server_options, m->config.link_server_options);
         config_done(&m->config);

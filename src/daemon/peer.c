@@ -1,4 +1,5 @@
 /* Client-side I/O for one source (see peer.h). */
+#include <arpa/inet.h>
 #include <sys/random.h>
 
 #include "auth/mac.h"
@@ -8,6 +9,8 @@
 #include "daemon/manager-sources.h"
 #include "daemon/peer.h"
 #include "daemon/peer-nts.h"
+#include "daemon/responder.h"
+#include "shared/access.h"
 #include "net/udp.h"
 #include "shared/log.h"
 
@@ -117,6 +120,7 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         Manager *m = p->manager;
         NtpPacket pkt;
 
+        p->source->n_rx++;
         if (!manager_parse_datagram(m, msg, &pkt))
                 return;
         if (!peer_reply_authentic(p, msg, &pkt))
@@ -124,13 +128,17 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
 
         nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
         SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);
-        if (r != SOURCE_REPLY_OK) {
+        if (r != SOURCE_REPLY_OK && r != SOURCE_REPLY_NO_SAMPLE) {
                 m->counters.replies_rejected++;
                 log_debug("Reply from %s rejected: %s", p->source->address_string, source_reply_to_string(r));
                 return;
         }
-        peer_log_measurement(p, &p->source->last_sample);
-        peer_log_statistics(p);
+        p->source->rx_kernel = msg->rx_kernel;
+        if (r == SOURCE_REPLY_OK) {
+                peer_log_measurement(p, &p->source->last_sample);
+                peer_log_statistics(p);
+        } else
+                manager_schedule_status(m);
         peer_close_socket(p);
         manager_arm_discipline_timer(m);
 }
@@ -186,6 +194,108 @@ static int peer_encode_request(Peer *p, const NtpPacket *pkt, uint8_t buf[static
         return mac_sign(key, mac_digest_size(key->type, pkt->version), buf, len, NTP_HEADER_SIZE + MAC_MAX_SIZE);
 }
 
+/* Our address towards the source, for ntpdata. */
+static void peer_note_local_address(Peer *p) {
+        struct sockaddr_storage a;
+        socklen_t len = sizeof a;
+        const void *addr;
+
+        if (getsockname(p->fd, (struct sockaddr *) &a, &len) < 0)
+                return;
+        addr = a.ss_family == AF_INET6 ? (const void *) &((struct sockaddr_in6 *) &a)->sin6_addr
+                                       : (const void *) &((struct sockaddr_in *) &a)->sin_addr;
+        if (!inet_ntop(a.ss_family, addr, p->source->local_address, sizeof p->source->local_address))
+                p->source->local_address[0] = 0;
+}
+
+/* Our system state in a symmetric packet: the peer judges us as a source
+ * by it, as a client judges a server by its reply. */
+static void peer_fill_header(Peer *p, NtpPacket *pkt) {
+        nsec_t reftime;
+        double root_delay, root_dispersion;
+
+        engine_server_header(p->manager->engine, &pkt->leap, &pkt->stratum, &pkt->reference_id, &reftime,
+                             &root_delay, &root_dispersion);
+        if (pkt->leap == NTP_LEAP_UNSYNC)
+                pkt->stratum = 0;
+        pkt->root_delay = ntp_short_from_seconds(root_delay);
+        pkt->root_dispersion = ntp_short_from_seconds(root_dispersion);
+        pkt->reference_ts = reftime ? ntp_timestamp_from_nsec(reftime) : 0;
+}
+
+/* A symmetric active packet from our NTP port: a poll, or (response) one
+ * that answers the peer's own at once. Its transmit timestamp is our
+ * clock, which the peer's sample needs; the kernel's transmit time comes
+ * back through the server socket's error queue. */
+static int peer_send_symmetric(Peer *p, bool response) {
+        Manager *m = p->manager;
+        Source *s = p->source;
+        uint8_t buf[NTP_MAX_PACKET_SIZE];
+        NtpPacket pkt;
+        nsec_t now, tx;
+
+        int fd = responder_fd(m->responder, s->address.ss_family);
+        if (fd < 0)
+                return log_warning_errno(fd, "Not polling peer %s: no server socket to send from ([Server] Port=): %m",
+                                         s->address_string);
+        int r = engine_now(m->engine, &now);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read the clock: %m");
+        NtpTimestamp cookie = ntp_timestamp_from_nsec(now) | 1;
+        if (response)
+                source_build_response(s, now, cookie, &pkt);
+        else
+                source_build_request(s, now, cookie, &pkt);
+        peer_fill_header(p, &pkt);
+        int len = peer_encode_request(p, &pkt, buf);
+        if (len < 0)
+                return log_warning_errno(len, "Not polling %s: key %u is not in the key file: %m",
+                                         s->address_string, s->spec.key);
+        r = udp_send_to(fd, (const struct sockaddr *) &s->address, s->address_len, buf, (size_t) len, &tx);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to send to peer %s: %m", s->address_string);
+        source_request_sent(s, engine_cook_system_time(m->engine, tx));
+        return 0;
+}
+
+/* Our address towards a peer: where its packets come to. */
+static void peer_note_packet_address(Peer *p, const UdpMessage *msg) {
+        const void *addr = msg->local_family == AF_INET6 ? (const void *) &msg->local6.ipi6_addr
+                                                         : (const void *) &msg->local4.ipi_addr;
+        char *buf = p->source->local_address;
+
+        if (msg->local_family == AF_UNSPEC ||
+            !inet_ntop(msg->local_family, addr, buf, sizeof p->source->local_address))
+                buf[0] = 0;
+}
+
+void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt) {
+        Manager *m = p->manager;
+        Source *s = p->source;
+
+        s->n_rx++;
+        if (s->spec.key == 0 && !access_list_check(&m->access, (const struct sockaddr *) &msg->peer)) {
+                m->counters.denied++;
+                return;
+        }
+        if (!peer_reply_authentic(p, msg, pkt))
+                return;
+        nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
+        peer_note_packet_address(p, msg);
+        source_peer_packet(s, pkt, t4);
+        SourceReply r = engine_process_reply(m->engine, s, pkt, t4);
+        if (r == SOURCE_REPLY_OK) {
+                s->rx_kernel = msg->rx_kernel;
+                peer_log_measurement(p, &s->last_sample);
+                peer_log_statistics(p);
+                manager_arm_discipline_timer(m);
+        } else if ((r == SOURCE_REPLY_BOGUS || r == SOURCE_REPLY_UNEXPECTED) &&
+                   pkt->mode == NTP_MODE_SYMMETRIC_ACTIVE)
+                (void) peer_send_symmetric(p, true);
+        else
+                log_debug("Packet from peer %s rejected: %s", s->address_string, source_reply_to_string(r));
+}
+
 static int peer_send_request(Peer *p) {
         Manager *m = p->manager;
         Source *s = p->source;
@@ -196,10 +306,14 @@ static int peer_send_request(Peer *p) {
         const struct sockaddr *to = s->spec.nts ? peer_nts_address(p, &to_len) : (const struct sockaddr *) &s->address;
         int r;
 
+        if (source_is_peer(s))
+                return peer_send_symmetric(p, false);
         peer_close_socket(p);
         r = udp_client_socket(to, to_len, &p->fd);
         if (r < 0)
                 return log_warning_errno(r, "Failed to open a socket for %s: %m", s->address_string);
+
+        peer_note_local_address(p);
 
         r = engine_now(m->engine, &now);
         if (r < 0)

@@ -7,7 +7,9 @@
 #include "core/engine.h"
 #include "daemon/manager.h"
 #include "daemon/nts-server.h"
+#include "daemon/peer.h"
 #include "daemon/responder.h"
+#include "daemon/manager-sources.h"
 #include "net/listen.h"
 #include "net/udp.h"
 #include "server/ntp-server.h"
@@ -18,6 +20,13 @@
 
 /* Datagrams handled per wake-up before yielding to other events. */
 #define RESPONDER_BATCH 256
+/* Kernel transmit timestamps asked for per wake-up. Each costs the kernel
+ * a copy on the error queue and us a system call to read it, about as much
+ * as the reply itself: a server answering a few requests per wake-up gets
+ * one for every interleaved reply, while one saturated by interleaved
+ * clients (a flood among them) keeps its capacity, and the replies beyond
+ * the budget carry the transmit time read before sending. */
+#define RESPONDER_TX_TIMESTAMPS 8
 
 Responder *responder_free(Responder *r) {
         if (!r)
@@ -31,6 +40,7 @@ Responder *responder_free(Responder *r) {
         free(r->fds);
         free(r->rx);
         free(r->tx);
+        free(r->reports);
         free(r);
         return NULL;
 }
@@ -67,6 +77,38 @@ static void responder_authenticate(Manager *m, const UdpMessage *msg, const NtpP
         out->len = (size_t) mac_append_crypto_nak(out->data, out->len, sizeof out->data);
 }
 
+/* The client's record in the client log (shared by rate limiting and
+ * interleaved mode), or NULL without a log. */
+static RateLimitRecord *responder_client(Manager *m, const struct sockaddr *peer, nsec_t now) {
+        return m->ratelimit ? ratelimit_record(m->ratelimit, peer, now) : NULL;
+}
+
+static RateLimitVerdict responder_rate_check(Manager *m, RateLimitRecord *client, nsec_t now) {
+        if (!m->config.ratelimit || !m->ratelimit)
+                return RATELIMIT_ANSWER;
+        return ratelimit_check_record(m->ratelimit, client, now, m->config.ratelimit_kod);
+}
+
+/* A reply in time: interleaved when the request names our last reply to
+ * this client (see ntp-server.h), basic otherwise. Either way the client
+ * log keeps this reply's timestamps for the next request. */
+static int responder_build_reply(Manager *m, RateLimitRecord *client, const NtpPacket *request,
+                                 const ServerState *st, nsec_t rx, nsec_t tx, NtpPacket *reply) {
+        NtpTimestamp previous_tx;
+        int k = server_build_reply(request, st, rx, tx, reply);
+
+        if (k < 0 || !client)
+                return k;
+        bool interleaved = server_request_may_interleave(request) &&
+                           ratelimit_xleave_match(client, request->origin_ts, &previous_tx);
+        ratelimit_xleave_save(client, reply->receive_ts, reply->transmit_ts);
+        if (interleaved) {
+                server_make_interleaved(request, previous_tx, reply);
+                m->counters.interleaved++;
+        }
+        return 0;
+}
+
 /* Checks one request and builds its reply into *out. Returns true if it
  * is to be answered. */
 static bool responder_answer(Responder *r, const ServerState *st, const UdpMessage *msg, UdpReply *out) {
@@ -78,13 +120,21 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         m->counters.requests++;
         if (!manager_parse_datagram(m, msg, &request))
                 return false;
+        bool symmetric_mode = request.mode == NTP_MODE_SYMMETRIC_ACTIVE || request.mode == NTP_MODE_SYMMETRIC_PASSIVE;
+        Peer *symmetric = symmetric_mode ? manager_find_symmetric_peer(m, peer) : NULL;
+        if (symmetric) {
+                /* A configured peer's packet is the peer's business, not a
+                 * request to answer statelessly. */
+                peer_handle_symmetric(symmetric, msg, &request);
+                return false;
+        }
         if (!access_list_check(&m->access, peer)) {
                 m->counters.denied++;
                 return false;
         }
-        RateLimitVerdict verdict = m->ratelimit ? ratelimit_check(m->ratelimit, peer, now_monotonic(),
-                                                                  m->config.ratelimit_kod)
-                                                : RATELIMIT_ANSWER;
+        nsec_t mono = now_monotonic();
+        RateLimitRecord *client = responder_client(m, peer, mono);
+        RateLimitVerdict verdict = responder_rate_check(m, client, mono);
         if (verdict != RATELIMIT_ANSWER)
                 m->counters.rate_limited++;
         if (verdict == RATELIMIT_DROP)
@@ -93,7 +143,7 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         if (engine_now(m->engine, &tx) < 0)
                 return false;
         int k = verdict == RATELIMIT_KOD ? server_build_kod(&request, "RATE", rx, tx, &reply)
-                                         : server_build_reply(&request, st, rx, tx, &reply);
+                                         : responder_build_reply(m, client, &request, st, rx, tx, &reply);
         if (k < 0) {
                 m->counters.dropped[NTP_DROP_BAD_MODE]++;
                 return false;
@@ -108,8 +158,44 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
                 return false;
         if (a == NTS_ANSWER_PLAIN)
                 responder_authenticate(m, msg, &request, out);
+        out->tx_timestamp = r->tx_budget > 0 && client && verdict == RATELIMIT_ANSWER &&
+                            server_request_may_interleave(&request);
+        r->tx_budget -= out->tx_timestamp;
         assert(out->len <= msg->len);
         return true;
+}
+
+/* The kernel's transmit timestamps of replies sent with tx_timestamp: each
+ * replaces the transmit time the client log holds for that reply, which
+ * the client's next interleaved request asks for. */
+static void responder_read_tx_reports(Responder *r, int fd) {
+        Manager *m = r->manager;
+        NtpPacket reply;
+
+        for (int done = 0; done < RESPONDER_BATCH;) {
+                int k = udp_read_tx_reports(fd, r->reports, UDP_BATCH_MAX);
+                if (k == -EAGAIN || k < 0)
+                        break;
+                done += MAX(k, 1);
+                for (int i = 0; i < k; i++) {
+                        UdpTxReport *t = &r->reports[i];
+                        if (ntp_packet_parse(t->data, t->len, &reply) != NTP_DROP_NONE)
+                                continue;
+                        nsec_t tx = engine_cook_system_time(m->engine, t->tx_time);
+                        Peer *symmetric = reply.mode == NTP_MODE_SYMMETRIC_ACTIVE
+                                                  ? manager_find_symmetric_peer(m, (const struct sockaddr *) &t->dest)
+                                                  : NULL;
+                        if (symmetric) {
+                                source_request_timestamped(symmetric->source, tx);
+                                continue;
+                        }
+                        if (!m->ratelimit)
+                                continue;
+                        if (ratelimit_xleave_update_tx(m->ratelimit, (const struct sockaddr *) &t->dest,
+                                                       reply.receive_ts, ntp_timestamp_from_nsec(tx)))
+                                m->counters.tx_timestamps++;
+                }
+        }
 }
 
 /* One recvmmsg() worth of requests, answered with one sendmmsg(). Returns
@@ -131,6 +217,12 @@ static int responder_serve_batch(Responder *r, int fd) {
 
 static int responder_on_datagram(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
         Responder *r = userdata;
+
+        /* Transmit timestamps wait on the error queue (EPOLLERR); read them
+         * before the requests that may ask for them. */
+        if (revents & EPOLLERR)
+                responder_read_tx_reports(r, fd);
+        r->tx_budget = RESPONDER_TX_TIMESTAMPS;
 
         for (int done = 0; done < RESPONDER_BATCH;) {
                 int k = responder_serve_batch(r, fd);
@@ -207,6 +299,19 @@ static int responder_adopt(Responder *r, const int *fds, size_t n) {
         return 0;
 }
 
+static int fd_family(int fd) {
+        struct sockaddr_storage a;
+        socklen_t len = sizeof a;
+        return getsockname(fd, (struct sockaddr *) &a, &len) < 0 ? AF_UNSPEC : a.ss_family;
+}
+
+int responder_fd(const Responder *r, int family) {
+        for (size_t i = 0; r && i < r->n; i++)
+                if (fd_family(r->fds[i]) == family)
+                        return r->fds[i];
+        return -EADDRNOTAVAIL;
+}
+
 int responder_new(Manager *m, Responder **ret) {
         _cleanup_(responder_freep) Responder *r = calloc(1, sizeof(Responder));
         _cleanup_free_ int *fds = NULL, *stream = NULL;
@@ -218,7 +323,8 @@ int responder_new(Manager *m, Responder **ret) {
         r->manager = m;
         r->rx = calloc(UDP_BATCH_MAX, sizeof(UdpMessage));
         r->tx = calloc(UDP_BATCH_MAX, sizeof(UdpReply));
-        if (!r->rx || !r->tx)
+        r->reports = calloc(UDP_BATCH_MAX, sizeof(UdpTxReport));
+        if (!r->rx || !r->tx || !r->reports)
                 return log_oom();
         k = listen_fds_collect(&fds, &n, &stream, &n_stream);
         if (k < 0)

@@ -22,10 +22,15 @@ typedef struct Responder {
         bool socket_activated;
         UdpMessage *rx;                 /* UDP_BATCH_MAX requests being answered */
         UdpReply *tx;                   /* and their replies */
+        UdpTxReport *reports;           /* transmit timestamps read back */
+        unsigned tx_budget;             /* kernel transmit timestamps left this wake-up */
 } Responder;
 
 /* Takes the sockets systemd passed, or binds its own. With no socket
  * (Port=0 and none passed) *ret is an empty responder. */
 int responder_new(Manager *m, Responder **ret);
 Responder *responder_free(Responder *r);
+/* A server socket of family (for symmetric peers, whose packets go from
+ * and to our NTP port), or -EADDRNOTAVAIL. */
+int responder_fd(const Responder *r, int family);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Responder *, responder_free);

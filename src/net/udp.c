@@ -1,5 +1,6 @@
 /* UDP sockets for NTP (see udp.h). */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <fcntl.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
@@ -7,6 +8,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "net/udp-frame.h"
 #include "net/udp.h"
 #include "shared/sockaddr-util.h"
 #include "shared/macro.h"
@@ -31,6 +33,22 @@ static int enable_tx_timestamps(int fd) {
                               SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY);
 }
 
+/* Linux 6.7's SOF_TIMESTAMPING_OPT_RX_FILTER: report software timestamps
+ * only where they were asked for, so received datagrams keep the one
+ * SO_TIMESTAMPNS gives. */
+#define TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+
+/* A server socket reports software timestamps but takes them only for the
+ * replies that ask (udp_reply_batch() with tx_timestamp): a basic client's
+ * reply costs nothing more. The error queue returns the whole packet, to
+ * tell which reply a timestamp is for. Best effort: older kernels may
+ * refuse it, and the transmit time read before sending stands. */
+static void enable_server_tx_timestamps(int fd) {
+        if (set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING,
+                           SOF_TIMESTAMPING_SOFTWARE | TIMESTAMPING_OPT_RX_FILTER) < 0)
+                (void) set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING, SOF_TIMESTAMPING_SOFTWARE);
+}
+
 static int socket_family(int fd) {
         struct sockaddr_storage a;
         socklen_t len = sizeof a;
@@ -43,6 +61,7 @@ int udp_setup_server_fd(int fd) {
         int r = enable_rx_timestamps(fd);
         if (r < 0)
                 return r;
+        enable_server_tx_timestamps(fd);
         int family = socket_family(fd);
         if (family == AF_INET)
                 return set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1);
@@ -162,7 +181,7 @@ typedef union UdpReceiveControl {
 
 typedef union UdpReplyControl {
         struct cmsghdr align;
-        uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+        uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
 } UdpReplyControl;
 
 static void receive_prepare(UdpMessage *m, struct msghdr *mh, struct iovec *iov, UdpReceiveControl *control) {
@@ -184,6 +203,7 @@ static void receive_finish(UdpMessage *m, struct msghdr *mh, size_t n) {
         m->rx_time = 0;
         m->local_family = AF_UNSPEC;
         read_control(mh, m);
+        m->rx_kernel = m->rx_time != 0;
         if (m->rx_time == 0)
                 m->rx_time = now_realtime();
 }
@@ -219,10 +239,24 @@ int udp_receive_batch(int fd, UdpMessage *msgs, size_t n) {
         return k;
 }
 
+/* Appends one control message to mh, whose control buffer is control. */
+static void add_control(struct msghdr *mh, UdpReplyControl *control, int level, int type, const void *data,
+                        size_t len) {
+        size_t used = mh->msg_controllen;
+
+        assert(used + CMSG_SPACE(len) <= sizeof control->buf);
+        mh->msg_control = control;
+        mh->msg_controllen = used + CMSG_SPACE(len);
+        struct cmsghdr *c = (struct cmsghdr *) (control->buf + used);
+        *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(len), .cmsg_level = level, .cmsg_type = type };
+        memcpy(CMSG_DATA(c), data, len);
+}
+
 /* Answer from the address the request was sent to (matters for hosts with
- * several addresses on a wildcard socket). */
-static void reply_prepare(const UdpMessage *request, const void *buf, size_t len, struct msghdr *mh,
-                          struct iovec *iov, UdpReplyControl *control) {
+ * several addresses on a wildcard socket), and ask for a transmit
+ * timestamp when wanted. */
+static void reply_prepare(const UdpMessage *request, const void *buf, size_t len, bool tx_timestamp,
+                          struct msghdr *mh, struct iovec *iov, UdpReplyControl *control) {
         *iov = (struct iovec) { .iov_base = (void *) buf, .iov_len = len };
         *mh = (struct msghdr) {
                 .msg_name = (void *) &request->peer,
@@ -233,21 +267,15 @@ static void reply_prepare(const UdpMessage *request, const void *buf, size_t len
         memset(control, 0, sizeof *control);
         if (request->local_family == AF_INET) {
                 struct in_pktinfo pi = { .ipi_spec_dst = request->local4.ipi_addr };
-                mh->msg_control = control;
-                mh->msg_controllen = CMSG_SPACE(sizeof pi);
-                struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-                *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IP,
-                                        .cmsg_type = IP_PKTINFO };
-                memcpy(CMSG_DATA(c), &pi, sizeof pi);
+                add_control(mh, control, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
         } else if (request->local_family == AF_INET6) {
                 struct in6_pktinfo pi = { .ipi6_addr = request->local6.ipi6_addr,
                                           .ipi6_ifindex = request->local6.ipi6_ifindex };
-                mh->msg_control = control;
-                mh->msg_controllen = CMSG_SPACE(sizeof pi);
-                struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-                *c = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof pi), .cmsg_level = IPPROTO_IPV6,
-                                        .cmsg_type = IPV6_PKTINFO };
-                memcpy(CMSG_DATA(c), &pi, sizeof pi);
+                add_control(mh, control, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
+        }
+        if (tx_timestamp) {
+                uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+                add_control(mh, control, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
         }
 }
 
@@ -256,7 +284,7 @@ int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len) {
         struct iovec iov;
         struct msghdr mh;
 
-        reply_prepare(request, buf, len, &mh, &iov, &control);
+        reply_prepare(request, buf, len, false, &mh, &iov, &control);
         return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
@@ -268,8 +296,8 @@ int udp_reply_batch(int fd, const UdpReply *replies, size_t n) {
 
         n = MIN(n, (size_t) UDP_BATCH_MAX);
         for (size_t i = 0; i < n; i++) {
-                reply_prepare(replies[i].request, replies[i].data, replies[i].len, &mm[i].msg_hdr, &iov[i],
-                              &control[i]);
+                reply_prepare(replies[i].request, replies[i].data, replies[i].len, replies[i].tx_timestamp,
+                              &mm[i].msg_hdr, &iov[i], &control[i]);
                 mm[i].msg_len = 0;
         }
         /* A failed datagram ends sendmmsg(); skip it and send the rest. */
@@ -284,6 +312,20 @@ int udp_reply_batch(int fd, const UdpReply *replies, size_t n) {
                 done += (size_t) k;
         }
         return (int) done;
+}
+
+int udp_send_to(int fd, const struct sockaddr *to, socklen_t to_len, const void *buf, size_t len, nsec_t *ret_tx) {
+        uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+        UdpReplyControl control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_name = (void *) to, .msg_namelen = to_len, .msg_iov = &iov, .msg_iovlen = 1 };
+
+        add_control(&mh, &control, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
+        nsec_t t = now_realtime();
+        if (sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                return -errno;
+        *ret_tx = t;
+        return 0;
 }
 
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx) {
@@ -323,4 +365,69 @@ int udp_read_tx_timestamp(int fd, nsec_t *ret_tx) {
                         return 0;
                 }
         return -ENOMSG;
+}
+
+/* The software transmit timestamp among an error queue entry's control
+ * messages, if the entry is a timestamp report; 0 otherwise. */
+static nsec_t tx_report_timestamp(struct msghdr *mh) {
+        nsec_t t = 0;
+        bool timestamping = false;
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING)
+                        t = software_timestamp(c);
+                else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
+                         (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+                        struct sock_extended_err e;
+                        memcpy(&e, CMSG_DATA(c), sizeof e);
+                        timestamping = e.ee_origin == SO_EE_ORIGIN_TIMESTAMPING;
+                }
+        }
+        return timestamping ? t : 0;
+}
+
+typedef union UdpTxControl {
+        struct cmsghdr align;
+        uint8_t buf[CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(struct sock_extended_err)) +
+                    CMSG_SPACE(sizeof(struct sockaddr_in6)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+} UdpTxControl;
+
+/* Room for a frame's headers around the payload. */
+#define TX_FRAME_SIZE (NTP_MAX_PACKET_SIZE + 128)
+
+static int tx_report_finish(struct msghdr *mh, const uint8_t *frame, size_t n, UdpTxReport *ret) {
+        const uint8_t *payload;
+        size_t len;
+
+        ret->tx_time = tx_report_timestamp(mh);
+        if (ret->tx_time == 0 || (mh->msg_flags & MSG_TRUNC))
+                return -ENOMSG;
+        if (udp_frame_parse(frame, n, &payload, &len, &ret->dest) < 0 || len > sizeof ret->data)
+                return -ENOMSG;
+        memcpy(ret->data, payload, len);
+        ret->len = len;
+        return 0;
+}
+
+/* One recvmsg() per entry: recvmmsg() on the error queue measured slower. */
+int udp_read_tx_reports(int fd, UdpTxReport *reports, size_t n) {
+        static uint8_t frame[TX_FRAME_SIZE];
+        UdpTxControl control;
+        int good = 0;
+
+        n = MIN(n, (size_t) UDP_BATCH_MAX);
+        for (size_t i = 0; i < n; i++) {
+                struct iovec iov = { .iov_base = frame, .iov_len = sizeof frame };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                                     .msg_controllen = sizeof control };
+                ssize_t k = recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+                if (k < 0) {
+                        if (errno != EWOULDBLOCK)
+                                return -errno;
+                        return i == 0 ? -EAGAIN : good;
+                }
+                if (tx_report_finish(&mh, frame, (size_t) k, &reports[good]) == 0)
+                        good++;
+        }
+        return good;
 }

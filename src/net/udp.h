@@ -20,6 +20,7 @@ typedef struct UdpMessage {
         struct sockaddr_storage peer;
         socklen_t peer_len;
         nsec_t rx_time;                 /* kernel CLOCK_REALTIME timestamp */
+        bool rx_kernel;                 /* false: none came, rx_time was read after */
         /* The local address the datagram was sent to (for the reply). */
         int local_family;               /* AF_UNSPEC if unknown */
         struct in_pktinfo local4;
@@ -56,13 +57,36 @@ typedef struct UdpReply {
         const UdpMessage *request;
         uint8_t data[NTP_MAX_PACKET_SIZE];     /* room for NTS fields */
         size_t len;
+        /* Ask the kernel for this datagram's transmit timestamp (server
+         * sockets only): it comes back through udp_read_tx_report(). */
+        bool tx_timestamp;
 } UdpReply;
 
 /* Sends each reply to the sender of its request (as udp_reply()), up to
  * UDP_BATCH_MAX with one system call. Returns how many were sent. */
 int udp_reply_batch(int fd, const UdpReply *replies, size_t n);
+/* Sends from a server socket to `to` (symmetric mode), asking the kernel
+ * for the transmit timestamp (read back with udp_read_tx_reports()); *ret_tx
+ * is CLOCK_REALTIME just before. */
+int udp_send_to(int fd, const struct sockaddr *to, socklen_t to_len, const void *buf, size_t len, nsec_t *ret_tx);
 /* Sends on a connected socket; *ret_tx is CLOCK_REALTIME just before. */
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx);
+/* What the error queue of a server socket gives back for a reply sent with
+ * tx_timestamp: the kernel's software transmit time and the reply itself,
+ * with the address it went to. */
+typedef struct UdpTxReport {
+        nsec_t tx_time;                 /* CLOCK_REALTIME */
+        uint8_t data[NTP_MAX_PACKET_SIZE];
+        size_t len;
+        struct sockaddr_storage dest;
+} UdpTxReport;
+
+/* Reads up to n (at most UDP_BATCH_MAX) entries of a server socket's error
+ * queue with one system call, and returns how many were timestamp reports
+ * of replies (entries without a timestamp or a payload are skipped), or
+ * -EAGAIN when the queue is empty. Not reentrant: one static buffer. */
+int udp_read_tx_reports(int fd, UdpTxReport *reports, size_t n);
+
 /* Reads one entry of a client socket's error queue: the kernel's software
  * transmit timestamp (CLOCK_REALTIME) of a datagram sent on it. -EAGAIN
  * when the queue is empty, -ENOMSG for an entry without one. */

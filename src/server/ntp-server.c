@@ -42,6 +42,16 @@ int server_build_reply(const NtpPacket *request, const ServerState *state, nsec_
         return 0;
 }
 
+bool server_request_may_interleave(const NtpPacket *request) {
+        return request->mode == NTP_MODE_CLIENT && request->receive_ts != 0 &&
+               request->receive_ts != request->transmit_ts;
+}
+
+void server_make_interleaved(const NtpPacket *request, NtpTimestamp previous_transmit, NtpPacket *reply) {
+        reply->origin_ts = request->receive_ts;
+        reply->transmit_ts = previous_transmit;
+}
+
 int server_build_kod(const NtpPacket *request, const char code[static 4], nsec_t receive_time,
                      nsec_t transmit_time, NtpPacket *ret) {
         NtpMode mode;

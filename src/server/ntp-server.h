@@ -3,6 +3,8 @@
  * and transmit times. */
 #pragma once
 
+#include <stdbool.h>
+
 #include "ntp/ntp-packet.h"
 
 typedef struct ServerState {
@@ -27,6 +29,21 @@ typedef struct ServerState {
  * the time but still learn that we are up. */
 int server_build_reply(const NtpPacket *request, const ServerState *state, nsec_t receive_time,
                        nsec_t transmit_time, NtpPacket *ret);
+
+/* Interleaved client/server mode (RFC 9769, chrony's xleave). A client
+ * that asks for it sends a non-zero receive timestamp (a cookie), and as
+ * origin the receive timestamp of our last reply to it. If that reply is
+ * the one our client log holds, the answer is interleaved: origin is the
+ * request's receive timestamp, receive is this request's, and transmit is
+ * the time the previous reply actually left (the kernel's timestamp, read
+ * back after sending). Otherwise the basic reply stands.
+ *
+ * True if request may be answered in interleaved mode, now or at the next
+ * request: only then is the kernel asked for the reply's transmit time. */
+bool server_request_may_interleave(const NtpPacket *request);
+/* Turns a basic reply to request into the interleaved one, given the
+ * transmit timestamp of the previous reply to the same client. */
+void server_make_interleaved(const NtpPacket *request, NtpTimestamp previous_transmit, NtpPacket *reply);
 
 /* A Kiss-o'-Death (RFC 5905 section 7.4) answering request: stratum 0,
  * the four ASCII letters of code (e.g. "RATE") as reference ID, leap 3,

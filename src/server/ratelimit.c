@@ -196,14 +196,18 @@ static bool kod_due(uint64_t drops, unsigned kod) {
         return kod > 0 && drops % (UINT64_C(1) << MIN(kod, (unsigned) RATELIMIT_KOD_MAX)) == 0;
 }
 
-RateLimitVerdict ratelimit_check(RateLimit *r, const struct sockaddr *client, nsec_t now, unsigned kod) {
+RateLimitRecord *ratelimit_record(RateLimit *r, const struct sockaddr *client, nsec_t now) {
         ClientKey k = client_key(client);
-        RateLimitRecord *x;
 
         if (k.family == 0)
-                return RATELIMIT_DROP;
+                return NULL;
         uint64_t tag = tag_of(r, &k);
-        x = find(r, &k, tag) ?: insert(r, &k, tag, now);
+        return find(r, &k, tag) ?: insert(r, &k, tag, now);
+}
+
+RateLimitVerdict ratelimit_check_record(RateLimit *r, RateLimitRecord *x, nsec_t now, unsigned kod) {
+        if (!x)
+                return RATELIMIT_DROP;
         x->tokens = tokens_at(r, x, now);
         x->last = MAX(x->last, now);
         x->requests++;
@@ -222,6 +226,36 @@ RateLimitVerdict ratelimit_check(RateLimit *r, const struct sockaddr *client, ns
         x->kods++;
         r->total_kods++;
         return RATELIMIT_KOD;
+}
+
+RateLimitVerdict ratelimit_check(RateLimit *r, const struct sockaddr *client, nsec_t now, unsigned kod) {
+        return ratelimit_check_record(r, ratelimit_record(r, client, now), now, kod);
+}
+
+bool ratelimit_xleave_match(const RateLimitRecord *x, NtpTimestamp origin, NtpTimestamp *ret_tx) {
+        if (!x || x->xleave_rx == 0 || origin != x->xleave_rx)
+                return false;
+        *ret_tx = x->xleave_tx;
+        return true;
+}
+
+void ratelimit_xleave_save(RateLimitRecord *x, NtpTimestamp rx, NtpTimestamp tx) {
+        x->xleave_rx = rx;
+        x->xleave_tx = tx;
+}
+
+bool ratelimit_xleave_update_tx(RateLimit *r, const struct sockaddr *client, NtpTimestamp rx, NtpTimestamp tx) {
+        ClientKey k = client_key(client);
+        RateLimitRecord *x = k.family ? find(r, &k, tag_of(r, &k)) : NULL;
+
+        if (!x || rx == 0 || x->xleave_rx != rx)
+                return false;
+        x->xleave_tx = tx;
+        return true;
+}
+
+size_t ratelimit_bytes_per_client(void) {
+        return sizeof(RateLimitRecord) + sizeof(RateLimitDebt);
 }
 
 void ratelimit_stats(const RateLimit *r, RateLimitStats *ret) {

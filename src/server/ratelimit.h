@@ -20,7 +20,14 @@
  * bucket is, or will soonest be, full again). When that record was still
  * paying off a burst, its debt is kept in a small per-set list of evicted
  * debts, and the client gets it back when it returns: being pushed out of
- * the table never refills a bucket. Pure: time and key are arguments. */
+ * the table never refills a bucket. Pure: time and key are arguments.
+ *
+ * The same table is the server's client log for interleaved mode (see
+ * ntp-server.h): each record also keeps the receive timestamp of the last
+ * reply to that client, as sent, and the transmit timestamp of that reply,
+ * which the kernel's timestamp replaces once it is read back. Its size is
+ * [Server] ClientLogLimit= (bytes, as chrony's clientloglimit); the table
+ * exists whenever tempus serves, and counts tokens only with RateLimit=. */
 #pragma once
 
 #include <stdbool.h>
@@ -28,6 +35,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ntp/ntp-packet.h"
 #include "server/siphash.h"
 #include "shared/macro.h"
 #include "shared/time-util.h"
@@ -49,7 +57,12 @@ typedef struct RateLimitRecord {
         uint64_t drops;                 /* not answered with time (KoDs included) */
         uint64_t kods;
         unsigned limited_in_row;
+        NtpTimestamp xleave_rx;         /* receive timestamp of the last reply; 0: none */
+        NtpTimestamp xleave_tx;         /* its transmit timestamp */
 } RateLimitRecord;
+
+/* Bytes one client takes in the table (its record and its debt slot). */
+size_t ratelimit_bytes_per_client(void);
 
 typedef enum RateLimitVerdict {
         RATELIMIT_ANSWER,               /* within the limit, or leaked */
@@ -76,6 +89,24 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(RateLimit *, ratelimit_free);
  * share kod (0: never; else one in 2^kod drops, kod capped at
  * RATELIMIT_KOD_MAX). */
 RateLimitVerdict ratelimit_check(RateLimit *r, const struct sockaddr *client, nsec_t now, unsigned kod);
+
+/* The record of a client, created if it is new (taking the place of the
+ * one that loses least, as ratelimit_check() does); NULL for an address
+ * that is not IP. Valid until the next call that may insert. */
+RateLimitRecord *ratelimit_record(RateLimit *r, const struct sockaddr *client, nsec_t now);
+/* As ratelimit_check(), for a record ratelimit_record() returned. */
+RateLimitVerdict ratelimit_check_record(RateLimit *r, RateLimitRecord *x, nsec_t now, unsigned kod);
+
+/* Interleaved mode. True, with the transmit timestamp of the reply it
+ * names, if a request's origin timestamp is the receive timestamp of the
+ * last reply to this client. */
+bool ratelimit_xleave_match(const RateLimitRecord *x, NtpTimestamp origin, NtpTimestamp *ret_tx);
+/* Remembers the receive and transmit timestamps of the reply just built. */
+void ratelimit_xleave_save(RateLimitRecord *x, NtpTimestamp rx, NtpTimestamp tx);
+/* The kernel's transmit timestamp of the reply to client that carried
+ * receive timestamp rx: replaces the one saved, if that reply is still the
+ * last. Returns true if it did. */
+bool ratelimit_xleave_update_tx(RateLimit *r, const struct sockaddr *client, NtpTimestamp rx, NtpTimestamp tx);
 
 /* The record of a client, or NULL if it is not (or no longer) tracked. */
 const RateLimitRecord *ratelimit_lookup(const RateLimit *r, const struct sockaddr *client);

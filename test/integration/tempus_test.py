@@ -139,7 +139,7 @@ class Process:
 class Tempusd(Process):
     """tempusd with a config written from sections, and its sd_notify socket."""
 
-    def __init__(self, args, workdir, sections, dropins=None, extra_argv=None, start=True):
+    def __init__(self, args, workdir, sections, dropins=None, extra_argv=None, start=True, netns=None, env=None):
         self.args = args
         self.workdir = workdir
         self.config = os.path.join(workdir, "tempus.conf")
@@ -155,15 +155,15 @@ class Tempusd(Process):
         self.notify.setblocking(False)
         self.messages = []
         if start:
-            env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+            env = dict(os.environ, NOTIFY_SOCKET=self.notify_path, **(env or {}))
             if "TEMPUS_NETIF_LINKS" not in env:
                 # The NTP servers networkd knows on this machine are none of
                 # the test's business: an empty folder stands for its links.
                 links = os.path.join(workdir, "no-netif-links")
                 os.makedirs(links, exist_ok=True)
                 env["TEMPUS_NETIF_LINKS"] = links
-            super().__init__("tempusd", [args.tempusd, "--config", self.config, "--debug"] + (extra_argv or []),
-                             workdir, env)
+            argv = [args.tempusd, "--config", self.config, "--debug"] + (extra_argv or [])
+            super().__init__("tempusd", netns.wrap(argv) if netns else argv, workdir, env)
             drain_notifications(self)
 
     def read_notify(self):
@@ -213,18 +213,83 @@ def read_log_rows(path):
     return rows
 
 
-def chronyd_server(args, workdir, port, stratum=8, extra=""):
-    """chronyd serving its own clock on port; extra: more chrony.conf lines."""
+def chronyd_server(args, workdir, port, stratum=8, extra="", netns=None):
+    """chronyd serving its own clock on port; extra: more chrony.conf lines.
+    With netns (a FarNamespace), it runs there and is reached at its far
+    address."""
     conf = os.path.join(workdir, "chrony-server.conf")
     with open(conf, "w") as f:
         f.write("port %d\ncmdport 0\nlocal stratum %d\nallow 127.0.0.0/8\nallow ::1\n%s" % (port, stratum, extra))
+        if netns:
+            f.write("\nallow %s/24\n" % netns.near)
         f.write("pidfile %s/chronyd.pid\ndriftfile %s/chronyd.drift\n" % (workdir, workdir))
-    p = Process("chronyd", [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf],
-                workdir)
+    argv = [os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf]
+    p = Process("chronyd", netns.wrap(argv) if netns else argv, workdir)
     # A request sent before chronyd listens is lost, and with it one of the
     # iburst samples a test counts on.
-    wait_for("chronyd to answer on port %d" % port, lambda: ntp_request(port, timeout=0.2), 10)
+    address, source = (netns.far, netns.near) if netns else ("127.0.0.1", "127.0.0.1")
+    wait_for("chronyd to answer on port %d" % port,
+             lambda: ntp_request(port, address=address, source=source, timeout=0.2), 10)
     return p
+
+
+class FarNamespace:
+    """A second network namespace, made by the test and joined to the
+    test's own by a veth pair: near (here) and far (there) addresses in one
+    /24. The path has no added delay: this kernel has no sch_netem. The
+    namespace lives as long as a process that holds it (stopped with the
+    others at the end of the test)."""
+
+    def __init__(self, workdir, near="10.13.0.1", far="10.13.0.2", name="vt", more_far=(), more_near=()):
+        self.near, self.far = near, far
+        self.holder = Process("netns-" + name, ["unshare", "--net", "--", "sleep", "infinity"], workdir)
+        self.pid = self.holder.proc.pid
+        mine = os.readlink("/proc/self/ns/net")
+        wait_for("the far namespace", lambda: os.readlink("/proc/%d/ns/net" % self.pid) != mine, 5, 0.05)
+        near_dev, far_dev = name + "-near", name + "-far"
+        subprocess.run(["ip", "link", "add", near_dev, "type", "veth", "peer", "name", far_dev,
+                        "netns", str(self.pid)], check=True)
+        subprocess.run(["ip", "addr", "add", near + "/24", "dev", near_dev], check=True)
+        subprocess.run(["ip", "link", "set", near_dev, "up"], check=True)
+        for cmd in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", far + "/24", "dev", far_dev],
+                    ["ip", "link", "set", far_dev, "up"]):
+            subprocess.run(self.wrap(cmd), check=True)
+        for address in more_near:
+            subprocess.run(["ip", "addr", "add", address + "/24", "dev", near_dev], check=True)
+        for address in more_far:
+            subprocess.run(self.wrap(["ip", "addr", "add", address + "/24", "dev", far_dev]), check=True)
+
+    def wrap(self, argv):
+        return ["nsenter", "-t", str(self.pid), "-n", "--"] + list(argv)
+
+
+def chronyc_socket(workdir):
+    """A path for a chronyd command socket: chronyd wants its directory
+    closed to others."""
+    d = os.path.join(workdir, "chronyc")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    return os.path.join(d, "chronyd.sock")
+
+
+def chronyc(args, socket_path, *command):
+    """chronyc against a chronyd's command socket; returns its output."""
+    r = subprocess.run([os.path.join(args.peers, "usr/bin/chronyc"), "-h", socket_path, "-n"] + list(command),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=30)
+    return r.stdout
+
+
+def ntpdata_blocks(text):
+    """chronyc's (and tempusctl's) ntpdata output as one dict per source."""
+    blocks = []
+    for chunk in text.strip().split("\n\n"):
+        fields = {}
+        for line in chunk.splitlines():
+            if ":" in line:
+                key, value = line.split(":", 1)
+                fields[key.strip()] = value.strip()
+        if "Remote address" in fields:
+            blocks.append(fields)
+    return blocks
 
 
 def ntpd_server(args, workdir):

@@ -97,6 +97,9 @@ static void test_each_directive_maps_to_its_key(void **state) {
                 { "logdir /var/log/chrony",     "Dir=/var/log/chrony\n" },
                 { "log measurements statistics tracking", "Log=measurements statistics tracking\n" },
                 { "SERVER upper.example.com IBURST", "Server=upper.example.com iburst\n" },
+                { "server ntp.example.com xleave", "Server=ntp.example.com xleave\n" },
+                { "peer 192.0.2.5 key 3 minpoll 4 maxpoll 6", "Peer=192.0.2.5 key=3 minpoll=4 maxpoll=6\n" },
+                { "clientloglimit 1048576",     "ClientLogLimit=1048576\n" },
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -114,15 +117,15 @@ static void test_unmappable_directives_are_explained_with_line(void **state) {
                 "! chrony comment\n"
                 "; another comment\n"
                 "\n"
-                "peer 10.0.0.1\n"
+                "dumpdir /var/lib/chrony\n"
                 "cmdallow 127.0.0.1\n"
                 "refclock PHC /dev/ptp0\n"
                 "frobnicate yes\n");
 
         assert_int_equal(r.n_notes, 4);
         assert_int_equal(r.notes[0].line, 4);
-        assert_string_equal(r.notes[0].directive, "peer 10.0.0.1");
-        assert_non_null(strstr(r.notes[0].reason, "peers"));
+        assert_string_equal(r.notes[0].directive, "dumpdir /var/lib/chrony");
+        assert_non_null(strstr(r.notes[0].reason, "dumps"));
         assert_int_equal(r.notes[1].line, 5);
         assert_non_null(strstr(r.notes[1].reason, "D-Bus"));
         assert_int_equal(r.notes[2].line, 6);
@@ -136,10 +139,20 @@ static void test_unmappable_directives_are_explained_with_line(void **state) {
 static void test_unsupported_server_options_dropped_and_named(void **state) {
         ConvertResult r = convert("server a.example.com iburst maxdelay 0.3 xleave minpoll 5 nts\n");
 
-        assert_non_null(strstr(r.config, "Server=a.example.com iburst minpoll=5 nts\n"));
+        assert_non_null(strstr(r.config, "Server=a.example.com iburst xleave minpoll=5 nts\n"));
         assert_int_equal(r.n_notes, 1);
         assert_int_equal(r.notes[0].line, 1);
-        assert_non_null(strstr(r.notes[0].reason, "maxdelay 0.3 xleave"));
+        assert_non_null(strstr(r.notes[0].reason, "maxdelay 0.3"));
+        convert_result_done(&r);
+}
+
+static void test_a_peer_without_key_is_noted(void **state) {
+        ConvertResult r = convert("peer 192.0.2.5 iburst xleave\n");
+
+        assert_non_null(strstr(r.config, "Peer=192.0.2.5 iburst\n"));
+        assert_int_equal(r.n_notes, 2);
+        assert_non_null(strstr(r.notes[0].reason, "xleave"));
+        assert_non_null(strstr(r.notes[1].reason, "explicit Allow="));
         convert_result_done(&r);
 }
 
@@ -187,7 +200,7 @@ static void test_partial_directives_keep_what_maps(void **state) {
 }
 
 static void test_print_puts_notes_in_comments(void **state) {
-        ConvertResult r = convert("server a.example.com\npeer b.example.com\n");
+        ConvertResult r = convert("server a.example.com\ndumpdir /b\n");
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
@@ -195,7 +208,7 @@ static void test_print_puts_notes_in_comments(void **state) {
         convert_result_print(f, &r);
         fclose(f);
         assert_non_null(strstr(text, "Server=a.example.com\n"));
-        assert_non_null(strstr(text, "\n# Not converted:\n#   line 2: peer b.example.com\n#     "));
+        assert_non_null(strstr(text, "\n# Not converted:\n#   line 2: dumpdir /b\n#     "));
         /* Every line is a comment, a section or a key. */
         for (char *line = text; *line; line = strchr(line, '\n') + 1) {
                 assert_true(*line == '#' || *line == '[' || *line == '\n' || strchr(line, '=') < strchr(line, '\n'));
@@ -207,7 +220,7 @@ static void test_print_puts_notes_in_comments(void **state) {
 }
 
 static void test_json_output(void **state) {
-        ConvertResult r = convert("rtcsync\npeer b\n");
+        ConvertResult r = convert("rtcsync\ndumpdir b\n");
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
@@ -216,7 +229,7 @@ static void test_json_output(void **state) {
         fclose(f);
         assert_non_null(strstr(text, "{\"Config\":\"# tempus.conf"));
         assert_non_null(strstr(text, "\\n[Clock]\\nRTCSync=yes\\n\""));
-        assert_non_null(strstr(text, "\"NotConverted\":[{\"Line\":2,\"Directive\":\"peer b\",\"Reason\":\""));
+        assert_non_null(strstr(text, "\"NotConverted\":[{\"Line\":2,\"Directive\":\"dumpdir b\",\"Reason\":\""));
         free(text);
         convert_result_done(&r);
 }
@@ -247,7 +260,8 @@ static void test_output_loads_in_tempus(void **state) {
                 "keyfile %s\n"
                 "logdir /var/log/chrony\n"
                 "log measurements statistics tracking\n"
-                "peer 10.9.9.9\n", keys);
+                "peer 10.9.9.9 key 1 xleave\n"
+                "clientloglimit 1048576\n", keys);
         ConvertResult r = convert(conf);
         char path[] = "/tmp/test-ctl-convert-XXXXXX";
         int fd = mkstemp(path);
@@ -259,7 +273,11 @@ static void test_output_loads_in_tempus(void **state) {
         fclose(f);
 
         assert_int_equal(config_load(path, &c), 0);
-        assert_int_equal(c.n_sources, 2);
+        assert_int_equal(c.n_sources, 3);
+        assert_int_equal(c.sources[2].kind, SOURCE_KIND_PEER);
+        assert_int_equal(c.sources[2].key, 1);
+        assert_false(c.sources[2].xleave);
+        assert_int_equal(c.client_log_limit, 1048576);
         assert_int_equal(c.sources[0].kind, SOURCE_KIND_POOL);
         assert_int_equal(c.sources[0].maxsources, 3);
         assert_string_equal(c.sources[1].host, "192.168.2.100");
@@ -311,6 +329,7 @@ int main(void) {
                 cmocka_unit_test(test_unsupported_server_options_dropped_and_named),
                 cmocka_unit_test(test_option_without_value_is_dropped),
                 cmocka_unit_test(test_unknown_authselectmode_is_named),
+                cmocka_unit_test(test_a_peer_without_key_is_noted),
                 cmocka_unit_test(test_maxsources_only_for_pools),
                 cmocka_unit_test(test_partial_directives_keep_what_maps),
                 cmocka_unit_test(test_print_puts_notes_in_comments),

@@ -536,6 +536,54 @@ static void test_authdata_rows_match_chronyc(void **state) {
         free(c.buf);
 }
 
+/* chronyc ntpdata's lines, in its order, for one interleaved source. */
+static void test_ntpdata_block_matches_chronyc(void **state) {
+        CtlSourceInfo s = source("ntp1.example.net", "192.0.2.1", "selected");
+        Capture c;
+
+        s.remote_port = 123;
+        s.local_address = (char *) "192.0.2.100";
+        s.leap = (char *) "normal";
+        s.ntp_version = 4;
+        s.ntp_mode = (char *) "server";
+        s.stratum = 1;
+        s.poll = 6;
+        s.precision = -24;
+        s.reference_id = 0x47505300;
+        s.measured_offset = -1.5e-6;
+        s.delay = 2.5e-4;
+        s.interleaved = true;
+        s.tx_timestamping = (char *) "kernel";
+        s.rx_timestamping = (char *) "kernel";
+        s.total_tx = 10;
+        s.total_rx = 9;
+        s.total_valid_rx = 8;
+        capture_begin(&c);
+        ctl_print_ntpdata(c.f, &s, 1, &(CtlViewFlags) {});
+        const char *out = capture_end(&c);
+        assert_string_equal(line_of(out, 0), "Remote address  : 192.0.2.1 (C0000201)");
+        assert_string_equal(line_of(out, 1), "Remote port     : 123");
+        assert_string_equal(line_of(out, 2), "Local address   : 192.0.2.100 (C0000264)");
+        assert_string_equal(line_of(out, 3), "Leap status     : Normal");
+        assert_string_equal(line_of(out, 5), "Mode            : Server");
+        assert_string_equal(line_of(out, 7), "Poll interval   : 6 (64 seconds)");
+        assert_string_equal(line_of(out, 11), "Reference ID    : 47505300 (GPS)");
+        assert_string_equal(line_of(out, 13), "Offset          : -0.000001500 seconds");
+        assert_string_equal(line_of(out, 17), "Interleaved     : Yes");
+        assert_string_equal(line_of(out, 18), "Authenticated   : No");
+        assert_string_equal(line_of(out, 19), "TX timestamping : Kernel");
+        assert_string_equal(line_of(out, 20), "RX timestamping : Kernel");
+        assert_string_equal(line_of(out, 23), "Total valid RX  : 8");
+        free(c.buf);
+
+        capture_begin(&c);
+        ctl_json_ntpdata(c.f, &s, 1);
+        out = capture_end(&c);
+        assert_non_null(strstr(out, "\"Interleaved\":true,\"Authenticated\":false,\"TXTimestamping\":\"kernel\""));
+        assert_non_null(strstr(out, "\"TotalTX\":10,\"TotalRX\":9,\"TotalValidRX\":8"));
+        free(c.buf);
+}
+
 static void test_json_empty_sources_is_empty_array(void **state) {
         Capture c;
 
@@ -598,6 +646,7 @@ int main(void) {
                 cmocka_unit_test(test_json_empty_sources_is_empty_array),
                 cmocka_unit_test(test_authdata_rows_match_chronyc),
                 cmocka_unit_test(test_authdata_nts_row_shows_cookies),
+                cmocka_unit_test(test_ntpdata_block_matches_chronyc),
                 cmocka_unit_test(test_json_tracking_and_status),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

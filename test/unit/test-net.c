@@ -15,6 +15,8 @@
 
 #include "net/listen.h"
 #include "net/resolve.h"
+#include "net/hwts.h"
+#include "net/udp-frame.h"
 #include "net/udp.h"
 #include "shared/macro.h"
 
@@ -88,6 +90,85 @@ static void a_client_gets_the_kernel_transmit_timestamp(void **state) {
         UdpMessage r;
         assert_int_equal(udp_receive(client, &r), 0);
         assert_true(r.rx_time >= kernel_tx && r.rx_time - kernel_tx < NSEC_PER_SEC);
+}
+
+/* A reply sent with tx_timestamp comes back on the server socket's error
+ * queue with the kernel's transmit time, its payload and its destination;
+ * one sent without does not. */
+static void a_server_reads_back_the_transmit_time_of_replies_that_ask(void **state) {
+        _cleanup_close_ int server = -EBADF, client = -EBADF;
+        UdpMessage m;
+        UdpTxReport report;
+        UdpReply reply = { .len = 4, .tx_timestamp = true };
+        nsec_t tx;
+
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        struct sockaddr_in to = loopback(local_port(server));
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_send(client, "ping", 4, &tx), 0);
+        wait_readable(server);
+        assert_int_equal(udp_receive(server, &m), 0);
+        assert_true(m.rx_kernel);
+
+        reply.request = &m;
+        memcpy(reply.data, "pong", 4);
+        nsec_t before = now_realtime();
+        assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
+        wait_readable(client);
+        assert_int_equal(udp_read_tx_reports(server, &report, 1), 1);
+        assert_true(report.tx_time >= before && report.tx_time - before < NSEC_PER_SEC);
+        assert_int_equal(report.len, 4);
+        assert_memory_equal(report.data, "pong", 4);
+        assert_int_equal(((struct sockaddr_in *) &report.dest)->sin_port, ((struct sockaddr_in *) &m.peer)->sin_port);
+        assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
+
+        reply.tx_timestamp = false;
+        assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
+        wait_readable(client);
+        assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
+}
+
+/* Loopback has software timestamps only, as `ethtool -T lo` says. */
+static void loopback_offers_no_hardware_timestamps(void **state) {
+        HwtsInfo info;
+        char text[256];
+
+        assert_int_equal(hwts_interface_info("lo", &info), 0);
+        assert_false(info.hardware_rx);
+        assert_false(info.hardware_tx);
+        assert_true(info.software_tx);
+        assert_int_equal(info.phc_index, -1);
+        assert_string_equal(hwts_describe(&info, text),
+                            "lo has no hardware timestamping (software only): using the kernel's software timestamps");
+        assert_int_equal(hwts_interface_info("nosuchif0", &info), -ENODEV);
+}
+
+/* The error queue hands back frames as the device saw them. */
+static void udp_payloads_are_found_in_frames_and_packets(void **state) {
+        static const uint8_t ipv4[] = {
+                0x45, 0, 0, 32, 0, 0, 0, 0, 64, 17, 0, 0, 127, 0, 0, 1, 192, 0, 2, 7,
+                0x30, 0x39, 0xc3, 0x50, 0, 12, 0, 0, 'd', 'a', 't', 'a',
+        };
+        uint8_t frame[14 + sizeof ipv4] = { [12] = 0x08, [13] = 0x00 };
+        const uint8_t *payload;
+        size_t len;
+        struct sockaddr_storage dest;
+
+        memcpy(frame + 14, ipv4, sizeof ipv4);
+        for (int i = 0; i < 2; i++) {
+                const uint8_t *data = i == 0 ? ipv4 : frame;
+                size_t n = i == 0 ? sizeof ipv4 : sizeof frame;
+                assert_int_equal(udp_frame_parse(data, n, &payload, &len, &dest), 0);
+                assert_int_equal(len, 4);
+                assert_memory_equal(payload, "data", 4);
+                struct sockaddr_in *a = (struct sockaddr_in *) &dest;
+                assert_int_equal(a->sin_family, AF_INET);
+                assert_int_equal(ntohs(a->sin_port), 50000);
+                assert_int_equal(ntohl(a->sin_addr.s_addr), 0xc0000207);
+        }
+        /* Truncated: the UDP length runs past the end. */
+        assert_int_equal(udp_frame_parse(ipv4, sizeof ipv4 - 1, &payload, &len, &dest), -EBADMSG);
+        assert_int_equal(udp_frame_parse((const uint8_t *) "data", 4, &payload, &len, &dest), -EBADMSG);
 }
 
 static void batches_are_received_and_answered_with_one_call_each(void **state) {
@@ -318,6 +399,9 @@ int main(void) {
                 cmocka_unit_test(a_request_and_reply_cross_loopback_with_kernel_timestamps),
                 cmocka_unit_test(a_client_gets_the_kernel_transmit_timestamp),
                 cmocka_unit_test(batches_are_received_and_answered_with_one_call_each),
+                cmocka_unit_test(a_server_reads_back_the_transmit_time_of_replies_that_ask),
+                cmocka_unit_test(udp_payloads_are_found_in_frames_and_packets),
+                cmocka_unit_test(loopback_offers_no_hardware_timestamps),
                 cmocka_unit_test(oversized_datagrams_are_flagged),
                 cmocka_unit_test(a_connected_client_hears_only_its_server),
                 cmocka_unit_test(client_ports_are_random),

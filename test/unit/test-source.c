@@ -36,6 +36,66 @@ static nsec_t arrival(nsec_t t1, double delay) {
         return t1 + seconds_to_nsec(2 * delay) + 10 * NSEC_PER_USEC;
 }
 
+static Source *symmetric_peer(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(123) };
+        SourceSpec spec = { .kind = SOURCE_KIND_PEER, .host = (char *) "192.0.2.5", .port = 123,
+                            .minpoll = 6, .maxpoll = 10 };
+        Source *s = NULL;
+
+        inet_pton(AF_INET, "192.0.2.5", &a.sin_addr);
+        assert_int_equal(source_new(1, &spec, "192.0.2.5", (struct sockaddr *) &a, sizeof a, &s), 0);
+        return s;
+}
+
+/* RFC 5905 section 9: a symmetric packet echoes the peer's last transmit
+ * timestamp and our receive time of it; the peer's packet that echoes ours
+ * is a sample, one that does not is the peer's own poll. */
+static void peers_exchange_symmetric_packets(void **state) {
+        Source *s = symmetric_peer();
+        NtpTimestamp ours = ntp_timestamp_from_nsec(T0);
+        NtpPacket p;
+
+        source_build_request(s, T0, ours, &p);
+        assert_int_equal(p.mode, NTP_MODE_SYMMETRIC_ACTIVE);
+        assert_int_equal(p.origin_ts, 0);
+        assert_int_equal(p.transmit_ts, ours);
+
+        /* The peer's own poll, not an answer: no sample, but remembered. */
+        NtpPacket theirs = reply_to(T0, 0.001, 0.002);
+        theirs.mode = NTP_MODE_SYMMETRIC_ACTIVE;
+        theirs.origin_ts = 12345;
+        nsec_t t4 = arrival(T0, 0.002);
+        source_peer_packet(s, &theirs, t4);
+        assert_int_equal(source_process_reply(s, &theirs, t4, NULL), SOURCE_REPLY_BOGUS);
+        source_build_response(s, t4, ntp_timestamp_from_nsec(t4), &p);
+        assert_int_equal(p.origin_ts, theirs.transmit_ts);
+        assert_int_equal(p.receive_ts, ntp_timestamp_from_nsec(t4));
+        assert_int_equal(s->reach, 0);
+
+        /* Its answer to that packet is a sample. */
+        NtpPacket answer = reply_to(t4, 0.001, 0.002);
+        answer.mode = NTP_MODE_SYMMETRIC_PASSIVE;
+        answer.origin_ts = p.transmit_ts;
+        source_request_sent(s, t4);
+        assert_int_equal(source_process_reply(s, &answer, arrival(t4, 0.002), NULL), SOURCE_REPLY_OK);
+        assert_near(s->last_sample.offset, 0.001, 1e-6);
+        /* A peer whose reference is our address towards it is a loop. */
+        SelectCandidate c;
+        source_candidate(s, arrival(t4, 0.002), &c);
+        assert_true(c.usable);
+        snprintf(s->local_address, sizeof s->local_address, "192.0.2.100");
+        s->remote_refid = 0xc0000264;
+        source_candidate(s, arrival(t4, 0.002), &c);
+        assert_false(c.usable);
+        /* A server-mode packet is not a peer's. */
+        answer.mode = NTP_MODE_SERVER;
+        source_build_request(s, T0 + NSEC_PER_SEC, ntp_timestamp_from_nsec(T0 + NSEC_PER_SEC), &p);
+        answer.origin_ts = p.transmit_ts;
+        assert_int_equal(source_process_reply(s, &answer, arrival(T0 + NSEC_PER_SEC, 0.002), NULL),
+                         SOURCE_REPLY_BAD_MODE);
+        source_free(s);
+}
+
 static void requests_are_client_mode_with_the_cookie(void **state) {
         Source *s = server(false);
         NtpPacket p;
@@ -349,6 +409,7 @@ static void a_stable_source_polls_less_often(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(requests_are_client_mode_with_the_cookie),
+                cmocka_unit_test(peers_exchange_symmetric_packets),
                 cmocka_unit_test(offset_and_delay_follow_rfc5905),
                 cmocka_unit_test(arithmetic_holds_across_the_2036_era_boundary),
                 cmocka_unit_test(a_good_reply_becomes_a_sample_and_sets_reach),

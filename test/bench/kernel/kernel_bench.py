@@ -32,7 +32,13 @@ PATHS = {
     "200us-16s": ("200 +- 100 us, 16 s polling", (200, 100), 0.0, "iburst minpoll 4 maxpoll 4"),
     "1ms-default": ("1 ms +- 300 us, default polling", (1000, 300), 0.0, "iburst"),
     "1ms-loss10": ("1 ms +- 300 us, 16 s polling, 10 % loss", (1000, 300), 0.1, "iburst minpoll 4 maxpoll 4"),
+    # The same paths with both clients asking for interleaved mode (xleave):
+    # the server's transmit timestamps are its kernel's.
+    "200us-16s-xleave": ("200 +- 100 us, 16 s polling, xleave", (200, 100), 0.0, "iburst minpoll 4 maxpoll 4 xleave"),
+    "1ms-16s-xleave": ("1 ms +- 300 us, 16 s polling, xleave", (1000, 300), 0.0, "iburst minpoll 4 maxpoll 4 xleave"),
 }
+# Run by default: the interleaved paths are asked for by name.
+DEFAULT_PATHS = ["1ms-16s", "200us-16s", "1ms-default", "1ms-loss10"]
 
 
 class Args:
@@ -126,7 +132,7 @@ def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     build_root, warmup, measure = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    names = sys.argv[4:] or list(PATHS)
+    names = sys.argv[4:] or DEFAULT_PATHS
     for n in names:
         if n not in PATHS:
             sys.exit("unknown path %s; known: %s" % (n, " ".join(PATHS)))

@@ -3,10 +3,19 @@
  * a new request for every reply, and prints the replies per second it got
  * over the run. Uses sendmmsg/recvmmsg so that the generator is not the
  * bottleneck. Loopback only: it refuses any other address. With a
- * REQUEST file (an NTS request from nts-load), it sends that request,
- * unchanged, instead of a plain one. */
+ * REQUEST file (an NTS request from nts-load) as the fifth argument, it
+ * sends that request, unchanged, instead of a plain one.
+ *
+ * With a fifth argument `basic` or `xleave` instead, it plays `window`
+ * clients, each from an address of its own (127.0.1.N) with one request in
+ * flight, as real clients are: `xleave` ones ask for interleaved mode (a
+ * receive-timestamp cookie, and the receive timestamp of their last reply
+ * as origin), `basic` ones do not. It then also prints the share of
+ * replies that came back interleaved. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,12 +81,100 @@ static int receive_replies(int fd) {
         return n < 0 ? -errno : n;
 }
 
+/* ---- one client per address ---- */
+
+#define MAX_CLIENTS 256
+
+typedef struct Client {
+        int fd;
+        bool in_flight;
+        uint64_t cookie;                /* our transmit timestamp */
+        uint64_t rx_cookie;             /* our receive-timestamp cookie */
+        uint64_t last_remote_rx;        /* the server's receive timestamp in our last reply */
+} Client;
+
+static int client_open(Client *c, unsigned index, const struct sockaddr_in *to) {
+        struct sockaddr_in from = { .sin_family = AF_INET,
+                                    .sin_addr.s_addr = htonl(0x7f000100u + 1 + index) };
+
+        c->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (c->fd < 0 || bind(c->fd, (struct sockaddr *) &from, sizeof from) < 0 ||
+            connect(c->fd, (const struct sockaddr *) to, sizeof *to) < 0)
+                return -errno;
+        return 0;
+}
+
+static void client_send(Client *c, bool xleave, uint64_t *counter) {
+        uint8_t p[PACKET];
+
+        fill_request(p, ++*counter);
+        memcpy(&c->cookie, p + 40, 8);
+        if (xleave && c->last_remote_rx) {
+                c->rx_cookie = ~*counter;
+                memcpy(p + 24, &c->last_remote_rx, 8);
+                memcpy(p + 32, &c->rx_cookie, 8);
+        }
+        if (send(c->fd, p, PACKET, 0) == PACKET)
+                c->in_flight = true;
+}
+
+/* Returns 1 for a reply, 2 for an interleaved one, 0 for nothing. */
+static int client_receive(Client *c) {
+        uint8_t p[512];
+        uint64_t origin;
+
+        ssize_t n = recv(c->fd, p, sizeof p, 0);
+        if (n < PACKET)
+                return 0;
+        c->in_flight = false;
+        memcpy(&c->last_remote_rx, p + 32, 8);
+        memcpy(&origin, p + 24, 8);
+        return origin == c->rx_cookie && origin != c->cookie ? 2 : 1;
+}
+
+static int run_clients(const struct sockaddr_in *to, double seconds, unsigned n, bool xleave) {
+        static Client clients[MAX_CLIENTS];
+        struct pollfd pfd[MAX_CLIENTS];
+        uint64_t counter = 0, received = 0, interleaved = 0;
+
+        n = n > MAX_CLIENTS ? MAX_CLIENTS : n;
+        for (unsigned i = 0; i < n; i++) {
+                if (client_open(&clients[i], i, to) < 0) {
+                        perror("client socket");
+                        return EXIT_FAILURE;
+                }
+                pfd[i] = (struct pollfd) { .fd = clients[i].fd, .events = POLLIN };
+        }
+        double start = now_seconds(), end = start + seconds;
+        while (now_seconds() < end) {
+                for (unsigned i = 0; i < n; i++)
+                        if (!clients[i].in_flight)
+                                client_send(&clients[i], xleave, &counter);
+                if (poll(pfd, n, 100) == 0)
+                        for (unsigned i = 0; i < n; i++)
+                                clients[i].in_flight = false;   /* lost: send again */
+                for (unsigned i = 0; i < n; i++) {
+                        if (!(pfd[i].revents & POLLIN))
+                                continue;
+                        int k = client_receive(&clients[i]);
+                        received += k > 0;
+                        interleaved += k == 2;
+                }
+        }
+        double elapsed = now_seconds() - start;
+        printf("%.0f replies/s (%llu sent, %llu received in %.1f s, %.1f%% interleaved)\n", received / elapsed,
+               (unsigned long long) counter, (unsigned long long) received, elapsed,
+               received ? 100.0 * interleaved / received : 0.0);
+        return received > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(int argc, char *argv[]) {
         if (argc != 5 && argc != 6) {
-                fprintf(stderr, "usage: %s ADDRESS PORT SECONDS WINDOW [REQUEST]\n", argv[0]);
+                fprintf(stderr, "usage: %s ADDRESS PORT SECONDS WINDOW [REQUEST|basic|xleave]\n", argv[0]);
                 return EXIT_FAILURE;
         }
-        if (argc == 6) {
+        bool clients = argc == 6 && (strcmp(argv[5], "basic") == 0 || strcmp(argv[5], "xleave") == 0);
+        if (argc == 6 && !clients) {
                 FILE *f = fopen(argv[5], "rb");
                 payload_len = f ? fread(payload, 1, sizeof payload, f) : 0;
                 if (f)
@@ -94,6 +191,8 @@ int main(int argc, char *argv[]) {
         }
         double seconds = atof(argv[3]);
         unsigned window = (unsigned) atoi(argv[4]);
+        if (clients)
+                return run_clients(&to, seconds, window, strcmp(argv[5], "xleave") == 0);
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         int size = 4 << 20;
         struct timeval timeout = { 0, 100 * 1000 };

@@ -5,6 +5,11 @@
 # their own. The server runs on CPU 0, the load on CPU 1. Prints replies per
 # second and the server's resident memory; never pass/fail.
 #
+# A second table compares 64 basic clients with 64 clients in interleaved
+# mode (ntp-load's one-address-per-client modes): interleaved replies cost
+# the server a kernel transmit timestamp read back from its error queue and
+# a client log update per reply.
+#
 #   test/bench/server/run.sh [BUILD] [SECONDS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -33,17 +38,33 @@ measure() {
         local pid=$!
         sleep 1
         local rate
-        rate=$(taskset -c 1 "$load" 127.0.0.1 "$port" "$seconds" 64 | awk '{print $1}')
+        rate=$(taskset -c 1 "$load" 127.0.0.1 "$port" "$seconds" 64 $mode | tee "$work/load.out" | awk '{print $1}')
         local rss
         rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
         kill "$pid"; wait "$pid" 2>/dev/null || true
         rm -f "$work/chronyd.pid"
-        printf '| %-8s | %9s | %6s |\n' "$name" "$rate" "$rss"
+        if [ -z "$mode" ]; then
+                printf '| %-8s | %9s | %6s |\n' "$name" "$rate" "$rss"
+        else
+                printf '| %-8s | %-7s | %9s | %11s |\n' "$name" "$mode" "$rate" \
+                        "$(grep -o '[0-9.]*% interleaved' "$work/load.out" | cut -d% -f1)%"
+        fi
 }
 
+mode=
 echo "| server   | replies/s | RSS MB |"
 echo "|----------|-----------|--------|"
 for round in $(seq "$rounds"); do
         measure chronyd 11123 "$chronyd" -x -d -u root -f "$work/chrony.conf"
         measure tempusd 11124 "$build/src/tempusd" --config "$work/tempus.conf"
+done
+
+echo
+echo "| server   | clients | replies/s | interleaved |"
+echo "|----------|---------|-----------|-------------|"
+for round in $(seq "$rounds"); do
+        for mode in basic xleave; do
+                measure chronyd 11123 "$chronyd" -x -d -u root -f "$work/chrony.conf"
+                measure tempusd 11124 "$build/src/tempusd" --config "$work/tempus.conf"
+        done
 done
