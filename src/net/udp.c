@@ -8,6 +8,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "net/socket-util.h"
 #include "net/udp-frame.h"
 #include "net/udp.h"
 #include "shared/sockaddr-util.h"
@@ -18,18 +19,14 @@
 #define CLIENT_PORT_MAX 65535
 #define CLIENT_PORT_TRIES 16
 
-static int set_int_option(int fd, int level, int name, int value) {
-        return setsockopt(fd, level, name, &value, sizeof value) < 0 ? -errno : 0;
-}
-
 static int enable_rx_timestamps(int fd) {
-        return set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+        return socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
 }
 
 /* Software transmit timestamps, taken by the kernel as the datagram leaves
  * for the device, and returned on the error queue without the payload. */
 static int enable_tx_timestamps(int fd) {
-        return set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING,
+        return socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING,
                               SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY);
 }
 
@@ -44,9 +41,9 @@ static int enable_tx_timestamps(int fd) {
  * tell which reply a timestamp is for. Best effort: older kernels may
  * refuse it, and the transmit time read before sending stands. */
 static void enable_server_tx_timestamps(int fd) {
-        if (set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING,
+        if (socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING,
                            SOF_TIMESTAMPING_SOFTWARE | TIMESTAMPING_OPT_RX_FILTER) < 0)
-                (void) set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPING, SOF_TIMESTAMPING_SOFTWARE);
+                (void) socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, SOF_TIMESTAMPING_SOFTWARE);
 }
 
 static int socket_family(int fd) {
@@ -64,31 +61,18 @@ int udp_setup_server_fd(int fd) {
         enable_server_tx_timestamps(fd);
         int family = socket_family(fd);
         if (family == AF_INET)
-                return set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1);
+                return socket_set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
         if (family == AF_INET6)
-                return set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+                return socket_set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
         return family < 0 ? family : 0;
 }
 
 int udp_server_socket(int family, const char *bind_address, uint16_t port, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
-        struct sockaddr_storage a;
-        socklen_t len;
-        int r;
 
-        r = sockaddr_make(family, bind_address, port, &a, &len);
+        int r = socket_bound(family, SOCK_DGRAM, 0, bind_address, port, &fd);
         if (r < 0)
                 return r;
-        fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        r = set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-        if (r >= 0 && family == AF_INET6)
-                r = set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
-        if (r < 0)
-                return r;
-        if (bind(fd, (struct sockaddr *) &a, len) < 0)
-                return -errno;
         r = udp_setup_server_fd(fd);
         if (r < 0)
                 return r;
