@@ -56,6 +56,13 @@ NtsAead *nts_aead_free(NtsAead *a) {
         return NULL;
 }
 
+int nts_aead_set_key(NtsAead *a, const uint8_t key[static NTS_KEY_SIZE]) {
+        gnutls_datum_t k = { .data = (uint8_t *) key, .size = NTS_KEY_SIZE };
+
+        assert(a);
+        return gnutls_aead_cipher_set_key(a->h, &k) < 0 ? -EIO : 0;
+}
+
 int nts_aead_seal(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
                   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_size) {
         size_t n = out_size;
@@ -153,7 +160,7 @@ static int auth_parse(const uint8_t *body, size_t n, const uint8_t **nonce, size
 }
 
 /* Appends an Authenticator over buf[0..*len) with plaintext pt. */
-static int auth_append(uint8_t *buf, size_t size, size_t *len, const uint8_t key[static NTS_KEY_SIZE],
+static int auth_append(uint8_t *buf, size_t size, size_t *len, NtsAead *key,
                        const uint8_t nonce[static NTS_NONCE_SIZE], const uint8_t *pt, size_t pt_len) {
         size_t ct_len = pt_len + NTS_TAG_SIZE;
         size_t field = EF_HEADER + AUTH_HEADER + NTS_NONCE_SIZE + pad4(ct_len);
@@ -167,8 +174,7 @@ static int auth_append(uint8_t *buf, size_t size, size_t *len, const uint8_t key
         write_be16(p + 4, NTS_NONCE_SIZE);
         write_be16(p + 6, (uint16_t) ct_len);
         memcpy(p + 8, nonce, NTS_NONCE_SIZE);
-        int r = nts_aead_encrypt(key, nonce, NTS_NONCE_SIZE, buf, *len, pt, pt_len, p + 8 + NTS_NONCE_SIZE,
-                                 ct_len);
+        int r = nts_aead_seal(key, nonce, NTS_NONCE_SIZE, buf, *len, pt, pt_len, p + 8 + NTS_NONCE_SIZE, ct_len);
         if (r < 0)
                 return r;
         *len += field;
@@ -179,6 +185,7 @@ int nts_client_request_finish(uint8_t *buf, size_t len, size_t size, const uint8
                               const NtsCookie *cookie, unsigned placeholders,
                               const uint8_t c2s[static NTS_KEY_SIZE], const uint8_t nonce[static NTS_NONCE_SIZE]) {
         static const uint8_t zeros[NTS_MAX_COOKIE_SIZE];
+        NtsAead *a;
         int r;
 
         assert(cookie->length > 0 && cookie->length <= NTS_MAX_COOKIE_SIZE);
@@ -188,7 +195,11 @@ int nts_client_request_finish(uint8_t *buf, size_t len, size_t size, const uint8
         for (unsigned i = 0; r >= 0 && i < placeholders; i++)
                 r = nts_ef_append(buf, size, &len, NTS_EF_COOKIE_PLACEHOLDER, zeros, cookie->length);
         if (r >= 0)
-                r = auth_append(buf, size, &len, c2s, nonce, NULL, 0);
+                r = nts_aead_new(c2s, &a);
+        if (r >= 0) {
+                r = auth_append(buf, size, &len, a, nonce, NULL, 0);
+                nts_aead_free(a);
+        }
         return r < 0 ? r : (int) len;
 }
 
@@ -326,16 +337,15 @@ int nts_server_request_parse(const uint8_t *pkt, size_t len, NtsServerRequest *r
         return 0;
 }
 
-bool nts_server_request_verify(const NtsServerRequest *req, const uint8_t *pkt,
-                               const uint8_t c2s[static NTS_KEY_SIZE]) {
+bool nts_server_request_verify(const NtsServerRequest *req, const uint8_t *pkt, NtsAead *c2s) {
         uint8_t pt[NTP_MAX_REQUEST];
-        return nts_aead_decrypt(c2s, req->nonce, req->nonce_len, pkt, req->auth_offset, req->ciphertext,
-                                req->ciphertext_len, pt, sizeof pt) >= 0;
+        return nts_aead_open(c2s, req->nonce, req->nonce_len, pkt, req->auth_offset, req->ciphertext,
+                             req->ciphertext_len, pt, sizeof pt) >= 0;
 }
 
 int nts_server_reply_finish(uint8_t *buf, size_t len, size_t size, const NtsServerRequest *req,
                             const NtsCookie *cookies, unsigned n_cookies,
-                            const uint8_t s2c[static NTS_KEY_SIZE], const uint8_t nonce[static NTS_NONCE_SIZE]) {
+                            NtsAead *s2c, const uint8_t nonce[static NTS_NONCE_SIZE]) {
         uint8_t pt[MAX_PLAINTEXT];
         size_t pt_len = 0;
         int r;

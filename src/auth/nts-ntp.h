@@ -42,10 +42,13 @@ int nts_aead_decrypt(const uint8_t key[static NTS_KEY_SIZE], const uint8_t *nonc
 
 /* The same with the key schedule made once, for a key used again and
  * again (a server key): nts_aead_seal() and nts_aead_open() behave as
- * nts_aead_encrypt() and nts_aead_decrypt(). */
+ * nts_aead_encrypt() and nts_aead_decrypt(). nts_aead_set_key() gives a
+ * handle another key, which costs a key schedule but no new handle: the
+ * server keeps one handle for each direction of its clients' keys. */
 typedef struct NtsAead NtsAead;
 int nts_aead_new(const uint8_t key[static NTS_KEY_SIZE], NtsAead **ret);
 NtsAead *nts_aead_free(NtsAead *a);
+int nts_aead_set_key(NtsAead *a, const uint8_t key[static NTS_KEY_SIZE]);
 int nts_aead_seal(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
                   const uint8_t *pt, size_t pt_len, uint8_t *out, size_t out_size);
 int nts_aead_open(NtsAead *a, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
@@ -107,15 +110,15 @@ typedef struct NtsServerRequest {
  * or they break RFC 8915 section 5.7 (no Unique Identifier, not exactly
  * one cookie, placeholders of another size, the Authenticator not last). */
 int nts_server_request_parse(const uint8_t *pkt, size_t len, NtsServerRequest *ret);
-/* Whether the request was made with this c2s key. */
-bool nts_server_request_verify(const NtsServerRequest *req, const uint8_t *pkt,
-                               const uint8_t c2s[static NTS_KEY_SIZE]);
+/* Whether the request was made with the c2s key, which the handle holds. */
+bool nts_server_request_verify(const NtsServerRequest *req, const uint8_t *pkt, NtsAead *c2s);
 
 /* Completes a reply whose header is in buf[0..len): the request's Unique
- * Identifier and an Authenticator, made with the s2c key and nonce, whose
- * encrypted part holds the cookies. Returns the length or -ENOBUFS. */
+ * Identifier and an Authenticator, made with the s2c key (the handle's)
+ * and nonce, whose encrypted part holds the cookies. Returns the length or
+ * -ENOBUFS. */
 int nts_server_reply_finish(uint8_t *buf, size_t len, size_t size, const NtsServerRequest *req,
                             const NtsCookie *cookies, unsigned n_cookies,
-                            const uint8_t s2c[static NTS_KEY_SIZE], const uint8_t nonce[static NTS_NONCE_SIZE]);
+                            NtsAead *s2c, const uint8_t nonce[static NTS_NONCE_SIZE]);
 /* Completes a NTS NAK whose KoD header is in buf[0..len). */
 int nts_server_nak_finish(uint8_t *buf, size_t len, size_t size, const NtsServerRequest *req);

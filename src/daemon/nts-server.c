@@ -62,6 +62,10 @@ struct NtsServer {
         sd_event_source *reaper;
         NtsServerKeys keys;
         sd_event_source *rotate_timer;
+        /* Handles for the keys of the client at hand, given its keys for
+         * each request: a key schedule each, but no handle made and freed
+         * for every reply. */
+        NtsAead *c2s, *s2c;
 };
 
 /* ---- connections ---------------------------------------------------------- */
@@ -545,6 +549,8 @@ NtsServer *nts_server_free(NtsServer *s) {
         if (s->creds)
                 gnutls_certificate_free_credentials(s->creds);
         nts_server_keys_clear(&s->keys);
+        nts_aead_free(s->c2s);
+        nts_aead_free(s->s2c);
         free(s);
         return NULL;
 }
@@ -561,6 +567,9 @@ int nts_server_new(Manager *m, NtsServer **ret) {
                 return log_oom();
         s->manager = m;
         s->listening = true;
+        static const uint8_t no_key[NTS_KEY_SIZE];
+        if (nts_aead_new(no_key, &s->c2s) < 0 || nts_aead_new(no_key, &s->s2c) < 0)
+                return log_error_errno(-EIO, "Failed to set up the NTS server's ciphers.");
         r = load_credentials(s);
         if (r < 0)
                 return r;
@@ -624,8 +633,10 @@ NtsAnswer nts_server_answer(NtsServer *s, const UdpMessage *msg, const NtpPacket
                 s->manager->counters.nts_naks++;
                 return answer_nak(&req, msg, out);
         }
+        if (nts_aead_set_key(s->c2s, c2s) < 0 || nts_aead_set_key(s->s2c, s2c) < 0)
+                goto done;
         /* Section 5.7: a request whose Authenticator fails gets nothing. */
-        if (!nts_server_request_verify(&req, msg->data, c2s))
+        if (!nts_server_request_verify(&req, msg->data, s->c2s))
                 goto done;
         unsigned n = reply_cookies(&req, out->len, msg->len);
         for (unsigned i = 0; i < n; i++)
@@ -634,8 +645,8 @@ NtsAnswer nts_server_answer(NtsServer *s, const UdpMessage *msg, const NtpPacket
                         goto done;
         if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof nonce) < 0)
                 goto done;
-        int k = nts_server_reply_finish(out->data, out->len, MIN(sizeof out->data, msg->len), &req, cookies, n, s2c,
-                                        nonce);
+        int k = nts_server_reply_finish(out->data, out->len, MIN(sizeof out->data, msg->len), &req, cookies, n,
+                                        s->s2c, nonce);
         if (k >= 0) {
                 out->len = (size_t) k;
                 s->manager->counters.nts_authenticated++;

@@ -33,6 +33,7 @@ static void check_request(const uint8_t *data, size_t size) {
         NtsServerKeys keys = {};
         uint8_t a[32], b[32], reply[2048] = { 0x24 }, nonce[16] = { 5 };
         NtsCookie cookie;
+        NtsAead *aead;
 
         if (nts_server_request_parse(data, size, &req) < 0)
                 return;
@@ -41,12 +42,17 @@ static void check_request(const uint8_t *data, size_t size) {
                 abort();
         nts_server_keys_rotate(&keys, server_key, 0);
         (void) nts_cookie_open(&keys, req.cookie, req.cookie_len, a, b);
-        (void) nts_server_request_verify(&req, data, c2s);
+        if (nts_aead_new(c2s, &aead) < 0)
+                abort();
+        (void) nts_server_request_verify(&req, data, aead);
         if (nts_cookie_seal(&keys, c2s, s2c, nonce, &cookie) < 0)
                 abort();
         nts_server_keys_clear(&keys);
-        int k = nts_server_reply_finish(reply, 48, size < sizeof reply ? size : sizeof reply, &req, &cookie, 1, s2c,
+        if (nts_aead_set_key(aead, s2c) < 0)
+                abort();
+        int k = nts_server_reply_finish(reply, 48, size < sizeof reply ? size : sizeof reply, &req, &cookie, 1, aead,
                                         nonce);
+        nts_aead_free(aead);
         if (k > (int) size)
                 abort();
 }

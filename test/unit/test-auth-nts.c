@@ -266,14 +266,20 @@ static int make_request(uint8_t *buf, size_t size, unsigned placeholders) {
 static int make_reply(const uint8_t *req_buf, size_t req_len, uint8_t *buf, size_t size, unsigned n) {
         NtsServerRequest req;
         NtsCookie cookies[8];
+        NtsAead *a;
         assert_int_equal(nts_server_request_parse(req_buf, req_len, &req), 0);
-        assert_true(nts_server_request_verify(&req, req_buf, c2s));
+        assert_int_equal(nts_aead_new(c2s, &a), 0);
+        assert_true(nts_server_request_verify(&req, req_buf, a));
         for (unsigned i = 0; i < n; i++)
                 cookies[i] = cookie_of((uint8_t) (0x10 + i), 100);
         memset(buf, 0, 48);
         buf[0] = 0x24;
         buf[1] = 2;
-        return nts_server_reply_finish(buf, 48, size, &req, cookies, n, s2c, nonce);
+        /* The server's way: one handle, given each key in turn. */
+        assert_int_equal(nts_aead_set_key(a, s2c), 0);
+        int len = nts_server_reply_finish(buf, 48, size, &req, cookies, n, a, nonce);
+        nts_aead_free(a);
+        return len;
 }
 
 static void request_and_reply_round_trip(void **state) {
@@ -287,7 +293,10 @@ static void request_and_reply_round_trip(void **state) {
         assert_int_equal(nts_server_request_parse(rq, (size_t) rq_len, &req), 0);
         assert_int_equal(req.placeholders, 2);
         assert_int_equal(req.cookie_len, 100);
-        assert_false(nts_server_request_verify(&req, rq, s2c));
+        NtsAead *wrong;
+        assert_int_equal(nts_aead_new(s2c, &wrong), 0);
+        assert_false(nts_server_request_verify(&req, rq, wrong));
+        nts_aead_free(wrong);
 
         int rp_len = make_reply(rq, (size_t) rq_len, rp, sizeof rp, 3);
         /* Never larger than the request. */

@@ -5,7 +5,10 @@
 # namespace of its own, the load on CPU 1. Prints NTS-KE handshakes per
 # second (nts-load ke, one after another) and NTS-authenticated NTP
 # replies per second (ntp-load sending one NTS request from nts-load);
-# never pass/fail.
+# never pass/fail. The two servers take turns going first, round by
+# round, so that a slow spell of the machine does not fall on one of them
+# only; after the rounds it prints each server's median, minimum and
+# maximum.
 #
 #   test/bench/server/nts-run.sh [BUILD] [SECONDS] [ROUNDS]
 set -euo pipefail
@@ -58,12 +61,33 @@ measure() {
         rate=$(taskset -c 1 "$load" 127.0.0.1 "$port" "$seconds" 64 "$work/request.bin" | awk '{print $1}')
         kill "$pid"; wait "$pid" 2>/dev/null || true
         rm -f "$work/chronyd.pid"
-        printf '| %-8s | %12s | %15s |\n' "$name" "$ke" "$rate"
+        printf '| %5s | %-8s | %12s | %15s |\n' "$round" "$name" "$ke" "$rate"
+        echo "$ke" >> "$work/$name.ke"
+        echo "$rate" >> "$work/$name.rate"
 }
 
-echo "| server   | handshakes/s | NTS replies/s |"
-echo "|----------|--------------|---------------|"
+# median min max of the numbers in a file, one a line
+summary() {
+        sort -n "$1" | awk '{ v[NR] = $1 } END {
+                m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                printf "%d (%d-%d)", m, v[1], v[NR] }'
+}
+
+run_chronyd() { measure chronyd 14460 "$chronyd" -x -d -u root -f "$work/chrony.conf"; }
+run_tempusd() { measure tempusd 14461 "$build/src/tempusd" --config "$work/tempus.conf"; }
+
+echo "| round | server   | handshakes/s | NTS replies/s |"
+echo "|------:|----------|-------------:|--------------:|"
 for round in $(seq "$rounds"); do
-        measure chronyd 14460 "$chronyd" -x -d -u root -f "$work/chrony.conf"
-        measure tempusd 14461 "$build/src/tempusd" --config "$work/tempus.conf"
+        if [ $((round % 2)) -eq 1 ]; then
+                run_chronyd; run_tempusd
+        else
+                run_tempusd; run_chronyd
+        fi
+done
+echo
+echo "| server   | handshakes/s: median (min-max) | NTS replies/s: median (min-max) |"
+echo "|----------|-------------------------------:|--------------------------------:|"
+for name in chronyd tempusd; do
+        printf '| %-8s | %30s | %31s |\n' "$name" "$(summary "$work/$name.ke")" "$(summary "$work/$name.rate")"
 done
