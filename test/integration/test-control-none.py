@@ -35,6 +35,9 @@ OPTIONS = "iburst minpoll 4 maxpoll 4"
 FIRST, LAST, EVERY = 30, 80, 5                  # seconds after the clients start
 TOLERANCE = 0.0003                              # median distance from the expectation, s
 BOUND = 0.002                                   # every report within 2 ms of 0
+# chronyd's own log is only a check of the set-up: a line of its may carry
+# a correction still on its way after a slow start on a busy machine.
+CHRONY_LOG_BOUND = 0.005
 
 
 def expected_offset(path, at=None):
@@ -94,7 +97,7 @@ def check_frequency(last):
             fail("%s's Frequency is %+.3f ppm; the system clock runs %.0f ppm slow" % (name, ppm, DRIFT_PPM))
 
 
-def check_tracking_log(path, name, rows, since, least):
+def check_tracking_log(path, name, rows, since, least, bound):
     """Rem. corr. (column 11) in chrony's sign: positive when the system
     clock is slow; each line against the offset at its own time."""
     rows = [r for r in rows if log_time(r) >= since]
@@ -103,9 +106,9 @@ def check_tracking_log(path, name, rows, since, least):
     for r in rows:
         log("%s tracking log %s: Rem. corr. %s, expected %+.6f"
             % (name, r[1], r[10], -expected_offset(path, log_time(r))))
-        if not 0 < float(r[10]) <= BOUND:
-            fail("%s's Rem. corr. is %s while the system clock is slow: it must be positive and at most 2 ms"
-                 % (name, r[10]))
+        if not 0 < float(r[10]) <= bound:
+            fail("%s's Rem. corr. is %s while the system clock is slow: it must be positive and at most %.0f ms"
+                 % (name, r[10], bound * 1e3))
     miss = statistics.median(abs(float(r[10]) + expected_offset(path, log_time(r))) for r in rows)
     if miss > TOLERANCE:
         fail("%s's Rem. corr. is %.0f us from the system clock's offset (median), more than %.0f us"
@@ -125,8 +128,8 @@ def test(args, wd):
     check_offsets(samples)
     check_frequency(samples[-1])
     # chronyd skips updates for samples its delay test rejects.
-    check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST, 1)
-    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST, 2)
+    check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST, 1, CHRONY_LOG_BOUND)
+    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST, 2, BOUND)
     for line in path.summary():
         log("relay " + line)
 
