@@ -595,14 +595,20 @@ static void json_source(FILE *f, const CtlSourceInfo *s) {
         fputc('}', f);
 }
 
-static void json_sources_array(FILE *f, const CtlSourceInfo *s, size_t n) {
+/* A JSON array of the sources, each written by write_one. */
+static void json_source_array(FILE *f, const CtlSourceInfo *s, size_t n,
+                              void (*write_one)(FILE *f, const CtlSourceInfo *s)) {
         fputc('[', f);
         for (size_t i = 0; i < n; i++) {
                 if (i > 0)
                         fputc(',', f);
-                json_source(f, &s[i]);
+                write_one(f, &s[i]);
         }
         fputc(']', f);
+}
+
+static void json_sources_array(FILE *f, const CtlSourceInfo *s, size_t n) {
+        json_source_array(f, s, n, json_source);
 }
 
 void ctl_json_sources(FILE *f, const CtlSourceInfo *s, size_t n) {
@@ -629,13 +635,8 @@ static void json_authdata(FILE *f, const CtlSourceInfo *s) {
 }
 
 void ctl_json_authdata(FILE *f, const CtlSourceInfo *s, size_t n) {
-        fputc('[', f);
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0)
-                        fputc(',', f);
-                json_authdata(f, &s[i]);
-        }
-        fputs("]\n", f);
+        json_source_array(f, s, n, json_authdata);
+        fputc('\n', f);
 }
 
 static void json_ntpdata(FILE *f, const CtlSourceInfo *s) {
@@ -675,13 +676,8 @@ static void json_ntpdata(FILE *f, const CtlSourceInfo *s) {
 }
 
 void ctl_json_ntpdata(FILE *f, const CtlSourceInfo *s, size_t n) {
-        fputc('[', f);
-        for (size_t i = 0; i < n; i++) {
-                if (i > 0)
-                        fputc(',', f);
-                json_ntpdata(f, &s[i]);
-        }
-        fputs("]\n", f);
+        json_source_array(f, s, n, json_ntpdata);
+        fputc('\n', f);
 }
 
 static void json_tracking_members(FILE *f, bool *first, const CtlTracking *t) {
