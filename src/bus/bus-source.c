@@ -78,7 +78,7 @@ static void fill_ntpdata(BusSourceProps *p, const Source *s) {
                                                                NSEC_PER_USEC) : 0;
         p->dispersion = s->has_reply ? s->last_sample.dispersion : 0;
         p->xleave = s->spec.xleave;
-        p->interleaved = s->xleave.last_interleaved;
+        p->interleaved = source_last_interleaved(s);
         p->authenticated = s->spec.key != 0 && s->has_reply;
         bool sampled = s->n_tx_kernel + s->n_tx_daemon > 0;
         snprintf(p->tx_timestamping, sizeof p->tx_timestamping, "%s",
@@ -90,7 +90,7 @@ static void fill_ntpdata(BusSourceProps *p, const Source *s) {
         p->total_valid_rx = s->n_replies;
         p->kernel_tx_samples = s->n_tx_kernel;
         p->daemon_tx_samples = s->n_tx_daemon;
-        p->interleaved_replies = s->xleave.n_interleaved;
+        p->interleaved_replies = source_interleaved_count(s);
 }
 
 void bus_source_props_fill(BusSourceProps *p, const Source *s, const KeyTable *keys, const char *link,

@@ -148,10 +148,10 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
                         return -EINVAL;
         if (s.minpoll > s.maxpoll)
                 return fail(reason, "minpoll is larger than maxpoll");
+        if (kind == SOURCE_KIND_PEER && s.nts)
+                return fail(reason, "nts applies to Server= and Pool= only (NTS has no symmetric mode)");
         if (s.nts && s.key != 0)
                 return fail(reason, "nts and key= exclude each other: a source has one kind of authentication");
-        if (kind == SOURCE_KIND_PEER && s.xleave)
-                return fail(reason, "xleave is not supported on Peer= (symmetric interleaved mode is not implemented)");
         s.host = strdup(host);
         if (!s.host)
                 return -ENOMEM;

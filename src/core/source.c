@@ -96,7 +96,8 @@ int source_new(unsigned id, const SourceSpec *spec, const char *name,
         s->stratum = NTP_MAX_STRATUM;
         s->leap = NTP_LEAP_UNSYNC;
         s->state = SELECT_UNUSABLE;
-        xleave_init(&s->xleave, spec->xleave);
+        xleave_init(&s->xleave, spec->xleave && spec->kind != SOURCE_KIND_PEER);
+        xleave_sym_init(&s->sym, spec->xleave && spec->kind == SOURCE_KIND_PEER);
         sourcestats_init(&s->stats);
         *ret = TAKE_PTR(s);
         return 0;
@@ -154,11 +155,10 @@ static uint64_t rx_cookie_from(uint64_t cookie) {
 }
 
 /* The packet itself: client mode, or symmetric active for a peer, which
- * echoes the peer's last transmit timestamp and our receive time of it
- * (RFC 5905 section 9). */
-static void fill_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
+ * echoes the peer's last packet (RFC 5905 section 9, or interleaved, see
+ * xleave-sym.h). poll: not a packet sent at once in answer to the peer. */
+static void fill_request(Source *s, bool poll, nsec_t now, uint64_t cookie, NtpPacket *ret) {
         s->waiting = true;
-        s->cookie = cookie;
         s->t1 = now;
         s->n_requests++;
 
@@ -172,9 +172,9 @@ static void fill_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret)
         };
         if (source_is_peer(s)) {
                 ret->mode = NTP_MODE_SYMMETRIC_ACTIVE;
-                ret->origin_ts = s->peer_tx;
-                ret->receive_ts = s->peer_rx;
+                (void) xleave_sym_prepare(&s->sym, poll, cookie, ret);
         }
+        s->cookie = ret->transmit_ts;
 }
 
 void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
@@ -183,29 +183,52 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
         source_shift_reach(s);
         if (s->burst_left > 0)
                 s->burst_left--;
-        fill_request(s, now, cookie, ret);
-        xleave_prepare_request(&s->xleave, answered, rx_cookie_from(cookie), ret);
+        fill_request(s, true, now, cookie, ret);
+        if (!source_is_peer(s))
+                xleave_prepare_request(&s->xleave, answered, rx_cookie_from(cookie), ret);
 }
 
 void source_build_response(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret) {
         assert(source_is_peer(s));
-        fill_request(s, now, cookie, ret);
+        fill_request(s, false, now, cookie, ret);
 }
 
-void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4) {
-        if (!source_is_peer(s) || (p->mode != NTP_MODE_SYMMETRIC_ACTIVE && p->mode != NTP_MODE_SYMMETRIC_PASSIVE))
-                return;
-        s->peer_tx = p->transmit_ts;
-        s->peer_rx = ntp_timestamp_from_nsec(t4);
+bool source_peer_wants_response(const Source *s, SourceReply r, const NtpPacket *p, nsec_t t4) {
+        if (!source_is_peer(s) || p->mode != NTP_MODE_SYMMETRIC_ACTIVE)
+                return false;
+        if (r != SOURCE_REPLY_BOGUS && r != SOURCE_REPLY_UNEXPECTED)
+                return false;
+        if (s->sym.sent.valid && t4 - s->t1 < SOURCE_RESPONSE_MIN_GAP)
+                return false;
+        /* UNEXPECTED: an answer to our latest packet that has one already,
+         * or the peer's own poll. */
+        return !(s->sym.enabled && r == SOURCE_REPLY_UNEXPECTED && s->sym.received.answered);
+}
+
+bool source_last_interleaved(const Source *s) {
+        return source_is_peer(s) ? s->sym.last_interleaved : s->xleave.last_interleaved;
+}
+
+uint64_t source_interleaved_count(const Source *s) {
+        return source_is_peer(s) ? s->sym.n_interleaved : s->xleave.n_interleaved;
 }
 
 void source_request_sent(Source *s, nsec_t t1) {
         s->t1 = t1;
         s->t1_kernel = false;
+        if (source_is_peer(s))
+                xleave_sym_sent(&s->sym, s->cookie, t1);
 }
 
 void source_request_timestamped(Source *s, nsec_t t1) {
         if (!s->waiting || s->t1_kernel || t1 < s->t1 || t1 - s->t1 > TX_TIMESTAMP_MAX_LAG)
+                return;
+        s->t1 = t1;
+        s->t1_kernel = true;
+}
+
+void source_peer_timestamped(Source *s, NtpTimestamp transmit, nsec_t t1) {
+        if (!xleave_sym_tx_timestamp(&s->sym, transmit, t1, TX_TIMESTAMP_MAX_LAG))
                 return;
         s->t1 = t1;
         s->t1_kernel = true;
@@ -243,17 +266,49 @@ static SourceReply check_fresh(const Source *s, const NtpPacket *p, XleaveReply 
         return SOURCE_REPLY_OK;
 }
 
-static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5], XleaveReply *ret_kind) {
+/* What an answer is: a server's reply (xleave.h) or a peer's packet
+ * (xleave-sym.h), and whether it is interleaved. */
+typedef struct AnswerKind {
+        XleaveReply reply;
+        XsymKind packet;
+        bool interleaved;
+} AnswerKind;
+
+/* A peer's packet: a duplicate is dropped before anything else (it must
+ * not become what we echo, nor be answered). */
+static SourceReply check_peer_origin(const Source *s, const NtpPacket *p, AnswerKind *k) {
+        k->packet = xleave_sym_classify(&s->sym, p);
+        k->interleaved = k->packet == XSYM_INTERLEAVED;
+        if (k->packet == XSYM_DUPLICATE)
+                return SOURCE_REPLY_DUPLICATE;
         if (!s->waiting)
                 return SOURCE_REPLY_UNEXPECTED;
+        if (k->packet == XSYM_BOGUS)
+                return SOURCE_REPLY_BOGUS;
+        if (k->interleaved && xleave_sym_is_stale(&s->sym, p, server_rounding(p)))
+                return SOURCE_REPLY_DUPLICATE;
+        return SOURCE_REPLY_OK;
+}
+
+static SourceReply check_server_origin(const Source *s, const NtpPacket *p, AnswerKind *k) {
+        if (!s->waiting)
+                return SOURCE_REPLY_UNEXPECTED;
+        k->reply = xleave_classify(&s->xleave, s->cookie, p);
+        k->interleaved = k->reply == XLEAVE_REPLY_INTERLEAVED;
+        if (k->reply == XLEAVE_REPLY_FOREIGN)
+                return SOURCE_REPLY_BOGUS;
+        return check_fresh(s, p, k->reply);
+}
+
+static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[static 5], AnswerKind *k) {
+        SourceReply r;
+
         if (!source_is_peer(s) ? p->mode != NTP_MODE_SERVER
                                : p->mode != NTP_MODE_SYMMETRIC_ACTIVE && p->mode != NTP_MODE_SYMMETRIC_PASSIVE)
-                return SOURCE_REPLY_BAD_MODE;
-        *ret_kind = xleave_classify(&s->xleave, s->cookie, p);
-        if (*ret_kind == XLEAVE_REPLY_FOREIGN)
-                return SOURCE_REPLY_BOGUS;
-        if (check_fresh(s, p, *ret_kind) != SOURCE_REPLY_OK)
-                return SOURCE_REPLY_DUPLICATE;
+                return !s->waiting && !source_is_peer(s) ? SOURCE_REPLY_UNEXPECTED : SOURCE_REPLY_BAD_MODE;
+        r = source_is_peer(s) ? check_peer_origin(s, p, k) : check_server_origin(s, p, k);
+        if (r != SOURCE_REPLY_OK)
+                return r;
         if (ntp_packet_is_kod(p, kod))
                 return SOURCE_REPLY_KOD;
         if (p->leap == NTP_LEAP_UNSYNC || p->stratum == 0 || p->stratum >= NTP_MAX_STRATUM)
@@ -267,7 +322,7 @@ static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[st
          * interleaved reply's transmit timestamp is the previous reply's,
          * checked against its own receive timestamp by check_fresh().) */
         if (p->receive_ts == 0 || p->transmit_ts == 0 ||
-            (*ret_kind == XLEAVE_REPLY_BASIC &&
+            (!k->interleaved &&
              ntp_timestamp_diff(p->transmit_ts, p->receive_ts) < -server_rounding(p)))
                 return SOURCE_REPLY_BAD_TIMESTAMPS;
         if (ntp_short_to_seconds(p->root_delay) / 2 + ntp_short_to_seconds(p->root_dispersion) >=
@@ -374,15 +429,59 @@ static void record_reply(Source *s, const NtpPacket *p, nsec_t t4) {
         s->last_rx = t4;
 }
 
+/* T1..T4 of the exchange an answer measures, and whether T1 was the
+ * kernel's. */
+typedef struct ExchangeTimes {
+        nsec_t t1, t4;
+        NtpTimestamp t2, t3;
+        bool t1_kernel;
+        bool known;             /* the times are known */
+        bool fresh;             /* and give a sample not taken before */
+} ExchangeTimes;
+
+/* This exchange, or in interleaved mode the previous one. */
+static ExchangeTimes answer_times(const Source *s, const AnswerKind *k, const NtpPacket *p, nsec_t t4) {
+        ExchangeTimes e = {};
+
+        if (source_is_peer(s)) {
+                e.known = e.fresh = xleave_sym_sample_times(&s->sym, k->packet, p, t4, &e.t1, &e.t2, &e.t3,
+                                                            &e.t4, &e.t1_kernel);
+                return e;
+        }
+        xleave_sample_times(&s->xleave, k->reply, s->t1, p, t4, &e.t1, &e.t2, &e.t3, &e.t4);
+        e.t1_kernel = k->interleaved ? s->prev_t1_kernel : s->t1_kernel;
+        e.known = true;
+        e.fresh = !xleave_sample_is_repeat(&s->xleave, k->reply);
+        return e;
+}
+
+/* A peer's packet, good or not for us, becomes what our next packet
+ * echoes: unless it is a duplicate or of another mode. */
+static void note_peer_packet(Source *s, const NtpPacket *p, const AnswerKind *k, SourceReply r, nsec_t t4,
+                             bool sampled) {
+        if (!source_is_peer(s) || r == SOURCE_REPLY_DUPLICATE || r == SOURCE_REPLY_BAD_MODE)
+                return;
+        xleave_sym_received(&s->sym, p, k->packet, t4, sampled);
+}
+
+/* The answer is ours and good: what the next one is checked against. */
+static void accept_answer(Source *s, const NtpPacket *p, const AnswerKind *k, nsec_t t4, bool sampled) {
+        record_reply(s, p, t4);
+        if (source_is_peer(s)) {
+                note_peer_packet(s, p, k, SOURCE_REPLY_OK, t4, sampled);
+                return;
+        }
+        xleave_reply_accepted(&s->xleave, k->reply, s->t1, p, t4);
+        s->prev_t1_kernel = s->t1_kernel;
+}
+
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample) {
-        XleaveReply kind = XLEAVE_REPLY_BASIC;
+        AnswerKind k = { .reply = XLEAVE_REPLY_BASIC, .packet = XSYM_BOGUS };
         char kod[5];
-        double offset, delay;
-        nsec_t e1, e4;
-        NtpTimestamp e2, e3;
+        double offset = 0, delay = 0;
 
         assert(s && p);
-        SourceReply r = check_header(s, p, kod, &kind);
+        SourceReply r = check_header(s, p, kod, &k);
         if (r == SOURCE_REPLY_KOD)
                 handle_kod(s, p, kod);
         if (r == SOURCE_REPLY_UNSYNCHRONIZED) {
@@ -396,25 +495,23 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         if (r != SOURCE_REPLY_OK) {
                 if (r != SOURCE_REPLY_UNEXPECTED && r != SOURCE_REPLY_BOGUS)
                         s->n_rejected++;
+                note_peer_packet(s, p, &k, r, t4, false);
                 return r;
         }
 
-        /* T1..T4 of the exchange the reply measures: this one, or in
-         * interleaved mode the previous one. */
-        xleave_sample_times(&s->xleave, kind, s->t1, p, t4, &e1, &e2, &e3, &e4);
-        ntp_sample_compute(e1, e2, e3, e4, &offset, &delay);
-        if (delay < -1e-3 || delay > 16.0 || !isfinite(offset)) {
-                s->n_rejected++;
-                return SOURCE_REPLY_BAD_TIMESTAMPS;
+        ExchangeTimes e = answer_times(s, &k, p, t4);
+        if (e.known) {
+                ntp_sample_compute(e.t1, e.t2, e.t3, e.t4, &offset, &delay);
+                if (delay < -1e-3 || delay > 16.0 || !isfinite(offset)) {
+                        s->n_rejected++;
+                        note_peer_packet(s, p, &k, SOURCE_REPLY_BAD_TIMESTAMPS, t4, false);
+                        return SOURCE_REPLY_BAD_TIMESTAMPS;
+                }
         }
-
-        bool repeat = xleave_sample_is_repeat(&s->xleave, kind);
-        bool tx_kernel = kind == XLEAVE_REPLY_INTERLEAVED ? s->prev_t1_kernel : s->t1_kernel;
-        record_reply(s, p, t4);
-        xleave_reply_accepted(&s->xleave, kind, s->t1, p, t4);
-        s->prev_t1_kernel = s->t1_kernel;
-        if (repeat)
+        accept_answer(s, p, &k, t4, e.fresh && !k.interleaved);
+        if (!e.fresh)
                 return SOURCE_REPLY_NO_SAMPLE;
+        bool tx_kernel = e.t1_kernel;
         if (tx_kernel)
                 s->n_tx_kernel++;
         else
@@ -423,10 +520,10 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
 
         /* RFC 5905 section 8: dispersion = rho_server + rho_local + PHI * (T4 - T1). */
         SourceSample sample = {
-                .time = e1 + (e4 - e1) / 2,
+                .time = e.t1 + (e.t4 - e.t1) / 2,
                 .offset = offset,
                 .delay = MAX(delay, MIN_DELAY),
-                .dispersion = ldexp(1.0, p->precision) + CLOCK_PRECISION + NTP_PHI * nsec_diff(e4, e1),
+                .dispersion = ldexp(1.0, p->precision) + CLOCK_PRECISION + NTP_PHI * nsec_diff(e.t4, e.t1),
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
         };
@@ -443,6 +540,7 @@ void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doff
         if (s->waiting)
                 s->t1 += seconds_to_nsec(doffset);
         xleave_shift(&s->xleave, seconds_to_nsec(doffset));
+        xleave_sym_shift(&s->sym, seconds_to_nsec(doffset));
 }
 
 void source_clock_stepped(Source *s, double step) {
@@ -450,6 +548,7 @@ void source_clock_stepped(Source *s, double step) {
         if (s->waiting)
                 s->t1 += seconds_to_nsec(step);
         xleave_shift(&s->xleave, seconds_to_nsec(step));
+        xleave_sym_shift(&s->sym, seconds_to_nsec(step));
         source_burst(s);
 }
 

@@ -15,12 +15,15 @@
 #include "core/selection.h"
 #include "core/sourcestats.h"
 #include "core/xleave.h"
+#include "core/xleave-sym.h"
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
 
 /* Requests in an iburst, and their spacing. */
 #define SOURCE_IBURST_COUNT 4
 #define SOURCE_BURST_INTERVAL 2.0
+/* A peer's packet is answered at once only this long after our latest. */
+#define SOURCE_RESPONSE_MIN_GAP (NSEC_PER_SEC / 2)
 
 typedef enum SourceReply {
         SOURCE_REPLY_OK,
@@ -75,12 +78,13 @@ typedef struct Source {
         nsec_t t1;                      /* cooked transmit time */
         bool t1_kernel;                 /* t1 is the kernel's transmit timestamp */
 
-        /* Symmetric mode (Peer=): the peer's last transmit timestamp and
-         * when we received it, which our next packet echoes. */
-        NtpTimestamp peer_tx, peer_rx;
+        /* Symmetric mode (Peer=), basic or interleaved: what our next
+         * packet echoes and which packets of the peer answer ours. */
+        XleaveSym sym;
 
-        /* Interleaved mode (xleave), and whether the previous exchange's
-         * t1 was the kernel's (an interleaved sample uses it). */
+        /* Interleaved client mode (xleave on a server), and whether the
+         * previous exchange's t1 was the kernel's (an interleaved sample
+         * uses it). */
         XleaveClient xleave;
         bool prev_t1_kernel;
 
@@ -154,15 +158,25 @@ void source_poll_without_request(Source *s);
 /* For a peer (symmetric mode): a packet sent at once in answer to one of
  * the peer's own, outside the poll schedule (the reachability register and
  * any burst are left alone). cookie must be our transmit time as an NTP
- * timestamp: the peer computes its sample with it. */
+ * timestamp: the peer computes its sample with it (in interleaved mode the
+ * packet carries the time our previous one left instead, see
+ * xleave-sym.h). */
 void source_build_response(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret);
-/* A packet from a peer, good or not for us: its transmit timestamp and our
- * receive time t4 (cooked) go into our next packet. Call before
- * source_process_reply(). */
-void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4);
 static inline bool source_is_peer(const Source *s) {
         return s->spec.kind == SOURCE_KIND_PEER;
 }
+/* Whether a peer's packet that source_process_reply() found BOGUS or
+ * UNEXPECTED, received at t4, is to be answered at once: the peer's own
+ * poll, which we answer so that it gets a sample. Not when our latest
+ * packet went less than SOURCE_RESPONSE_MIN_GAP before (two peers whose
+ * packets crossed would otherwise answer each other's answers without
+ * end), nor in interleaved mode to a second answer to our latest packet
+ * (we wait for our own poll, which the peer answers in interleaved mode). */
+bool source_peer_wants_response(const Source *s, SourceReply r, const NtpPacket *p, nsec_t t4);
+/* The last answer, from a server or a peer, was in interleaved mode, and
+ * how many were. */
+bool source_last_interleaved(const Source *s);
+uint64_t source_interleaved_count(const Source *s);
 
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
@@ -171,10 +185,15 @@ void source_request_sent(Source *s, nsec_t t1);
  * is in flight and t1 is no earlier than the time read before sending
  * and at most TX_TIMESTAMP_MAX_LAG later (anything else is not ours). */
 void source_request_timestamped(Source *s, nsec_t t1);
+/* The same for a peer, whose packets leave from a shared server socket:
+ * transmit names the packet (its transmit field). */
+void source_peer_timestamped(Source *s, NtpTimestamp transmit, nsec_t t1);
 
 /* Checks a reply received at cooked time t4 and, if good, adds its sample.
  * *ret_sample gets the measurement when SOURCE_REPLY_OK. An interleaved
- * reply measures the previous exchange. */
+ * reply measures the previous exchange. For a peer, every packet but a
+ * duplicate or one of another mode also becomes what our next packet
+ * echoes (RFC 5905 section 9: that restarts the protocol). */
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample);
 
 void source_apply_clock_change(Source *s, nsec_t when, double dfreq, double doffset);

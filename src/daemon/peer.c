@@ -282,15 +282,16 @@ void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt)
                 return;
         nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
         peer_note_packet_address(p, msg);
-        source_peer_packet(s, pkt, t4);
         SourceReply r = engine_process_reply(m->engine, s, pkt, t4);
-        if (r == SOURCE_REPLY_OK) {
+        if (r == SOURCE_REPLY_OK || r == SOURCE_REPLY_NO_SAMPLE)
                 s->rx_kernel = msg->rx_kernel;
+        if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &s->last_sample);
                 peer_log_statistics(p);
                 manager_arm_discipline_timer(m);
-        } else if ((r == SOURCE_REPLY_BOGUS || r == SOURCE_REPLY_UNEXPECTED) &&
-                   pkt->mode == NTP_MODE_SYMMETRIC_ACTIVE)
+        } else if (r == SOURCE_REPLY_NO_SAMPLE)
+                manager_schedule_status(m);
+        else if (source_peer_wants_response(s, r, pkt, t4))
                 (void) peer_send_symmetric(p, true);
         else
                 log_debug("Packet from peer %s rejected: %s", s->address_string, source_reply_to_string(r));

@@ -186,7 +186,7 @@ static void responder_read_tx_reports(Responder *r, int fd) {
                                                   ? manager_find_symmetric_peer(m, (const struct sockaddr *) &t->dest)
                                                   : NULL;
                         if (symmetric) {
-                                source_request_timestamped(symmetric->source, tx);
+                                source_peer_timestamped(symmetric->source, reply.transmit_ts, tx);
                                 continue;
                         }
                         if (!m->ratelimit)
