@@ -108,12 +108,15 @@ bool xleave_sym_sample_times(const XleaveSym *x, XsymKind kind, const NtpPacket 
 
 /* Answers to our interleaved packets: a few basic ones in a row (a lost
  * or crossed packet, a restarted peer) are normal, more mean the peer does
- * not do interleaved mode. */
+ * not do interleaved mode. An interleaved answer shows that it does: it
+ * ends a fall-back at once (else two peers that fell back together would
+ * each wait for the other). */
 static void count_answer(XleaveSym *x, XsymKind kind) {
         x->last_interleaved = kind == XSYM_INTERLEAVED;
         if (kind == XSYM_INTERLEAVED) {
                 x->n_interleaved++;
                 x->basic_in_row = 0;
+                x->retry_in = 0;
                 return;
         }
         x->n_basic++;

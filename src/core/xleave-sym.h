@@ -36,7 +36,8 @@
  * or restarted exchange makes the next packet basic, which restarts the
  * chain. A peer that keeps answering our interleaved packets in basic
  * mode does not support it: after XLEAVE_MAX_BASIC in a row we send basic
- * packets for XLEAVE_RETRY_POLLS polls, as the client does (xleave.h).
+ * packets for XLEAVE_RETRY_POLLS polls, as the client does (xleave.h), or
+ * until an interleaved packet of the peer shows that it does.
  *
  * Pure: times are arguments. Local times (nsec_t) are cooked and move
  * with xleave_sym_shift(); NTP timestamps are what went on the wire and
