@@ -208,25 +208,11 @@ static bool has_word(char *const *words, size_t n, const char *word) {
         return false;
 }
 
-/* tempus has no interleaved symmetric mode: a peer's xleave goes. */
-static size_t drop_peer_xleave(Converter *c, char **args, size_t n) {
-        size_t k = 0;
-
-        for (size_t i = 0; i < n; i++)
-                if (i == 0 || strcasecmp(args[i], "xleave") != 0)
-                        args[k++] = args[i];
-        if (k < n)
-                note(c, _("xleave is not supported on Peer= (no interleaved symmetric mode) and was dropped"));
-        return k;
-}
-
 static void handle_source(Converter *c, const Directive *d, char **args, size_t n) {
         _cleanup_free_ char *dropped = NULL;
         bool pool = streq(d->key, "Pool");
         FILE *out = c->out[SECTION_SOURCES];
 
-        if (streq(d->key, "Peer"))
-                n = drop_peer_xleave(c, args, n);
         if (n < 1) {
                 note(c, _("a host name or address is missing"));
                 return;

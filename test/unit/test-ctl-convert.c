@@ -149,10 +149,10 @@ static void test_unsupported_server_options_dropped_and_named(void **state) {
 static void test_a_peer_without_key_is_noted(void **state) {
         ConvertResult r = convert("peer 192.0.2.5 iburst xleave\n");
 
-        assert_non_null(strstr(r.config, "Peer=192.0.2.5 iburst\n"));
-        assert_int_equal(r.n_notes, 2);
-        assert_non_null(strstr(r.notes[0].reason, "xleave"));
-        assert_non_null(strstr(r.notes[1].reason, "explicit Allow="));
+        /* xleave maps: interleaved symmetric mode. */
+        assert_non_null(strstr(r.config, "Peer=192.0.2.5 iburst xleave\n"));
+        assert_int_equal(r.n_notes, 1);
+        assert_non_null(strstr(r.notes[0].reason, "explicit Allow="));
         convert_result_done(&r);
 }
 
@@ -276,7 +276,7 @@ static void test_output_loads_in_tempus(void **state) {
         assert_int_equal(c.n_sources, 3);
         assert_int_equal(c.sources[2].kind, SOURCE_KIND_PEER);
         assert_int_equal(c.sources[2].key, 1);
-        assert_false(c.sources[2].xleave);
+        assert_true(c.sources[2].xleave);
         assert_int_equal(c.client_log_limit, 1048576);
         assert_int_equal(c.sources[0].kind, SOURCE_KIND_POOL);
         assert_int_equal(c.sources[0].maxsources, 3);
