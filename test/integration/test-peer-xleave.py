@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Interleaved symmetric mode (Peer= ... xleave) across a veth pair between
+the test's namespace and a second one it makes.
+
+With chronyd: in the far namespace chronyd A serves its own clock at
+stratum 5 and peers with tempusd with a SHA256 key and xleave; chronyd B
+has no time of its own and peers with tempusd with xleave and without a
+key (tempusd allows it by an explicit Allow=). tempusd synchronises to A
+(=* in its sources) and its ntpdata shows the association with A
+interleaved; B synchronises to tempusd (=* in chronyc sources through B's
+command socket) and B's chronyc ntpdata shows tempusd interleaved, as A's
+does.
+
+With tempusd: tempusd T1 (LocalStratum=5, in the test's namespace) and T2
+(in the far namespace, no time of its own), each on its own private bus,
+peer with a key and xleave: T2 synchronises to T1, and the ntpdata of
+each shows the other interleaved, with interleaved answers counted."""
+import json
+
+from tempus_test import *
+
+PORT_A, PORT_B, TEMPUS_PORT, T2_PORT = 11123, 11124, 12123, 12124
+FAR_B = "10.13.0.3"
+SOURCE = "org.tempus.Tempus1.Source"
+SHA256_KEY = "6a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a3b5e7f1d2c4a6b8e0f1a3c5e7b9d1f20"
+
+
+def write_keys(path):
+    with open(path, "w") as f:
+        f.write("1 SHA256 HEX:%s\n" % SHA256_KEY)
+    os.chmod(path, 0o600)
+
+
+def chronyd_peer(args, wd, ns, name, address, port, extra):
+    d = os.path.join(wd, name)
+    os.makedirs(d)
+    sock = chronyc_socket(d)
+    conf = os.path.join(d, "chrony.conf")
+    with open(conf, "w") as f:
+        f.write("port %d\nbindaddress %s\nbindcmdaddress %s\ncmdallow all\npidfile %s/chronyd.pid\n%s"
+                % (port, address, sock, d, extra))
+    Process(name, ns.wrap([os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf]), d)
+    return sock
+
+
+def sources_row(text, address):
+    rows = [l for l in text.splitlines() if len(l.split()) > 1 and l.split()[1] == address]
+    return rows[0] if rows else None
+
+
+def ntpdata_for(text, port):
+    return {b["Remote port"]: b for b in ntpdata_blocks(text)}.get(str(port))
+
+
+def on_bus(address, call):
+    """Runs call with DBUS_SYSTEM_BUS_ADDRESS at one tempusd's private bus."""
+    saved = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = address
+    try:
+        return call()
+    finally:
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = saved
+
+
+def interleaved_replies(address):
+    """InterleavedReplies of the Source object whose Address is address."""
+    r = run_as(["busctl", "--system", "tree", "--list", "org.tempus.Tempus1"])
+    for path in re.findall(r"/org/tempus/Tempus1/source/\d+", r.stdout):
+        if json.loads(bus_get("Address", path, SOURCE)) == address:
+            return int(bus_get("InterleavedReplies", path, SOURCE))
+    fail("no Source object with Address %s" % address)
+
+
+def stop_cleanly(t, name):
+    if t.stop() != 0:
+        fail("%s did not exit cleanly" % name)
+    if sanitizer_reports(t.output()):
+        fail("sanitizer report from %s" % name)
+
+
+def with_chronyd(args, wd, ns, keys):
+    sock_a = chronyd_peer(args, wd, ns, "chronyd-a", ns.far, PORT_A,
+                          "local stratum 5\nkeyfile %s\npeer %s port %d key 1 xleave minpoll 0 maxpoll 0\n"
+                          % (keys, ns.near, TEMPUS_PORT))
+    sock_b = chronyd_peer(args, wd, ns, "chronyd-b", FAR_B, PORT_B,
+                          "peer %s port %d xleave minpoll 0 maxpoll 0\n" % (ns.near, TEMPUS_PORT))
+    d = os.path.join(wd, "tempusd")
+    os.makedirs(d)
+    t = Tempusd(args, d, {
+        "Sources": [("Peer", "%s port=%d key=1 xleave minpoll=0 maxpoll=0" % (ns.far, PORT_A)),
+                    ("Peer", "%s port=%d xleave minpoll=0 maxpoll=0" % (FAR_B, PORT_B))],
+        "Clock": [("Control", "no")],
+        "Server": [("Port", str(TEMPUS_PORT)), ("Allow", "10.13.0.0/24")],
+        "Auth": [("KeyFile", keys)],
+    })
+    wait_for("READY=1", t.ready, 10)
+
+    def selected_interleaved():
+        out = tempusctl(args, "sources", "-n").stdout
+        a = ntpdata_for(tempusctl(args, "ntpdata").stdout, PORT_A)
+        return ((sources_row(out, ns.far) or "").startswith("=*") and a and a["Interleaved"] == "Yes"
+                and int(a["Total valid RX"]) >= 4 and (out, a))
+    out, a = wait_for("tempusd to select chronyd A (=*) in interleaved mode", selected_interleaved, 60,
+                      on_timeout=lambda m: fail(m + "\n" + tempusctl(args, "sources", "-n").stdout + "\n"
+                                                + tempusctl(args, "ntpdata").stdout))
+    log(out)
+    log(a)
+    if a["Mode"] not in ("Symmetric active", "Symmetric passive") or a["Authenticated"] != "Yes":
+        fail("ntpdata for chronyd A: %s" % a)
+    if a["TX timestamping"] != "Kernel":
+        fail("tempusd's interleaved samples of A do not use the kernel's transmit time: %s" % a)
+    replies = interleaved_replies(ns.far)
+    log("InterleavedReplies of A on D-Bus: %s" % replies)
+    if replies < 2:
+        fail("D-Bus counts %s interleaved answers from chronyd A" % replies)
+
+    def b_selects_tempusd_interleaved():
+        text = chronyc(args, sock_b, "sources")
+        block = (ntpdata_blocks(chronyc(args, sock_b, "ntpdata")) or [{}])[0]
+        return ((sources_row(text, ns.near) or "").startswith("=*") and block.get("Interleaved") == "Yes"
+                and (text, block))
+    text, block = wait_for("chronyd B to select tempusd (=*) in interleaved mode", b_selects_tempusd_interleaved, 60,
+                           on_timeout=lambda m: fail(m + "\n" + chronyc(args, sock_b, "sources") + "\n"
+                                                     + chronyc(args, sock_b, "ntpdata")))
+    log(text)
+    log(block)
+    if sources_row(text, ns.near).split()[2] != "6":
+        fail("chronyd B sees tempusd at stratum %s, expected 6 (synchronised to A)"
+             % sources_row(text, ns.near).split()[2])
+
+    block = wait_for("chronyd A to see tempusd's packets interleaved",
+                     lambda: next((b for b in ntpdata_blocks(chronyc(args, sock_a, "ntpdata"))
+                                   if b.get("Interleaved") == "Yes"), None), 20,
+                     on_timeout=lambda m: fail(m + "\n" + chronyc(args, sock_a, "ntpdata")))
+    log(block)
+    if block["Authenticated"] != "Yes" or int(block["Total valid RX"]) < 3:
+        fail("chronyd A does not measure tempusd as an authenticated interleaved peer: %s" % block)
+    stop_cleanly(t, "tempusd")
+
+
+def with_tempusd(args, wd, ns, keys):
+    d1, d2 = os.path.join(wd, "t1"), os.path.join(wd, "t2")
+    os.makedirs(d1)
+    os.makedirs(d2)
+    bus1 = BusDaemon(args, d1).address
+    bus2 = BusDaemon(args, d2).address
+    t1 = Tempusd(args, d1, {
+        "Sources": [("Peer", "%s port=%d key=1 xleave minpoll=0 maxpoll=0" % (ns.far, T2_PORT))],
+        "Clock": [("Control", "no")],
+        "Server": [("Port", str(TEMPUS_PORT)), ("LocalStratum", "5")],
+        "Auth": [("KeyFile", keys)],
+    }, env={"DBUS_SYSTEM_BUS_ADDRESS": bus1})
+    t2 = Tempusd(args, d2, {
+        "Sources": [("Peer", "%s port=%d key=1 xleave minpoll=0 maxpoll=0" % (ns.near, TEMPUS_PORT))],
+        "Clock": [("Control", "no")],
+        "Server": [("Port", str(T2_PORT))],
+        "Auth": [("KeyFile", keys)],
+    }, netns=ns, env={"DBUS_SYSTEM_BUS_ADDRESS": bus2})
+    wait_for("T1 READY=1", t1.ready, 10)
+    wait_for("T2 READY=1", t2.ready, 10)
+
+    def t2_selects_t1():
+        out = on_bus(bus2, lambda: tempusctl(args, "sources", "-n").stdout)
+        data = ntpdata_for(on_bus(bus2, lambda: tempusctl(args, "ntpdata").stdout), TEMPUS_PORT)
+        return ((sources_row(out, ns.near) or "").startswith("=*") and data and data["Interleaved"] == "Yes"
+                and (out, data))
+    out, data = wait_for("T2 to select T1 (=*) in interleaved mode", t2_selects_t1, 60,
+                         on_timeout=lambda m: fail(m + "\n" + on_bus(bus2, lambda: tempusctl(args, "ntpdata").stdout)))
+    log(out)
+    log(data)
+    if data["Authenticated"] != "Yes" or data["TX timestamping"] != "Kernel":
+        fail("T2's ntpdata for T1: %s" % data)
+
+    def t1_sees_t2_interleaved():
+        data = ntpdata_for(on_bus(bus1, lambda: tempusctl(args, "ntpdata").stdout), T2_PORT)
+        return data and data["Interleaved"] == "Yes" and int(data["Total valid RX"]) >= 4 and data
+    data = wait_for("T1 to see T2's packets interleaved", t1_sees_t2_interleaved, 30,
+                    on_timeout=lambda m: fail(m + "\n" + on_bus(bus1, lambda: tempusctl(args, "ntpdata").stdout)))
+    log(data)
+    replies = on_bus(bus1, lambda: interleaved_replies(ns.far))
+    log("InterleavedReplies of T2 on T1's bus: %d" % replies)
+    if replies < 2:
+        fail("T1 counts %s interleaved answers from T2 on D-Bus" % replies)
+    stop_cleanly(t2, "T2")
+    stop_cleanly(t1, "T1")
+
+
+def test(args, wd):
+    ns = FarNamespace(wd, more_far=[FAR_B])
+    keys = os.path.join(wd, "peer.keys")
+    write_keys(keys)
+    os.chmod(wd, 0o755)
+    BusDaemon(args, wd)
+    with_chronyd(args, wd, ns, keys)
+    with_tempusd(args, wd, ns, keys)
+
+
+run(test)
