@@ -13,8 +13,10 @@ does.
 
 With tempusd: tempusd T1 (LocalStratum=5, in the test's namespace) and T2
 (in the far namespace, no time of its own), each on its own private bus,
-peer with a key and xleave: T2 synchronises to T1, and the ntpdata of
-each shows the other interleaved, with interleaved answers counted."""
+peer with a key and xleave: T2 synchronises to T1, the ntpdata of each
+shows the other interleaved, with interleaved answers counted, and once
+settled each measures the other within 100 us of zero (one clock) over a
+delay from 0.5 us to 1 ms."""
 import json
 
 from tempus_test import *
@@ -181,6 +183,23 @@ def with_tempusd(args, wd, ns, keys):
     log("InterleavedReplies of T2 on T1's bus: %d" % replies)
     if replies < 2:
         fail("T1 counts %s interleaved answers from T2 on D-Bus" % replies)
+    # On one machine both clocks are the same: once T2 has taken its
+    # first correction, each measures the other near zero over a delay of
+    # the veth pair's microseconds (a sample paired across two exchanges
+    # would be off by a poll interval).
+    def both_measure_near_zero():
+        got = []
+        for bus, port in ((bus1, T2_PORT), (bus2, TEMPUS_PORT)):
+            d = ntpdata_for(on_bus(bus, lambda: tempusctl(args, "ntpdata").stdout), port)
+            offset, delay = float(d["Offset"].split()[0]), float(d["Peer delay"].split()[0])
+            # tempusd rounds a delay below 0.1 us up to it: 0.5 us is a measured one.
+            if abs(offset) > 100e-6 or not 0.5e-6 < delay < 1e-3 or d["Interleaved"] != "Yes":
+                return None
+            got.append((port, offset, delay))
+        return got
+    log(wait_for("T1 and T2 to measure each other within 100 us", both_measure_near_zero, 30,
+                 on_timeout=lambda m: fail(m + "\n" + on_bus(bus1, lambda: tempusctl(args, "ntpdata").stdout)
+                                           + "\n" + on_bus(bus2, lambda: tempusctl(args, "ntpdata").stdout))))
     stop_cleanly(t2, "T2")
     stop_cleanly(t1, "T1")
 
