@@ -511,12 +511,11 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         accept_answer(s, p, &k, t4, e.fresh && !k.interleaved);
         if (!e.fresh)
                 return SOURCE_REPLY_NO_SAMPLE;
-        bool tx_kernel = e.t1_kernel;
-        if (tx_kernel)
+        if (e.t1_kernel)
                 s->n_tx_kernel++;
         else
                 s->n_tx_daemon++;
-        s->sample_tx_kernel = tx_kernel;
+        s->sample_tx_kernel = e.t1_kernel;
 
         /* RFC 5905 section 8: dispersion = rho_server + rho_local + PHI * (T4 - T1). */
         SourceSample sample = {
