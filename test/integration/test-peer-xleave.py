@@ -9,7 +9,8 @@ key (tempusd allows it by an explicit Allow=). tempusd synchronises to A
 (=* in its sources) and its ntpdata shows the association with A
 interleaved; B synchronises to tempusd (=* in chronyc sources through B's
 command socket) and B's chronyc ntpdata shows tempusd interleaved, as A's
-does.
+does. chronyd C peers with tempusd without xleave while tempusd has it:
+tempusd falls back to basic mode and C synchronises to tempusd.
 
 With tempusd: tempusd T1 (LocalStratum=5, in the test's namespace) and T2
 (in the far namespace, no time of its own), each on its own private bus,
@@ -21,8 +22,8 @@ import json
 
 from tempus_test import *
 
-PORT_A, PORT_B, TEMPUS_PORT, T2_PORT = 11123, 11124, 12123, 12124
-FAR_B = "10.13.0.3"
+PORT_A, PORT_B, PORT_C, TEMPUS_PORT, T2_PORT = 11123, 11124, 11125, 12123, 12124
+FAR_B, FAR_C = "10.13.0.3", "10.13.0.4"
 SOURCE = "org.tempus.Tempus1.Source"
 SHA256_KEY = "6a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a3b5e7f1d2c4a6b8e0f1a3c5e7b9d1f20"
 
@@ -86,11 +87,14 @@ def with_chronyd(args, wd, ns, keys):
                           % (keys, ns.near, TEMPUS_PORT))
     sock_b = chronyd_peer(args, wd, ns, "chronyd-b", FAR_B, PORT_B,
                           "peer %s port %d xleave minpoll 0 maxpoll 0\n" % (ns.near, TEMPUS_PORT))
+    sock_c = chronyd_peer(args, wd, ns, "chronyd-c", FAR_C, PORT_C,
+                          "peer %s port %d minpoll 0 maxpoll 0\n" % (ns.near, TEMPUS_PORT))
     d = os.path.join(wd, "tempusd")
     os.makedirs(d)
     t = Tempusd(args, d, {
         "Sources": [("Peer", "%s port=%d key=1 xleave minpoll=0 maxpoll=0" % (ns.far, PORT_A)),
-                    ("Peer", "%s port=%d xleave minpoll=0 maxpoll=0" % (FAR_B, PORT_B))],
+                    ("Peer", "%s port=%d xleave minpoll=0 maxpoll=0" % (FAR_B, PORT_B)),
+                    ("Peer", "%s port=%d xleave minpoll=0 maxpoll=0" % (FAR_C, PORT_C))],
         "Clock": [("Control", "no")],
         "Server": [("Port", str(TEMPUS_PORT)), ("Allow", "10.13.0.0/24")],
         "Auth": [("KeyFile", keys)],
@@ -129,6 +133,27 @@ def with_chronyd(args, wd, ns, keys):
     if sources_row(text, ns.near).split()[2] != "6":
         fail("chronyd B sees tempusd at stratum %s, expected 6 (synchronised to A)"
              % sources_row(text, ns.near).split()[2])
+
+    # C does not do interleaved mode: tempusd falls back to basic mode
+    # with it, and C synchronises to tempusd all the same.
+    def c_selects_tempusd_basic():
+        text = chronyc(args, sock_c, "sources")
+        block = (ntpdata_blocks(chronyc(args, sock_c, "ntpdata")) or [{}])[0]
+        return ((sources_row(text, ns.near) or "").startswith("=*") and block.get("Interleaved") == "No"
+                and (text, block))
+    text, block = wait_for("chronyd C (no xleave) to select tempusd (=*) in basic mode", c_selects_tempusd_basic,
+                           60, on_timeout=lambda m: fail(m + "\n" + chronyc(args, sock_c, "sources") + "\n"
+                                                         + chronyc(args, sock_c, "ntpdata")))
+    log(text)
+    # C's packets are valid for tempusd once C is synchronised (to tempusd).
+    def tempusd_measures_c():
+        c = ntpdata_for(tempusctl(args, "ntpdata").stdout, PORT_C)
+        return c and int(c["Total valid RX"]) >= 4 and c
+    c = wait_for("tempusd to measure chronyd C", tempusd_measures_c, 30,
+                 on_timeout=lambda m: fail(m + "\n" + tempusctl(args, "ntpdata").stdout))
+    log(c)
+    if c["Interleaved"] != "No":
+        fail("tempusd's ntpdata for chronyd C (basic mode): %s" % c)
 
     block = wait_for("chronyd A to see tempusd's packets interleaved",
                      lambda: next((b for b in ntpdata_blocks(chronyc(args, sock_a, "ntpdata"))
@@ -205,7 +230,7 @@ def with_tempusd(args, wd, ns, keys):
 
 
 def test(args, wd):
-    ns = FarNamespace(wd, more_far=[FAR_B])
+    ns = FarNamespace(wd, more_far=[FAR_B, FAR_C])
     keys = os.path.join(wd, "peer.keys")
     write_keys(keys)
     os.chmod(wd, 0o755)
