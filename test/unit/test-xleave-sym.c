@@ -224,7 +224,8 @@ static void a_duplicate_packet_is_dropped(void **state) {
         Flight f = next_poll(w);
         assert_int_equal(deliver(w, &f), SOURCE_REPLY_OK);
         SourceSample before = w->peer[f.to]->last_sample;
-        XleaveSym sym = w->peer[f.to]->sym;
+        XleaveSym sym;
+        memcpy(&sym, &w->peer[f.to]->sym, sizeof sym);
         unsigned responses = w->responses;
         assert_int_equal(deliver(w, &f), SOURCE_REPLY_DUPLICATE);
         /* Nothing changed, and nothing was sent in answer. */
@@ -389,6 +390,46 @@ static void a_clock_step_moves_the_saved_times(void **state) {
         world_free(w);
 }
 
+/* A kernel transmit timestamp names its packet by the transmit field:
+ * one for another packet, or too late, leaves the send time alone. */
+static void a_transmit_timestamp_must_name_our_latest_packet(void **state) {
+        World *w = world_new(true, true);
+
+        warm_up(w);
+        Flight f = next_poll(w);
+        Source *s = w->peer[1 - f.to];
+        XsymSent sent;
+        memcpy(&sent, &s->sym.sent, sizeof sent);
+        assert_true(sent.tx_kernel);
+        source_peer_timestamped(s, f.packet.transmit_ts ^ 1, sent.tx + 1);
+        source_peer_timestamped(s, f.packet.transmit_ts, sent.tx + NSEC_PER_SEC);
+        assert_memory_equal(&sent, &s->sym.sent, sizeof sent);
+
+        XleaveSym x;
+        xleave_sym_init(&x, true);
+        xleave_sym_sent(&x, 0x1234, T0);
+        assert_false(xleave_sym_tx_timestamp(&x, 0x1234, T0 - 1, NSEC_PER_SEC));
+        assert_false(xleave_sym_tx_timestamp(&x, 0x1234, T0 + 2 * NSEC_PER_SEC, NSEC_PER_SEC));
+        assert_true(xleave_sym_tx_timestamp(&x, 0x1234, T0 + 5, NSEC_PER_SEC));
+        assert_int_equal(x.sent.tx_wire, ntp_timestamp_from_nsec(T0 + 5));
+        world_free(w);
+}
+
+/* A packet of another mode is not the peer's: it changes nothing. */
+static void a_server_mode_packet_changes_nothing(void **state) {
+        World *w = world_new(true, true);
+
+        warm_up(w);
+        Flight f = next_poll(w);
+        Source *s = w->peer[f.to];
+        XleaveSym before;
+        memcpy(&before, &s->sym, sizeof before);
+        f.packet.mode = NTP_MODE_SERVER;
+        assert_int_equal(deliver(w, &f), SOURCE_REPLY_BAD_MODE);
+        assert_memory_equal(&before, &s->sym, sizeof before);
+        world_free(w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(an_interleaved_exchange_measures_exactly),
@@ -402,6 +443,8 @@ int main(void) {
                 cmocka_unit_test(without_xleave_packets_stay_basic),
                 cmocka_unit_test(crossed_polls_do_not_answer_each_other_forever),
                 cmocka_unit_test(a_clock_step_moves_the_saved_times),
+                cmocka_unit_test(a_transmit_timestamp_must_name_our_latest_packet),
+                cmocka_unit_test(a_server_mode_packet_changes_nothing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
