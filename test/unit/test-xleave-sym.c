@@ -125,6 +125,16 @@ static Flight next_poll(World *w) {
         return send_packet(w, from, true);
 }
 
+static Flight poll_from(World *w, int from) {
+        w->turn = from;
+        return next_poll(w);
+}
+
+static SourceReply deliver_poll(World *w, int from) {
+        Flight f = poll_from(w, from);
+        return deliver(w, &f);
+}
+
 static SourceReply step(World *w) {
         Flight f = next_poll(w);
         return deliver(w, &f);
@@ -390,6 +400,32 @@ static void a_clock_step_moves_the_saved_times(void **state) {
         world_free(w);
 }
 
+/* Our receive time of the peer's packet went out in two of ours, and the
+ * second was lost: the peer's interleaved answer to the first must not be
+ * taken for an answer to the second (which would pair the second's
+ * transmit time with the first's receive time on both sides). */
+static void an_echo_of_two_packets_answers_neither(void **state) {
+        World *w = world_new(true, true);
+
+        warm_up(w);
+        assert_int_equal(deliver_poll(w, 1), SOURCE_REPLY_OK);
+        assert_int_equal(deliver_poll(w, 0), SOURCE_REPLY_OK);
+        (void) poll_from(w, 0);                         /* lost */
+        Flight f = poll_from(w, 1);
+        assert_int_equal(f.packet.origin_ts, w->peer[1]->sym.received.remote_rx);
+        SourceReply r = deliver(w, &f);
+        assert_true(r == SOURCE_REPLY_BOGUS || r == SOURCE_REPLY_UNEXPECTED);
+        for (int i = 0; i < 8; i++) {
+                uint64_t n[2] = { samples(w, 0), samples(w, 1) };
+                (void) step(w);
+                for (int k = 0; k < 2; k++)
+                        if (samples(w, k) > n[k])
+                                assert_true(fabs(offset_error(w, k)) <= -BASIC_ERROR + 1e-8);
+        }
+        assert_both_interleaved_and_exact(w);
+        world_free(w);
+}
+
 /* A kernel transmit timestamp names its packet by the transmit field:
  * one for another packet, or too late, leaves the send time alone. */
 static void a_transmit_timestamp_must_name_our_latest_packet(void **state) {
@@ -443,6 +479,7 @@ int main(void) {
                 cmocka_unit_test(without_xleave_packets_stay_basic),
                 cmocka_unit_test(crossed_polls_do_not_answer_each_other_forever),
                 cmocka_unit_test(a_clock_step_moves_the_saved_times),
+                cmocka_unit_test(an_echo_of_two_packets_answers_neither),
                 cmocka_unit_test(a_transmit_timestamp_must_name_our_latest_packet),
                 cmocka_unit_test(a_server_mode_packet_changes_nothing),
         };
