@@ -200,15 +200,22 @@ void source_peer_packet(Source *s, const NtpPacket *p, nsec_t t4) {
 }
 
 void source_request_sent(Source *s, nsec_t t1) {
-        s->t1 = t1;
-        s->t1_kernel = false;
+        s->t1 = s->t1_sent = t1;
+        s->t1_kind = TIMESTAMP_DAEMON;
 }
 
-void source_request_timestamped(Source *s, nsec_t t1) {
-        if (!s->waiting || s->t1_kernel || t1 < s->t1 || t1 - s->t1 > TX_TIMESTAMP_MAX_LAG)
+void source_request_timestamped(Source *s, nsec_t t1, TimestampKind kind) {
+        if (!s->waiting || kind <= s->t1_kind || t1 < s->t1_sent || t1 - s->t1_sent > TX_TIMESTAMP_MAX_LAG)
                 return;
         s->t1 = t1;
-        s->t1_kernel = true;
+        s->t1_kind = kind;
+}
+
+static void count_tx_kind(Source *s, TimestampKind kind) {
+        uint64_t *counter = kind == TIMESTAMP_HARDWARE ? &s->n_tx_hardware
+                            : kind == TIMESTAMP_KERNEL ? &s->n_tx_kernel : &s->n_tx_daemon;
+        (*counter)++;
+        s->sample_tx_kind = kind;
 }
 
 void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
@@ -409,17 +416,13 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         }
 
         bool repeat = xleave_sample_is_repeat(&s->xleave, kind);
-        bool tx_kernel = kind == XLEAVE_REPLY_INTERLEAVED ? s->prev_t1_kernel : s->t1_kernel;
+        TimestampKind tx_kind = kind == XLEAVE_REPLY_INTERLEAVED ? s->prev_t1_kind : s->t1_kind;
         record_reply(s, p, t4);
         xleave_reply_accepted(&s->xleave, kind, s->t1, p, t4);
-        s->prev_t1_kernel = s->t1_kernel;
+        s->prev_t1_kind = s->t1_kind;
         if (repeat)
                 return SOURCE_REPLY_NO_SAMPLE;
-        if (tx_kernel)
-                s->n_tx_kernel++;
-        else
-                s->n_tx_daemon++;
-        s->sample_tx_kernel = tx_kernel;
+        count_tx_kind(s, tx_kind);
 
         /* RFC 5905 section 8: dispersion = rho_server + rho_local + PHI * (T4 - T1). */
         SourceSample sample = {

@@ -126,14 +126,16 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         if (!peer_reply_authentic(p, msg, &pkt))
                 return;
 
-        nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
+        nsec_t rx;
+        TimestampKind rx_kind = manager_receive_time(m, msg, &rx);
+        nsec_t t4 = engine_cook_system_time(m->engine, rx);
         SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);
         if (r != SOURCE_REPLY_OK && r != SOURCE_REPLY_NO_SAMPLE) {
                 m->counters.replies_rejected++;
                 log_debug("Reply from %s rejected: %s", p->source->address_string, source_reply_to_string(r));
                 return;
         }
-        p->source->rx_kernel = msg->rx_kernel;
+        p->source->rx_kind = rx_kind;
         if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &p->source->last_sample);
                 peer_log_statistics(p);
@@ -144,17 +146,24 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
 }
 
 /* The kernel's transmit timestamp of our request waits on the socket's
- * error queue (it is there before any reply can be). The queue must be
+ * error queue (it is there before any reply can be), and the card's
+ * hardware one after it where the interface has them on. The queue must be
  * drained on every wakeup: epoll reports it for as long as it holds
- * anything. */
+ * anything. With TXTimestamps=daemon the socket asks for none. */
 static void peer_read_tx_timestamps(Peer *p, int fd) {
+        Manager *m = p->manager;
+
+        if (!(m->timestamping & UDP_TIMESTAMP_TX_KERNEL))
+                return;
         for (int i = 0; i < 4; i++) {
+                PacketTimestamps ts;
                 nsec_t tx;
-                int r = udp_read_tx_timestamp(fd, &tx);
+                int r = udp_read_tx_timestamp(fd, &ts);
                 if (r == -EAGAIN)
                         break;
-                if (r >= 0)
-                        source_request_timestamped(p->source, engine_cook_system_time(p->manager->engine, tx));
+                TimestampKind kind = r >= 0 ? manager_transmit_time(m, &ts, &tx) : TIMESTAMP_DAEMON;
+                if (kind != TIMESTAMP_DAEMON)
+                        source_request_timestamped(p->source, engine_cook_system_time(m->engine, tx), kind);
         }
 }
 
@@ -285,7 +294,7 @@ void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt)
         source_peer_packet(s, pkt, t4);
         SourceReply r = engine_process_reply(m->engine, s, pkt, t4);
         if (r == SOURCE_REPLY_OK) {
-                s->rx_kernel = msg->rx_kernel;
+                s->rx_kind = msg->rx_kind;
                 peer_log_measurement(p, &s->last_sample);
                 peer_log_statistics(p);
                 manager_arm_discipline_timer(m);
@@ -309,7 +318,7 @@ static int peer_send_request(Peer *p) {
         if (source_is_peer(s))
                 return peer_send_symmetric(p, false);
         peer_close_socket(p);
-        r = udp_client_socket(to, to_len, &p->fd);
+        r = udp_client_socket(to, to_len, m->timestamping, &p->fd);
         if (r < 0)
                 return log_warning_errno(r, "Failed to open a socket for %s: %m", s->address_string);
 
