@@ -289,12 +289,14 @@ void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt)
         }
         if (!peer_reply_authentic(p, msg, pkt))
                 return;
-        nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
+        nsec_t rx;
+        TimestampKind rx_kind = manager_receive_time(m, msg, &rx);
+        nsec_t t4 = engine_cook_system_time(m->engine, rx);
         peer_note_packet_address(p, msg);
         source_peer_packet(s, pkt, t4);
         SourceReply r = engine_process_reply(m->engine, s, pkt, t4);
         if (r == SOURCE_REPLY_OK) {
-                s->rx_kind = msg->rx_kind;
+                s->rx_kind = rx_kind;
                 peer_log_measurement(p, &s->last_sample);
                 peer_log_statistics(p);
                 manager_arm_discipline_timer(m);
