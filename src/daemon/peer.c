@@ -63,6 +63,10 @@ static void peer_log_measurement(Peer *p, const SourceSample *sample) {
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
                 .refid = s->remote_refid,
+                .mode = s->mode,
+                .interleaved = s->xleave.last_interleaved,
+                .tx_kind = s->sample_tx_kind,
+                .rx_kind = s->rx_kind,
         };
         logfiles_write_measurement(m->logs, &lm);
 }

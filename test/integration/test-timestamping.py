@@ -13,7 +13,8 @@ server with the kernel's software timestamps, which ntpdata shows.
 TXTimestamps=daemon: a second near tempusd must show Daemon transmit
 timestamps (the clock read before sending) for a basic and an
 interleaved source alike, while receive timestamps stay the kernel's;
-the first one, with the default, shows Kernel for both."""
+the first one, with the default, shows Kernel for both. The measurements
+log's MTxRx column says the same in chrony's letters (K, D)."""
 import json
 
 from tempus_test import *
@@ -42,7 +43,9 @@ def near_tempusd(args, wd, name, ns, clock):
                     ("Server", "%s port=%d xleave minpoll=-1 maxpoll=-1 iburst" % (FAR_XLEAVE, PORT))],
         "Clock": [("Control", "no")] + clock,
         "Server": [("Port", "0")],
+        "Log": [("Dir", os.path.join(d, "log")), ("Log", "measurements")],
     })
+    t.logdir = os.path.join(d, "log")
     wait_for("READY=1 from the %s tempusd" % name, t.ready, 10)
     return t
 
@@ -72,6 +75,17 @@ def check_timestamping(args, tx, rx):
     for d in data:
         if d[counter] == 0 or any(d[o] != 0 for o in others):
             fail("--json counts other kinds of transmit timestamps than %s: %s" % (tx, d))
+
+
+def check_measurement_log(t, tx, rx):
+    """chrony's MTxRx: 4 (server), B or I, then the kinds as D/K/H."""
+    letters = {"Kernel": "K", "Daemon": "D"}
+    rows = t.measurements()
+    kinds = {(r[2], r[-3], r[-2], r[-1]) for r in rows[-6:]}
+    log("measurements.log MTxRx: %s" % sorted(kinds))
+    want = {(ns_far, mode, letters[tx], letters[rx]) for ns_far, mode in (("10.13.0.2", "4B"), (FAR_XLEAVE, "4I"))}
+    if kinds != want:
+        fail("measurements.log MTxRx %s, expected %s" % (sorted(kinds), sorted(want)))
 
 
 def check_hw_lines(t):
@@ -107,6 +121,7 @@ def test(args, wd):
     wait_for("a synchronized status line",
              lambda: (t.status() or "").startswith("Synchronized to ") and t.status(), 20)
     check_timestamping(args, "Kernel", "Kernel")
+    check_measurement_log(t, "Kernel", "Kernel")
     check_hw_lines(t)           # still once, after a while of polling
     stop(t)
 
@@ -114,6 +129,7 @@ def test(args, wd):
     if "TXTimestamps=daemon" not in t.output():
         fail("TXTimestamps=daemon not said at start")
     check_timestamping(args, "Daemon", "Kernel")
+    check_measurement_log(t, "Daemon", "Kernel")
     stop(t)
     stop(server)
 
