@@ -80,14 +80,15 @@ static void fill_ntpdata(BusSourceProps *p, const Source *s) {
         p->xleave = s->spec.xleave;
         p->interleaved = source_last_interleaved(s);
         p->authenticated = s->spec.key != 0 && s->has_reply;
-        bool sampled = s->n_tx_kernel + s->n_tx_daemon > 0;
+        bool sampled = s->n_tx_hardware + s->n_tx_kernel + s->n_tx_daemon > 0;
         snprintf(p->tx_timestamping, sizeof p->tx_timestamping, "%s",
-                 !sampled ? "" : s->sample_tx_kernel ? "kernel" : "daemon");
+                 !sampled ? "" : timestamp_kind_to_string(s->sample_tx_kind));
         snprintf(p->rx_timestamping, sizeof p->rx_timestamping, "%s",
-                 !s->has_reply ? "" : s->rx_kernel ? "kernel" : "daemon");
+                 !s->has_reply ? "" : timestamp_kind_to_string(s->rx_kind));
         p->total_tx = s->n_requests;
         p->total_rx = s->n_rx;
         p->total_valid_rx = s->n_replies;
+        p->hardware_tx_samples = s->n_tx_hardware;
         p->kernel_tx_samples = s->n_tx_kernel;
         p->daemon_tx_samples = s->n_tx_daemon;
         p->interleaved_replies = source_interleaved_count(s);
@@ -200,6 +201,7 @@ int bus_source_path_parse(const char *path, unsigned *ret) {
         COUNTER("TotalTX", total_tx)                                                     \
         COUNTER("TotalRX", total_rx)                                                     \
         COUNTER("TotalValidRX", total_valid_rx)                                          \
+        COUNTER("HardwareTXSamples", hardware_tx_samples)                                \
         COUNTER("KernelTXSamples", kernel_tx_samples)                                    \
         COUNTER("DaemonTXSamples", daemon_tx_samples)                                    \
         COUNTER("InterleavedReplies", interleaved_replies)                               \

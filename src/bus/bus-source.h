@@ -68,10 +68,10 @@ typedef struct BusSourceProps {
         int xleave;                     /* xleave configured */
         int interleaved;                /* the last reply was interleaved */
         int authenticated;
-        char tx_timestamping[16];       /* kernel, daemon; "" before the first sample */
+        char tx_timestamping[16];       /* hardware, kernel, daemon; "" before the first sample */
         char rx_timestamping[16];
         uint64_t total_tx, total_rx, total_valid_rx;
-        uint64_t kernel_tx_samples, daemon_tx_samples, interleaved_replies;
+        uint64_t hardware_tx_samples, kernel_tx_samples, daemon_tx_samples, interleaved_replies;
 } BusSourceProps;
 
 extern const sd_bus_vtable bus_source_vtable[];

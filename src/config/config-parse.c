@@ -143,6 +143,19 @@ static int parse_hw_timestamp(Config *c, const char *value, void *field, const c
         return parse_string(c, value, field, reason);
 }
 
+/* kernel: the kernel's transmit timestamps from the error queue (and the
+ * card's, with HWTimestamp=); daemon: the clock read before sending. */
+static int parse_tx_timestamps(Config *c, const char *value, void *field, const char **reason) {
+        if (!*value || streq(value, "kernel"))
+                c->kernel_tx_timestamps = true;
+        else if (streq(value, "daemon"))
+                c->kernel_tx_timestamps = false;
+        else
+                return fail(reason, "must be kernel (transmit timestamps from the kernel) or daemon (the clock "
+                            "read before sending)");
+        return 0;
+}
+
 static int parse_path(Config *c, const char *value, void *field, const char **reason) {
         if (*value && strchr(value, ' '))
                 return fail(reason, "path must not contain spaces");
@@ -378,6 +391,7 @@ const ConfigKey config_keys[] = {
         { "Clock",   "MakeStep",     parse_makestep,      0,                          CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "RTCSync",      parse_bool,          FIELD(rtc_sync),            CONFIG_KEY_SINGLE, "no" },
         { "Clock",   "HWTimestamp",  parse_hw_timestamp,  FIELD(hw_timestamp),        CONFIG_KEY_SINGLE, NULL },
+        { "Clock",   "TXTimestamps", parse_tx_timestamps, 0,                          CONFIG_KEY_SINGLE, "kernel" },
         { "Clock",   "LeapSecTZ",    parse_leapsectz,     FIELD(leapsectz),           CONFIG_KEY_SINGLE, NULL },
         { "Clock",   "LeapSecMode",  parse_leap_mode,     0,                          CONFIG_KEY_SINGLE, "kernel" },
         { "Clock",   "Control",      parse_bool,          FIELD(control),             CONFIG_KEY_SINGLE, "yes" },

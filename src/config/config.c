@@ -24,6 +24,7 @@ void config_init_defaults(Config *c) {
                 .link_servers = true,
                 .auth_select_mode = SELECT_AUTH_MIX,
                 .control = true,
+                .kernel_tx_timestamps = true,
                 .port = 123,
                 .ratelimit_interval = 3,
                 .ratelimit_burst = 8,

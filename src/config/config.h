@@ -50,6 +50,7 @@ typedef struct Config {
         int makestep_limit;             /* 0: never step (default); <0: any update */
         bool rtc_sync;
         char *hw_timestamp;             /* interface or "*"; NULL: off */
+        bool kernel_tx_timestamps;      /* TXTimestamps=kernel (default); false: daemon */
         char *leapsectz;                /* e.g. "right/UTC"; NULL: off */
         bool leap_slew;                 /* LeapSecMode=slew: we slew through a leap
                                          * second instead of the kernel stepping */

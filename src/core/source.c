@@ -214,24 +214,31 @@ uint64_t source_interleaved_count(const Source *s) {
 }
 
 void source_request_sent(Source *s, nsec_t t1) {
-        s->t1 = t1;
-        s->t1_kernel = false;
+        s->t1 = s->t1_sent = t1;
+        s->t1_kind = TIMESTAMP_DAEMON;
         if (source_is_peer(s))
                 xleave_sym_sent(&s->sym, s->cookie, t1);
 }
 
-void source_request_timestamped(Source *s, nsec_t t1) {
-        if (!s->waiting || s->t1_kernel || t1 < s->t1 || t1 - s->t1 > TX_TIMESTAMP_MAX_LAG)
+void source_request_timestamped(Source *s, nsec_t t1, TimestampKind kind) {
+        if (!s->waiting || kind <= s->t1_kind || t1 < s->t1_sent || t1 - s->t1_sent > TX_TIMESTAMP_MAX_LAG)
                 return;
         s->t1 = t1;
-        s->t1_kernel = true;
+        s->t1_kind = kind;
 }
 
-void source_peer_timestamped(Source *s, NtpTimestamp transmit, nsec_t t1) {
-        if (!xleave_sym_tx_timestamp(&s->sym, transmit, t1, TX_TIMESTAMP_MAX_LAG))
+static void count_tx_kind(Source *s, TimestampKind kind) {
+        uint64_t *counter = kind == TIMESTAMP_HARDWARE ? &s->n_tx_hardware
+                            : kind == TIMESTAMP_KERNEL ? &s->n_tx_kernel : &s->n_tx_daemon;
+        (*counter)++;
+        s->sample_tx_kind = kind;
+}
+
+void source_peer_timestamped(Source *s, NtpTimestamp transmit, nsec_t t1, TimestampKind kind) {
+        if (kind <= TIMESTAMP_DAEMON || !xleave_sym_tx_timestamp(&s->sym, transmit, t1, TX_TIMESTAMP_MAX_LAG))
                 return;
         s->t1 = t1;
-        s->t1_kernel = true;
+        s->t1_kind = kind;
 }
 
 void ntp_sample_compute(nsec_t t1, NtpTimestamp t2, NtpTimestamp t3, nsec_t t4,
@@ -429,12 +436,11 @@ static void record_reply(Source *s, const NtpPacket *p, nsec_t t4) {
         s->last_rx = t4;
 }
 
-/* T1..T4 of the exchange an answer measures, and whether T1 was the
- * kernel's. */
+/* T1..T4 of the exchange an answer measures, and what T1 was. */
 typedef struct ExchangeTimes {
         nsec_t t1, t4;
         NtpTimestamp t2, t3;
-        bool t1_kernel;
+        TimestampKind t1_kind;
         bool known;             /* the times are known */
         bool fresh;             /* and give a sample not taken before */
 } ExchangeTimes;
@@ -444,12 +450,16 @@ static ExchangeTimes answer_times(const Source *s, const AnswerKind *k, const Nt
         ExchangeTimes e = {};
 
         if (source_is_peer(s)) {
+                bool precise = false;
                 e.known = e.fresh = xleave_sym_sample_times(&s->sym, k->packet, p, t4, &e.t1, &e.t2, &e.t3,
-                                                            &e.t4, &e.t1_kernel);
+                                                            &e.t4, &precise);
+                /* A peer's packets leave from the server socket, which
+                 * asks only for the kernel's transmit timestamps. */
+                e.t1_kind = precise ? TIMESTAMP_KERNEL : TIMESTAMP_DAEMON;
                 return e;
         }
         xleave_sample_times(&s->xleave, k->reply, s->t1, p, t4, &e.t1, &e.t2, &e.t3, &e.t4);
-        e.t1_kernel = k->interleaved ? s->prev_t1_kernel : s->t1_kernel;
+        e.t1_kind = k->interleaved ? s->prev_t1_kind : s->t1_kind;
         e.known = true;
         e.fresh = !xleave_sample_is_repeat(&s->xleave, k->reply);
         return e;
@@ -472,7 +482,7 @@ static void accept_answer(Source *s, const NtpPacket *p, const AnswerKind *k, ns
                 return;
         }
         xleave_reply_accepted(&s->xleave, k->reply, s->t1, p, t4);
-        s->prev_t1_kernel = s->t1_kernel;
+        s->prev_t1_kind = s->t1_kind;
 }
 
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample) {
@@ -511,11 +521,7 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         accept_answer(s, p, &k, t4, e.fresh && !k.interleaved);
         if (!e.fresh)
                 return SOURCE_REPLY_NO_SAMPLE;
-        if (e.t1_kernel)
-                s->n_tx_kernel++;
-        else
-                s->n_tx_daemon++;
-        s->sample_tx_kernel = e.t1_kernel;
+        count_tx_kind(s, e.t1_kind);
 
         /* RFC 5905 section 8: dispersion = rho_server + rho_local + PHI * (T4 - T1). */
         SourceSample sample = {

@@ -18,6 +18,7 @@
 #include "core/xleave-sym.h"
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
+#include "shared/timestamp-kind.h"
 
 /* Requests in an iburst, and their spacing. */
 #define SOURCE_IBURST_COUNT 4
@@ -76,17 +77,17 @@ typedef struct Source {
         bool waiting;
         NtpTimestamp cookie;
         nsec_t t1;                      /* cooked transmit time */
-        bool t1_kernel;                 /* t1 is the kernel's transmit timestamp */
+        nsec_t t1_sent;                 /* the time read before sending */
+        TimestampKind t1_kind;          /* what t1 is */
 
         /* Symmetric mode (Peer=), basic or interleaved: what our next
          * packet echoes and which packets of the peer answer ours. */
         XleaveSym sym;
 
-        /* Interleaved client mode (xleave on a server), and whether the
-         * previous exchange's t1 was the kernel's (an interleaved sample
-         * uses it). */
+        /* Interleaved client mode (xleave on a server), and what the
+         * previous exchange's t1 was (an interleaved sample uses it). */
         XleaveClient xleave;
-        bool prev_t1_kernel;
+        TimestampKind prev_t1_kind;
 
         /* From the last valid reply. */
         NtpLeap leap;
@@ -114,14 +115,14 @@ typedef struct Source {
         uint64_t n_polls_without_request;
         /* Datagrams that came from the source, valid or not (counted by
          * the daemon, which sees them first), and whether the last valid
-         * reply's receive time was the kernel's. */
+         * reply's receive time came from. */
         uint64_t n_rx;
-        bool rx_kernel;
+        TimestampKind rx_kind;
         /* The kind of transmit time the last sample used. */
-        bool sample_tx_kernel;
-        /* Samples whose transmit time was the kernel's, or read by us
-         * before sending (no kernel timestamp came). */
-        uint64_t n_tx_kernel, n_tx_daemon;
+        TimestampKind sample_tx_kind;
+        /* Samples whose transmit time was the network card's, the
+         * kernel's, or read by us before sending (no timestamp came). */
+        uint64_t n_tx_hardware, n_tx_kernel, n_tx_daemon;
         /* Replies dropped because their MAC did not verify with our key
          * (or was missing, or a crypto-NAK): counted by the daemon, which
          * checks MACs before a reply reaches source_process_reply(). */
@@ -180,14 +181,16 @@ uint64_t source_interleaved_count(const Source *s);
 
 /* Records the send time, read just before sending (cooked). */
 void source_request_sent(Source *s, nsec_t t1);
-/* Replaces it by the kernel's timestamp of the datagram leaving (cooked),
- * which leaves out the time the send itself took. Ignored unless a request
- * is in flight and t1 is no earlier than the time read before sending
- * and at most TX_TIMESTAMP_MAX_LAG later (anything else is not ours). */
-void source_request_timestamped(Source *s, nsec_t t1);
+/* Replaces it by a timestamp of the datagram leaving (cooked), the
+ * kernel's or the network card's (kind), which leaves out the time the send
+ * itself took. Ignored unless a request is in flight, kind is more precise
+ * than what t1 already is (a hardware timestamp may follow the kernel's),
+ * and t1 is no earlier than the time read before sending and at most
+ * TX_TIMESTAMP_MAX_LAG later (anything else is not ours). */
+void source_request_timestamped(Source *s, nsec_t t1, TimestampKind kind);
 /* The same for a peer, whose packets leave from a shared server socket:
  * transmit names the packet (its transmit field). */
-void source_peer_timestamped(Source *s, NtpTimestamp transmit, nsec_t t1);
+void source_peer_timestamped(Source *s, NtpTimestamp transmit, nsec_t t1, TimestampKind kind);
 
 /* Checks a reply received at cooked time t4 and, if good, adds its sample.
  * *ret_sample gets the measurement when SOURCE_REPLY_OK. An interleaved

@@ -38,6 +38,7 @@ typedef struct Converter {
         size_t n_notes, n_notes_allocated;
         unsigned line;
         const char *directive;
+        bool hw_timestamp;      /* a hwtimestamp line was converted */
         int error;              /* first allocation failure */
 } Converter;
 
@@ -272,6 +273,13 @@ static void handle_hwtimestamp(Converter *c, const Directive *d, char **args, si
                 note(c, _("an interface name (or *) is missing"));
                 return;
         }
+        /* chrony takes a line per interface; tempus one interface, or all. */
+        if (c->hw_timestamp) {
+                note(c, _("tempus timestamps in hardware on one interface or on all (HWTimestamp=*), so only "
+                          "the first hwtimestamp line is converted"));
+                return;
+        }
+        c->hw_timestamp = true;
         emit(c, SECTION_CLOCK, "HWTimestamp=%s", args[0]);
         if (n > 1)
                 note(c, _("only the interface is converted; tempus chooses the timestamping options"));

@@ -70,6 +70,7 @@ static const PropertyField source_fields[] = {
         SOURCE_FIELD("TotalTX",        't', total_tx),
         SOURCE_FIELD("TotalRX",        't', total_rx),
         SOURCE_FIELD("TotalValidRX",   't', total_valid_rx),
+        SOURCE_FIELD("HardwareTXSamples", 't', hardware_tx_samples),
         SOURCE_FIELD("KernelTXSamples", 't', kernel_tx_samples),
         SOURCE_FIELD("DaemonTXSamples", 't', daemon_tx_samples),
         SOURCE_FIELD("InterleavedReplies", 't', interleaved_replies),

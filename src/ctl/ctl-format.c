@@ -403,8 +403,9 @@ void ctl_print_activity(FILE *f, const CtlActivity *a) {
 static const char ntpdata_legend[] = N_(
         "Offset is the last sample's, positive when the local clock is ahead.  Jitter is the\n"
         "standard deviation of the samples.  Interleaved: the last reply carried the precise\n"
-        "transmit time of the one before (xleave).  TX and RX timestamping: Kernel for the\n"
-        "kernel's software timestamps, Daemon for the clock read around the system call.\n\n");
+        "transmit time of the one before (xleave).  TX and RX timestamping: Hardware for the\n"
+        "network card's timestamps, Kernel for the kernel's software timestamps, Daemon for\n"
+        "the clock read around the system call.\n\n");
 
 /* chronyc's words for the wire values the API gives as names. */
 static const char *ntpdata_leap(const char *leap) {
@@ -669,6 +670,7 @@ static void json_ntpdata(FILE *f, const CtlSourceInfo *s) {
         json_write_key(f, &first, "TotalTX");           fprintf(f, "%" PRIu64, s->total_tx);
         json_write_key(f, &first, "TotalRX");           fprintf(f, "%" PRIu64, s->total_rx);
         json_write_key(f, &first, "TotalValidRX");      fprintf(f, "%" PRIu64, s->total_valid_rx);
+        json_write_key(f, &first, "HardwareTXSamples"); fprintf(f, "%" PRIu64, s->hardware_tx_samples);
         json_write_key(f, &first, "KernelTXSamples");   fprintf(f, "%" PRIu64, s->kernel_tx_samples);
         json_write_key(f, &first, "DaemonTXSamples");   fprintf(f, "%" PRIu64, s->daemon_tx_samples);
         json_write_key(f, &first, "InterleavedReplies"); fprintf(f, "%" PRIu64, s->interleaved_replies);

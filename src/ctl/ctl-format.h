@@ -70,7 +70,7 @@ typedef struct CtlSourceInfo {
         char *tx_timestamping;  /* kernel, daemon, "" */
         char *rx_timestamping;
         uint64_t total_tx, total_rx, total_valid_rx;
-        uint64_t kernel_tx_samples, daemon_tx_samples, interleaved_replies;
+        uint64_t hardware_tx_samples, kernel_tx_samples, daemon_tx_samples, interleaved_replies;
 } CtlSourceInfo;
 
 void ctl_source_info_done(CtlSourceInfo *s);

@@ -39,12 +39,19 @@ static char *format_date(char buf[static 20], nsec_t t) {
         return buf;
 }
 
+/* chrony's letters for the kinds of timestamp: D, K, H. */
+static char timestamp_kind_char(TimestampKind k) {
+        return k == TIMESTAMP_HARDWARE ? 'H' : k == TIMESTAMP_KERNEL ? 'K' : 'D';
+}
+
 int logfile_format_measurement(char *buf, size_t size, const LogMeasurement *m) {
         char date[20];
-        return snprintf(buf, size, "%s %-15s %c %2u 111 111 1111 %3d %2d %4.2f %10.3e %10.3e %10.3e %10.3e %10.3e %08X 4B D K",
+        return snprintf(buf, size, "%s %-15s %c %2u 111 111 1111 %3d %2d %4.2f %10.3e %10.3e %10.3e %10.3e %10.3e %08X "
+                        "%u%c %c %c",
                         format_date(date, m->time), m->address, leap_char(m->leap), m->stratum, m->poll_local,
                         m->poll_remote, m->score, m->offset, m->peer_delay, m->peer_dispersion, m->root_delay,
-                        m->root_dispersion, m->refid);
+                        m->root_dispersion, m->refid, (unsigned) m->mode, m->interleaved ? 'I' : 'B',
+                        timestamp_kind_char(m->tx_kind), timestamp_kind_char(m->rx_kind));
 }
 
 int logfile_format_statistics(char *buf, size_t size, const LogStatistics *s) {

@@ -10,6 +10,7 @@
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
 #include "shared/time-util.h"
+#include "shared/timestamp-kind.h"
 
 /* The header is repeated after this many lines (chrony's logbanner). */
 #define LOGFILE_BANNER_LINES 32
@@ -28,6 +29,12 @@ typedef struct LogMeasurement {
         double root_delay;
         double root_dispersion;
         uint32_t refid;
+        /* chrony's MTxRx column: the mode of the reply, whether the sample
+         * was interleaved, and where its transmit and receive times came
+         * from. */
+        NtpMode mode;
+        bool interleaved;
+        TimestampKind tx_kind, rx_kind;
 } LogMeasurement;
 
 typedef struct LogStatistics {

@@ -17,7 +17,7 @@
 #include "daemon/manager.h"
 #include "daemon/peer.h"
 #include "daemon/responder.h"
-#include "net/hwts.h"
+#include "daemon/hwclock.h"
 #include "server/ratelimit.h"
 #include "shared/file-util.h"
 #include "shared/log.h"
@@ -124,35 +124,28 @@ static int manager_setup_ratelimit(Manager *m) {
         return 0;
 }
 
-/* HWTimestamp=: what each interface named (or all, for *) offers, said once
- * at start. */
-static void report_interface(const char *name) {
-        HwtsInfo info;
-        char text[256];
-
-        int r = hwts_interface_info(name, &info);
-        if (r == -ENODEV)
-                log_warning("HWTimestamp=%s: no such network interface.", name);
-        else if (r < 0)
-                log_notice("HWTimestamp: %s does not say what it offers: using the kernel's software timestamps.", name);
-        else
-                log_notice("HWTimestamp: %s.", hwts_describe(&info, text));
+/* HWTimestamp= and TXTimestamps=: what the sockets ask the kernel for. */
+static int manager_setup_timestamping(Manager *m) {
+        int r = hwclocks_new(m->event, m->config.hw_timestamp, &m->hwclocks);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up hardware timestamping: %m");
+        m->timestamping = (m->config.kernel_tx_timestamps ? UDP_TIMESTAMP_TX_KERNEL : 0) |
+                          (hwclocks_enabled(m->hwclocks) ? UDP_TIMESTAMP_HARDWARE : 0);
+        if (!m->config.kernel_tx_timestamps)
+                log_info("TXTimestamps=daemon: transmit times are read before sending.");
+        return 0;
 }
 
-static void manager_report_hw_timestamping(Manager *m) {
-        const char *want = m->config.hw_timestamp;
+TimestampKind manager_receive_time(Manager *m, const UdpMessage *msg, nsec_t *ret_time) {
+        if (msg->rx_stamps.hardware != 0 &&
+            packet_timestamps_choose(&msg->rx_stamps, hwclocks_converter(m->hwclocks), ret_time) == TIMESTAMP_HARDWARE)
+                return TIMESTAMP_HARDWARE;
+        *ret_time = msg->rx_time;
+        return msg->rx_kind;
+}
 
-        if (!want)
-                return;
-        if (!streq(want, "*")) {
-                report_interface(want);
-                return;
-        }
-        struct if_nameindex *all = if_nameindex();
-        for (struct if_nameindex *i = all; i && i->if_name; i++)
-                report_interface(i->if_name);
-        if (all)
-                if_freenameindex(all);
+TimestampKind manager_transmit_time(Manager *m, const PacketTimestamps *ts, nsec_t *ret_time) {
+        return packet_timestamps_choose(ts, hwclocks_converter(m->hwclocks), ret_time);
 }
 
 int manager_new(const char *config_path, Config *config, Manager **ret) {
@@ -186,7 +179,9 @@ int manager_new(const char *config_path, Config *config, Manager **ret) {
                 return log_error_errno(r, "Failed to set up the engine: %m");
         engine_set_change_handler(m->engine, engine_changed, m);
         manager_load_leap_table(m);
-        manager_report_hw_timestamping(m);
+        r = manager_setup_timestamping(m);
+        if (r < 0)
+                return r;
 
         r = access_list_copy(&m->access, &m->config.access);
         if (r < 0)
@@ -208,6 +203,7 @@ Manager *manager_free(Manager *m) {
         manager_sources_done(m);
         manager_set_listener(m, &(ManagerListener) {});
         responder_free(m->responder);
+        hwclocks_free(m->hwclocks);
         nts_server_free(m->nts_server);
         free(m->ntske_fds);
         ratelimit_free(m->ratelimit);
@@ -512,6 +508,10 @@ int manager_reload(Manager *m) {
         engine_set_params(m->engine, &params);
         if (next.control != m->config.control)
                 log_notice("Clock.Control changed: takes effect when tempusd restarts.");
+        if (!streq_ptr(next.hw_timestamp, m->config.hw_timestamp))
+                log_notice("Clock.HWTimestamp changed: takes effect when tempusd restarts.");
+        if (next.kernel_tx_timestamps != m->config.kernel_tx_timestamps)
+                log_notice("Clock.TXTimestamps changed: takes effect when tempusd restarts.");
 
         bool rebind = !(m->responder && m->responder->socket_activated) &&
                       server_sockets_changed(&m->config, &next);

@@ -23,6 +23,7 @@ typedef struct RateLimit RateLimit;
 typedef struct LogFiles LogFiles;
 typedef struct Hashmap Hashmap;
 typedef struct NmWatch NmWatch;
+typedef struct HwClocks HwClocks;
 
 typedef struct Manager {
         sd_event *event;
@@ -46,6 +47,11 @@ typedef struct Manager {
         NmWatch *nm;                    /* NetworkManager on the bus (manager-nm.c), or NULL */
         size_t n_runtime_servers;
         sd_event_source *pool_check;    /* deferred manager_check_pools() */
+
+        /* Hardware timestamping (HWTimestamp=), and what every socket asks
+         * the kernel for: both fixed at start. */
+        HwClocks *hwclocks;
+        UdpTimestamping timestamping;
 
         Responder *responder;
         NtsServer *nts_server;          /* with NTSServerCertFile= only */
@@ -80,6 +86,13 @@ typedef struct Manager {
         sd_event_source *adjtime_watch;
         bool sent_ready;
 } Manager;
+
+/* The time a datagram arrived and its kind: its hardware timestamp when its
+ * interface's clock converts it, else what udp_receive() chose. */
+TimestampKind manager_receive_time(Manager *m, const UdpMessage *msg, nsec_t *ret_time);
+/* A transmit timestamp read from an error queue, chosen the same way;
+ * TIMESTAMP_DAEMON when it has none that can be used. */
+TimestampKind manager_transmit_time(Manager *m, const PacketTimestamps *ts, nsec_t *ret_time);
 
 /* Takes ownership of *config in every case: it is moved into the manager
  * (and freed with it, or at once on failure) and *config is left empty. */

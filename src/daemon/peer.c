@@ -63,6 +63,10 @@ static void peer_log_measurement(Peer *p, const SourceSample *sample) {
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
                 .refid = s->remote_refid,
+                .mode = s->mode,
+                .interleaved = s->xleave.last_interleaved,
+                .tx_kind = s->sample_tx_kind,
+                .rx_kind = s->rx_kind,
         };
         logfiles_write_measurement(m->logs, &lm);
 }
@@ -126,14 +130,16 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         if (!peer_reply_authentic(p, msg, &pkt))
                 return;
 
-        nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
+        nsec_t rx;
+        TimestampKind rx_kind = manager_receive_time(m, msg, &rx);
+        nsec_t t4 = engine_cook_system_time(m->engine, rx);
         SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);
         if (r != SOURCE_REPLY_OK && r != SOURCE_REPLY_NO_SAMPLE) {
                 m->counters.replies_rejected++;
                 log_debug("Reply from %s rejected: %s", p->source->address_string, source_reply_to_string(r));
                 return;
         }
-        p->source->rx_kernel = msg->rx_kernel;
+        p->source->rx_kind = rx_kind;
         if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &p->source->last_sample);
                 peer_log_statistics(p);
@@ -144,17 +150,24 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
 }
 
 /* The kernel's transmit timestamp of our request waits on the socket's
- * error queue (it is there before any reply can be). The queue must be
+ * error queue (it is there before any reply can be), and the card's
+ * hardware one after it where the interface has them on. The queue must be
  * drained on every wakeup: epoll reports it for as long as it holds
- * anything. */
+ * anything. With TXTimestamps=daemon the socket asks for none. */
 static void peer_read_tx_timestamps(Peer *p, int fd) {
+        Manager *m = p->manager;
+
+        if (!(m->timestamping & UDP_TIMESTAMP_TX_KERNEL))
+                return;
         for (int i = 0; i < 4; i++) {
+                PacketTimestamps ts;
                 nsec_t tx;
-                int r = udp_read_tx_timestamp(fd, &tx);
+                int r = udp_read_tx_timestamp(fd, &ts);
                 if (r == -EAGAIN)
                         break;
-                if (r >= 0)
-                        source_request_timestamped(p->source, engine_cook_system_time(p->manager->engine, tx));
+                TimestampKind kind = r >= 0 ? manager_transmit_time(m, &ts, &tx) : TIMESTAMP_DAEMON;
+                if (kind != TIMESTAMP_DAEMON)
+                        source_request_timestamped(p->source, engine_cook_system_time(m->engine, tx), kind);
         }
 }
 
@@ -280,11 +293,13 @@ void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt)
         }
         if (!peer_reply_authentic(p, msg, pkt))
                 return;
-        nsec_t t4 = engine_cook_system_time(m->engine, msg->rx_time);
+        nsec_t rx;
+        TimestampKind rx_kind = manager_receive_time(m, msg, &rx);
+        nsec_t t4 = engine_cook_system_time(m->engine, rx);
         peer_note_packet_address(p, msg);
         SourceReply r = engine_process_reply(m->engine, s, pkt, t4);
         if (r == SOURCE_REPLY_OK || r == SOURCE_REPLY_NO_SAMPLE)
-                s->rx_kernel = msg->rx_kernel;
+                s->rx_kind = rx_kind;
         if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &s->last_sample);
                 peer_log_statistics(p);
@@ -310,7 +325,7 @@ static int peer_send_request(Peer *p) {
         if (source_is_peer(s))
                 return peer_send_symmetric(p, false);
         peer_close_socket(p);
-        r = udp_client_socket(to, to_len, &p->fd);
+        r = udp_client_socket(to, to_len, m->timestamping, &p->fd);
         if (r < 0)
                 return log_warning_errno(r, "Failed to open a socket for %s: %m", s->address_string);
 

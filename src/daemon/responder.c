@@ -139,7 +139,9 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
                 m->counters.rate_limited++;
         if (verdict == RATELIMIT_DROP)
                 return false;
-        nsec_t rx = engine_cook_system_time(m->engine, msg->rx_time);
+        nsec_t rx;
+        (void) manager_receive_time(m, msg, &rx);
+        rx = engine_cook_system_time(m->engine, rx);
         if (engine_now(m->engine, &tx) < 0)
                 return false;
         int k = verdict == RATELIMIT_KOD ? server_build_kod(&request, "RATE", rx, tx, &reply)
@@ -159,13 +161,14 @@ static bool responder_answer(Responder *r, const ServerState *st, const UdpMessa
         if (a == NTS_ANSWER_PLAIN)
                 responder_authenticate(m, msg, &request, out);
         out->tx_timestamp = r->tx_budget > 0 && client && verdict == RATELIMIT_ANSWER &&
-                            server_request_may_interleave(&request);
+                            (m->timestamping & UDP_TIMESTAMP_TX_KERNEL) && server_request_may_interleave(&request);
         r->tx_budget -= out->tx_timestamp;
         assert(out->len <= msg->len);
         return true;
 }
 
-/* The kernel's transmit timestamps of replies sent with tx_timestamp: each
+/* The kernel's transmit timestamps of replies sent with tx_timestamp (and
+ * the card's, which come after them where an interface has them on): each
  * replaces the transmit time the client log holds for that reply, which
  * the client's next interleaved request asks for. */
 static void responder_read_tx_reports(Responder *r, int fd) {
@@ -181,12 +184,16 @@ static void responder_read_tx_reports(Responder *r, int fd) {
                         UdpTxReport *t = &r->reports[i];
                         if (ntp_packet_parse(t->data, t->len, &reply) != NTP_DROP_NONE)
                                 continue;
-                        nsec_t tx = engine_cook_system_time(m->engine, t->tx_time);
+                        nsec_t tx;
+                        TimestampKind kind = manager_transmit_time(m, &t->stamps, &tx);
+                        if (kind == TIMESTAMP_DAEMON)
+                                continue;
+                        tx = engine_cook_system_time(m->engine, tx);
                         Peer *symmetric = reply.mode == NTP_MODE_SYMMETRIC_ACTIVE
                                                   ? manager_find_symmetric_peer(m, (const struct sockaddr *) &t->dest)
                                                   : NULL;
                         if (symmetric) {
-                                source_peer_timestamped(symmetric->source, reply.transmit_ts, tx);
+                                source_peer_timestamped(symmetric->source, reply.transmit_ts, tx, kind);
                                 continue;
                         }
                         if (!m->ratelimit)
@@ -211,7 +218,7 @@ static int responder_serve_batch(Responder *r, int fd) {
         for (int i = 0; i < k; i++)
                 n_replies += responder_answer(r, &st, &r->rx[i], &r->tx[n_replies]);
         if (n_replies > 0)
-                r->manager->counters.served += (uint64_t) udp_reply_batch(fd, r->tx, n_replies);
+                r->manager->counters.served += (uint64_t) udp_reply_batch(fd, r->tx, n_replies, r->manager->timestamping);
         return k;
 }
 
@@ -258,7 +265,7 @@ static int family_of(const char *address) {
 
 static int bind_one(Responder *r, int family, const char *address, uint16_t port) {
         _cleanup_close_ int fd = -EBADF;
-        int k = udp_server_socket(family, address, port, &fd);
+        int k = udp_server_socket(family, address, port, r->manager->timestamping, &fd);
         if (k < 0)
                 return log_warning_errno(k, "Failed to listen on %s port %u: %m",
                                          address ?: (family == AF_INET ? "0.0.0.0" : "::"), port);
@@ -326,7 +333,7 @@ int responder_new(Manager *m, Responder **ret) {
         r->reports = calloc(UDP_BATCH_MAX, sizeof(UdpTxReport));
         if (!r->rx || !r->tx || !r->reports)
                 return log_oom();
-        k = listen_fds_collect(&fds, &n, &stream, &n_stream);
+        k = listen_fds_collect(m->timestamping, &fds, &n, &stream, &n_stream);
         if (k < 0)
                 return log_error_errno(k, "Failed to take the sockets passed by systemd: %m");
         /* The NTS-KE server's (tempusd-ntske.socket): kept for it. */

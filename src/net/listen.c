@@ -7,7 +7,7 @@
 #include "net/udp.h"
 #include "shared/log.h"
 
-int listen_fds_collect(int **ret_fds, size_t *ret_n, int **ret_stream, size_t *ret_n_stream) {
+int listen_fds_collect(UdpTimestamping ts, int **ret_fds, size_t *ret_n, int **ret_stream, size_t *ret_n_stream) {
         int n = sd_listen_fds(true);
         int *fds = NULL, *stream = NULL;
         size_t k = 0, ks = 0;
@@ -27,7 +27,7 @@ int listen_fds_collect(int **ret_fds, size_t *ret_n, int **ret_stream, size_t *r
                         log_warning("Ignoring descriptor %d passed by systemd: not a datagram socket.", fd);
                         continue;
                 }
-                int r = udp_setup_server_fd(fd);
+                int r = udp_setup_server_fd(fd, ts);
                 if (r < 0)
                         log_warning_errno(r, "Failed to set up socket %d passed by systemd: %m", fd);
                 fds[k++] = fd;

@@ -23,27 +23,72 @@ static int enable_rx_timestamps(int fd) {
         return socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
 }
 
-/* Software transmit timestamps, taken by the kernel as the datagram leaves
- * for the device, and returned on the error queue without the payload. */
-static int enable_tx_timestamps(int fd) {
-        return socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING,
-                              SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY);
-}
+/* Hardware timestamps, taken by the network card where an interface has
+ * them on (SIOCSHWTSTAMP) and reported raw, with the interface they came
+ * from. */
+#define HARDWARE_RX_FLAGS (SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_OPT_PKTINFO)
+/* Transmit timestamps on the error queue carry IP_PKTINFO (which names the
+ * interface) only with OPT_CMSG. */
+#define HARDWARE_TX_FLAGS (SOF_TIMESTAMPING_TX_HARDWARE | SOF_TIMESTAMPING_OPT_CMSG)
 
 /* Linux 6.7's SOF_TIMESTAMPING_OPT_RX_FILTER: report software timestamps
  * only where they were asked for, so received datagrams keep the one
  * SO_TIMESTAMPNS gives. */
 #define TIMESTAMPING_OPT_RX_FILTER (1 << 17)
 
+static int enable_pktinfo(int fd, int family) {
+        if (family == AF_INET)
+                return socket_set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
+        if (family == AF_INET6)
+                return socket_set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+        return 0;
+}
+
+/* The SO_TIMESTAMPING flags of a client socket: software transmit
+ * timestamps, taken by the kernel as the datagram leaves for the device and
+ * returned on the error queue without the payload; the card's own with
+ * UDP_TIMESTAMP_HARDWARE. */
+static uint32_t client_timestamping_flags(UdpTimestamping ts) {
+        uint32_t flags = 0;
+
+        if (ts & UDP_TIMESTAMP_TX_KERNEL)
+                flags |= SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
+        if (ts & UDP_TIMESTAMP_HARDWARE)
+                flags |= HARDWARE_RX_FLAGS | SOF_TIMESTAMPING_SOFTWARE;
+        if ((ts & UDP_TIMESTAMP_HARDWARE) && (ts & UDP_TIMESTAMP_TX_KERNEL))
+                flags |= HARDWARE_TX_FLAGS;
+        return flags;
+}
+
+static void enable_client_timestamping(int fd, int family, UdpTimestamping ts) {
+        uint32_t flags = client_timestamping_flags(ts);
+
+        if (flags == 0)
+                return;
+        /* Without them (an old kernel, a sandbox that filters the option)
+         * the transmit time read before send() stands. */
+        if (socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, (int) flags) < 0)
+                return;
+        if (flags & SOF_TIMESTAMPING_OPT_CMSG)
+                (void) enable_pktinfo(fd, family);
+}
+
 /* A server socket reports software timestamps but takes them only for the
  * replies that ask (udp_reply_batch() with tx_timestamp): a basic client's
  * reply costs nothing more. The error queue returns the whole packet, to
  * tell which reply a timestamp is for. Best effort: older kernels may
  * refuse it, and the transmit time read before sending stands. */
-static void enable_server_tx_timestamps(int fd) {
-        if (socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING,
-                           SOF_TIMESTAMPING_SOFTWARE | TIMESTAMPING_OPT_RX_FILTER) < 0)
-                (void) socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, SOF_TIMESTAMPING_SOFTWARE);
+static void enable_server_timestamping(int fd, UdpTimestamping ts) {
+        uint32_t flags = 0;
+
+        if (ts & UDP_TIMESTAMP_TX_KERNEL)
+                flags |= SOF_TIMESTAMPING_SOFTWARE;
+        if (ts & UDP_TIMESTAMP_HARDWARE)
+                flags |= SOF_TIMESTAMPING_SOFTWARE | HARDWARE_RX_FLAGS | SOF_TIMESTAMPING_OPT_CMSG;
+        if (flags == 0)
+                return;
+        if (socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, (int) (flags | TIMESTAMPING_OPT_RX_FILTER)) < 0)
+                (void) socket_set_int(fd, SOL_SOCKET, SO_TIMESTAMPING, (int) flags);
 }
 
 static int socket_family(int fd) {
@@ -54,26 +99,22 @@ static int socket_family(int fd) {
         return a.ss_family;
 }
 
-int udp_setup_server_fd(int fd) {
+int udp_setup_server_fd(int fd, UdpTimestamping ts) {
         int r = enable_rx_timestamps(fd);
         if (r < 0)
                 return r;
-        enable_server_tx_timestamps(fd);
+        enable_server_timestamping(fd, ts);
         int family = socket_family(fd);
-        if (family == AF_INET)
-                return socket_set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
-        if (family == AF_INET6)
-                return socket_set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-        return family < 0 ? family : 0;
+        return family < 0 ? family : enable_pktinfo(fd, family);
 }
 
-int udp_server_socket(int family, const char *bind_address, uint16_t port, int *ret_fd) {
+int udp_server_socket(int family, const char *bind_address, uint16_t port, UdpTimestamping ts, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
 
         int r = socket_bound(family, SOCK_DGRAM, 0, bind_address, port, &fd);
         if (r < 0)
                 return r;
-        r = udp_setup_server_fd(fd);
+        r = udp_setup_server_fd(fd, ts);
         if (r < 0)
                 return r;
         *ret_fd = TAKE_FD(fd);
@@ -103,7 +144,7 @@ static int bind_random_port(int fd, int family) {
         return 0;
 }
 
-int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd) {
+int udp_client_socket(const struct sockaddr *server, socklen_t len, UdpTimestamping ts, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
@@ -116,38 +157,17 @@ int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd)
         r = enable_rx_timestamps(fd);
         if (r < 0)
                 return r;
-        /* Without them (an old kernel, a sandbox that filters the option)
-         * the transmit time read before send() stands. */
-        (void) enable_tx_timestamps(fd);
+        enable_client_timestamping(fd, server->sa_family, ts);
         if (connect(fd, server, len) < 0)
                 return -errno;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
-/* The software timestamp of an SCM_TIMESTAMPING message (the first of its
- * three; the others are for hardware), or 0. */
-static nsec_t software_timestamp(const struct cmsghdr *c) {
-        struct scm_timestamping t;
-
-        if (c->cmsg_len < CMSG_LEN(sizeof t))
-                return 0;
-        memcpy(&t, CMSG_DATA(c), sizeof t);
-        return t.ts[0].tv_sec == 0 && t.ts[0].tv_nsec == 0 ? 0 : timespec_to_nsec(&t.ts[0]);
-}
-
-static void read_control(struct msghdr *mh, UdpMessage *m) {
+/* The local address a datagram came to, for the reply. */
+static void read_local_address(struct msghdr *mh, UdpMessage *m) {
         for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-                        struct timespec ts;
-                        memcpy(&ts, CMSG_DATA(c), sizeof ts);
-                        m->rx_time = timespec_to_nsec(&ts);
-                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-                        /* Some kernels report receive timestamps this way
-                         * too once transmit timestamps are on. */
-                        if (m->rx_time == 0)
-                                m->rx_time = software_timestamp(c);
-                } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
                         memcpy(&m->local4, CMSG_DATA(c), sizeof m->local4);
                         m->local_family = AF_INET;
                 } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
@@ -160,7 +180,8 @@ static void read_control(struct msghdr *mh, UdpMessage *m) {
 typedef union UdpReceiveControl {
         struct cmsghdr align;
         uint8_t buf[CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(struct scm_timestamping)) +
-                    CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+                    CMSG_SPACE(sizeof(struct scm_ts_pktinfo)) + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+                    CMSG_SPACE(sizeof(struct in_pktinfo))];
 } UdpReceiveControl;
 
 typedef union UdpReplyControl {
@@ -184,11 +205,12 @@ static void receive_finish(UdpMessage *m, struct msghdr *mh, size_t n) {
         m->len = MIN(n, sizeof m->data);
         m->truncated = (mh->msg_flags & MSG_TRUNC) || n > sizeof m->data;
         m->peer_len = mh->msg_namelen;
-        m->rx_time = 0;
         m->local_family = AF_UNSPEC;
-        read_control(mh, m);
-        m->rx_kernel = m->rx_time != 0;
-        if (m->rx_time == 0)
+        read_local_address(mh, m);
+        /* Hardware timestamps wait for the daemon, which converts them. */
+        packet_timestamps_parse(mh, &m->rx_stamps);
+        m->rx_kind = packet_timestamps_choose(&m->rx_stamps, NULL, &m->rx_time);
+        if (m->rx_kind == TIMESTAMP_DAEMON)
                 m->rx_time = now_realtime();
 }
 
@@ -239,7 +261,7 @@ static void add_control(struct msghdr *mh, UdpReplyControl *control, int level, 
 /* Answer from the address the request was sent to (matters for hosts with
  * several addresses on a wildcard socket), and ask for a transmit
  * timestamp when wanted. */
-static void reply_prepare(const UdpMessage *request, const void *buf, size_t len, bool tx_timestamp,
+static void reply_prepare(const UdpMessage *request, const void *buf, size_t len, uint32_t tx_flags,
                           struct msghdr *mh, struct iovec *iov, UdpReplyControl *control) {
         *iov = (struct iovec) { .iov_base = (void *) buf, .iov_len = len };
         *mh = (struct msghdr) {
@@ -257,10 +279,8 @@ static void reply_prepare(const UdpMessage *request, const void *buf, size_t len
                                           .ipi6_ifindex = request->local6.ipi6_ifindex };
                 add_control(mh, control, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
         }
-        if (tx_timestamp) {
-                uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
-                add_control(mh, control, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
-        }
+        if (tx_flags != 0)
+                add_control(mh, control, SOL_SOCKET, SO_TIMESTAMPING, &tx_flags, sizeof tx_flags);
 }
 
 int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len) {
@@ -268,11 +288,12 @@ int udp_reply(int fd, const UdpMessage *request, const void *buf, size_t len) {
         struct iovec iov;
         struct msghdr mh;
 
-        reply_prepare(request, buf, len, false, &mh, &iov, &control);
+        reply_prepare(request, buf, len, 0, &mh, &iov, &control);
         return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int udp_reply_batch(int fd, const UdpReply *replies, size_t n) {
+int udp_reply_batch(int fd, const UdpReply *replies, size_t n, UdpTimestamping ts) {
+        uint32_t tx_flags = SOF_TIMESTAMPING_TX_SOFTWARE | (ts & UDP_TIMESTAMP_HARDWARE ? SOF_TIMESTAMPING_TX_HARDWARE : 0);
         UdpReplyControl control[UDP_BATCH_MAX];
         struct mmsghdr mm[UDP_BATCH_MAX];
         struct iovec iov[UDP_BATCH_MAX];
@@ -280,8 +301,8 @@ int udp_reply_batch(int fd, const UdpReply *replies, size_t n) {
 
         n = MIN(n, (size_t) UDP_BATCH_MAX);
         for (size_t i = 0; i < n; i++) {
-                reply_prepare(replies[i].request, replies[i].data, replies[i].len, replies[i].tx_timestamp,
-                              &mm[i].msg_hdr, &iov[i], &control[i]);
+                reply_prepare(replies[i].request, replies[i].data, replies[i].len,
+                              replies[i].tx_timestamp ? tx_flags : 0, &mm[i].msg_hdr, &iov[i], &control[i]);
                 mm[i].msg_len = 0;
         }
         /* A failed datagram ends sendmmsg(); skip it and send the rest. */
@@ -323,11 +344,11 @@ int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx) {
         return 0;
 }
 
-int udp_read_tx_timestamp(int fd, nsec_t *ret_tx) {
+int udp_read_tx_timestamp(int fd, PacketTimestamps *ret) {
         union {
                 struct cmsghdr align;
                 uint8_t buf[CMSG_SPACE(sizeof(struct scm_timestamping)) + CMSG_SPACE(sizeof(struct sock_extended_err)) +
-                            CMSG_SPACE(sizeof(struct sockaddr_in6))];
+                            CMSG_SPACE(sizeof(struct sockaddr_in6)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
         } control;
         uint8_t data[NTP_MAX_PACKET_SIZE];
         struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
@@ -340,34 +361,8 @@ int udp_read_tx_timestamp(int fd, nsec_t *ret_tx) {
 
         if (recvmsg(fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
                 return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING) {
-                        nsec_t t = software_timestamp(c);
-                        if (t == 0)
-                                break;
-                        *ret_tx = t;
-                        return 0;
-                }
-        return -ENOMSG;
-}
-
-/* The software transmit timestamp among an error queue entry's control
- * messages, if the entry is a timestamp report; 0 otherwise. */
-static nsec_t tx_report_timestamp(struct msghdr *mh) {
-        nsec_t t = 0;
-        bool timestamping = false;
-
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING)
-                        t = software_timestamp(c);
-                else if ((c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR) ||
-                         (c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
-                        struct sock_extended_err e;
-                        memcpy(&e, CMSG_DATA(c), sizeof e);
-                        timestamping = e.ee_origin == SO_EE_ORIGIN_TIMESTAMPING;
-                }
-        }
-        return timestamping ? t : 0;
+        packet_timestamps_parse(&mh, ret);
+        return ret->tx_report && (ret->software != 0 || ret->hardware != 0) ? 0 : -ENOMSG;
 }
 
 typedef union UdpTxControl {
@@ -383,8 +378,9 @@ static int tx_report_finish(struct msghdr *mh, const uint8_t *frame, size_t n, U
         const uint8_t *payload;
         size_t len;
 
-        ret->tx_time = tx_report_timestamp(mh);
-        if (ret->tx_time == 0 || (mh->msg_flags & MSG_TRUNC))
+        packet_timestamps_parse(mh, &ret->stamps);
+        if (!ret->stamps.tx_report || (ret->stamps.software == 0 && ret->stamps.hardware == 0) ||
+            (mh->msg_flags & MSG_TRUNC))
                 return -ENOMSG;
         if (udp_frame_parse(frame, n, &payload, &len, &ret->dest) < 0 || len > sizeof ret->data)
                 return -ENOMSG;

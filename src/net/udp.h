@@ -10,8 +10,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/timestamping.h"
 #include "ntp/ntp-packet.h"
 #include "shared/time-util.h"
+
+/* What a socket asks the kernel for, besides software receive timestamps. */
+typedef enum UdpTimestamping {
+        UDP_TIMESTAMP_TX_KERNEL = 1 << 0,       /* transmit timestamps on the error queue */
+        UDP_TIMESTAMP_HARDWARE  = 1 << 1,       /* the network card's, where an interface has them on */
+} UdpTimestamping;
 
 typedef struct UdpMessage {
         uint8_t data[NTP_MAX_PACKET_SIZE + 1];
@@ -19,8 +26,9 @@ typedef struct UdpMessage {
         bool truncated;                 /* the datagram was larger than data */
         struct sockaddr_storage peer;
         socklen_t peer_len;
-        nsec_t rx_time;                 /* kernel CLOCK_REALTIME timestamp */
-        bool rx_kernel;                 /* false: none came, rx_time was read after */
+        nsec_t rx_time;                 /* CLOCK_REALTIME: the kernel's, or read after */
+        TimestampKind rx_kind;          /* kernel, or daemon: none came */
+        PacketTimestamps rx_stamps;     /* as received, hardware included */
         /* The local address the datagram was sent to (for the reply). */
         int local_family;               /* AF_UNSPEC if unknown */
         struct in_pktinfo local4;
@@ -33,13 +41,13 @@ static inline bool udp_message_truncated(const UdpMessage *m) {
 
 /* A server socket bound to bind_address (NULL: any) and port, with receive
  * timestamps and packet-info enabled; IPv6 sockets are IPv6-only. */
-int udp_server_socket(int family, const char *bind_address, uint16_t port, int *ret_fd);
+int udp_server_socket(int family, const char *bind_address, uint16_t port, UdpTimestamping ts, int *ret_fd);
 /* Turns on what tempus needs on a socket it did not create (socket
  * activation): receive timestamps and packet info. */
-int udp_setup_server_fd(int fd);
+int udp_setup_server_fd(int fd, UdpTimestamping ts);
 /* A client socket bound to a random port in the ephemeral range and
  * connected to server, so only the server's datagrams arrive on it. */
-int udp_client_socket(const struct sockaddr *server, socklen_t len, int *ret_fd);
+int udp_client_socket(const struct sockaddr *server, socklen_t len, UdpTimestamping ts, int *ret_fd);
 
 /* Reads one datagram; -EAGAIN when none is waiting. */
 int udp_receive(int fd, UdpMessage *m);
@@ -63,8 +71,10 @@ typedef struct UdpReply {
 } UdpReply;
 
 /* Sends each reply to the sender of its request (as udp_reply()), up to
- * UDP_BATCH_MAX with one system call. Returns how many were sent. */
-int udp_reply_batch(int fd, const UdpReply *replies, size_t n);
+ * UDP_BATCH_MAX with one system call; a reply with tx_timestamp asks for
+ * the hardware transmit timestamp too when ts has UDP_TIMESTAMP_HARDWARE.
+ * Returns how many were sent. */
+int udp_reply_batch(int fd, const UdpReply *replies, size_t n, UdpTimestamping ts);
 /* Sends from a server socket to `to` (symmetric mode), asking the kernel
  * for the transmit timestamp (read back with udp_read_tx_reports()); *ret_tx
  * is CLOCK_REALTIME just before. */
@@ -72,10 +82,11 @@ int udp_send_to(int fd, const struct sockaddr *to, socklen_t to_len, const void 
 /* Sends on a connected socket; *ret_tx is CLOCK_REALTIME just before. */
 int udp_send(int fd, const void *buf, size_t len, nsec_t *ret_tx);
 /* What the error queue of a server socket gives back for a reply sent with
- * tx_timestamp: the kernel's software transmit time and the reply itself,
- * with the address it went to. */
+ * tx_timestamp: its transmit timestamps (the kernel's software one and the
+ * card's hardware one come as separate entries) and the reply itself, with
+ * the address it went to. */
 typedef struct UdpTxReport {
-        nsec_t tx_time;                 /* CLOCK_REALTIME */
+        PacketTimestamps stamps;
         uint8_t data[NTP_MAX_PACKET_SIZE];
         size_t len;
         struct sockaddr_storage dest;
@@ -87,7 +98,8 @@ typedef struct UdpTxReport {
  * -EAGAIN when the queue is empty. Not reentrant: one static buffer. */
 int udp_read_tx_reports(int fd, UdpTxReport *reports, size_t n);
 
-/* Reads one entry of a client socket's error queue: the kernel's software
- * transmit timestamp (CLOCK_REALTIME) of a datagram sent on it. -EAGAIN
- * when the queue is empty, -ENOMSG for an entry without one. */
-int udp_read_tx_timestamp(int fd, nsec_t *ret_tx);
+/* Reads one entry of a client socket's error queue: the transmit
+ * timestamps of a datagram sent on it (the kernel's software one or the
+ * card's hardware one). -EAGAIN when the queue is empty, -ENOMSG for an
+ * entry without one. */
+int udp_read_tx_timestamp(int fd, PacketTimestamps *ret);

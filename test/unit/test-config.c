@@ -169,6 +169,11 @@ static void each_key_accepts_good_and_rejects_bad_values(void **state) {
                 { "[Clock]\nHWTimestamp=eth0.100\n", true },
                 { "[Clock]\nHWTimestamp=eth0 ; all of them\n", false, "interface name" },
                 { "[Clock]\nHWTimestamp=a-name-far-too-long\n", false, "interface name" },
+                { "[Clock]\nTXTimestamps=kernel\n", true },
+                { "[Clock]\nTXTimestamps=daemon\n", true },
+                { "[Clock]\nTXTimestamps=\n", true },
+                { "[Clock]\nTXTimestamps=hardware\n", false, "must be kernel" },
+                { "[Clock]\nTXTimestamps=Kernel\n", false, "or daemon" },
                 { "[Clock]\nLeapSecTZ=right/UTC\n", true },
                 { "[Clock]\nLeapSecTZ=../../etc/passwd\n", false },
                 { "[Clock]\nLeapSecTZ=/usr/share/zoneinfo/right/UTC\n", false },
@@ -536,6 +541,39 @@ static void dump_shows_each_value_with_its_origin(void **state) {
         config_done(&c);
 }
 
+static void tx_timestamps_default_to_the_kernel_and_daemon_turns_them_off(void **state) {
+        Config c;
+        char errors[512], out[4096] = "";
+
+        assert_int_equal(load_text("[Clock]\nControl=no\n", &c, errors, sizeof errors), 0);
+        assert_true(c.kernel_tx_timestamps);
+        config_done(&c);
+
+        write_file("tx.conf", "[Clock]\nTXTimestamps=daemon\n");
+        assert_int_equal(load("tx.conf", &c, errors, sizeof errors), 0);
+        assert_false(c.kernel_tx_timestamps);
+        FILE *f = fmemopen(out, sizeof out - 1, "w");
+        assert_int_equal(config_dump(&c, f), 0);
+        fclose(f);
+        assert_non_null(strstr(out, "TXTimestamps=daemon  # "));
+        assert_non_null(strstr(out, "tx.conf:2\n"));
+        config_done(&c);
+
+        /* An empty value is the default again. */
+        assert_int_equal(load_text("[Clock]\nTXTimestamps=daemon\nTXTimestamps=\n", &c, errors, sizeof errors), 0);
+        assert_true(c.kernel_tx_timestamps);
+        config_done(&c);
+}
+
+static void a_bad_tx_timestamps_value_names_file_line_and_key(void **state) {
+        Config c;
+        char errors[512];
+
+        write_file("badtx.conf", "[Clock]\nControl=no\nTXTimestamps=off\n");
+        assert_int_equal(load("badtx.conf", &c, errors, sizeof errors), -EINVAL);
+        assert_non_null(strstr(errors, "badtx.conf:3: Clock.TXTimestamps: must be kernel"));
+}
+
 static void source_specs_parse_for_the_bus_too(void **state) {
         SourceSpec s;
         const char *reason = NULL;
@@ -769,6 +807,8 @@ int main(void) {
                 cmocka_unit_test(earlier_directories_mask_later_ones),
                 cmocka_unit_test(missing_main_file_is_fine_for_the_system_paths),
                 cmocka_unit_test(dump_shows_each_value_with_its_origin),
+                cmocka_unit_test(tx_timestamps_default_to_the_kernel_and_daemon_turns_them_off),
+                cmocka_unit_test(a_bad_tx_timestamps_value_names_file_line_and_key),
                 cmocka_unit_test(source_specs_parse_for_the_bus_too),
                 cmocka_unit_test(an_indented_line_is_a_line_of_its_own),
                 cmocka_unit_test(a_long_line_is_read_whole),

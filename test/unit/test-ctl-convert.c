@@ -199,6 +199,19 @@ static void test_partial_directives_keep_what_maps(void **state) {
         convert_result_done(&r);
 }
 
+/* chrony takes a hwtimestamp line per interface, tempus one HWTimestamp=:
+ * a second line must not silently replace the first. */
+static void test_only_the_first_hwtimestamp_line_is_converted(void **state) {
+        ConvertResult r = convert("hwtimestamp eth0\nhwtimestamp eth1\n");
+
+        assert_non_null(strstr(r.config, "HWTimestamp=eth0\n"));
+        assert_null(strstr(r.config, "eth1"));
+        assert_int_equal(r.n_notes, 1);
+        assert_int_equal(r.notes[0].line, 2);
+        assert_non_null(strstr(r.notes[0].reason, "HWTimestamp=*"));
+        convert_result_done(&r);
+}
+
 static void test_print_puts_notes_in_comments(void **state) {
         ConvertResult r = convert("server a.example.com\ndumpdir /b\n");
         char *text = NULL;
@@ -332,6 +345,7 @@ int main(void) {
                 cmocka_unit_test(test_a_peer_without_key_is_noted),
                 cmocka_unit_test(test_maxsources_only_for_pools),
                 cmocka_unit_test(test_partial_directives_keep_what_maps),
+                cmocka_unit_test(test_only_the_first_hwtimestamp_line_is_converted),
                 cmocka_unit_test(test_print_puts_notes_in_comments),
                 cmocka_unit_test(test_json_output),
                 cmocka_unit_test(test_output_loads_in_tempus),

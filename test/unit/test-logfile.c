@@ -35,12 +35,27 @@ static void measurement_lines_have_chronys_columns(void **state) {
                 .time = WHEN, .address = "192.168.2.100", .leap = NTP_LEAP_INSERT, .stratum = 2, .poll_local = 6,
                 .poll_remote = 6, .offset = -4.966e-03, .peer_delay = 2.296e-01, .peer_dispersion = 1.577e-05,
                 .root_delay = 1.615e-01, .root_dispersion = 7.446e-03, .refid = 0xCB00717B,
+                .mode = NTP_MODE_SERVER, .tx_kind = TIMESTAMP_DAEMON, .rx_kind = TIMESTAMP_KERNEL,
         };
         char line[256];
 
         logfile_format_measurement(line, sizeof line, &m);
         assert_string_equal(line, "2026-11-24 04:00:18 192.168.2.100   +  2 111 111 1111   6  6 0.00 -4.966e-03 "
                                   " 2.296e-01  1.577e-05  1.615e-01  7.446e-03 CB00717B 4B D K");
+}
+
+/* MTxRx says what the sample was made of, as chronyd's does. */
+static void the_mtxrx_column_names_the_mode_and_timestamp_kinds(void **state) {
+        LogMeasurement m = { .time = WHEN, .address = "10.0.0.1", .mode = NTP_MODE_SERVER, .interleaved = true,
+                             .tx_kind = TIMESTAMP_HARDWARE, .rx_kind = TIMESTAMP_HARDWARE };
+        char line[256];
+
+        logfile_format_measurement(line, sizeof line, &m);
+        assert_non_null(strstr(line, " 00000000 4I H H"));
+        m = (LogMeasurement) { .time = WHEN, .address = "10.0.0.1", .mode = NTP_MODE_SYMMETRIC_PASSIVE,
+                               .tx_kind = TIMESTAMP_KERNEL, .rx_kind = TIMESTAMP_DAEMON };
+        logfile_format_measurement(line, sizeof line, &m);
+        assert_non_null(strstr(line, " 00000000 2B K D"));
 }
 
 static void statistics_lines_have_chronys_columns(void **state) {
@@ -88,6 +103,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(tracking_lines_have_chronys_columns),
                 cmocka_unit_test(measurement_lines_have_chronys_columns),
+                cmocka_unit_test(the_mtxrx_column_names_the_mode_and_timestamp_kinds),
                 cmocka_unit_test(statistics_lines_have_chronys_columns),
                 cmocka_unit_test(files_get_a_banner_and_lines_as_written),
         };

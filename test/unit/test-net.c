@@ -43,9 +43,9 @@ static void a_request_and_reply_cross_loopback_with_kernel_timestamps(void **sta
         UdpMessage m;
         nsec_t tx;
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &server), 0);
         struct sockaddr_in to = loopback(local_port(server));
-        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &client), 0);
 
         assert_int_equal(udp_send(client, "ping", 4, &tx), 0);
         wait_readable(server);
@@ -68,11 +68,12 @@ static void a_request_and_reply_cross_loopback_with_kernel_timestamps(void **sta
 static void a_client_gets_the_kernel_transmit_timestamp(void **state) {
         _cleanup_close_ int server = -EBADF, client = -EBADF;
         UdpMessage m;
-        nsec_t before, kernel_tx = 0;
+        nsec_t before;
+        PacketTimestamps kernel_tx;
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &server), 0);
         struct sockaddr_in to = loopback(local_port(server));
-        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &client), 0);
         assert_int_equal(udp_read_tx_timestamp(client, &kernel_tx), -EAGAIN);
 
         assert_int_equal(udp_send(client, "ping", 4, &before), 0);
@@ -81,7 +82,8 @@ static void a_client_gets_the_kernel_transmit_timestamp(void **state) {
         /* Taken as the datagram left: after the time read before sending,
          * no later than the server's receive timestamp. */
         assert_int_equal(udp_read_tx_timestamp(client, &kernel_tx), 0);
-        assert_true(kernel_tx >= before && kernel_tx <= m.rx_time);
+        assert_true(kernel_tx.tx_report && kernel_tx.hardware == 0);
+        assert_true(kernel_tx.software >= before && kernel_tx.software <= m.rx_time);
         assert_int_equal(udp_read_tx_timestamp(client, &kernel_tx), -EAGAIN);
 
         /* The reply still carries its receive timestamp. */
@@ -89,7 +91,7 @@ static void a_client_gets_the_kernel_transmit_timestamp(void **state) {
         wait_readable(client);
         UdpMessage r;
         assert_int_equal(udp_receive(client, &r), 0);
-        assert_true(r.rx_time >= kernel_tx && r.rx_time - kernel_tx < NSEC_PER_SEC);
+        assert_true(r.rx_time >= kernel_tx.software && r.rx_time - kernel_tx.software < NSEC_PER_SEC);
 }
 
 /* A reply sent with tx_timestamp comes back on the server socket's error
@@ -102,28 +104,29 @@ static void a_server_reads_back_the_transmit_time_of_replies_that_ask(void **sta
         UdpReply reply = { .len = 4, .tx_timestamp = true };
         nsec_t tx;
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &server), 0);
         struct sockaddr_in to = loopback(local_port(server));
-        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &client), 0);
         assert_int_equal(udp_send(client, "ping", 4, &tx), 0);
         wait_readable(server);
         assert_int_equal(udp_receive(server, &m), 0);
-        assert_true(m.rx_kernel);
+        assert_int_equal(m.rx_kind, TIMESTAMP_KERNEL);
 
         reply.request = &m;
         memcpy(reply.data, "pong", 4);
         nsec_t before = now_realtime();
-        assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
+        assert_int_equal(udp_reply_batch(server, &reply, 1, UDP_TIMESTAMP_TX_KERNEL), 1);
         wait_readable(client);
         assert_int_equal(udp_read_tx_reports(server, &report, 1), 1);
-        assert_true(report.tx_time >= before && report.tx_time - before < NSEC_PER_SEC);
+        assert_true(report.stamps.tx_report);
+        assert_true(report.stamps.software >= before && report.stamps.software - before < NSEC_PER_SEC);
         assert_int_equal(report.len, 4);
         assert_memory_equal(report.data, "pong", 4);
         assert_int_equal(((struct sockaddr_in *) &report.dest)->sin_port, ((struct sockaddr_in *) &m.peer)->sin_port);
         assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
 
         reply.tx_timestamp = false;
-        assert_int_equal(udp_reply_batch(server, &reply, 1), 1);
+        assert_int_equal(udp_reply_batch(server, &reply, 1, UDP_TIMESTAMP_TX_KERNEL), 1);
         wait_readable(client);
         assert_int_equal(udp_read_tx_reports(server, &report, 1), -EAGAIN);
 }
@@ -177,9 +180,9 @@ static void batches_are_received_and_answered_with_one_call_each(void **state) {
         UdpReply replies[3];
         nsec_t tx;
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &server), 0);
         struct sockaddr_in to = loopback(local_port(server));
-        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &client), 0);
         assert_int_equal(udp_receive_batch(server, batch, UDP_BATCH_MAX), -EAGAIN);
 
         for (char c = 'a'; c <= 'c'; c++)
@@ -193,7 +196,7 @@ static void batches_are_received_and_answered_with_one_call_each(void **state) {
                 replies[i] = (UdpReply) { .request = &batch[i], .len = 1 };
                 replies[i].data[0] = (uint8_t) ('A' + i);
         }
-        assert_int_equal(udp_reply_batch(server, replies, 3), 3);
+        assert_int_equal(udp_reply_batch(server, replies, 3, UDP_TIMESTAMP_TX_KERNEL), 3);
         for (int i = 0; i < 3; i++) {
                 UdpMessage r;
                 wait_readable(client);
@@ -208,9 +211,9 @@ static void oversized_datagrams_are_flagged(void **state) {
         UdpMessage m;
         nsec_t tx;
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &server), 0);
         struct sockaddr_in to = loopback(local_port(server));
-        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &client), 0);
         assert_int_equal(udp_send(client, big, sizeof big, &tx), 0);
         wait_readable(server);
         assert_int_equal(udp_receive(server, &m), 0);
@@ -221,10 +224,10 @@ static void a_connected_client_hears_only_its_server(void **state) {
         _cleanup_close_ int server = -EBADF, other = -EBADF, client = -EBADF;
         UdpMessage m;
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &server), 0);
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &other), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &server), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &other), 0);
         struct sockaddr_in to = loopback(local_port(server));
-        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &client), 0);
+        assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &client), 0);
 
         struct sockaddr_in back = loopback(local_port(client));
         assert_int_equal(sendto(other, "spoof", 5, 0, (struct sockaddr *) &back, sizeof back), 5);
@@ -242,7 +245,7 @@ static void client_ports_are_random(void **state) {
 
         for (int i = 0; i < 8; i++) {
                 _cleanup_close_ int fd = -EBADF;
-                assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, &fd), 0);
+                assert_int_equal(udp_client_socket((struct sockaddr *) &to, sizeof to, UDP_TIMESTAMP_TX_KERNEL, &fd), 0);
                 ports[i] = local_port(fd);
                 assert_true(ports[i] >= 1024);
         }
@@ -262,7 +265,7 @@ static void ipv6_server_sockets_are_v6_only(void **state) {
 
         /* Without IPv6 on lo this proves nothing: it is skipped, and a
          * skipped test fails test/run-all.sh. */
-        if (udp_server_socket(AF_INET6, "::1", 0, &fd) < 0) {
+        if (udp_server_socket(AF_INET6, "::1", 0, UDP_TIMESTAMP_TX_KERNEL, &fd) < 0) {
                 print_message("no IPv6 loopback here\n");
                 skip();
         }
@@ -272,7 +275,7 @@ static void ipv6_server_sockets_are_v6_only(void **state) {
 
 static void bad_bind_addresses_are_refused(void **state) {
         int fd = -EBADF;
-        assert_int_equal(udp_server_socket(AF_INET, "not-an-address", 0, &fd), -EINVAL);
+        assert_int_equal(udp_server_socket(AF_INET, "not-an-address", 0, UDP_TIMESTAMP_TX_KERNEL, &fd), -EINVAL);
 }
 
 typedef struct Resolved {
@@ -366,7 +369,7 @@ static void sockets_passed_by_systemd_are_taken(void **state) {
         int fd = -EBADF;
         char pid[32];
 
-        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, &fd), 0);
+        assert_int_equal(udp_server_socket(AF_INET, "127.0.0.1", 0, UDP_TIMESTAMP_TX_KERNEL, &fd), 0);
         /* Move it to the first activation descriptor, as systemd would. */
         assert_int_equal(dup2(fd, 3), 3);
         if (fd != 3)
@@ -377,7 +380,7 @@ static void sockets_passed_by_systemd_are_taken(void **state) {
 
         _cleanup_free_ int *fds = NULL;
         size_t n = 0;
-        assert_int_equal(listen_fds_collect(&fds, &n, NULL, NULL), 0);
+        assert_int_equal(listen_fds_collect(UDP_TIMESTAMP_TX_KERNEL, &fds, &n, NULL, NULL), 0);
         assert_int_equal(n, 1);
         assert_int_equal(fds[0], 3);
         /* The environment is consumed. */
@@ -390,7 +393,7 @@ static void without_systemd_there_are_no_passed_sockets(void **state) {
         size_t n = 7;
 
         unsetenv("LISTEN_FDS");
-        assert_int_equal(listen_fds_collect(&fds, &n, NULL, NULL), 0);
+        assert_int_equal(listen_fds_collect(UDP_TIMESTAMP_TX_KERNEL, &fds, &n, NULL, NULL), 0);
         assert_int_equal(n, 0);
 }
 

@@ -167,12 +167,12 @@ static void the_kernel_transmit_timestamp_replaces_the_one_read_before_sending(v
 
         source_build_request(s, T0, COOKIE, &req);
         source_request_sent(s, T0);
-        source_request_timestamped(s, T0 - NSEC_PER_USEC);      /* before: not ours */
-        source_request_timestamped(s, T0 + NSEC_PER_SEC);       /* far later: not ours */
-        assert_true(s->t1 == T0 && !s->t1_kernel);
-        source_request_timestamped(s, left);
-        source_request_timestamped(s, left + NSEC_PER_USEC);    /* only the first counts */
-        assert_true(s->t1 == left && s->t1_kernel);
+        source_request_timestamped(s, T0 - NSEC_PER_USEC, TIMESTAMP_KERNEL);  /* before: not ours */
+        source_request_timestamped(s, T0 + NSEC_PER_SEC, TIMESTAMP_KERNEL);   /* far later: not ours */
+        assert_true(s->t1 == T0 && s->t1_kind == TIMESTAMP_DAEMON);
+        source_request_timestamped(s, left, TIMESTAMP_KERNEL);
+        source_request_timestamped(s, left + NSEC_PER_USEC, TIMESTAMP_KERNEL);  /* only the first counts */
+        assert_true(s->t1 == left && s->t1_kind == TIMESTAMP_KERNEL);
 
         rep = reply_to(left, 0.002, 0.0005);
         assert_int_equal(source_process_reply(s, &rep, arrival(left, 0.0005), &x), SOURCE_REPLY_OK);
@@ -182,8 +182,33 @@ static void the_kernel_transmit_timestamp_replaces_the_one_read_before_sending(v
         assert_int_equal(s->n_tx_daemon, 0);
 
         /* No request in flight: nothing to correct. */
-        source_request_timestamped(s, left + 2 * NSEC_PER_USEC);
+        source_request_timestamped(s, left + 2 * NSEC_PER_USEC, TIMESTAMP_HARDWARE);
         assert_true(s->t1 == left);
+        source_free(s);
+}
+
+/* The card's timestamp comes after the kernel's and is the better one; a
+ * less precise one never replaces it. */
+static void a_hardware_transmit_timestamp_replaces_the_kernels(void **state) {
+        Source *s = server(false);
+        const nsec_t kernel = T0 + 20 * NSEC_PER_USEC, hardware = T0 + 25 * NSEC_PER_USEC;
+        NtpPacket req, rep;
+        SourceSample x;
+
+        source_build_request(s, T0, COOKIE, &req);
+        source_request_sent(s, T0);
+        source_request_timestamped(s, kernel, TIMESTAMP_KERNEL);
+        source_request_timestamped(s, hardware, TIMESTAMP_HARDWARE);
+        assert_true(s->t1 == hardware && s->t1_kind == TIMESTAMP_HARDWARE);
+        source_request_timestamped(s, kernel + NSEC_PER_USEC, TIMESTAMP_KERNEL);
+        assert_true(s->t1 == hardware && s->t1_kind == TIMESTAMP_HARDWARE);
+
+        rep = reply_to(hardware, 0.002, 0.0005);
+        assert_int_equal(source_process_reply(s, &rep, arrival(hardware, 0.0005), &x), SOURCE_REPLY_OK);
+        assert_int_equal(s->n_tx_hardware, 1);
+        assert_int_equal(s->n_tx_kernel, 0);
+        assert_int_equal(s->n_tx_daemon, 0);
+        assert_int_equal(s->sample_tx_kind, TIMESTAMP_HARDWARE);
         source_free(s);
 }
 
@@ -413,6 +438,7 @@ int main(void) {
                 cmocka_unit_test(arithmetic_holds_across_the_2036_era_boundary),
                 cmocka_unit_test(a_good_reply_becomes_a_sample_and_sets_reach),
                 cmocka_unit_test(the_kernel_transmit_timestamp_replaces_the_one_read_before_sending),
+                cmocka_unit_test(a_hardware_transmit_timestamp_replaces_the_kernels),
                 cmocka_unit_test(bad_replies_are_rejected_with_their_reason),
                 cmocka_unit_test(a_transmit_timestamp_within_precision_before_receive_is_accepted),
                 cmocka_unit_test(a_server_that_loses_sync_is_unusable_at_once),

@@ -96,7 +96,7 @@ static Flight send_packet(World *w, int from, bool poll) {
         f.packet.leap = NTP_LEAP_NONE;
         f.packet.stratum = 2;
         source_request_sent(s, read);
-        source_peer_timestamped(s, f.packet.transmit_ts, read + SEND_LATENCY);
+        source_peer_timestamped(s, f.packet.transmit_ts, read + SEND_LATENCY, TIMESTAMP_KERNEL);
         return f;
 }
 
@@ -178,7 +178,7 @@ static void an_interleaved_exchange_measures_exactly(void **state) {
                 assert_int_equal(f.packet.transmit_ts, ntp_timestamp_from_nsec(previous_tx));
                 assert_int_equal(deliver(w, &f), SOURCE_REPLY_OK);
                 assert_both_interleaved_and_exact(w);
-                assert_true(w->peer[f.to]->sample_tx_kernel);
+                assert_int_equal(w->peer[f.to]->sample_tx_kind, TIMESTAMP_KERNEL);
         }
         assert_int_equal(w->responses, 1);      /* only to the very first packet */
         world_free(w);
@@ -437,8 +437,8 @@ static void a_transmit_timestamp_must_name_our_latest_packet(void **state) {
         XsymSent sent;
         memcpy(&sent, &s->sym.sent, sizeof sent);
         assert_true(sent.tx_kernel);
-        source_peer_timestamped(s, f.packet.transmit_ts ^ 1, sent.tx + 1);
-        source_peer_timestamped(s, f.packet.transmit_ts, sent.tx + NSEC_PER_SEC);
+        source_peer_timestamped(s, f.packet.transmit_ts ^ 1, sent.tx + 1, TIMESTAMP_KERNEL);
+        source_peer_timestamped(s, f.packet.transmit_ts, sent.tx + NSEC_PER_SEC, TIMESTAMP_KERNEL);
         assert_memory_equal(&sent, &s->sym.sent, sizeof sent);
 
         XleaveSym x;

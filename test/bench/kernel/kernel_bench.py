@@ -37,7 +37,16 @@ PATHS = {
     "200us-16s-xleave": ("200 +- 100 us, 16 s polling, xleave", (200, 100), 0.0, "iburst minpoll 4 maxpoll 4 xleave"),
     "1ms-16s-xleave": ("1 ms +- 300 us, 16 s polling, xleave", (1000, 300), 0.0, "iburst minpoll 4 maxpoll 4 xleave"),
 }
-# Run by default: the interleaved paths are asked for by name.
+# The same paths again with tempusd's kernel transmit timestamps off
+# (TXTimestamps=daemon: the clock read before sending), with and without
+# xleave. chronyd has no such switch: it keeps its kernel timestamps.
+NO_KERNEL_TX = [("TXTimestamps", "daemon")]
+for _name in ("200us-16s", "200us-16s-xleave", "1ms-16s", "1ms-16s-xleave"):
+    _description, _out, _loss, _options = PATHS[_name]
+    PATHS[_name + "-notx"] = (_description + ", tempusd TXTimestamps=daemon", _out, _loss, _options)
+# tempusd's [Clock] settings per path beyond Control=no.
+TEMPUS_CLOCK = {name: NO_KERNEL_TX for name in PATHS if name.endswith("-notx")}
+# Run by default: the interleaved and -notx paths are asked for by name.
 DEFAULT_PATHS = ["1ms-16s", "200us-16s", "1ms-default", "1ms-loss10"]
 
 
@@ -70,7 +79,7 @@ def run_path(args, name, warmup, measure, seed):
         path = Path(args.build_root, wd, out, loss=loss, seed=seed)
         kernel_path.start_server(path, args.peers)
         chrony = ChronyClient(path, args.peers, options)
-        tempus = TempusClient(path, args, tempus_options(options))
+        tempus = TempusClient(path, args, tempus_options(options), TEMPUS_CLOCK.get(name, ()))
         started = time.time()
         series = {"chronyd -x": [], "tempusd": []}
         texts = {}

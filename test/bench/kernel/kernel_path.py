@@ -133,7 +133,7 @@ class TempusClient:
     """tempusd with Control=no as a client of the far server, on a private
     system bus so that tempusctl can ask it."""
 
-    def __init__(self, path, args, source_options):
+    def __init__(self, path, args, source_options, clock=()):
         self.args = args
         self.bus = BusDaemon(args, path.workdir)
         d = os.path.join(path.workdir, "tempus")
@@ -141,7 +141,7 @@ class TempusClient:
         self.logdir = os.path.join(d, "log")
         self.tempusd = Tempusd(args, d, {
             "Sources": [("Server", "%s %s" % (SERVER, source_options))],
-            "Clock": [("Control", "no")],
+            "Clock": [("Control", "no")] + list(clock),
             "Server": [("Port", "0")],
             "Log": [("Dir", self.logdir), ("Log", "measurements statistics tracking")],
         })
