@@ -18,9 +18,12 @@
  * (at most SOURCESTATS_MAX_SAMPLES) whose residuals pass a runs test (a
  * straight line should leave residual signs randomly mixed); older samples
  * are dropped, so the window shrinks when the source or our clock changes
- * behaviour and grows again while it is steady. */
+ * behaviour and grows again while it is steady. Where the jitter falls
+ * steadily on one leg, each offset is first corrected to what the quickest
+ * round trip would have measured (update_asymmetry()). */
 #include <assert.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/sourcestats.h"
 #include "ntp/ntp-packet.h"
@@ -33,6 +36,19 @@
 #define NOISE_MODEL_CLEAR 0.25
 /* The smallest median excess delay taken as real (seconds). */
 #define MIN_EXCESS 4e-7
+/* Jitter asymmetry (see update_asymmetry()): the slope of offset against
+ * excess delay is at most 1/2 (all of the excess on one leg); from
+ * ASYMMETRY_MIN on, seen with one sign in ASYMMETRY_MIN_RUN fits in a
+ * row, it is taken as a property of the path and corrected for. Fits of
+ * fewer than ASYMMETRY_MIN_SAMPLES samples say nothing about it. */
+#define ASYMMETRY_MAX 0.5
+#define ASYMMETRY_MIN 0.45
+#define ASYMMETRY_MIN_RUN 8
+/* A slope this steep is no jitter: an outlier or a step is in the fit. */
+#define ASYMMETRY_IMPOSSIBLE 1.0
+#define ASYMMETRY_MAX_RUN 1000
+#define ASYMMETRY_MIN_SAMPLES 8
+#define ASYMMETRY_QUANTILE 0.75
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -89,20 +105,37 @@ static double min_delay_from(const SourceStats *s, size_t start) {
         return d;
 }
 
-/* The median excess delay of the samples [start, n), with a floor. */
-static double median_excess(const SourceStats *s, size_t start, double min_delay) {
-        double excess[SOURCESTATS_MAX_SAMPLES];
+/* The excess delays of the samples [start, n) over min_delay, sorted
+ * (insertion sort is fine for a few dozen values). Returns their count. */
+static size_t sorted_excess(const SourceStats *s, size_t start, double min_delay,
+                            double excess[static SOURCESTATS_MAX_SAMPLES]) {
         size_t m = 0;
 
         for (size_t i = start; i < s->n; i++)
                 excess[m++] = sample_at_const(s, i)->delay - min_delay;
-        /* Insertion sort is fine for a few dozen values. */
         for (size_t i = 1; i < m; i++)
                 for (size_t j = i; j > 0 && excess[j] < excess[j - 1]; j--) {
                         double t = excess[j];
                         excess[j] = excess[j - 1];
                         excess[j - 1] = t;
                 }
+        return m;
+}
+
+/* The excess delay below which a share q of all samples lies. */
+static double excess_quantile(const SourceStats *s, double min_delay, double q) {
+        double excess[SOURCESTATS_MAX_SAMPLES];
+        size_t m = sorted_excess(s, 0, min_delay, excess);
+
+        assert(m > 0);
+        return excess[MIN((size_t) (q * (double) m), m - 1)];
+}
+
+/* The median excess delay of the samples [start, n), with a floor. */
+static double median_excess(const SourceStats *s, size_t start, double min_delay) {
+        double excess[SOURCESTATS_MAX_SAMPLES];
+        size_t m = sorted_excess(s, start, min_delay, excess);
+
         /* The sample of least delay has no excess by definition: the
          * median is of the others (with three samples, one zero would
          * otherwise claim the whole path is quiet). */
@@ -176,6 +209,13 @@ static double sample_weight_at(const SourceStats *s, const SourceSample *x, doub
         return 1.0 / (m->sigma0 * m->sigma0 + m->share * excess * excess + wander);
 }
 
+/* A sample's offset as if its round trip had taken min_delay: with jitter
+ * heavier on one leg, the part of the excess delay spent on that leg
+ * (asymmetry, see update_asymmetry()) is taken off. */
+static double corrected_offset(const SourceStats *s, const SourceSample *x, double min_delay) {
+        return x->offset - s->asymmetry * (x->delay - min_delay);
+}
+
 /* Weighted least squares over samples [start, n), x measured from ref;
  * min_delay is the least delay among them. */
 static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const NoiseModel *m,
@@ -188,14 +228,14 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
                 double w = sample_weight_at(s, x, min_delay, m, ref);
                 sw += w;
                 swx += w * nsec_diff(x->time, ref);
-                swy += w * x->offset;
+                swy += w * corrected_offset(s, x, min_delay);
         }
         double mx = swx / sw, my = swy / sw;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
                 double w = sample_weight_at(s, x, min_delay, m, ref), dx = nsec_diff(x->time, ref) - mx;
                 sxx += w * dx * dx;
-                sxy += w * dx * (x->offset - my);
+                sxy += w * dx * (corrected_offset(s, x, min_delay) - my);
         }
         f->b = sxx > 0 ? sxy / sxx : 0;
         f->a = my - f->b * mx;
@@ -209,7 +249,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
         int last_sign = 0;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
+                double r = corrected_offset(s, x, min_delay) - (f->a + f->b * nsec_diff(x->time, ref));
                 int sign = fabs(r) < RESIDUAL_EPSILON ? (last_sign ?: 1) : r >= 0 ? 1 : -1;
                 if (sign != last_sign)
                         runs++;
@@ -230,12 +270,12 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
         f->std_dev = sqrt(unit_var * n / sw);
 }
 
-static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, const Fit *f) {
+static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const Fit *f) {
         unsigned c = 0;
         int last_sign = 1;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
+                double r = corrected_offset(s, x, min_delay) - (f->a + f->b * nsec_diff(x->time, ref));
                 int sign = fabs(r) < RESIDUAL_EPSILON ? last_sign : r >= 0 ? 1 : -1;
                 c += sign > 0;
                 last_sign = sign;
@@ -257,7 +297,8 @@ static void learn_noise(const SourceStats *s, size_t start, nsec_t ref, double m
                 return;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double e = (x->delay - min_delay) / 2, r = x->offset - (f->a + f->b * nsec_diff(x->time, ref));
+                double e = (x->delay - min_delay) / 2;
+                double r = corrected_offset(s, x, min_delay) - (f->a + f->b * nsec_diff(x->time, ref));
                 double u = e * e, r2 = r * r;
                 su += u;
                 sr += r2;
@@ -298,7 +339,7 @@ static void refit(SourceStats *s) {
                 size_t used = s->n - start;
                 if (used <= SOURCESTATS_MIN_REGRESSION)
                         break;
-                unsigned pos = count_positive(s, start, ref, &f);
+                unsigned pos = count_positive(s, start, ref, min_delay_from(s, start), &f);
                 if (f.runs >= sourcestats_min_runs(pos, used - pos))
                         break;
                 /* Drop a quarter of the window (at least one) and try again. */
@@ -320,6 +361,66 @@ static void refit(SourceStats *s) {
         s->n_runs = f.runs;
 }
 
+/* The slope of offset against excess delay, from an unweighted least
+ * squares fit of offset = a + b t + c (delay - min_delay) over the samples
+ * held. A sample whose request was held x longer and whose reply y longer
+ * than the quickest round trip measures an offset off by (x - y) / 2 and a
+ * delay longer by x + y; with the jitter on one leg only, c is +1/2 or
+ * -1/2, with both legs alike 0. Returns NAN when the samples cannot
+ * tell. */
+static double fit_asymmetry(const SourceStats *s) {
+        double min_delay = min_delay_from(s, 0), cut = excess_quantile(s, min_delay, ASYMMETRY_QUANTILE);
+        double n = 0, mt = 0, me = 0, my = 0, stt = 0, ste = 0, see = 0, sty = 0, sey = 0;
+        nsec_t ref = sourcestats_last(s)->time;
+
+        for (size_t i = 0; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                if (x->delay - min_delay > cut)
+                        continue;
+                n++;
+                mt += nsec_diff(x->time, ref);
+                me += x->delay - min_delay;
+                my += x->offset;
+        }
+        mt /= n, me /= n, my /= n;
+        for (size_t i = 0; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                if (x->delay - min_delay > cut)
+                        continue;
+                double t = nsec_diff(x->time, ref) - mt, e = x->delay - min_delay - me, y = x->offset - my;
+                stt += t * t;
+                ste += t * e;
+                see += e * e;
+                sty += t * y;
+                sey += e * y;
+        }
+        double det = stt * see - ste * ste;
+        if (!(det > 0) || see <= 0)
+                return NAN;
+        return (stt * sey - ste * sty) / det;
+}
+
+/* Jitter that falls mostly on one leg biases every delayed sample the same
+ * way, and the delay weights only lessen that. Once the samples show the
+ * slope steadily (see ASYMMETRY_MIN), each offset is corrected by it to
+ * what the quickest round trip would have measured, which takes most of
+ * that leg's jitter out of the samples. A change of sign starts over. */
+static void update_asymmetry(SourceStats *s) {
+        if (s->n < ASYMMETRY_MIN_SAMPLES)
+                return;
+        double c = fit_asymmetry(s);
+        if (!(fabs(c) <= ASYMMETRY_IMPOSSIBLE) || c * s->asymmetry_run < 0) {
+                s->asymmetry = 0;
+                s->asymmetry_run = 0;
+                return;
+        }
+        if (c <= -ASYMMETRY_MIN && s->asymmetry_run > -ASYMMETRY_MAX_RUN)
+                s->asymmetry_run--;
+        else if (c >= ASYMMETRY_MIN && s->asymmetry_run < ASYMMETRY_MAX_RUN)
+                s->asymmetry_run++;
+        s->asymmetry = abs(s->asymmetry_run) >= ASYMMETRY_MIN_RUN ? CLAMP(c, -ASYMMETRY_MAX, ASYMMETRY_MAX) : 0;
+}
+
 void sourcestats_add(SourceStats *s, const SourceSample *sample) {
         const SourceSample *last = sourcestats_last(s);
 
@@ -332,6 +433,7 @@ void sourcestats_add(SourceStats *s, const SourceSample *sample) {
                 drop_oldest(s, 1);
         *sample_at(s, s->n) = *sample;
         s->n++;
+        update_asymmetry(s);
         refit(s);
 }
 

@@ -72,6 +72,10 @@ typedef struct SourceStats {
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
         double wander;
+        /* Slope of offset against excess delay taken off each sample
+         * (0: none), and how many fits in a row showed it (signed). */
+        double asymmetry;
+        int asymmetry_run;
 } SourceStats;
 
 void sourcestats_init(SourceStats *s);

@@ -56,8 +56,9 @@ static void peer_log_measurement(Peer *p, const SourceSample *sample) {
                 .poll_local = s->poll,
                 .poll_remote = s->poll,
                 .score = 0,
-                /* chrony's sign: positive when the local clock is ahead. */
-                .offset = -sample->offset,
+                /* RFC 5905's theta, as chrony logs it: positive when the
+                 * local clock is slow of the source. */
+                .offset = sample->offset,
                 .peer_delay = sample->delay,
                 .peer_dispersion = sample->dispersion,
                 .root_delay = s->root_delay,

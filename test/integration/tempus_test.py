@@ -370,7 +370,10 @@ def run(test):
     finally:
         for p in list(RUNNING):
             p.stop()
-        shutil.rmtree(wd, ignore_errors=True)
+        if os.environ.get("TEMPUS_TEST_KEEP"):
+            log("kept %s" % wd)
+        else:
+            shutil.rmtree(wd, ignore_errors=True)
     log("PASS")
 
 

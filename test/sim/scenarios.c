@@ -422,11 +422,14 @@ static const char *check_frequency_swing(const SimParams *p, const SimResult *r)
         return r->max_base_freq_error < 100 ? NULL : "the frequency swung by 100 ppm or more";
 }
 
-/* ---- Asymmetric jitter: exponential of mean 500 us, 47 % asymmetric. */
+/* ---- Asymmetric jitter: exponential of mean 500 us, 47 % asymmetric.
+ * Asymmetry a in [-1/2, 1/2] shares the jitter out between the legs as
+ * 1 + 2a and 1 - 2a times the mean, so 1/2 puts all of it on one leg: at
+ * 47 % the request leg's mean is 970 us and the reply leg's 30 us. */
 static void setup_asymmetric_jitter_47(SimParams *p) {
         sim_params_defaults(p);
-        p->servers[0].net.jitter_exp_request = 500e-6 * 1.47;
-        p->servers[0].net.jitter_exp_reply = 500e-6 * 0.53;
+        p->servers[0].net.jitter_exp_request = 500e-6 * (1 + 2 * 0.47);
+        p->servers[0].net.jitter_exp_reply = 500e-6 * (1 - 2 * 0.47);
 }
 
 /* ---- Fixed polling (chrony's 101-poll): 1 us of jitter, no wander,
@@ -619,7 +622,7 @@ const Scenario scenarios[] = {
         { "jittery-path-default", "1 ms +/- 300 us each way, iburst, default polling",
           setup_jittery_path_default, { .rms_error = 264e-6 }, check_frequency_swing },
         { "asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric",
-          setup_asymmetric_jitter_47, { .sync_time = 200, .rms_error = 130e-6 }, NULL },
+          setup_asymmetric_jitter_47, { .sync_time = 200, .rms_error = 80e-6 }, NULL },
         { "fixed-poll-m7", "minpoll=maxpoll=-7, 1 us jitter",
           setup_fixed_poll_m7, { .rms_error = 10e-6 }, check_poll_rate },
         { "fixed-poll-m2", "minpoll=maxpoll=-2, 1 us jitter",

@@ -164,6 +164,76 @@ static void two_samples_bound_frequency_by_their_delays(void **state) {
         assert_true(e.skew < SOURCESTATS_UNKNOWN_SKEW);
 }
 
+/* Exponential jitter of mean 500 us from a fixed sequence (a linear
+ * congruential generator), so the tests are repeatable. */
+static double next_jitter(uint64_t *state) {
+        *state = *state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+        double u = (double) (*state >> 11) / (double) (UINT64_C(1) << 53);
+        return -500e-6 * log(1 - u);
+}
+
+static void jitter_on_one_leg_is_corrected_for(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        uint64_t seed = 1;
+
+        sourcestats_init(&s);
+        /* The true offset is 0; every request is held on its way out, so
+         * each sample reads half its hold as offset. */
+        for (int i = 0; i < 40; i++) {
+                double hold = next_jitter(&seed);
+                SourceSample x = sample(i * 64.0, hold / 2, 1e-4 + hold);
+                sourcestats_add(&s, &x);
+        }
+        assert_true(s.asymmetry > 0.45 && s.asymmetry <= 0.5);
+        /* Left: half the hold of the quickest sample (a few us), where the
+         * mean of the samples is 250 us off. */
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(39 * 64), &e));
+        assert_near(e.offset, 0, 10e-6);
+        assert_near(e.frequency, 0, 1e-8);
+
+        /* The same on the reply leg: the other sign. */
+        sourcestats_init(&s);
+        for (int i = 0; i < 40; i++) {
+                double hold = next_jitter(&seed);
+                SourceSample x = sample(i * 64.0, -hold / 2, 1e-4 + hold);
+                sourcestats_add(&s, &x);
+        }
+        assert_true(s.asymmetry < -0.45 && s.asymmetry >= -0.5);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(39 * 64), &e));
+        assert_near(e.offset, 0, 10e-6);
+}
+
+static void jitter_on_both_legs_is_left_alone(void **state) {
+        SourceStats s;
+        uint64_t seed = 7;
+
+        sourcestats_init(&s);
+        for (int i = 0; i < 64; i++) {
+                double out = next_jitter(&seed), back = next_jitter(&seed);
+                SourceSample x = sample(i * 64.0, (out - back) / 2, 1e-4 + out + back);
+                sourcestats_add(&s, &x);
+                assert_true(s.asymmetry == 0);
+        }
+}
+
+static void a_wild_sample_does_not_count_as_asymmetry(void **state) {
+        SourceStats s;
+        uint64_t seed = 3;
+
+        sourcestats_init(&s);
+        /* One-leg jitter, but a sample 64 s off (a server that jumped)
+         * sits in the window: no slope of that size is jitter, so nothing
+         * is corrected while it is there. */
+        for (int i = 0; i < 12; i++) {
+                double hold = next_jitter(&seed);
+                SourceSample x = i == 2 ? sample(i * 64.0, 64, 3e-4) : sample(i * 64.0, hold / 2, 1e-4 + hold);
+                sourcestats_add(&s, &x);
+                assert_true(s.asymmetry == 0);
+                assert_int_equal(s.asymmetry_run, 0);
+        }
+}
+
 static void no_samples_no_estimate(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -186,6 +256,9 @@ int main(void) {
                 cmocka_unit_test(time_going_backwards_starts_over),
                 cmocka_unit_test(two_samples_bound_frequency_by_their_delays),
                 cmocka_unit_test(no_samples_no_estimate),
+                cmocka_unit_test(jitter_on_one_leg_is_corrected_for),
+                cmocka_unit_test(jitter_on_both_legs_is_left_alone),
+                cmocka_unit_test(a_wild_sample_does_not_count_as_asymmetry),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,9 @@ class ChronyClient:
     def tracking(self):
         return run_text([self.chronyc, "-h", self.socket, "tracking"])
 
+    def ntpdata(self):
+        return run_text([self.chronyc, "-h", self.socket, "ntpdata"])
+
     def measurements(self):
         return log_rows(os.path.join(self.dir, "measurements.log"))
 
@@ -152,6 +155,10 @@ class TempusClient:
         # tempusd's sd_notify() blocks once its datagrams are left unread.
         self.tempusd.read_notify()
         return run_text([os.path.join(self.args.build_root, "src", "ctl", "tempusctl"), "tracking"])
+
+    def ntpdata(self):
+        self.tempusd.read_notify()
+        return run_text([os.path.join(self.args.build_root, "src", "ctl", "tempusctl"), "ntpdata"])
 
     def measurements(self):
         return log_rows(os.path.join(self.logdir, "measurements.log"))
