@@ -42,7 +42,7 @@
  * row, it is taken as a property of the path and corrected for. Fits of
  * fewer than ASYMMETRY_MIN_SAMPLES samples say nothing about it. */
 #define ASYMMETRY_MAX 0.5
-#define ASYMMETRY_MIN 0.45
+#define ASYMMETRY_MIN 0.46
 #define ASYMMETRY_MIN_RUN 8
 /* A slope this steep is no jitter: an outlier or a step is in the fit. */
 #define ASYMMETRY_IMPOSSIBLE 1.0
