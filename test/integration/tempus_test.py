@@ -271,6 +271,36 @@ def chronyc_socket(workdir):
     return os.path.join(d, "chronyd.sock")
 
 
+# A SHA256 key shared by the symmetric-mode tests (key 1 of their key files).
+PEER_SHA256_KEY = "6a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a3b5e7f1d2c4a6b8e0f1a3c5e7b9d1f20"
+
+
+def write_peer_keys(path):
+    """A chrony-format key file with PEER_SHA256_KEY as key 1."""
+    with open(path, "w") as f:
+        f.write("1 SHA256 HEX:%s\n" % PEER_SHA256_KEY)
+    os.chmod(path, 0o600)
+
+
+def chronyd_peer(args, wd, ns, name, address, port, extra):
+    """chronyd -x in the far namespace on address:port, with a command
+    socket; extra is the rest of its configuration. Returns the socket."""
+    d = os.path.join(wd, name)
+    os.makedirs(d)
+    sock = chronyc_socket(d)
+    conf = os.path.join(d, "chrony.conf")
+    with open(conf, "w") as f:
+        f.write("port %d\nbindaddress %s\nbindcmdaddress %s\ncmdallow all\npidfile %s/chronyd.pid\n%s"
+                % (port, address, sock, d, extra))
+    Process(name, ns.wrap([os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf]), d)
+    return sock
+
+
+def sources_row(text, address):
+    """The row of a sources listing (chronyc or tempusctl) for address."""
+    rows = [l for l in text.splitlines() if len(l.split()) > 1 and l.split()[1] == address]
+    return rows[0] if rows else None
+
 def chronyc(args, socket_path, *command):
     """chronyc against a chronyd's command socket; returns its output."""
     r = subprocess.run([os.path.join(args.peers, "usr/bin/chronyc"), "-h", socket_path, "-n"] + list(command),

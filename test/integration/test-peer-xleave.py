@@ -25,30 +25,6 @@ from tempus_test import *
 PORT_A, PORT_B, PORT_C, TEMPUS_PORT, T2_PORT = 11123, 11124, 11125, 12123, 12124
 FAR_B, FAR_C = "10.13.0.3", "10.13.0.4"
 SOURCE = "org.tempus.Tempus1.Source"
-SHA256_KEY = "6a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a3b5e7f1d2c4a6b8e0f1a3c5e7b9d1f20"
-
-
-def write_keys(path):
-    with open(path, "w") as f:
-        f.write("1 SHA256 HEX:%s\n" % SHA256_KEY)
-    os.chmod(path, 0o600)
-
-
-def chronyd_peer(args, wd, ns, name, address, port, extra):
-    d = os.path.join(wd, name)
-    os.makedirs(d)
-    sock = chronyc_socket(d)
-    conf = os.path.join(d, "chrony.conf")
-    with open(conf, "w") as f:
-        f.write("port %d\nbindaddress %s\nbindcmdaddress %s\ncmdallow all\npidfile %s/chronyd.pid\n%s"
-                % (port, address, sock, d, extra))
-    Process(name, ns.wrap([os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf]), d)
-    return sock
-
-
-def sources_row(text, address):
-    rows = [l for l in text.splitlines() if len(l.split()) > 1 and l.split()[1] == address]
-    return rows[0] if rows else None
 
 
 def ntpdata_for(text, port):
@@ -232,7 +208,7 @@ def with_tempusd(args, wd, ns, keys):
 def test(args, wd):
     ns = FarNamespace(wd, more_far=[FAR_B, FAR_C])
     keys = os.path.join(wd, "peer.keys")
-    write_keys(keys)
+    write_peer_keys(keys)
     os.chmod(wd, 0o755)
     BusDaemon(args, wd)
     with_chronyd(args, wd, ns, keys)

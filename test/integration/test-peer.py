@@ -15,30 +15,6 @@ from tempus_test import *
 
 PORT_A, PORT_B, TEMPUS_PORT = 11123, 11124, 12123
 FAR_B = "10.13.0.3"
-SHA256_KEY = "6a1a0b3c5b0f3e9d2c7a8b1e4f6d0c9a3b5e7f1d2c4a6b8e0f1a3c5e7b9d1f20"
-
-
-def write_keys(path):
-    with open(path, "w") as f:
-        f.write("1 SHA256 HEX:%s\n" % SHA256_KEY)
-    os.chmod(path, 0o600)
-
-
-def chronyd_peer(args, wd, ns, name, address, port, extra):
-    d = os.path.join(wd, name)
-    os.makedirs(d)
-    sock = chronyc_socket(d)
-    conf = os.path.join(d, "chrony.conf")
-    with open(conf, "w") as f:
-        f.write("port %d\nbindaddress %s\nbindcmdaddress %s\ncmdallow all\npidfile %s/chronyd.pid\n%s"
-                % (port, address, sock, d, extra))
-    Process(name, ns.wrap([os.path.join(args.peers, "usr/sbin/chronyd"), "-x", "-d", "-u", "root", "-f", conf]), d)
-    return sock
-
-
-def sources_row(text, address):
-    rows = [l for l in text.splitlines() if len(l.split()) > 1 and l.split()[1] == address]
-    return rows[0] if rows else None
 
 
 def check_config_refuses_unauthenticated_peer(args, wd):
@@ -58,7 +34,7 @@ def test(args, wd):
     BusDaemon(args, wd)
     ns = FarNamespace(wd, more_far=[FAR_B])
     keys = os.path.join(wd, "peer.keys")
-    write_keys(keys)
+    write_peer_keys(keys)
     sock_a = chronyd_peer(args, wd, ns, "chronyd-a", ns.far, PORT_A,
                           "local stratum 5\nkeyfile %s\npeer %s port %d key 1 minpoll 0 maxpoll 0\n"
                           % (keys, ns.near, TEMPUS_PORT))
