@@ -283,6 +283,16 @@ static void peer_note_packet_address(Peer *p, const UdpMessage *msg) {
                 buf[0] = 0;
 }
 
+/* Answers a peer's packet at once, and moves our own next poll to half an
+ * interval after the peer's next one: the peer's next packet then answers
+ * this one, ours answers that, and the two sides' packets alternate
+ * instead of crossing (a crossed pair leaves both in basic mode). */
+static void peer_respond_symmetric(Peer *p) {
+        if (peer_send_symmetric(p, true) < 0)
+                return;
+        (void) peer_schedule(p, 1.5 * source_poll_interval(p->source));
+}
+
 void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt) {
         Manager *m = p->manager;
         Source *s = p->source;
@@ -308,7 +318,7 @@ void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt)
         } else if (r == SOURCE_REPLY_NO_SAMPLE)
                 manager_schedule_status(m);
         else if (source_peer_wants_response(s, r, pkt, t4))
-                (void) peer_send_symmetric(p, true);
+                peer_respond_symmetric(p);
         else
                 log_debug("Packet from peer %s rejected: %s", s->address_string, source_reply_to_string(r));
 }
