@@ -58,7 +58,7 @@ int logfile_format_statistics(char *buf, size_t size, const LogStatistics *s) {
         char date[20];
         return snprintf(buf, size, "%s %-15s %10.3e %10.3e %10.3e %10.3e %10.3e %7.1e %3u %3u %3u %5.2f",
                         format_date(date, s->time), s->address, s->std_dev, s->est_offset, s->offset_sd,
-                        s->diff_freq, s->est_skew, s->stress, s->n_samples, 0u, s->n_runs, 0.0);
+                        s->diff_freq, s->est_skew, s->stress, s->n_samples, 0u, s->n_runs, s->asymmetry);
 }
 
 int logfile_format_tracking(char *buf, size_t size, const LogTracking *t) {

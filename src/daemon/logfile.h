@@ -48,6 +48,7 @@ typedef struct LogStatistics {
         double stress;
         unsigned n_samples;
         unsigned n_runs;
+        double asymmetry;               /* jitter asymmetry, chrony's sign */
 } LogStatistics;
 
 typedef struct LogTracking {

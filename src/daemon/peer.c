@@ -89,6 +89,9 @@ static void peer_log_statistics(Peer *p) {
                 .est_skew = e.skew,
                 .n_samples = e.n_samples,
                 .n_runs = e.n_runs,
+                /* The slope of offset against delay corrected for, in
+                 * chrony's sign (its offsets are local - remote). */
+                .asymmetry = -s->stats.asymmetry,
         };
         logfiles_write_statistics(m->logs, &ls);
 }

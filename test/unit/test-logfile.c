@@ -69,6 +69,10 @@ static void statistics_lines_have_chronys_columns(void **state) {
         logfile_format_statistics(line, sizeof line, &s);
         assert_string_equal(line, "2026-11-24 04:00:18 10.0.0.1         6.261e-03 -3.247e-03  2.220e-03  1.874e-06 "
                                   " 1.080e-06 7.8e-02  16   0   8  0.00");
+        /* The jitter asymmetry corrected for, in chrony's last column. */
+        s.asymmetry = -0.48;
+        logfile_format_statistics(line, sizeof line, &s);
+        assert_non_null(strstr(line, "  16   0   8 -0.48"));
 }
 
 static void files_get_a_banner_and_lines_as_written(void **state) {
