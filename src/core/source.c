@@ -31,6 +31,20 @@
  * eight of them, about as many samples as the regression needs to carry
  * an estimate through twice the gap. */
 #define POLL_GOOD_SCORE 0.125
+/* The delay test (chrony's maxdelaydevratio): a sample whose round trip
+ * exceeds the least one held by more than this many times the samples'
+ * spread (around their line, or as their delays say, whichever is more)
+ * was held up somewhere (a queue, a busy machine), and its offset is off
+ * by up to half of that; from
+ * DELAY_TEST_MIN_SAMPLES samples on. After DELAY_TEST_MAX_IN_ROW such
+ * samples in a row the path itself is taken to have changed, and samples
+ * are used again until one passes. */
+#define DELAY_DEV_RATIO 10.0
+#define DELAY_TEST_MIN_SAMPLES 4
+#define DELAY_TEST_MAX_IN_ROW 4
+/* Spread below which the test still allows this much (seconds): the
+ * timestamps' own precision. */
+#define DELAY_TEST_MIN_SPREAD 1e-6
 
 static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_OK] = "ok",
@@ -43,7 +57,12 @@ static const char *const source_reply_names[_SOURCE_REPLY_MAX] = {
         [SOURCE_REPLY_BAD_TIMESTAMPS] = "bad timestamps",
         [SOURCE_REPLY_BAD_DISTANCE] = "root distance too large",
         [SOURCE_REPLY_NO_SAMPLE] = "interleaved reply for an exchange already measured",
+        [SOURCE_REPLY_DELAYED] = "round trip far longer than usual",
 };
+
+bool source_reply_answered(SourceReply r) {
+        return r == SOURCE_REPLY_OK || r == SOURCE_REPLY_NO_SAMPLE || r == SOURCE_REPLY_DELAYED;
+}
 
 const char *source_reply_to_string(SourceReply r) {
         return r >= 0 && r < _SOURCE_REPLY_MAX ? source_reply_names[r] : NULL;
@@ -485,6 +504,24 @@ static void accept_answer(Source *s, const NtpPacket *p, const AnswerKind *k, ns
         s->prev_t1_kind = s->t1_kind;
 }
 
+/* The delay test (see DELAY_DEV_RATIO). */
+static bool delayed_beyond_spread(Source *s, const SourceSample *sample) {
+        SourceEstimate e;
+
+        if (!sourcestats_estimate(&s->stats, sample->time, &e) || e.n_samples < DELAY_TEST_MIN_SAMPLES)
+                return false;
+        double excess = sample->delay - e.min_delay;
+        double spread = MAX(MAX(e.std_dev, sourcestats_typical_noise(&s->stats)), DELAY_TEST_MIN_SPREAD);
+        if (excess <= DELAY_DEV_RATIO * spread) {
+                s->delayed_in_row = 0;
+                return false;
+        }
+        if (s->delayed_in_row >= DELAY_TEST_MAX_IN_ROW)
+                return false;
+        s->delayed_in_row++;
+        return true;
+}
+
 SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, SourceSample *ret_sample) {
         AnswerKind k = { .reply = XLEAVE_REPLY_BASIC, .packet = XSYM_BOGUS };
         char kod[5];
@@ -532,6 +569,10 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
         };
+        if (delayed_beyond_spread(s, &sample)) {
+                s->n_delayed++;
+                return SOURCE_REPLY_DELAYED;
+        }
         adapt_poll(s, &sample);
         s->last_sample = sample;
         sourcestats_add(&s->stats, &sample);

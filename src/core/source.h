@@ -39,10 +39,17 @@ typedef enum SourceReply {
         /* A good interleaved reply for an exchange whose sample a basic
          * reply gave already: counted as an answer, with no new sample. */
         SOURCE_REPLY_NO_SAMPLE,
+        /* A good reply whose round trip exceeded the samples' least by
+         * far more than their spread (see SOURCE_DELAY_DEV_RATIO): counted
+         * as an answer; its sample is left out. */
+        SOURCE_REPLY_DELAYED,
         _SOURCE_REPLY_MAX,
 } SourceReply;
 
 const char *source_reply_to_string(SourceReply r);
+/* Whether the reply answered our request (the source is reachable), with
+ * a sample or without one. */
+bool source_reply_answered(SourceReply r);
 
 /* A NTS source's state, kept by the daemon (which runs NTS-KE and holds
  * the cookies) for the front ends to read. */
@@ -112,6 +119,8 @@ typedef struct Source {
         SelectState state;
 
         uint64_t n_requests, n_replies, n_rejected;
+        uint64_t n_delayed;             /* samples left out by the delay test */
+        unsigned delayed_in_row;
         uint64_t n_polls_without_request;
         /* Datagrams that came from the source, valid or not (counted by
          * the daemon, which sees them first), and whether the last valid

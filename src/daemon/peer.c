@@ -138,7 +138,7 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         TimestampKind rx_kind = manager_receive_time(m, msg, &rx);
         nsec_t t4 = engine_cook_system_time(m->engine, rx);
         SourceReply r = engine_process_reply(m->engine, p->source, &pkt, t4);
-        if (r != SOURCE_REPLY_OK && r != SOURCE_REPLY_NO_SAMPLE) {
+        if (!source_reply_answered(r)) {
                 m->counters.replies_rejected++;
                 log_debug("Reply from %s rejected: %s", p->source->address_string, source_reply_to_string(r));
                 return;
@@ -147,8 +147,11 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &p->source->last_sample);
                 peer_log_statistics(p);
-        } else
+        } else {
+                if (r == SOURCE_REPLY_DELAYED)
+                        log_debug("Sample from %s left out: %s", p->source->address_string, source_reply_to_string(r));
                 manager_schedule_status(m);
+        }
         peer_close_socket(p);
         manager_arm_discipline_timer(m);
 }
@@ -312,13 +315,13 @@ void peer_handle_symmetric(Peer *p, const UdpMessage *msg, const NtpPacket *pkt)
         nsec_t t4 = engine_cook_system_time(m->engine, rx);
         peer_note_packet_address(p, msg);
         SourceReply r = engine_process_reply(m->engine, s, pkt, t4);
-        if (r == SOURCE_REPLY_OK || r == SOURCE_REPLY_NO_SAMPLE)
+        if (source_reply_answered(r))
                 s->rx_kind = rx_kind;
         if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &s->last_sample);
                 peer_log_statistics(p);
                 manager_arm_discipline_timer(m);
-        } else if (r == SOURCE_REPLY_NO_SAMPLE)
+        } else if (source_reply_answered(r))
                 manager_schedule_status(m);
         else if (source_peer_wants_response(s, r, pkt, t4))
                 peer_respond_symmetric(p);

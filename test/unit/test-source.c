@@ -410,6 +410,37 @@ static void reach_shifts_in_zeros_for_lost_replies(void **state) {
         source_free(s);
 }
 
+static void a_reply_held_far_longer_than_usual_gives_no_sample(void **state) {
+        Source *s = server(false);
+        NtpPacket req, rep;
+        nsec_t t = T0;
+        int i = 0;
+
+        /* Round trips of 2 ms +/- 100 us, and offsets on a line. */
+        for (; i < 8; i++, t += 16 * NSEC_PER_SEC) {
+                double delay = 0.001 + 50e-6 * ((i * 7) % 3 - 1);
+                source_build_request(s, t, COOKIE + i, &req);
+                rep = reply_to(t, 0, delay);
+                rep.origin_ts = COOKIE + i;
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, delay), NULL), SOURCE_REPLY_OK);
+        }
+        size_t held = sourcestats_count(&s->stats);
+        /* A round trip of 12 ms: an answer, but not a sample. Four in
+         * a row are left out; a fifth means the path itself changed. */
+        for (int k = 0; k < 5; k++, i++, t += 16 * NSEC_PER_SEC) {
+                source_build_request(s, t, COOKIE + i, &req);
+                rep = reply_to(t, 0, 0.006);
+                rep.origin_ts = COOKIE + i;
+                SourceReply r = source_process_reply(s, &rep, arrival(t, 0.006), NULL);
+                assert_true(source_reply_answered(r));
+                assert_int_equal(r, k < 4 ? SOURCE_REPLY_DELAYED : SOURCE_REPLY_OK);
+                assert_int_equal(s->reach & 1, 1);
+        }
+        assert_int_equal(s->n_delayed, 4);
+        assert_int_equal(sourcestats_count(&s->stats), held + 1);
+        source_free(s);
+}
+
 static void a_stable_source_polls_less_often(void **state) {
         Source *s = server(false);
         NtpPacket req, rep;
@@ -450,6 +481,7 @@ int main(void) {
                 cmocka_unit_test(reach_shifts_in_zeros_for_lost_replies),
                 cmocka_unit_test(a_poll_without_a_request_counts_as_unanswered),
                 cmocka_unit_test(a_stable_source_polls_less_often),
+                cmocka_unit_test(a_reply_held_far_longer_than_usual_gives_no_sample),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
