@@ -36,11 +36,12 @@
  * spread (around their line, or as their delays say, whichever is more)
  * was held up somewhere (a queue, a busy machine), and its offset is off
  * by up to half of that; from
- * DELAY_TEST_MIN_SAMPLES samples on. After DELAY_TEST_MAX_IN_ROW such
+ * DELAY_TEST_MIN_SAMPLES samples on (an iburst's few samples, seconds
+ * apart, understate the spread). After DELAY_TEST_MAX_IN_ROW such
  * samples in a row the path itself is taken to have changed, and samples
  * are used again until one passes. */
 #define DELAY_DEV_RATIO 10.0
-#define DELAY_TEST_MIN_SAMPLES 4
+#define DELAY_TEST_MIN_SAMPLES 8
 #define DELAY_TEST_MAX_IN_ROW 4
 /* Spread below which the test still allows this much (seconds): the
  * timestamps' own precision. */

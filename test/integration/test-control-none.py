@@ -149,7 +149,9 @@ def test(args, wd):
     # chronyd skips updates for samples its delay test rejects.
     check_tracking_log(path, "chronyd -x", chrony.tracking_log(), started + FIRST, 1,
                        CHRONY_LOG_BOUND, CHRONY_TOLERANCE)
-    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST, 2, BOUND, TOLERANCE)
+    # tempusd too leaves out samples held far longer than the path's usual
+    # (the relay's own latency reaches 1.5 ms here), and updates without them.
+    check_tracking_log(path, "tempusd", tempus.tracking_log(), started + FIRST, 1, BOUND, TOLERANCE)
     check_measurement_log("chronyd -x", chrony.measurements())
     check_measurement_log("tempusd", tempus.measurements())
     for line in path.summary():
