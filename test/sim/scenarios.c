@@ -540,7 +540,7 @@ const Scenario scenarios[] = {
           setup_defaults, DEFAULT_LIMITS, NULL },
         { "iburst", "defaults with iburst: synchronised within seconds",
           setup_iburst, { .sync_time = 10, .max_error = 150e-6, .rms_error = 50e-6,
-                          .rms_freq_error = 0.18, .poll_grows = true }, NULL },
+                          .rms_freq_error = 0.15, .poll_grows = true }, NULL },
         { "freq-plus-500", "clock 500 ppm fast",
           setup_freq_plus, { .sync_time = 200, .max_error = 150e-6, .rms_error = 50e-6,
                              .rms_freq_error = 0.15, .poll_grows = true }, NULL },
