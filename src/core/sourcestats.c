@@ -49,6 +49,10 @@
 #define ASYMMETRY_MAX_RUN 1000
 #define ASYMMETRY_MIN_SAMPLES 8
 #define ASYMMETRY_QUANTILE 0.75
+/* The skew's floor rests on the spread of the delays rather than the
+ * whole round trip from this many samples on (see skew_floor()). */
+#define SKEW_FLOOR_SAMPLES 8
+#define SKEW_FLOOR_EXCESS 2.0
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -476,6 +480,30 @@ static double two_point_skew(const SourceStats *s) {
         return MIN(hypot(x->delay, y->delay) / 2 / span, SOURCESTATS_UNKNOWN_SKEW);
 }
 
+/* However well a few samples seem to agree, each offset is known only to
+ * within half the part of its round trip that can differ between them:
+ * through n samples over a span T, errors of +/- d/2 leave the slope
+ * uncertain by up to 1.5 d / T, which averaging over more samples brings
+ * down as 1 / sqrt(n). That bound, d / T sqrt(3 / n) (two samples have
+ * their exact bound, two_point_skew()), keeps the skew honest: on a
+ * jittery path, samples a second or two apart agree by chance more often
+ * than their delays would let them.
+ *
+ * Until the samples are many, d is the whole round trip. From
+ * SKEW_FLOOR_SAMPLES on, the delays' spread is known, and d is at most
+ * SKEW_FLOOR_EXCESS median excess delays: the constant part of the round
+ * trip, however it is split between the legs, moves every offset alike
+ * and so leaves the slope alone. Without that, a path of 100 us and 1 us
+ * of jitter polled every 2^-7 s would be held to a skew of 80 ppm over
+ * its half-second window, and the frequency would never settle. */
+static double skew_floor(const SourceStats *s, double min_delay, double span) {
+        double d = min_delay;
+
+        if (s->n_used >= SKEW_FLOOR_SAMPLES)
+                d = MIN(d, SKEW_FLOOR_EXCESS * median_excess(s, 0, min_delay));
+        return d / span * sqrt(3.0 / s->n_used);
+}
+
 bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret) {
         const SourceSample *last = sourcestats_last(s);
 
@@ -492,17 +520,8 @@ bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret)
         double min_delay = min_delay_from(s, 0);
         double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : two_point_skew(s);
         double span = nsec_diff(last->time, sample_at_const(s, 0)->time);
-        /* However well a few samples seem to agree, each offset is known
-         * only to within half its round trip: through n samples over a
-         * span T, errors of +/- d/2 leave the slope uncertain by up to
-         * 1.5 d / T, which averaging over more samples brings down as
-         * 1 / sqrt(n). Until the samples are many, that bound (d / T
-         * sqrt(3 / n) from three samples on; two samples have their exact
-         * bound, two_point_skew()) keeps the skew honest: on a
-         * jittery path, samples a second or two apart agree by chance
-         * more often than their delays would let them. */
         if (span > 0 && s->n_used >= SOURCESTATS_MIN_REGRESSION)
-                skew = MAX(skew, min_delay / span * sqrt(3.0 / s->n_used));
+                skew = MAX(skew, skew_floor(s, min_delay, span));
 
         /* The weights are inverse variances in seconds^2, so the fit's
          * variances are already absolute. */

@@ -276,7 +276,8 @@ static void in_slew_mode_the_kernel_is_not_told_and_we_slew_at_midnight(void **s
         /* The engine's timer is due no later than midnight; at midnight
          * the second goes into the correction, slewed at the limit. */
         double delay = engine_timer_delay(w.engine);
-        assert_true(delay >= 0 && delay <= 600);
+        /* (midnight on our clock, which is a few us off true time) */
+        assert_true(delay >= 0 && delay <= 600 + 1e-3);
         run_until(&w, 1200 + 0.5);
         assert_int_equal(clock_read(w.clock, &raw), 0);
         assert_near(discipline_remaining(&w.engine->discipline, raw) + 1.0, 0, 0.1);

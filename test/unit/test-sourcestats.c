@@ -35,9 +35,15 @@ static void a_perfect_line_gives_its_slope_and_offset(void **state) {
         assert_near(e.frequency, 2e-6, 1e-12);
         assert_near(e.offset, (1e-3 + 2e-6 * 15 * 64), 1e-9);
         assert_true(e.std_dev < 1e-6);
-        /* A perfect fit still knows the slope only as well as the delays
-         * allow: 100 us over 960 s, averaged over 16 samples. */
-        assert_near(e.skew, 1e-4 / 960 * sqrt(3.0 / 16), 1e-12);
+        /* The round trip never varied, so its 100 us cannot have tilted
+         * the line: the skew is far below 100 us over 960 s. */
+        assert_true(e.skew > 0 && e.skew < 1e-4 / 960 * sqrt(3.0 / 16) / 5);
+
+        /* With only a few samples, the whole round trip bounds it. */
+        sourcestats_init(&s);
+        add_line(&s, 4, 64, 1e-3, 2e-6, 1e-4);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(3 * 64), &e));
+        assert_near(e.skew, 1e-4 / 192 * sqrt(3.0 / 4), 1e-12);
 }
 
 static void the_estimate_extrapolates_to_now(void **state) {
@@ -234,6 +240,29 @@ static void a_wild_sample_does_not_count_as_asymmetry(void **state) {
         }
 }
 
+static void a_long_steady_round_trip_does_not_hold_the_skew_up(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        uint64_t seed = 5;
+
+        sourcestats_init(&s);
+        /* A server 100 ms away with a few us of jitter each way, polled
+         * every second. The first samples are held to their whole round
+         * trip; once the delays' spread is known, only it bounds the skew. */
+        for (int i = 0; i < 16; i++) {
+                double out = next_jitter(&seed) / 100, back = next_jitter(&seed) / 100;
+                SourceSample x = sample(i, (out - back) / 2, 0.1 + out + back);
+                sourcestats_add(&s, &x);
+                assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(i), &e));
+                if (i >= 2 && i < 7)
+                        assert_true(e.skew >= 0.1 / i * sqrt(3.0 / (i + 1)) * 0.999);
+        }
+        /* The whole trip would say 2.9e-3 over these 15 s; the jitter, a
+         * few ppm at most. */
+        assert_true(e.skew < 5e-6);
+        assert_near(e.frequency, 0, 5e-6);
+}
+
 static void no_samples_no_estimate(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -255,6 +284,7 @@ int main(void) {
                 cmocka_unit_test(the_ring_keeps_the_newest_64),
                 cmocka_unit_test(time_going_backwards_starts_over),
                 cmocka_unit_test(two_samples_bound_frequency_by_their_delays),
+                cmocka_unit_test(a_long_steady_round_trip_does_not_hold_the_skew_up),
                 cmocka_unit_test(no_samples_no_estimate),
                 cmocka_unit_test(jitter_on_one_leg_is_corrected_for),
                 cmocka_unit_test(jitter_on_both_legs_is_left_alone),
