@@ -155,7 +155,7 @@ static int start_slew_for(Discipline *d, nsec_t now, double amount, double durat
         duration = MAX(duration, MIN_SLEW_DURATION);
         if (max_rate > 0)
                 duration = MAX(duration, fabs(amount) / max_rate);
-        if (fabs(amount) < SLEW_DONE_EPSILON || max_rate <= 0) {
+        if (amount == 0 || max_rate <= 0) {
                 d->slewing = false;
                 return apply_frequency(d);
         }

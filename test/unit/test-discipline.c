@@ -117,6 +117,30 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         clock_free(c);
 }
 
+static void an_offset_below_a_microsecond_is_slewed_too(void **state) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+        nsec_t raw;
+        double ppm;
+
+        /* With a microsecond of jitter most offsets are smaller than that.
+         * Each one is announced as made (the samples are re-expressed by
+         * it), so the clock must really make it. */
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = 0.4e-6, .skew = 1.0 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_int_equal(n_changes, 1);
+        assert_true(changes[0].doffset == 0.4e-6);
+        assert_true(d.slewing);
+        assert_int_equal(clock_get_frequency(c, &ppm), 0);
+        assert_true(ppm > 0);
+        assert_int_equal(clock_read(c, &raw), 0);
+        sim_clock_advance(c, discipline_timer_delay(&d, raw) + 1e-9);
+        assert_int_equal(discipline_on_timer(&d), 0);
+        assert_near(sim_clock_time_error(c), 0.4e-6, 1e-9);
+        clock_free(c);
+}
+
 static void a_late_timer_re_aims_the_slew(void **state) {
         Clock *c = sim(0, 0);
         Discipline d;
@@ -257,6 +281,7 @@ int main(void) {
                 cmocka_unit_test(an_offset_is_slewed_and_cooked_time_moves_at_once),
                 cmocka_unit_test(a_slew_stays_within_the_kernels_range),
                 cmocka_unit_test(makestep_0_steps_every_update),
+                cmocka_unit_test(an_offset_below_a_microsecond_is_slewed_too),
                 cmocka_unit_test(a_late_timer_re_aims_the_slew),
                 cmocka_unit_test(frequency_follows_the_residual_weighted_by_skew),
                 cmocka_unit_test(no_frequency_change_before_the_regression_can_tell),
