@@ -405,16 +405,14 @@ static bool wander_allows(const SourceStats *stats, int poll) {
  * adaptive Kalman filters scale their process noise). A full point moves
  * the poll exponent one step within minpoll..maxpoll; up only while the
  * regression holds POLL_TARGET_SAMPLES samples. */
-static void adapt_poll(Source *s, const SourceSample *sample) {
-        SourceEstimate e;
-
-        if (!sourcestats_estimate(&s->stats, sample->time, &e) || e.n_samples < 4)
+static void adapt_poll(Source *s, const SourceSample *sample, const SourceEstimate *e) {
+        if (e->n_samples < 4)
                 return;
         double noise = sourcestats_sample_noise(&s->stats, sample);
-        double gap = MAX(nsec_diff(sample->time, e.last_time), 0);
+        double gap = MAX(nsec_diff(sample->time, e->last_time), 0);
         double w = s->stats.wander;
-        double sigma = sqrt(noise * noise + e.offset_sd * e.offset_sd + w * w * gap * gap * gap / 3);
-        double residual = fabs(sample->offset - e.offset);
+        double sigma = sqrt(noise * noise + e->offset_sd * e->offset_sd + w * w * gap * gap * gap / 3);
+        double residual = fabs(sample->offset - e->offset);
 
         sigma = MAX(sigma, 1e-7);
         if (residual <= POLL_GOOD_SIGMAS * sigma) {
@@ -426,7 +424,7 @@ static void adapt_poll(Source *s, const SourceSample *sample) {
         }
         if (s->poll_score >= 1.0) {
                 s->poll_score = 0;
-                if (e.n_samples >= POLL_TARGET_SAMPLES && wander_allows(&s->stats, s->poll + 1))
+                if (e->n_samples >= POLL_TARGET_SAMPLES && wander_allows(&s->stats, s->poll + 1))
                         s->poll = MIN(s->poll + 1, s->spec.maxpoll);
         } else if (s->poll_score <= -1.0) {
                 s->poll_score = 0;
@@ -505,14 +503,13 @@ static void accept_answer(Source *s, const NtpPacket *p, const AnswerKind *k, ns
         s->prev_t1_kind = s->t1_kind;
 }
 
-/* The delay test (see DELAY_DEV_RATIO). */
-static bool delayed_beyond_spread(Source *s, const SourceSample *sample) {
-        SourceEstimate e;
-
-        if (!sourcestats_estimate(&s->stats, sample->time, &e) || e.n_samples < DELAY_TEST_MIN_SAMPLES)
+/* The delay test (see DELAY_DEV_RATIO), against what the samples so far
+ * predict for this one. */
+static bool delayed_beyond_spread(Source *s, const SourceSample *sample, const SourceEstimate *e) {
+        if (e->n_samples < DELAY_TEST_MIN_SAMPLES)
                 return false;
-        double excess = sample->delay - e.min_delay;
-        double spread = MAX(MAX(e.std_dev, sourcestats_typical_noise(&s->stats)), DELAY_TEST_MIN_SPREAD);
+        double excess = sample->delay - e->min_delay;
+        double spread = MAX(MAX(e->std_dev, sourcestats_typical_noise(&s->stats)), DELAY_TEST_MIN_SPREAD);
         if (excess <= DELAY_DEV_RATIO * spread) {
                 s->delayed_in_row = 0;
                 return false;
@@ -570,11 +567,15 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
                 .root_delay = s->root_delay,
                 .root_dispersion = s->root_dispersion,
         };
-        if (delayed_beyond_spread(s, &sample)) {
+        /* What the samples so far say about this one (none yet: no
+         * test applies). */
+        SourceEstimate prediction = {};
+        (void) sourcestats_estimate(&s->stats, sample.time, &prediction);
+        if (delayed_beyond_spread(s, &sample, &prediction)) {
                 s->n_delayed++;
                 return SOURCE_REPLY_DELAYED;
         }
-        adapt_poll(s, &sample);
+        adapt_poll(s, &sample, &prediction);
         s->last_sample = sample;
         sourcestats_add(&s->stats, &sample);
         if (ret_sample)

@@ -165,6 +165,7 @@ static double weight_sigma(const SourceStats *s, size_t start, double min_delay)
 
 typedef struct Fit {
         double a, b, mean_x, sxx, sw, var_a_ref, var_b, std_dev;
+        double min_delay;       /* least delay in the window */
         unsigned runs;
 } Fit;
 
@@ -244,6 +245,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
         f->b = sxx > 0 ? sxy / sxx : 0;
         f->a = my - f->b * mx;
         f->mean_x = mx;
+        f->min_delay = min_delay;
         f->sxx = sxx;
         f->sw = sw;
 
@@ -343,7 +345,7 @@ static void refit(SourceStats *s) {
                 size_t used = s->n - start;
                 if (used <= SOURCESTATS_MIN_REGRESSION)
                         break;
-                unsigned pos = count_positive(s, start, ref, min_delay_from(s, start), &f);
+                unsigned pos = count_positive(s, start, ref, f.min_delay, &f);
                 if (f.runs >= sourcestats_min_runs(pos, used - pos))
                         break;
                 /* Drop a quarter of the window (at least one) and try again. */
