@@ -466,9 +466,11 @@ static void setup_asymmetric_jitter_47(SimParams *p) {
 /* ---- Fixed polling (chrony's 101-poll): 1 us of jitter, no wander,
  * minpoll = maxpoll = N, 10 polls, MakeStep=0.01 1; synchronised means
  * within 10 us and 10 ppm. chrony's RMS is 0.45-0.52 us at every N: the
- * limits are 0.5 us up to N = 4; at 2^8 s and longer, tempus's wander
- * model still weighs the oldest of the ten samples down (0.6-0.7 us), so
- * those limits stay at 0.8 us. */
+ * limits are 0.5 us up to N = 4. From 2^8 s on, tempus's wander estimate
+ * (2e-9 until the predictions show otherwise, 1 % less per good one)
+ * still weighs the oldest of the ten samples down: 0.6-0.7 us, limit
+ * 0.8 us. Learning faster that the clock does not wander costs the
+ * fixed-poll-wander-* scenarios 20-45 %. */
 static void setup_fixed_poll(SimParams *p, int poll) {
         static char options[8][40];
         static const int polls[] = { -7, -2, 1, 4, 8, 10, 12, 14 };
@@ -488,6 +490,20 @@ static void setup_fixed_poll(SimParams *p, int poll) {
         p->sync_threshold = 10e-6;
         p->sync_freq_threshold = 10;
 }
+
+/* A clock that does wander, polled every 2^10 s (maxpoll held there):
+ * the wander estimate must not be talked down by the predictions that
+ * happen to come true. chrony's defaults' wander and ten times that. */
+static void setup_fixed_poll_wander(SimParams *p, double wander) {
+        sim_params_defaults(p);
+        p->servers[0].options = "minpoll=10 maxpoll=10";
+        p->clock.wander = wander;
+        p->duration = 100000;
+        p->measure_from = 3000;
+}
+
+static void setup_fixed_poll_wander_1e9(SimParams *p) { setup_fixed_poll_wander(p, 1e-9); }
+static void setup_fixed_poll_wander_1e8(SimParams *p) { setup_fixed_poll_wander(p, 1e-8); }
 
 static void setup_fixed_poll_m7(SimParams *p) { setup_fixed_poll(p, -7); }
 static void setup_fixed_poll_m2(SimParams *p) { setup_fixed_poll(p, -2); }
@@ -677,6 +693,10 @@ const Scenario scenarios[] = {
           setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.8e-6 }, check_poll_rate },
         { "fixed-poll-14", "minpoll=maxpoll=14 (4.5 h), 1 us jitter",
           setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.8e-6 }, check_poll_rate },
+        { "fixed-poll-wander-1e9", "minpoll=maxpoll=10, wander 1e-9",
+          setup_fixed_poll_wander_1e9, { .rms_error = 90e-6 } },
+        { "fixed-poll-wander-1e8", "minpoll=maxpoll=10, wander 1e-8",
+          setup_fixed_poll_wander_1e8, { .rms_error = 370e-6 } },
         { "drift-wrong-1", "drift file -1e4 ppm, clock +5 %, 100 s off, MakeStep=1 1",
           setup_drift_m1e4_clock_p5pc, { .sync_time = 139 }, check_drift_wrong },
         { "drift-wrong-2", "drift file +1e4 ppm, clock -5 %, 100 s off, MakeStep=1 1",
