@@ -198,8 +198,12 @@ static int accumulate_offset(Discipline *d, double offset) {
         r = start_slew(d, raw, remaining + offset);
         if (r < 0)
                 return r;
-        /* Cooked time has moved forward by offset at once. */
-        notify_change(d, discipline_cook(d, raw), 0, offset);
+        /* Cooked time has moved forward by offset at once, unless the
+         * clock had no room left to slew at all (its frequency at the
+         * end of its range): then nothing is carried, and cooked time
+         * fell back onto raw. The sources are told what really happened,
+         * so that their samples still show what is left to correct. */
+        notify_change(d, discipline_cook(d, raw), 0, discipline_remaining(d, raw) - remaining);
         return 0;
 }
 

@@ -141,6 +141,27 @@ static void an_offset_below_a_microsecond_is_slewed_too(void **state) {
         clock_free(c);
 }
 
+static void without_room_to_slew_the_sources_hear_that_nothing_moved(void **state) {
+        /* The clock is so slow that the base correction already takes the
+         * whole of its range: a positive offset cannot be slewed. */
+        Clock *c = sim(0, -CLOCK_KERNEL_MAX_FREQUENCY_PPM);
+        Discipline d;
+        nsec_t raw;
+
+        setup_discipline(&d, c, 0, 0);
+        d.frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM;
+        DisciplineInput in = { .offset = 0.001, .skew = 1.0 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_false(d.slewing);
+        assert_int_equal(clock_read(c, &raw), 0);
+        assert_int_equal(discipline_cook(&d, raw), raw);
+        /* The last change announced moved nothing: the offset is still
+         * in every sample, to be corrected when there is room. */
+        assert_true(n_changes >= 1);
+        assert_true(changes[n_changes - 1].doffset == 0);
+        clock_free(c);
+}
+
 static void a_late_timer_re_aims_the_slew(void **state) {
         Clock *c = sim(0, 0);
         Discipline d;
@@ -282,6 +303,7 @@ int main(void) {
                 cmocka_unit_test(a_slew_stays_within_the_kernels_range),
                 cmocka_unit_test(makestep_0_steps_every_update),
                 cmocka_unit_test(an_offset_below_a_microsecond_is_slewed_too),
+                cmocka_unit_test(without_room_to_slew_the_sources_hear_that_nothing_moved),
                 cmocka_unit_test(a_late_timer_re_aims_the_slew),
                 cmocka_unit_test(frequency_follows_the_residual_weighted_by_skew),
                 cmocka_unit_test(no_frequency_change_before_the_regression_can_tell),
