@@ -413,5 +413,11 @@ int discipline_on_timer(Discipline *d) {
                         notify_change(d, raw, 0, -residual);
                 return r;
         }
-        return start_slew_for(d, raw, residual, 0);
+        r = start_slew_for(d, raw, residual, 0);
+        /* Without room to slew it back (the clock's frequency at the end
+         * of its range), the residual is dropped: cooked time falls back
+         * onto raw, and the sources hear of it. */
+        if (r >= 0 && !d->slewing)
+                notify_change(d, raw, 0, -residual);
+        return r;
 }

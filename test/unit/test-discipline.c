@@ -162,6 +162,32 @@ static void without_room_to_slew_the_sources_hear_that_nothing_moved(void **stat
         clock_free(c);
 }
 
+static void an_overshoot_that_cannot_be_slewed_back_is_announced(void **state) {
+        /* The base correction takes the whole of the clock's range
+         * upwards: a negative offset can be slewed, but a late timer's
+         * overshoot, which wants the clock faster again, cannot. */
+        Clock *c = sim(0, -CLOCK_KERNEL_MAX_FREQUENCY_PPM);
+        Discipline d;
+        nsec_t raw;
+
+        setup_discipline(&d, c, 0, 0);
+        d.frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM;
+        DisciplineInput in = { .offset = -0.001, .skew = 1.0 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_true(d.slewing);
+        assert_int_equal(clock_read(c, &raw), 0);
+        sim_clock_advance(c, discipline_timer_delay(&d, raw) + 0.5);
+        assert_int_equal(clock_read(c, &raw), 0);
+        double residual = discipline_remaining(&d, raw);
+        assert_true(residual > 0);
+        unsigned before = n_changes;
+        assert_int_equal(discipline_on_timer(&d), 0);
+        assert_false(d.slewing);
+        assert_int_equal(n_changes, before + 1);
+        assert_near(changes[n_changes - 1].doffset, -residual, 1e-12);
+        clock_free(c);
+}
+
 static void a_late_timer_re_aims_the_slew(void **state) {
         Clock *c = sim(0, 0);
         Discipline d;
@@ -304,6 +330,7 @@ int main(void) {
                 cmocka_unit_test(makestep_0_steps_every_update),
                 cmocka_unit_test(an_offset_below_a_microsecond_is_slewed_too),
                 cmocka_unit_test(without_room_to_slew_the_sources_hear_that_nothing_moved),
+                cmocka_unit_test(an_overshoot_that_cannot_be_slewed_back_is_announced),
                 cmocka_unit_test(a_late_timer_re_aims_the_slew),
                 cmocka_unit_test(frequency_follows_the_residual_weighted_by_skew),
                 cmocka_unit_test(no_frequency_change_before_the_regression_can_tell),
