@@ -53,6 +53,11 @@
  * whole round trip from this many samples on (see skew_floor()). */
 #define SKEW_FLOOR_SAMPLES 8
 #define SKEW_FLOOR_EXCESS 2.0
+/* Before that, on a path whose round trips vary by less than this share
+ * of the shortest in this many samples, a multiple of their spread. */
+#define STEADY_PATH_SHARE 0.02
+#define STEADY_PATH_SAMPLES 4
+#define STEADY_PATH_RANGES 4.0
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -482,6 +487,15 @@ static double two_point_skew(const SourceStats *s) {
         return MIN(hypot(x->delay, y->delay) / 2 / span, SOURCESTATS_UNKNOWN_SKEW);
 }
 
+/* The longest round trip held less the shortest, with a floor. */
+static double delay_range(const SourceStats *s, double min_delay) {
+        double max = min_delay;
+
+        for (size_t i = 0; i < s->n; i++)
+                max = MAX(max, sample_at_const(s, i)->delay);
+        return MAX(max - min_delay, MIN_EXCESS);
+}
+
 /* However well a few samples seem to agree, each offset is known only to
  * within half the part of its round trip that can differ between them:
  * through n samples over a span T, errors of +/- d/2 leave the slope
@@ -495,14 +509,27 @@ static double two_point_skew(const SourceStats *s) {
  * SKEW_FLOOR_SAMPLES on, the delays' spread is known, and d is at most
  * SKEW_FLOOR_EXCESS median excess delays: the constant part of the round
  * trip, however it is split between the legs, moves every offset alike
- * and so leaves the slope alone. Without that, a path of 100 us and 1 us
- * of jitter polled every 2^-7 s would be held to a skew of 80 ppm over
- * its half-second window, and the frequency would never settle. */
+ * and so leaves the slope alone.
+ *
+ * Before that, a long path whose round trips barely vary (a server on
+ * another continent, 100 ms away with a few hundred microseconds of
+ * jitter) has STEADY_PATH_RANGES times the spread seen so far stand in
+ * for it, once STEADY_PATH_SAMPLES show the spread below STEADY_PATH_SHARE
+ * of the round trip. The whole 100 ms would hold the skew above the
+ * 100 ppm a frequency update needs for seven polls, and a clock 100 ppm
+ * off would stay milliseconds off for 450 s. Three samples are too few to
+ * tell: three round trips on a jittery path can agree by chance, and a
+ * frequency from them can be tens of ppm off. */
 static double skew_floor(const SourceStats *s, double min_delay, double span) {
         double d = min_delay;
 
         if (s->n_used >= SKEW_FLOOR_SAMPLES)
                 d = MIN(d, SKEW_FLOOR_EXCESS * median_excess(s, 0, min_delay));
+        else if (s->n_used >= STEADY_PATH_SAMPLES) {
+                double range = delay_range(s, min_delay);
+                if (range < STEADY_PATH_SHARE * min_delay)
+                        d = STEADY_PATH_RANGES * range;
+        }
         return d / span * sqrt(3.0 / s->n_used);
 }
 

@@ -443,6 +443,20 @@ static void setup_held_replies(SimParams *p) {
         p->duration = 3000;
 }
 
+/* A server on another continent: chrony's defaults, but 50 ms each way.
+ * The frequency must be taken up as soon as a few samples agree, not
+ * once the round trip is small beside the samples' span (see skew_floor()
+ * in sourcestats.c). */
+static void setup_distant_server(SimParams *p) {
+        sim_params_defaults(p);
+        p->servers[0].net.delay = 50e-3;
+}
+
+static void setup_distant_server_iburst(SimParams *p) {
+        setup_distant_server(p);
+        p->servers[0].options = "iburst";
+}
+
 /* The same 1 ms path with default polling (the benchmark's 1ms-default). */
 static void setup_jittery_path_default(SimParams *p) {
         setup_jittery_path(p);
@@ -675,6 +689,12 @@ const Scenario scenarios[] = {
           setup_jittery_path_default, { .rms_error = 264e-6 }, check_frequency_swing },
         { "held-replies", "200 us +/- 100 us each way, 2 % of packets held 2 ms more, polled every 16 s",
           setup_held_replies, { .rms_error = 30e-6 } },
+        { "distant-server", "50 ms each way, jitter of mean 100 us",
+          setup_distant_server, { .sync_time = 200, .max_error = 150e-6, .rms_error = 50e-6,
+                                  .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+        { "distant-server-iburst", "the same with iburst",
+          setup_distant_server_iburst, { .sync_time = 130, .max_error = 150e-6, .rms_error = 50e-6,
+                                         .rms_freq_error = 0.15, .poll_grows = true }, NULL },
         { "control-none-path", "the integration test control-none's path, 10 ppm and 0.5 ms off, polled every 16 s",
           setup_control_none_path, { .rms_error = 90e-6 }, check_frequency_swing },
         { "asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric",

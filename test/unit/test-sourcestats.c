@@ -39,11 +39,11 @@ static void a_perfect_line_gives_its_slope_and_offset(void **state) {
          * the line: the skew is far below 100 us over 960 s. */
         assert_true(e.skew > 0 && e.skew < 1e-4 / 960 * sqrt(3.0 / 16) / 5);
 
-        /* With only a few samples, the whole round trip bounds it. */
+        /* With three samples, the whole round trip bounds it. */
         sourcestats_init(&s);
-        add_line(&s, 4, 64, 1e-3, 2e-6, 1e-4);
-        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(3 * 64), &e));
-        assert_near(e.skew, 1e-4 / 192 * sqrt(3.0 / 4), 1e-12);
+        add_line(&s, 3, 64, 1e-3, 2e-6, 1e-4);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(2 * 64), &e));
+        assert_near(e.skew, 1e-4 / 128, 1e-12);
 }
 
 static void the_estimate_extrapolates_to_now(void **state) {
@@ -247,20 +247,74 @@ static void a_long_steady_round_trip_does_not_hold_the_skew_up(void **state) {
 
         sourcestats_init(&s);
         /* A server 100 ms away with a few us of jitter each way, polled
-         * every second. The first samples are held to their whole round
-         * trip; once the delays' spread is known, only it bounds the skew. */
+         * every second. Three samples are held to their whole round trip;
+         * after that only the delays' spread bounds the skew. */
         for (int i = 0; i < 16; i++) {
                 double out = next_jitter(&seed) / 100, back = next_jitter(&seed) / 100;
                 SourceSample x = sample(i, (out - back) / 2, 0.1 + out + back);
                 sourcestats_add(&s, &x);
                 assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(i), &e));
-                if (i >= 2 && i < 7)
-                        assert_true(e.skew >= 0.1 / i * sqrt(3.0 / (i + 1)) * 0.999);
+                if (i == 2)
+                        assert_true(e.skew >= 0.1 / 2 * 0.999);
+                if (i >= 3)
+                        assert_true(e.skew < 1e-4);
         }
         /* The whole trip would say 2.9e-3 over these 15 s; the jitter, a
          * few ppm at most. */
         assert_true(e.skew < 5e-6);
         assert_near(e.frequency, 0, 5e-6);
+}
+
+static void a_varying_path_is_bounded_by_its_spread_from_eight_samples(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        uint64_t seed = 13;
+
+        /* A 1 ms round trip that varies by a few hundred us, polled every
+         * second: the whole round trip bounds the skew up to 7 samples,
+         * twice the median excess delay from 8 on. */
+        sourcestats_init(&s);
+        for (int i = 0; i < 16; i++) {
+                double out = next_jitter(&seed) / 5, back = next_jitter(&seed) / 5;
+                SourceSample x = sample(i, (out - back) / 2, 1e-3 + out + back);
+                sourcestats_add(&s, &x);
+                assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(i), &e));
+                double whole_trip = e.min_delay / i * sqrt(3.0 / (i + 1));
+                if (i >= 2 && i < 7)
+                        assert_true(e.skew >= whole_trip * 0.999);
+                if (i == 15)
+                        assert_true(e.skew < whole_trip * 0.8);
+        }
+}
+
+static void a_distant_steady_server_is_not_held_to_its_whole_round_trip(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        uint64_t seed = 11;
+
+        /* 100 ms away, a few hundred us of jitter, polled every 64 s. */
+        sourcestats_init(&s);
+        for (int i = 0; i < 4; i++) {
+                double out = next_jitter(&seed) / 5, back = next_jitter(&seed) / 5;
+                SourceSample x = sample(i * 64.0, (out - back) / 2, 0.1 + out + back);
+                sourcestats_add(&s, &x);
+                assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(i * 64), &e));
+                /* Three samples are held to the whole 100 ms; four whose
+                 * round trips agree within 2 % are not, and the skew is low
+                 * enough for the frequency to be acted on. */
+                if (i == 2)
+                        assert_true(e.skew >= 0.1 / 128 * 0.999);
+        }
+        assert_true(e.skew < 100e-6);
+
+        /* Four round trips that vary by more than 2 % keep the bound. */
+        sourcestats_init(&s);
+        for (int i = 0; i < 4; i++) {
+                SourceSample x = sample(i * 64.0, 0, 0.1 + 0.003 * (i % 2));
+                sourcestats_add(&s, &x);
+        }
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(3 * 64), &e));
+        assert_near(e.skew, 0.1 / 192 * sqrt(3.0 / 4), 1e-9);
 }
 
 static void no_samples_no_estimate(void **state) {
@@ -285,6 +339,8 @@ int main(void) {
                 cmocka_unit_test(time_going_backwards_starts_over),
                 cmocka_unit_test(two_samples_bound_frequency_by_their_delays),
                 cmocka_unit_test(a_long_steady_round_trip_does_not_hold_the_skew_up),
+                cmocka_unit_test(a_varying_path_is_bounded_by_its_spread_from_eight_samples),
+                cmocka_unit_test(a_distant_steady_server_is_not_held_to_its_whole_round_trip),
                 cmocka_unit_test(no_samples_no_estimate),
                 cmocka_unit_test(jitter_on_one_leg_is_corrected_for),
                 cmocka_unit_test(jitter_on_both_legs_is_left_alone),
