@@ -53,9 +53,8 @@
  * whole round trip from this many samples on (see skew_floor()). */
 #define SKEW_FLOOR_SAMPLES 8
 #define SKEW_FLOOR_EXCESS 2.0
-/* Before that, on a path whose round trips vary by less than this share
- * of the shortest in this many samples, a multiple of their spread. */
-#define STEADY_PATH_SHARE 0.02
+/* Before that, from this many samples, at most this many times the
+ * spread of their round trips. */
 #define STEADY_PATH_SAMPLES 4
 #define STEADY_PATH_RANGES 4.0
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
@@ -511,25 +510,25 @@ static double delay_range(const SourceStats *s, double min_delay) {
  * trip, however it is split between the legs, moves every offset alike
  * and so leaves the slope alone.
  *
- * Before that, a long path whose round trips barely vary (a server on
- * another continent, 100 ms away with a few hundred microseconds of
- * jitter) has STEADY_PATH_RANGES times the spread seen so far stand in
- * for it, once STEADY_PATH_SAMPLES show the spread below STEADY_PATH_SHARE
- * of the round trip. The whole 100 ms would hold the skew above the
- * 100 ppm a frequency update needs for seven polls, and a clock 100 ppm
- * off would stay milliseconds off for 450 s. Three samples are too few to
- * tell: three round trips on a jittery path can agree by chance, and a
- * frequency from them can be tens of ppm off. */
+ * Before that, from STEADY_PATH_SAMPLES on, d is at most
+ * STEADY_PATH_RANGES times the spread of the round trips seen so far: an
+ * asymmetry cannot change by more than the round trip does, unless one leg
+ * gains exactly what the other loses. This is what lets a path much
+ * longer than its jitter be used: the whole 10 ms to a server 5 ms away
+ * held the skew above the 100 ppm a frequency update needs until the
+ * sixth poll, the whole 100 ms to one on another continent until the
+ * eighth, and a clock 100 ppm off stayed milliseconds off all that while.
+ * On a path whose round trips vary by a quarter of their length or more
+ * nothing changes. Three samples are too few: three round trips on a
+ * jittery path can agree by chance, and a frequency from them can be tens
+ * of ppm off. */
 static double skew_floor(const SourceStats *s, double min_delay, double span) {
         double d = min_delay;
 
         if (s->n_used >= SKEW_FLOOR_SAMPLES)
                 d = MIN(d, SKEW_FLOOR_EXCESS * median_excess(s, 0, min_delay));
-        else if (s->n_used >= STEADY_PATH_SAMPLES) {
-                double range = delay_range(s, min_delay);
-                if (range < STEADY_PATH_SHARE * min_delay)
-                        d = STEADY_PATH_RANGES * range;
-        }
+        else if (s->n_used >= STEADY_PATH_SAMPLES)
+                d = MIN(d, STEADY_PATH_RANGES * delay_range(s, min_delay));
         return d / span * sqrt(3.0 / s->n_used);
 }
 

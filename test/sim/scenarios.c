@@ -452,6 +452,20 @@ static void setup_distant_server(SimParams *p) {
         p->servers[0].net.delay = 50e-3;
 }
 
+/* What a pool gives a client on the internet: four servers from 5 to
+ * 150 ms away each way, the further the more jitter, with iburst. */
+static void setup_internet_pool(SimParams *p) {
+        static const double delay[] = { 5e-3, 20e-3, 60e-3, 150e-3 }, jitter[] = { 100e-6, 300e-6, 1e-3, 2e-3 };
+
+        sim_params_defaults(p);
+        copy_server(p, 4);
+        for (size_t i = 0; i < p->n_servers; i++) {
+                p->servers[i].options = "iburst";
+                p->servers[i].net.delay = delay[i];
+                p->servers[i].net.jitter_exp = jitter[i];
+        }
+}
+
 static void setup_distant_server_iburst(SimParams *p) {
         setup_distant_server(p);
         p->servers[0].options = "iburst";
@@ -695,6 +709,9 @@ const Scenario scenarios[] = {
         { "distant-server-iburst", "the same with iburst",
           setup_distant_server_iburst, { .sync_time = 130, .max_error = 150e-6, .rms_error = 50e-6,
                                          .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+        { "internet-pool", "four servers 5 to 150 ms away each way, jitter 100 us to 2 ms, iburst",
+          setup_internet_pool, { .sync_time = 100, .max_error = 150e-6, .rms_error = 50e-6,
+                                 .rms_freq_error = 0.15, .poll_grows = true }, NULL },
         { "control-none-path", "the integration test control-none's path, 10 ppm and 0.5 ms off, polled every 16 s",
           setup_control_none_path, { .rms_error = 90e-6 }, check_frequency_swing },
         { "asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric",
