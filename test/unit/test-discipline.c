@@ -141,17 +141,25 @@ static void an_offset_below_a_microsecond_is_slewed_too(void **state) {
         clock_free(c);
 }
 
-static void without_room_to_slew_the_sources_hear_that_nothing_moved(void **state) {
-        /* The clock is so slow that the base correction already takes the
-         * whole of its range: a positive offset cannot be slewed. */
+/* A clock so slow that the base correction takes the whole of its range
+ * upwards: it can be slewed back but not forward. Returns the clock, after
+ * an update by offset. */
+static Clock *update_at_top_of_range(Discipline *d, double offset) {
         Clock *c = sim(0, -CLOCK_KERNEL_MAX_FREQUENCY_PPM);
+
+        setup_discipline(d, c, 0, 0);
+        d->frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM;
+        DisciplineInput in = { .offset = offset, .skew = 1.0 };
+        assert_int_equal(discipline_update(d, &in, NULL), 0);
+        return c;
+}
+
+static void without_room_to_slew_the_sources_hear_that_nothing_moved(void **state) {
         Discipline d;
         nsec_t raw;
 
-        setup_discipline(&d, c, 0, 0);
-        d.frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM;
-        DisciplineInput in = { .offset = 0.001, .skew = 1.0 };
-        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        /* A positive offset cannot be slewed. */
+        Clock *c = update_at_top_of_range(&d, 0.001);
         assert_false(d.slewing);
         assert_int_equal(clock_read(c, &raw), 0);
         assert_int_equal(discipline_cook(&d, raw), raw);
@@ -163,17 +171,12 @@ static void without_room_to_slew_the_sources_hear_that_nothing_moved(void **stat
 }
 
 static void an_overshoot_that_cannot_be_slewed_back_is_announced(void **state) {
-        /* The base correction takes the whole of the clock's range
-         * upwards: a negative offset can be slewed, but a late timer's
-         * overshoot, which wants the clock faster again, cannot. */
-        Clock *c = sim(0, -CLOCK_KERNEL_MAX_FREQUENCY_PPM);
         Discipline d;
         nsec_t raw;
 
-        setup_discipline(&d, c, 0, 0);
-        d.frequency_ppm = CLOCK_KERNEL_MAX_FREQUENCY_PPM;
-        DisciplineInput in = { .offset = -0.001, .skew = 1.0 };
-        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        /* A negative offset can be slewed, but a late timer's overshoot,
+         * which wants the clock faster again, cannot. */
+        Clock *c = update_at_top_of_range(&d, -0.001);
         assert_true(d.slewing);
         assert_int_equal(clock_read(c, &raw), 0);
         sim_clock_advance(c, discipline_timer_delay(&d, raw) + 0.5);
