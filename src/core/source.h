@@ -40,8 +40,8 @@ typedef enum SourceReply {
          * reply gave already: counted as an answer, with no new sample. */
         SOURCE_REPLY_NO_SAMPLE,
         /* A good reply whose round trip exceeded the samples' least by
-         * far more than their spread (see SOURCE_DELAY_DEV_RATIO): counted
-         * as an answer; its sample is left out. */
+         * far more than their spread (the delay test, DELAY_DEV_RATIO in
+         * source.c): counted as an answer; its sample is left out. */
         SOURCE_REPLY_DELAYED,
         _SOURCE_REPLY_MAX,
 } SourceReply;

@@ -24,8 +24,9 @@
 #define LEAP_RUN_AFTER 7200.0
 #define TZFILE "/usr/share/zoneinfo/right/UTC"
 
-#define DEFAULT_LIMITS { .sync_time = 130, .max_error = 150e-6, .rms_error = 50e-6, \
-                         .rms_freq_error = 0.15, .poll_grows = true }
+#define DEFAULT_LIMITS_SYNC_BY(seconds) { .sync_time = (seconds), .max_error = 150e-6, .rms_error = 50e-6, \
+                                         .rms_freq_error = 0.15, .poll_grows = true }
+#define DEFAULT_LIMITS DEFAULT_LIMITS_SYNC_BY(130)
 
 static void copy_server(SimParams *p, size_t n) {
         for (size_t i = 1; i < n; i++)
@@ -443,6 +444,12 @@ static void setup_held_replies(SimParams *p) {
         p->duration = 3000;
 }
 
+/* The same 1 ms path with default polling (the benchmark's 1ms-default). */
+static void setup_jittery_path_default(SimParams *p) {
+        setup_jittery_path(p);
+        p->servers[0].options = "iburst";
+}
+
 /* A server on another continent: chrony's defaults, but 50 ms each way.
  * The frequency must be taken up as soon as a few samples agree, not
  * once the round trip is small beside the samples' span (see skew_floor()
@@ -450,6 +457,11 @@ static void setup_held_replies(SimParams *p) {
 static void setup_distant_server(SimParams *p) {
         sim_params_defaults(p);
         p->servers[0].net.delay = 50e-3;
+}
+
+static void setup_distant_server_iburst(SimParams *p) {
+        setup_distant_server(p);
+        p->servers[0].options = "iburst";
 }
 
 /* What a pool gives a client on the internet: four servers from 5 to
@@ -464,17 +476,6 @@ static void setup_internet_pool(SimParams *p) {
                 p->servers[i].net.delay = delay[i];
                 p->servers[i].net.jitter_exp = jitter[i];
         }
-}
-
-static void setup_distant_server_iburst(SimParams *p) {
-        setup_distant_server(p);
-        p->servers[0].options = "iburst";
-}
-
-/* The same 1 ms path with default polling (the benchmark's 1ms-default). */
-static void setup_jittery_path_default(SimParams *p) {
-        setup_jittery_path(p);
-        p->servers[0].options = "iburst";
 }
 
 static const char *check_frequency_swing(const SimParams *p, const SimResult *r) {
@@ -541,7 +542,8 @@ static void setup_fixed_poll_8(SimParams *p) { setup_fixed_poll(p, 8); }
 static void setup_fixed_poll_12(SimParams *p) { setup_fixed_poll(p, 12); }
 static void setup_fixed_poll_14(SimParams *p) { setup_fixed_poll(p, 14); }
 
-static const char *check_poll_rate(const SimParams *p, const SimResult *r) {
+/* Every seed: requests sent at 2^-N a second, and synchronised. */
+static const char *check_fixed_poll(const SimParams *p, const SimResult *r) {
         SourceSpec spec;
         const char *reason;
         char text[64];
@@ -601,19 +603,15 @@ const Scenario scenarios[] = {
         { "defaults", "chrony's simulation defaults, default polling",
           setup_defaults, DEFAULT_LIMITS, NULL },
         { "iburst", "defaults with iburst: synchronised within seconds",
-          setup_iburst, { .sync_time = 10, .max_error = 150e-6, .rms_error = 50e-6,
-                          .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_iburst, DEFAULT_LIMITS_SYNC_BY(10), NULL },
         { "freq-plus-500", "clock 500 ppm fast",
-          setup_freq_plus, { .sync_time = 200, .max_error = 150e-6, .rms_error = 50e-6,
-                             .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_freq_plus, DEFAULT_LIMITS_SYNC_BY(200), NULL },
         { "freq-minus-500", "clock 500 ppm slow",
-          setup_freq_minus, { .sync_time = 200, .max_error = 150e-6, .rms_error = 50e-6,
-                              .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_freq_minus, DEFAULT_LIMITS_SYNC_BY(200), NULL },
         { "offset-step", "3 hours behind, MakeStep=1 3",
           setup_offset_step, DEFAULT_LIMITS, NULL },
         { "offset-slew", "1 hour ahead, no MakeStep: slewed at 83333 ppm",
-          setup_offset_slew, { .sync_time = 43200 + 200, .max_error = 150e-6, .rms_error = 50e-6,
-                               .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_offset_slew, DEFAULT_LIMITS_SYNC_BY(43200 + 200), NULL },
         { "large-jitter", "exponential jitter of mean 1 ms each way",
           setup_jitter, { .sync_time = 600, .max_error = 1.5e-3, .rms_error = 500e-6,
                           .rms_freq_error = 1.5, .poll_grows = true }, NULL },
@@ -641,8 +639,7 @@ const Scenario scenarios[] = {
         { "poll-range", "minpoll=4 maxpoll=8",
           setup_poll_range, DEFAULT_LIMITS, check_poll_range },
         { "drift-file", "frequency known from the drift file",
-          setup_drift_file, { .sync_time = 10, .max_error = 150e-6, .rms_error = 50e-6,
-                              .rms_freq_error = 0.15, .poll_grows = true }, check_drift_file },
+          setup_drift_file, DEFAULT_LIMITS_SYNC_BY(10), check_drift_file },
         { "silent-server", "the selected server goes silent at 4000 s",
           setup_silent, { .sync_time = 130, .max_error = 300e-6, .rms_error = 75e-6,
                           .rms_freq_error = 0.25, .poll_grows = true }, check_second_selected },
@@ -704,32 +701,29 @@ const Scenario scenarios[] = {
         { "held-replies", "200 us +/- 100 us each way, 2 % of packets held 2 ms more, polled every 16 s",
           setup_held_replies, { .rms_error = 30e-6 } },
         { "distant-server", "50 ms each way, jitter of mean 100 us",
-          setup_distant_server, { .sync_time = 200, .max_error = 150e-6, .rms_error = 50e-6,
-                                  .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_distant_server, DEFAULT_LIMITS_SYNC_BY(200), NULL },
         { "distant-server-iburst", "the same with iburst",
-          setup_distant_server_iburst, { .sync_time = 130, .max_error = 150e-6, .rms_error = 50e-6,
-                                         .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_distant_server_iburst, DEFAULT_LIMITS, NULL },
         { "internet-pool", "four servers 5 to 150 ms away each way, jitter 100 us to 2 ms, iburst",
-          setup_internet_pool, { .sync_time = 100, .max_error = 150e-6, .rms_error = 50e-6,
-                                 .rms_freq_error = 0.15, .poll_grows = true }, NULL },
+          setup_internet_pool, DEFAULT_LIMITS_SYNC_BY(100), NULL },
         { "control-none-path", "the integration test control-none's path, 10 ppm and 0.5 ms off, polled every 16 s",
           setup_control_none_path, { .rms_error = 90e-6 }, check_frequency_swing },
         { "asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric",
           setup_asymmetric_jitter_47, { .sync_time = 200, .rms_error = 80e-6 }, NULL },
         { "fixed-poll-m7", "minpoll=maxpoll=-7, 1 us jitter",
-          setup_fixed_poll_m7, { .rms_error = 0.5e-6 }, check_poll_rate },
+          setup_fixed_poll_m7, { .rms_error = 0.5e-6 }, check_fixed_poll },
         { "fixed-poll-m2", "minpoll=maxpoll=-2, 1 us jitter",
-          setup_fixed_poll_m2, { .rms_error = 0.5e-6 }, check_poll_rate },
+          setup_fixed_poll_m2, { .rms_error = 0.5e-6 }, check_fixed_poll },
         { "fixed-poll-1", "minpoll=maxpoll=1, 1 us jitter",
-          setup_fixed_poll_1, { .sync_time = 5.2, .rms_error = 0.5e-6 }, check_poll_rate },
+          setup_fixed_poll_1, { .sync_time = 5.2, .rms_error = 0.5e-6 }, check_fixed_poll },
         { "fixed-poll-4", "minpoll=maxpoll=4, 1 us jitter",
-          setup_fixed_poll_4, { .sync_time = 34.6, .rms_error = 0.52e-6 }, check_poll_rate },
+          setup_fixed_poll_4, { .sync_time = 34.6, .rms_error = 0.52e-6 }, check_fixed_poll },
         { "fixed-poll-8", "minpoll=maxpoll=8, 1 us jitter",
-          setup_fixed_poll_8, { .sync_time = 538.6, .rms_error = 0.8e-6 }, check_poll_rate },
+          setup_fixed_poll_8, { .sync_time = 538.6, .rms_error = 0.8e-6 }, check_fixed_poll },
         { "fixed-poll-12", "minpoll=maxpoll=12, 1 us jitter",
-          setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.8e-6 }, check_poll_rate },
+          setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.8e-6 }, check_fixed_poll },
         { "fixed-poll-14", "minpoll=maxpoll=14 (4.5 h), 1 us jitter",
-          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.8e-6 }, check_poll_rate },
+          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.8e-6 }, check_fixed_poll },
         { "fixed-poll-wander-1e9", "minpoll=maxpoll=10, wander 1e-9",
           setup_fixed_poll_wander_1e9, { .rms_error = 90e-6 } },
         { "fixed-poll-wander-1e8", "minpoll=maxpoll=10, wander 1e-8",
