@@ -405,10 +405,9 @@ static bool wander_allows(const SourceStats *stats, int poll) {
  * adaptive Kalman filters scale their process noise). A full point moves
  * the poll exponent one step within minpoll..maxpoll; up only while the
  * regression holds POLL_TARGET_SAMPLES samples. */
-static void adapt_poll(Source *s, const SourceSample *sample, const SourceEstimate *e) {
+static void adapt_poll(Source *s, const SourceSample *sample, double noise, const SourceEstimate *e) {
         if (e->n_samples < 4)
                 return;
-        double noise = sourcestats_sample_noise(&s->stats, sample);
         double gap = MAX(nsec_diff(sample->time, e->last_time), 0);
         double w = s->stats.wander;
         double sigma = sqrt(noise * noise + e->offset_sd * e->offset_sd + w * w * gap * gap * gap / 3);
@@ -575,9 +574,12 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
                 s->n_delayed++;
                 return SOURCE_REPLY_DELAYED;
         }
-        adapt_poll(s, &sample, &prediction);
+        double noise = sourcestats_sample_noise(&s->stats, &sample);
         s->last_sample = sample;
-        sourcestats_add(&s->stats, &sample);
+        /* A jump of the server's clock says nothing of ours: it neither
+         * moves the poll nor counts against the wander. */
+        if (sourcestats_add(&s->stats, &sample))
+                adapt_poll(s, &sample, noise, &prediction);
         if (ret_sample)
                 *ret_sample = sample;
         return SOURCE_REPLY_OK;

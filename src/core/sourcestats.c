@@ -20,10 +20,14 @@
  * are dropped, so the window shrinks when the source or our clock changes
  * behaviour and grows again while it is steady. Where the jitter falls
  * steadily on one leg, each offset is first corrected to what the quickest
- * round trip would have measured (update_asymmetry()). */
+ * round trip would have measured (update_asymmetry()). A sample that no
+ * line through the others comes near (a server whose clock jumped for a
+ * while) is left out of the fit while it is one of a few
+ * (mark_gross_errors()). */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/sourcestats.h"
 #include "ntp/ntp-packet.h"
@@ -57,6 +61,12 @@
  * spread of their round trips. */
 #define STEADY_PATH_SAMPLES 4
 #define STEADY_PATH_RANGES 4.0
+/* Gross errors (see mark_gross_errors()): looked for from this many
+ * samples on, at this many robust standard deviations beyond what the
+ * sample's excess delay allows, and never below GROSS_MIN_ERROR. */
+#define GROSS_MIN_SAMPLES 5
+#define GROSS_SCALES 20.0
+#define GROSS_MIN_ERROR 0.1
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -115,19 +125,122 @@ static double min_delay_from(const SourceStats *s, size_t start) {
 
 /* The excess delays of the samples [start, n) over min_delay, sorted
  * (insertion sort is fine for a few dozen values). Returns their count. */
+static void sort_values(double *v, size_t m) {
+        for (size_t i = 1; i < m; i++)
+                for (size_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
+                        double t = v[j];
+                        v[j] = v[j - 1];
+                        v[j - 1] = t;
+                }
+}
+
 static size_t sorted_excess(const SourceStats *s, size_t start, double min_delay,
                             double excess[static SOURCESTATS_MAX_SAMPLES]) {
         size_t m = 0;
 
         for (size_t i = start; i < s->n; i++)
                 excess[m++] = sample_at_const(s, i)->delay - min_delay;
-        for (size_t i = 1; i < m; i++)
-                for (size_t j = i; j > 0 && excess[j] < excess[j - 1]; j--) {
-                        double t = excess[j];
-                        excess[j] = excess[j - 1];
-                        excess[j - 1] = t;
-                }
+        sort_values(excess, m);
         return m;
+}
+
+/* The median of m > 0 values (sorts them). */
+static double median_of(double *v, size_t m) {
+        sort_values(v, m);
+        return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+}
+
+/* The repeated median slope of the samples (Siegel): for each sample the
+ * median of its slopes to all others, and the median of those. Up to half
+ * the samples can be anywhere without moving it, even all at one end. */
+static double repeated_median_slope(const SourceStats *s) {
+        double own[SOURCESTATS_MAX_SAMPLES], slopes[SOURCESTATS_MAX_SAMPLES];
+        size_t m = 0;
+
+        for (size_t i = 0; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                size_t k = 0;
+                for (size_t j = 0; j < s->n; j++) {
+                        const SourceSample *y = sample_at_const(s, j);
+                        double dt = nsec_diff(y->time, x->time);
+                        if (dt != 0)
+                                slopes[k++] = (y->offset - x->offset) / dt;
+                }
+                if (k > 0)
+                        own[m++] = median_of(slopes, k);
+        }
+        return m > 0 ? median_of(own, m) : 0;
+}
+
+static double offset_span(const SourceStats *s) {
+        double lo = INFINITY, hi = -INFINITY;
+
+        for (size_t i = 0; i < s->n; i++) {
+                lo = MIN(lo, sample_at_const(s, i)->offset);
+                hi = MAX(hi, sample_at_const(s, i)->offset);
+        }
+        return hi - lo;
+}
+
+/* A server whose clock jumps for a while (by seconds, say) leaves samples
+ * that no line through the others comes near. Weighed down by their
+ * delays or their age, such samples can still pull the fit by
+ * milliseconds while its spread stays below MaxJitter, so they are found
+ * without it: a robust line (the repeated median slope, and the median
+ * offset from it) and the robust spread around it (1.4826 median absolute
+ * deviations: the standard deviation, for normal noise). A sample is a
+ * gross error when it lies further from that line than half its excess
+ * delay (what queueing can explain) plus GROSS_SCALES spreads, and than
+ * GROSS_MIN_ERROR, which no change of a real clock's frequency brings
+ * about between two polls. Only a minority can be: when a jump lasts, the
+ * new level becomes the majority and the fit follows it. While all the
+ * offsets lie within GROSS_MIN_ERROR of each other there is nothing to
+ * look for. Returns how many were found. */
+static size_t mark_gross_errors(const SourceStats *s, bool gross[static SOURCESTATS_MAX_SAMPLES]) {
+        double v[SOURCESTATS_MAX_SAMPLES], r[SOURCESTATS_MAX_SAMPLES];
+        size_t n = s->n, found = 0;
+
+        memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
+        if (n < GROSS_MIN_SAMPLES || offset_span(s) <= GROSS_MIN_ERROR)
+                return 0;
+        nsec_t ref = sample_at_const(s, n - 1)->time;
+        double slope = repeated_median_slope(s);
+        for (size_t i = 0; i < n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                v[i] = r[i] = x->offset - slope * nsec_diff(x->time, ref);
+        }
+        double level = median_of(v, n);
+        for (size_t i = 0; i < n; i++)
+                v[i] = fabs(r[i] - level);
+        double spread = MAX(1.4826 * median_of(v, n), MIN_EXCESS), min_delay = min_delay_from(s, 0);
+        for (size_t i = 0; i < n; i++) {
+                double excess = sample_at_const(s, i)->delay - min_delay;
+                gross[i] = fabs(r[i] - level) > MAX(excess / 2 + GROSS_SCALES * spread, GROSS_MIN_ERROR);
+                found += gross[i];
+        }
+        if (2 * found >= n) {
+                memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
+                return 0;
+        }
+        return found;
+}
+
+/* *view: s without its gross errors (see above), its samples in order
+ * from index 0; map (if not NULL) takes each of them to its index in s. */
+static void without_gross_errors(const SourceStats *s, SourceStats *view, size_t *map) {
+        bool gross[SOURCESTATS_MAX_SAMPLES];
+
+        mark_gross_errors(s, gross);
+        *view = *s;
+        view->first = 0;
+        view->n = 0;
+        for (size_t i = 0; i < s->n; i++) {
+                if (gross[i])
+                        continue;
+                if (map)
+                        map[view->n] = i;
+                view->samples[view->n++] = *sample_at_const(s, i);
+        }
 }
 
 /* The excess delay below which a share q of all samples lies. */
@@ -337,27 +450,38 @@ static void fit_model(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
                 fit_window(s, start, ref, min_delay, &learned, f);
 }
 
-/* Chooses the longest window of newest samples that passes the runs test,
- * drops the older ones, and stores the fit. */
-static void refit(SourceStats *s) {
-        nsec_t ref = sample_at(s, s->n - 1)->time;
-        Fit f = {};
+/* The longest window of newest samples of s that passes the runs test:
+ * returns where it starts, and its fit in *f. */
+static size_t fit_longest_window(const SourceStats *s, nsec_t ref, Fit *f) {
         size_t start = 0;
 
         for (;;) {
-                fit_model(s, start, ref, &f);
+                fit_model(s, start, ref, f);
                 size_t used = s->n - start;
                 if (used <= SOURCESTATS_MIN_REGRESSION)
-                        break;
-                unsigned pos = count_positive(s, start, ref, f.min_delay, &f);
-                if (f.runs >= sourcestats_min_runs(pos, used - pos))
-                        break;
+                        return start;
+                unsigned pos = count_positive(s, start, ref, f->min_delay, f);
+                if (f->runs >= sourcestats_min_runs(pos, used - pos))
+                        return start;
                 /* Drop a quarter of the window (at least one) and try again. */
                 start += MAX(used / 4, (size_t) 1);
                 if (s->n - start < SOURCESTATS_MIN_REGRESSION)
                         start = s->n - SOURCESTATS_MIN_REGRESSION;
         }
-        drop_oldest(s, start);
+}
+
+/* Fits the samples without their gross errors, drops those older than the
+ * window chosen, and stores the fit. */
+static void refit(SourceStats *s) {
+        nsec_t ref = sample_at(s, s->n - 1)->time;
+        size_t map[SOURCESTATS_MAX_SAMPLES];
+        SourceStats clean;
+        Fit f = {};
+
+        without_gross_errors(s, &clean, map);
+        s->newest_left_out = clean.n == 0 || map[clean.n - 1] != s->n - 1;
+        size_t start = fit_longest_window(&clean, ref, &f);
+        drop_oldest(s, map[start]);
 
         s->fitted = true;
         s->ref_time = ref;
@@ -367,7 +491,7 @@ static void refit(SourceStats *s) {
         s->var_a_ref = f.var_a_ref;
         s->var_b = f.var_b;
         s->std_dev = f.std_dev;
-        s->n_used = s->n;
+        s->n_used = clean.n - start;
         s->n_runs = f.runs;
 }
 
@@ -416,9 +540,12 @@ static double fit_asymmetry(const SourceStats *s) {
  * what the quickest round trip would have measured, which takes most of
  * that leg's jitter out of the samples. A change of sign starts over. */
 static void update_asymmetry(SourceStats *s) {
-        if (s->n < ASYMMETRY_MIN_SAMPLES)
+        SourceStats clean;
+
+        without_gross_errors(s, &clean, NULL);
+        if (clean.n < ASYMMETRY_MIN_SAMPLES)
                 return;
-        double c = fit_asymmetry(s);
+        double c = fit_asymmetry(&clean);
         if (!(fabs(c) <= ASYMMETRY_IMPOSSIBLE) || c * s->asymmetry_run < 0) {
                 s->asymmetry = 0;
                 s->asymmetry_run = 0;
@@ -431,7 +558,7 @@ static void update_asymmetry(SourceStats *s) {
         s->asymmetry = abs(s->asymmetry_run) >= ASYMMETRY_MIN_RUN ? CLAMP(c, -ASYMMETRY_MAX, ASYMMETRY_MAX) : 0;
 }
 
-void sourcestats_add(SourceStats *s, const SourceSample *sample) {
+bool sourcestats_add(SourceStats *s, const SourceSample *sample) {
         const SourceSample *last = sourcestats_last(s);
 
         assert(isfinite(sample->offset) && sample->delay > 0);
@@ -445,6 +572,7 @@ void sourcestats_add(SourceStats *s, const SourceSample *sample) {
         s->n++;
         update_asymmetry(s);
         refit(s);
+        return !s->newest_left_out;
 }
 
 void sourcestats_set_wander(SourceStats *s, double wander) {

@@ -69,6 +69,7 @@ typedef struct SourceStats {
         double var_b;           /* variance of b */
         double std_dev;
         unsigned n_used, n_runs;
+        bool newest_left_out;   /* the newest sample is a gross error */
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
         double wander;
@@ -82,8 +83,10 @@ void sourcestats_init(SourceStats *s);
 void sourcestats_reset(SourceStats *s);
 
 /* Adds a sample (times must not go backwards by more than a second; older
- * samples are discarded otherwise) and refits. */
-void sourcestats_add(SourceStats *s, const SourceSample *sample);
+ * samples are discarded otherwise) and refits. Returns false when the fit
+ * leaves the sample out as a gross error: a jump of the server's clock
+ * that the other samples do not share (see sourcestats.c). */
+bool sourcestats_add(SourceStats *s, const SourceSample *sample);
 
 /* Corrects stored samples for a change of the disciplined clock made at time
  * `when`: its frequency was raised by dfreq (s/s, positive = runs faster) and

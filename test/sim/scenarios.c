@@ -385,6 +385,16 @@ static void setup_jumping_source(SimParams *p) {
         p->servers[0].pulse_length = 200;
 }
 
+/* On every seed, not only the median one: a jump's samples, weighed down
+ * by their age, once pulled the clock by tens of milliseconds on one
+ * seed in five. Nor are the jumps taken for our clock's wander: the poll
+ * rises as it does without them. */
+static const char *check_jumps_ignored(const SimParams *p, const SimResult *r) {
+        if (r->max_error >= 1e-3)
+                return "a jump moved the clock by 1 ms or more";
+        return r->max_poll >= 7 ? NULL : "the jumps held the poll at minpoll";
+}
+
 /* ---- The path of the real-kernel benchmark (test/bench/kernel): 1 ms
  * each way with a normal jitter of 300 us, polled every 16 s after an
  * iburst, a clock with no error of its own (Control=no measures the
@@ -691,7 +701,7 @@ const Scenario scenarios[] = {
         { "asymmetric-path", "3 servers, 2 with 0.1 s extra on the request leg",
           setup_asymmetric_path, { .sync_time = 200, .rms_error = 65e-6 }, check_first_selected },
         { "jumping-source", "a lone server jumps by +/-64 s for 200 s in every 1000 s",
-          setup_jumping_source, { .sync_time = 200, .max_error = 1e-3, .rms_error = 65e-6 }, NULL },
+          setup_jumping_source, { .sync_time = 200, .max_error = 1e-3, .rms_error = 65e-6 }, check_jumps_ignored },
         { "jittery-path", "1 ms +/- 300 us each way, iburst, polled every 16 s",
           setup_jittery_path, { .rms_error = 140e-6 }, check_frequency_swing },
         { "jittery-path-200us", "200 us +/- 100 us each way, iburst, polled every 16 s",

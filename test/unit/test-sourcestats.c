@@ -228,16 +228,65 @@ static void a_wild_sample_does_not_count_as_asymmetry(void **state) {
         uint64_t seed = 3;
 
         sourcestats_init(&s);
-        /* One-leg jitter, but a sample 64 s off (a server that jumped)
-         * sits in the window: no slope of that size is jitter, so nothing
-         * is corrected while it is there. */
+        /* One-leg jitter, but a sample 50 ms off (a server that jumped,
+         * by too little to be left out as a gross error) sits in the
+         * window: no slope of that size is jitter, so nothing is corrected
+         * while it is there. */
         for (int i = 0; i < 12; i++) {
                 double hold = next_jitter(&seed);
-                SourceSample x = i == 2 ? sample(i * 64.0, 64, 3e-4) : sample(i * 64.0, hold / 2, 1e-4 + hold);
+                SourceSample x = i == 2 ? sample(i * 64.0, 0.05, 3e-4) : sample(i * 64.0, hold / 2, 1e-4 + hold);
                 sourcestats_add(&s, &x);
                 assert_true(s.asymmetry == 0);
                 assert_int_equal(s.asymmetry_run, 0);
         }
+}
+
+/* A server's clock jumps by 64 s for three polls. The samples of the
+ * jump are left out: the estimate stays within the jitter of what the
+ * same samples without the jump give, with their spread, and the
+ * jitter's asymmetry is still learned. */
+static void a_jump_of_a_few_samples_is_left_out(void **state) {
+        SourceStats jumped, steady;
+        SourceEstimate e, f;
+        uint64_t seed = 3;
+
+        sourcestats_init(&jumped);
+        sourcestats_init(&steady);
+        for (int i = 0; i < 24; i++) {
+                double hold = next_jitter(&seed), offset = 1e-3 + 2e-6 * i * 64.0 + hold / 2;
+                SourceSample x = sample(i * 64.0, offset, 1e-4 + hold);
+                sourcestats_add(&steady, &x);
+                bool jump = i >= 12 && i < 15;
+                x.offset -= jump ? 64 : 0;
+                assert_true(sourcestats_add(&jumped, &x) == !jump);
+                assert_true(sourcestats_estimate(&jumped, x.time, &e));
+                assert_true(sourcestats_estimate(&steady, x.time, &f));
+                if (i < 12)
+                        assert_true(e.offset == f.offset);
+                assert_near(e.offset, f.offset, 500e-6);
+                assert_true(e.std_dev < 1e-3);
+        }
+        assert_near(e.frequency, 2e-6, 0.1e-6);
+        assert_true(jumped.asymmetry > 0.45);
+}
+
+/* A jump that lasts is followed: not while it could be a passing one of
+ * three samples, but before ten. */
+static void a_lasting_jump_is_followed(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        add_line(&s, 10, 64, 0, 0, 1e-4);
+        int followed_at = -1;
+        for (int i = 10; i < 30 && followed_at < 0; i++) {
+                SourceSample x = sample(i * 64.0, 1.0, 1e-4);
+                sourcestats_add(&s, &x);
+                assert_true(sourcestats_estimate(&s, x.time, &e));
+                if (fabs(e.offset - 1.0) < 1e-6)
+                        followed_at = i;
+        }
+        assert_true(followed_at >= 13 && followed_at < 20);
 }
 
 static void a_long_steady_round_trip_does_not_hold_the_skew_up(void **state) {
@@ -346,6 +395,8 @@ int main(void) {
                 cmocka_unit_test(jitter_on_one_leg_is_corrected_for),
                 cmocka_unit_test(jitter_on_both_legs_is_left_alone),
                 cmocka_unit_test(a_wild_sample_does_not_count_as_asymmetry),
+                cmocka_unit_test(a_jump_of_a_few_samples_is_left_out),
+                cmocka_unit_test(a_lasting_jump_is_followed),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
