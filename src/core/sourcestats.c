@@ -584,11 +584,17 @@ void sourcestats_set_wander(SourceStats *s, double wander) {
 void sourcestats_apply_clock_change(SourceStats *s, nsec_t when, double dfreq, double doffset) {
         /* Re-express each sample as if the clock had always run at the new
          * rate and had always been doffset ahead: for a sample at t_i before
-         * `when`, offset_i' = offset_i + (when - t_i) * dfreq - doffset. */
+         * `when`, offset_i' = offset_i + (when - t_i) * dfreq - doffset.
+         * Its round trip, timed by our clock, would have read (1 + dfreq)
+         * times as long: at the first update of a clock 5 % off, that
+         * is 10 us of a 200 us round trip, which would otherwise count as
+         * queueing. (The offset, taken at the round trip's midpoint, is
+         * the same at any rate.) */
         for (size_t i = 0; i < s->n; i++) {
                 SourceSample *x = sample_at(s, i);
                 x->offset += nsec_diff(when, x->time) * dfreq - doffset;
                 x->time += seconds_to_nsec(doffset);
+                x->delay *= 1 + dfreq;
         }
         if (s->n > 0)
                 refit(s);

@@ -116,6 +116,18 @@ static void a_frequency_change_removes_that_much_slope(void **state) {
         assert_near(e.offset, 3e-6 * 9 * 32, 1e-9);
 }
 
+/* A round trip timed by a clock 5 % fast reads 5 % long: once the clock
+ * is slowed, the samples' delays are what it would read now. */
+static void a_frequency_change_rescales_the_round_trips(void **state) {
+        SourceStats s;
+
+        sourcestats_init(&s);
+        add_line(&s, 3, 64, 0, 0, 210e-6);
+        sourcestats_apply_clock_change(&s, T0 + seconds_to_nsec(128), -0.05, 0);
+        for (int i = 0; i < 3; i++)
+                assert_near(s.samples[i].delay, 210e-6 * 0.95, 1e-12);
+}
+
 static void an_offset_change_shifts_every_sample(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -384,6 +396,7 @@ int main(void) {
                 cmocka_unit_test(runs_test_threshold),
                 cmocka_unit_test(a_change_of_slope_shrinks_the_window),
                 cmocka_unit_test(a_frequency_change_removes_that_much_slope),
+                cmocka_unit_test(a_frequency_change_rescales_the_round_trips),
                 cmocka_unit_test(an_offset_change_shifts_every_sample),
                 cmocka_unit_test(the_ring_keeps_the_newest_64),
                 cmocka_unit_test(time_going_backwards_starts_over),
