@@ -242,6 +242,20 @@ static void setup_drift_file(SimParams *p) {
         p->engine.discipline.initial_skew_ppm = 0.05;
 }
 
+/* chrony's "iburst option" test: iburst, the drift file right to 1 ppm,
+ * MakeStep=0.01 1; within 1 ms by 6 s on every seed. */
+static void setup_iburst_drift_file(SimParams *p) {
+        setup_drift_file(p);
+        p->servers[0].options = "iburst";
+        p->engine.discipline.initial_skew_ppm = 1;
+        p->engine.discipline.makestep_threshold = 0.01;
+        p->engine.discipline.makestep_limit = 1;
+}
+
+static const char *check_iburst_drift_file(const SimParams *p, const SimResult *r) {
+        return r->sync_time <= 6 ? NULL : "not within 1 ms by 6 s";
+}
+
 static const char *check_drift_file(const SimParams *p, const SimResult *r) {
         /* A cold start spends its first minute 100 ppm off and then learns
          * the frequency to a few ppm; with the drift file the frequency is
@@ -784,6 +798,8 @@ const Scenario scenarios[] = {
           setup_internet_pool, DEFAULT_LIMITS_SYNC_BY(100), NULL },
         { "control-none-path", "the integration test control-none's path, 10 ppm and 0.5 ms off, polled every 16 s",
           setup_control_none_path, { .rms_error = 90e-6 }, check_frequency_swing },
+        { "iburst-drift-file", "iburst, the drift file right to 1 ppm, MakeStep=0.01 1",
+          setup_iburst_drift_file, DEFAULT_LIMITS_SYNC_BY(6), check_iburst_drift_file },
         { "ntp-era", "defaults from 500 s before the NTP era rolls over in 2036",
           setup_ntp_era, DEFAULT_LIMITS, NULL },
         { "jitter-100ms", "exponential jitter of mean 100 ms each way, 1 s off",
