@@ -140,6 +140,23 @@ static void setup_ntp_era(SimParams *p) {
         p->start = (NTP_ERA_1_UNIX - 500) * NSEC_PER_SEC;
 }
 
+/* chrony's second "intermittent connection" test: only every 20th
+ * request gets through: within 10 ms by 22,000 s, then at most 10 ms off
+ * and 5 ms RMS. */
+static void setup_every_20th(SimParams *p) {
+        sim_params_defaults(p);
+        p->servers[0].net.pass_every = 20;
+        p->duration = 100000;
+        p->measure_from = 22000;
+        p->sync_threshold = 10e-3;
+}
+
+static const char *check_every_20th(const SimParams *p, const SimResult *r) {
+        if (r->sync_time > 22000 || r->max_error > 10e-3)
+                return "not within 10 ms by 22000 s";
+        return r->rms_error <= 5e-3 && r->rms_freq_error <= 20 ? NULL : "over 5 ms or 20 ppm RMS";
+}
+
 static void setup_asymmetric(SimParams *p) {
         sim_params_defaults(p);
         p->servers[0].net.jitter_exp = 100e-6;
@@ -808,6 +825,8 @@ const Scenario scenarios[] = {
           setup_wander_1e7, { .sync_time = 210, .rms_error = 300e-6 }, check_wander_1e7 },
         { "intermittent-long", "replies only in 1200 s of every 10000 s",
           setup_intermittent_long, { .sync_time = 210, .rms_error = 600e-6 }, check_intermittent_long },
+        { "every-20th", "only every 20th request gets through",
+          setup_every_20th, { .sync_time = 22000, .rms_error = 5e-3 }, check_every_20th },
         { "asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric",
           setup_asymmetric_jitter_47, { .sync_time = 200, .rms_error = 80e-6 }, NULL },
         { "fixed-poll-m7", "minpoll=maxpoll=-7, 1 us jitter",

@@ -42,6 +42,7 @@ typedef struct Peer {
         double next_poll;
         Flight flights[MAX_FLIGHTS];
         SimRandom random;
+        uint64_t requests;      /* sent to this server so far */
 } Peer;
 
 struct Sim {
@@ -247,7 +248,8 @@ static void on_poll(Sim *s, Peer *peer) {
                 engine_reselect(s->engine);
         peer->next_poll = s->now + source_poll_interval(src);
 
-        if (lost(peer, s->now))
+        bool passes = peer->server->net.pass_every == 0 || peer->requests++ % peer->server->net.pass_every == 0;
+        if (!passes || lost(peer, s->now))
                 return;
         double at_server = s->now + leg_delay(peer, false), processing = 0;
         if (!server_answer(s, peer, req, len, at_server, reply, &processing))

@@ -39,6 +39,7 @@ typedef struct SimNet {
         double spike_mean;      /* ... by an exponential delay of this mean
                                  * (a busy host or relay, a queue burst) */
         double loss;            /* probability that a packet is lost, each leg */
+        unsigned pass_every;    /* > 0: of the requests, only every this many-th gets through */
         double outage_period;   /* seconds; 0: always connected */
         double outage_length;   /* the last this many seconds of each period are dark */
 } SimNet;
