@@ -20,10 +20,9 @@
  * are dropped, so the window shrinks when the source or our clock changes
  * behaviour and grows again while it is steady. Where the jitter falls
  * steadily on one leg, each offset is first corrected to what the quickest
- * round trip would have measured (update_asymmetry()). A sample that no
- * line through the others comes near (a server whose clock jumped for a
- * while) is left out of the fit while it is one of a few
- * (mark_gross_errors()). */
+ * round trip would have measured (update_asymmetry()). A sample far off
+ * the last fit (a server whose clock jumped) is left out of the fit until
+ * the jump has lasted a quarter of an hour (mark_gross_errors()). */
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
@@ -62,11 +61,15 @@
 #define STEADY_PATH_SAMPLES 4
 #define STEADY_PATH_RANGES 4.0
 /* Gross errors (see mark_gross_errors()): looked for from this many
- * samples on, at this many robust standard deviations beyond what the
- * sample's excess delay allows, and never below GROSS_MIN_ERROR. */
+ * samples on, at this many standard deviations of the last fit beyond
+ * what the sample's excess delay allows, and never below GROSS_MIN_ERROR;
+ * a jump is followed once this many samples over this long (seconds) show
+ * it. */
 #define GROSS_MIN_SAMPLES 5
 #define GROSS_SCALES 20.0
 #define GROSS_MIN_ERROR 0.1
+#define GROSS_FOLLOW_SAMPLES 4
+#define GROSS_FOLLOW_SPAN 900.0
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -144,81 +147,52 @@ static size_t sorted_excess(const SourceStats *s, size_t start, double min_delay
         return m;
 }
 
-/* The median of m > 0 values (sorts them). */
-static double median_of(double *v, size_t m) {
-        sort_values(v, m);
-        return m % 2 ? v[m / 2] : (v[m / 2 - 1] + v[m / 2]) / 2;
+/* How far a sample lies from the last fit, and how far it may. */
+static double off_last_fit(const SourceStats *s, const SourceSample *x) {
+        return x->offset - (s->a + s->b * nsec_diff(x->time, s->ref_time));
 }
 
-/* The repeated median slope of the samples (Siegel): for each sample the
- * median of its slopes to all others, and the median of those. Up to half
- * the samples can be anywhere without moving it, even all at one end. */
-static double repeated_median_slope(const SourceStats *s) {
-        double own[SOURCESTATS_MAX_SAMPLES], slopes[SOURCESTATS_MAX_SAMPLES];
-        size_t m = 0;
-
-        for (size_t i = 0; i < s->n; i++) {
-                const SourceSample *x = sample_at_const(s, i);
-                size_t k = 0;
-                for (size_t j = 0; j < s->n; j++) {
-                        const SourceSample *y = sample_at_const(s, j);
-                        double dt = nsec_diff(y->time, x->time);
-                        if (dt != 0)
-                                slopes[k++] = (y->offset - x->offset) / dt;
-                }
-                if (k > 0)
-                        own[m++] = median_of(slopes, k);
-        }
-        return m > 0 ? median_of(own, m) : 0;
-}
-
-static double offset_span(const SourceStats *s) {
-        double lo = INFINITY, hi = -INFINITY;
-
-        for (size_t i = 0; i < s->n; i++) {
-                lo = MIN(lo, sample_at_const(s, i)->offset);
-                hi = MAX(hi, sample_at_const(s, i)->offset);
-        }
-        return hi - lo;
+static double gross_limit(const SourceStats *s, const SourceSample *x, double min_delay) {
+        return MAX((x->delay - min_delay) / 2 + GROSS_SCALES * MAX(s->std_dev, MIN_EXCESS), GROSS_MIN_ERROR);
 }
 
 /* A server whose clock jumps for a while (by seconds, say) leaves samples
- * that no line through the others comes near. Weighed down by their
- * delays or their age, such samples can still pull the fit by
- * milliseconds while its spread stays below MaxJitter, so they are found
- * without it: a robust line (the repeated median slope, and the median
- * offset from it) and the robust spread around it (1.4826 median absolute
- * deviations: the standard deviation, for normal noise). A sample is a
- * gross error when it lies further from that line than half its excess
- * delay (what queueing can explain) plus GROSS_SCALES spreads, and than
- * GROSS_MIN_ERROR, which no change of a real clock's frequency brings
- * about between two polls. Only a minority can be: when a jump lasts, the
- * new level becomes the majority and the fit follows it. While all the
- * offsets lie within GROSS_MIN_ERROR of each other there is nothing to
- * look for. Returns how many were found. */
+ * that the line through the others does not come near. Weighed down by
+ * their delays or their age, such samples can still pull the fit by
+ * milliseconds while its spread stays below MaxJitter, so they are judged
+ * against the last fit instead: a sample is a gross error when it lies
+ * further from it than half its excess delay (what queueing can explain)
+ * plus GROSS_SCALES times its spread, and than GROSS_MIN_ERROR, which no
+ * change of a real clock's frequency brings about between two polls.
+ *
+ * A jump that lasts is followed: once the newest GROSS_FOLLOW_SAMPLES
+ * samples or more, over GROSS_FOLLOW_SPAN or more, all lie off the last
+ * fit and on one level, the samples before them are what is left out, and
+ * the next fit is theirs. Returns how many samples are left out. */
 static size_t mark_gross_errors(const SourceStats *s, bool gross[static SOURCESTATS_MAX_SAMPLES]) {
-        double v[SOURCESTATS_MAX_SAMPLES], r[SOURCESTATS_MAX_SAMPLES];
-        size_t n = s->n, found = 0;
+        size_t n = s->n, found = 0, run = n;
 
         memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
-        if (n < GROSS_MIN_SAMPLES || offset_span(s) <= GROSS_MIN_ERROR)
+        if (!s->fitted || n < GROSS_MIN_SAMPLES)
                 return 0;
-        nsec_t ref = sample_at_const(s, n - 1)->time;
-        double slope = repeated_median_slope(s);
+        double min_delay = min_delay_from(s, 0);
         for (size_t i = 0; i < n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                v[i] = r[i] = x->offset - slope * nsec_diff(x->time, ref);
-        }
-        double level = median_of(v, n);
-        for (size_t i = 0; i < n; i++)
-                v[i] = fabs(r[i] - level);
-        double spread = MAX(1.4826 * median_of(v, n), MIN_EXCESS), min_delay = min_delay_from(s, 0);
-        for (size_t i = 0; i < n; i++) {
-                double excess = sample_at_const(s, i)->delay - min_delay;
-                gross[i] = fabs(r[i] - level) > MAX(excess / 2 + GROSS_SCALES * spread, GROSS_MIN_ERROR);
+                gross[i] = fabs(off_last_fit(s, x)) > gross_limit(s, x, min_delay);
                 found += gross[i];
         }
-        if (2 * found >= n) {
+        const SourceSample *newest = sample_at_const(s, n - 1);
+        while (run > 0 && gross[run - 1] &&
+               fabs(off_last_fit(s, sample_at_const(s, run - 1)) - off_last_fit(s, newest)) <=
+                       gross_limit(s, sample_at_const(s, run - 1), min_delay))
+                run--;
+        if (n - run >= GROSS_FOLLOW_SAMPLES &&
+            nsec_diff(newest->time, sample_at_const(s, run)->time) >= GROSS_FOLLOW_SPAN) {
+                for (size_t i = 0; i < n; i++)
+                        gross[i] = i < run;
+                return run;
+        }
+        if (n - found < SOURCESTATS_MIN_REGRESSION) {
                 memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
                 return 0;
         }
@@ -596,6 +570,10 @@ void sourcestats_apply_clock_change(SourceStats *s, nsec_t when, double dfreq, d
                 x->time += seconds_to_nsec(doffset);
                 x->delay *= 1 + dfreq;
         }
+        /* The last fit, against which gross errors are judged, the same. */
+        s->a += nsec_diff(when, s->ref_time) * dfreq - doffset;
+        s->b -= dfreq;
+        s->ref_time += seconds_to_nsec(doffset);
         if (s->n > 0)
                 refit(s);
 }

@@ -85,7 +85,7 @@ void sourcestats_reset(SourceStats *s);
 /* Adds a sample (times must not go backwards by more than a second; older
  * samples are discarded otherwise) and refits. Returns false when the fit
  * leaves the sample out as a gross error: a jump of the server's clock
- * that the other samples do not share (see sourcestats.c). */
+ * that has not lasted long enough to be followed (see sourcestats.c). */
 bool sourcestats_add(SourceStats *s, const SourceSample *sample);
 
 /* Corrects stored samples for a change of the disciplined clock made at time

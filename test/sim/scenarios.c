@@ -477,6 +477,13 @@ static void setup_jumping_source(SimParams *p) {
         p->servers[0].pulse_length = 200;
 }
 
+/* The same with jumps of 400 s: seven samples, often more than the
+ * window holds of the samples before. */
+static void setup_jumping_source_long(SimParams *p) {
+        setup_jumping_source(p);
+        p->servers[0].pulse_length = 400;
+}
+
 /* On every seed, not only the median one: a jump's samples, weighed down
  * by their age, once pulled the clock by tens of milliseconds on one
  * seed in five. Nor are the jumps taken for our clock's wander: the poll
@@ -799,6 +806,8 @@ const Scenario scenarios[] = {
           setup_asymmetric_path, { .sync_time = 200, .rms_error = 65e-6 }, check_first_selected },
         { "jumping-source", "a lone server jumps by +/-64 s for 200 s in every 1000 s",
           setup_jumping_source, { .sync_time = 200, .max_error = 1e-3, .rms_error = 65e-6 }, check_jumps_ignored },
+        { "jumping-source-long", "the same, for 400 s in every 1000 s",
+          setup_jumping_source_long, { .sync_time = 200, .max_error = 1e-3, .rms_error = 65e-6 }, check_jumps_ignored },
         { "jittery-path", "1 ms +/- 300 us each way, iburst, polled every 16 s",
           setup_jittery_path, { .rms_error = 140e-6 }, check_frequency_swing },
         { "jittery-path-200us", "200 us +/- 100 us each way, iburst, polled every 16 s",

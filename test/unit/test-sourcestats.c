@@ -282,8 +282,9 @@ static void a_jump_of_a_few_samples_is_left_out(void **state) {
         assert_true(jumped.asymmetry > 0.45);
 }
 
-/* A jump that lasts is followed: not while it could be a passing one of
- * three samples, but before ten. */
+/* A jump that lasts is followed: from the first sample that makes it
+ * last 900 s (the 16th, 960 s after its first at a 64 s poll), not
+ * before. */
 static void a_lasting_jump_is_followed(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -291,14 +292,16 @@ static void a_lasting_jump_is_followed(void **state) {
         sourcestats_init(&s);
         add_line(&s, 10, 64, 0, 0, 1e-4);
         int followed_at = -1;
-        for (int i = 10; i < 30 && followed_at < 0; i++) {
+        for (int i = 10; i < 40 && followed_at < 0; i++) {
                 SourceSample x = sample(i * 64.0, 1.0, 1e-4);
-                sourcestats_add(&s, &x);
+                assert_true(sourcestats_add(&s, &x) == (i >= 25));
                 assert_true(sourcestats_estimate(&s, x.time, &e));
                 if (fabs(e.offset - 1.0) < 1e-6)
                         followed_at = i;
+                else
+                        assert_near(e.offset, 0, 1e-6);
         }
-        assert_true(followed_at >= 13 && followed_at < 20);
+        assert_int_equal(followed_at, 25);
 }
 
 static void a_long_steady_round_trip_does_not_hold_the_skew_up(void **state) {
