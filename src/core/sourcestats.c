@@ -126,8 +126,7 @@ static double min_delay_from(const SourceStats *s, size_t start) {
         return d;
 }
 
-/* The excess delays of the samples [start, n) over min_delay, sorted
- * (insertion sort is fine for a few dozen values). Returns their count. */
+/* Sorts a few dozen values (insertion sort is fine for that). */
 static void sort_values(double *v, size_t m) {
         for (size_t i = 1; i < m; i++)
                 for (size_t j = i; j > 0 && v[j] < v[j - 1]; j--) {
@@ -137,6 +136,8 @@ static void sort_values(double *v, size_t m) {
                 }
 }
 
+/* The excess delays of the samples [start, n) over min_delay, sorted.
+ * Returns their count. */
 static size_t sorted_excess(const SourceStats *s, size_t start, double min_delay,
                             double excess[static SOURCESTATS_MAX_SAMPLES]) {
         size_t m = 0;
@@ -168,13 +169,13 @@ static double gross_limit(const SourceStats *s, const SourceSample *x, double mi
  * A jump that lasts is followed: once the newest GROSS_FOLLOW_SAMPLES
  * samples or more, over GROSS_FOLLOW_SPAN or more, all lie off the last
  * fit and on one level, the samples before them are what is left out, and
- * the next fit is theirs. Returns how many samples are left out. */
-static size_t mark_gross_errors(const SourceStats *s, bool gross[static SOURCESTATS_MAX_SAMPLES]) {
+ * the next fit is theirs. */
+static void mark_gross_errors(const SourceStats *s, bool gross[static SOURCESTATS_MAX_SAMPLES]) {
         size_t n = s->n, found = 0, run = n;
 
         memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
         if (!s->fitted || n < GROSS_MIN_SAMPLES)
-                return 0;
+                return;
         double min_delay = min_delay_from(s, 0);
         for (size_t i = 0; i < n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
@@ -190,13 +191,11 @@ static size_t mark_gross_errors(const SourceStats *s, bool gross[static SOURCEST
             nsec_diff(newest->time, sample_at_const(s, run)->time) >= GROSS_FOLLOW_SPAN) {
                 for (size_t i = 0; i < n; i++)
                         gross[i] = i < run;
-                return run;
+                return;
         }
-        if (n - found < SOURCESTATS_MIN_REGRESSION) {
+        /* Too few left to fit: no sample is judged. */
+        if (n - found < SOURCESTATS_MIN_REGRESSION)
                 memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
-                return 0;
-        }
-        return found;
 }
 
 /* *view: s without its gross errors (see above), its samples in order
