@@ -199,8 +199,8 @@ static void mark_gross_errors(const SourceStats *s, bool gross[static SOURCESTAT
 }
 
 /* *view: s without its gross errors (see above), its samples in order
- * from index 0; map (if not NULL) takes each of them to its index in s. */
-static void without_gross_errors(const SourceStats *s, SourceStats *view, size_t *map) {
+ * from index 0; map takes each of them to its index in s. */
+static void without_gross_errors(const SourceStats *s, SourceStats *view, size_t map[static SOURCESTATS_MAX_SAMPLES]) {
         bool gross[SOURCESTATS_MAX_SAMPLES];
 
         mark_gross_errors(s, gross);
@@ -210,8 +210,7 @@ static void without_gross_errors(const SourceStats *s, SourceStats *view, size_t
         for (size_t i = 0; i < s->n; i++) {
                 if (gross[i])
                         continue;
-                if (map)
-                        map[view->n] = i;
+                map[view->n] = i;
                 view->samples[view->n++] = *sample_at_const(s, i);
         }
 }
@@ -443,17 +442,15 @@ static size_t fit_longest_window(const SourceStats *s, nsec_t ref, Fit *f) {
         }
 }
 
-/* Fits the samples without their gross errors, drops those older than the
- * window chosen, and stores the fit. */
-static void refit(SourceStats *s) {
+/* Fits clean (s without its gross errors, map as without_gross_errors()
+ * gives it), drops the samples of s older than the window chosen, and
+ * stores the fit. Returns whether the newest sample of s is in it. */
+static bool refit_clean(SourceStats *s, const SourceStats *clean, const size_t map[static SOURCESTATS_MAX_SAMPLES]) {
         nsec_t ref = sample_at(s, s->n - 1)->time;
-        size_t map[SOURCESTATS_MAX_SAMPLES];
-        SourceStats clean;
+        bool newest_kept = clean->n > 0 && map[clean->n - 1] == s->n - 1;
         Fit f = {};
 
-        without_gross_errors(s, &clean, map);
-        s->newest_left_out = clean.n == 0 || map[clean.n - 1] != s->n - 1;
-        size_t start = fit_longest_window(&clean, ref, &f);
+        size_t start = fit_longest_window(clean, ref, &f);
         drop_oldest(s, map[start]);
 
         s->fitted = true;
@@ -464,8 +461,17 @@ static void refit(SourceStats *s) {
         s->var_a_ref = f.var_a_ref;
         s->var_b = f.var_b;
         s->std_dev = f.std_dev;
-        s->n_used = clean.n - start;
+        s->n_used = clean->n - start;
         s->n_runs = f.runs;
+        return newest_kept;
+}
+
+static void refit(SourceStats *s) {
+        size_t map[SOURCESTATS_MAX_SAMPLES];
+        SourceStats clean;
+
+        without_gross_errors(s, &clean, map);
+        (void) refit_clean(s, &clean, map);
 }
 
 /* The slope of offset against excess delay, from an unweighted least
@@ -512,13 +518,10 @@ static double fit_asymmetry(const SourceStats *s) {
  * slope steadily (see ASYMMETRY_MIN), each offset is corrected by it to
  * what the quickest round trip would have measured, which takes most of
  * that leg's jitter out of the samples. A change of sign starts over. */
-static void update_asymmetry(SourceStats *s) {
-        SourceStats clean;
-
-        without_gross_errors(s, &clean, NULL);
-        if (clean.n < ASYMMETRY_MIN_SAMPLES)
+static void update_asymmetry(SourceStats *s, const SourceStats *clean) {
+        if (clean->n < ASYMMETRY_MIN_SAMPLES)
                 return;
-        double c = fit_asymmetry(&clean);
+        double c = fit_asymmetry(clean);
         if (!(fabs(c) <= ASYMMETRY_IMPOSSIBLE) || c * s->asymmetry_run < 0) {
                 s->asymmetry = 0;
                 s->asymmetry_run = 0;
@@ -543,9 +546,16 @@ bool sourcestats_add(SourceStats *s, const SourceSample *sample) {
                 drop_oldest(s, 1);
         *sample_at(s, s->n) = *sample;
         s->n++;
-        update_asymmetry(s);
-        refit(s);
-        return !s->newest_left_out;
+
+        /* One view without the gross errors serves both; it then takes on
+         * the asymmetry just learned, which the fit corrects by. */
+        size_t map[SOURCESTATS_MAX_SAMPLES];
+        SourceStats clean;
+        without_gross_errors(s, &clean, map);
+        update_asymmetry(s, &clean);
+        clean.asymmetry = s->asymmetry;
+        clean.asymmetry_run = s->asymmetry_run;
+        return refit_clean(s, &clean, map);
 }
 
 void sourcestats_set_wander(SourceStats *s, double wander) {

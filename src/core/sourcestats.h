@@ -69,7 +69,6 @@ typedef struct SourceStats {
         double var_b;           /* variance of b */
         double std_dev;
         unsigned n_used, n_runs;
-        bool newest_left_out;   /* the newest sample is a gross error */
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
         double wander;
