@@ -18,8 +18,11 @@
 #define POLL_GOOD_SIGMAS 1.0
 #define POLL_BAD_SIGMAS 2.0
 #define POLL_WANDER_SHARE 4.0
-/* Per good prediction, the wander estimate shrinks by this factor. */
-#define WANDER_DECAY 0.99
+/* The step of the wander estimate's log along the slope of a prediction's
+ * log-likelihood, and the largest z^2 that slope is taken at (see
+ * adapt_wander()). */
+#define WANDER_RATE 0.5
+#define WANDER_MAX_Z2 4.0
 /* A kernel transmit timestamp later than this after the time read before
  * sending belongs to something else. */
 #define TX_TIMESTAMP_MAX_LAG (NSEC_PER_SEC / 10)
@@ -392,16 +395,39 @@ static bool wander_allows(const SourceStats *stats, int poll) {
         return drift <= sourcestats_typical_noise(stats) / POLL_WANDER_SHARE;
 }
 
+/* The wander estimate w, learned from one prediction error r of predicted
+ * variance v = v0 + w^2 c (c = gap^3 / 3, see adapt_poll()). The error's
+ * log-likelihood, -(log v + r^2 / v) / 2, has the slope
+ *     share (z^2 - 1) / 2 in log w^2, share = w^2 c / v, z^2 = r^2 / v:
+ * w moves along it, by WANDER_RATE, up when predictions miss by more than
+ * the model expects and down when they hit closer, in proportion to the
+ * part the wander has in v. It settles where E[z^2] = 1, the
+ * maximum-likelihood wander (a stochastic approximation). Where the
+ * wander has no part (short polls, large noise), nothing moves it. A miss
+ * beyond POLL_BAD_SIGMAS shows the model wrong rather than noisy: w is
+ * doubled, whatever its share, so that a tiny estimate can still grow. */
+static void adapt_wander(Source *s, double residual, double sigma, double wander_var) {
+        double w = s->stats.wander;
+
+        if (residual > POLL_BAD_SIGMAS * sigma) {
+                sourcestats_set_wander(&s->stats, w * 2);
+                return;
+        }
+        double share = wander_var / (sigma * sigma);
+        double z2 = MIN(residual * residual / (sigma * sigma), WANDER_MAX_Z2);
+        sourcestats_set_wander(&s->stats, w * exp(WANDER_RATE * share * (z2 - 1) / 2));
+}
+
 /* Adaptive polling and wander, driven by how well each new sample was
  * predicted. Its prediction error should be explained by the noise of the
  * measurement (from its delay, see sourcestats_sample_noise()), the
  * uncertainty of the fit, and the phase the clock's wander w can add over
  * the gap since the last sample (w^2 gap^3 / 3, Allan's random walk of
  * frequency). A prediction within one standard deviation of that (68% of
- * them when the model holds) counts POLL_GOOD_SCORE up and lets the wander
- * estimate decay; one beyond 2 standard deviations (about 5%) shows the
- * model too optimistic: a full point down at once, and the wander estimate
- * doubled, which shortens the regression's memory (an innovation test, as
+ * them when the model holds) counts POLL_GOOD_SCORE up; one beyond 2
+ * standard deviations (about 5%) shows the model too optimistic: a full
+ * point down at once. The wander estimate, which sets the regression's
+ * memory, follows the same errors (adapt_wander(); an innovation test, as
  * adaptive Kalman filters scale their process noise). A full point moves
  * the poll exponent one step within minpoll..maxpoll; up only while the
  * regression holds POLL_TARGET_SAMPLES samples. */
@@ -410,17 +436,16 @@ static void adapt_poll(Source *s, const SourceSample *sample, double noise, cons
                 return;
         double gap = MAX(nsec_diff(sample->time, e->last_time), 0);
         double w = s->stats.wander;
-        double sigma = sqrt(noise * noise + e->offset_sd * e->offset_sd + w * w * gap * gap * gap / 3);
+        double wander_var = w * w * gap * gap * gap / 3;
+        double sigma = sqrt(noise * noise + e->offset_sd * e->offset_sd + wander_var);
         double residual = fabs(sample->offset - e->offset);
 
         sigma = MAX(sigma, 1e-7);
-        if (residual <= POLL_GOOD_SIGMAS * sigma) {
+        if (residual <= POLL_GOOD_SIGMAS * sigma)
                 s->poll_score += POLL_GOOD_SCORE;
-                sourcestats_set_wander(&s->stats, w * WANDER_DECAY);
-        } else if (residual > POLL_BAD_SIGMAS * sigma) {
+        else if (residual > POLL_BAD_SIGMAS * sigma)
                 s->poll_score = MIN(s->poll_score, 0) - 1.0;
-                sourcestats_set_wander(&s->stats, w * 2);
-        }
+        adapt_wander(s, residual, sigma, wander_var);
         if (s->poll_score >= 1.0) {
                 s->poll_score = 0;
                 if (e->n_samples >= POLL_TARGET_SAMPLES && wander_allows(&s->stats, s->poll + 1))

@@ -20,10 +20,11 @@
 #define SOURCESTATS_MAX_SAMPLES 64
 #define SOURCESTATS_MIN_REGRESSION 3
 /* Frequency wander assumed for the local clock until the samples show
- * more (s/s per sqrt(s)): a good crystal oscillator's random walk of
- * frequency. The estimate may grow up to SOURCESTATS_MAX_WANDER. */
+ * otherwise (s/s per sqrt(s)): a good crystal oscillator's random walk of
+ * frequency. The estimate stays within SOURCESTATS_MIN_WANDER (a clock so
+ * steady that a day's samples weigh alike) .. SOURCESTATS_MAX_WANDER. */
 #define SOURCESTATS_WANDER 2e-9
-#define SOURCESTATS_MIN_WANDER 1e-11
+#define SOURCESTATS_MIN_WANDER 1e-14
 #define SOURCESTATS_MAX_WANDER 1e-7
 /* Frequency uncertainty assumed before the regression can tell (s/s). */
 #define SOURCESTATS_UNKNOWN_SKEW 2000e-6
@@ -104,7 +105,7 @@ double sourcestats_sample_noise(const SourceStats *s, const SourceSample *x);
 /* The same for a sample of median delay: the window's typical noise. */
 double sourcestats_typical_noise(const SourceStats *s);
 
-/* Sets the wander estimate (clamped to SOURCESTATS_WANDER ..
+/* Sets the wander estimate (clamped to SOURCESTATS_MIN_WANDER ..
  * SOURCESTATS_MAX_WANDER) and refits. */
 void sourcestats_set_wander(SourceStats *s, double wander);
 

@@ -605,10 +605,9 @@ static void setup_asymmetric_jitter_47(SimParams *p) {
  * minpoll = maxpoll = N, 10 polls, MakeStep=0.01 1; synchronised means
  * within 10 us and 10 ppm. chrony's RMS is 0.45-0.52 us at every N: the
  * limits are 0.5 us up to N = 4. From 2^8 s on, tempus's wander estimate
- * (2e-9 until the predictions show otherwise, 1 % less per good one)
- * still weighs the oldest of the ten samples down: 0.6-0.7 us, limit
- * 0.8 us. Learning faster that the clock does not wander costs the
- * fixed-poll-wander-* scenarios 20-45 %. */
+ * (2e-9 until the predictions show otherwise) still weighs the oldest of
+ * the ten samples down: ten are too few to show that the clock does not
+ * wander at all. 0.6-0.7 us, limit 0.8 us. */
 static void setup_fixed_poll(SimParams *p, int poll) {
         static char options[8][40];
         static const int polls[] = { -7, -2, 1, 4, 8, 10, 12, 14 };

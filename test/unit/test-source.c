@@ -461,6 +461,57 @@ static void a_stable_source_polls_less_often(void **state) {
         source_free(s);
 }
 
+/* Feeds n replies, polled every 2^poll s (from minpoll when poll is 0),
+ * with round trips that vary by up to 100 us and offsets offset(i) ahead;
+ * returns the source. */
+static Source *fed_source(int n, int poll, double (*offset)(int i)) {
+        Source *s = server(false);
+        NtpPacket req, rep;
+        nsec_t t = T0;
+
+        if (poll)
+                s->poll = s->spec.minpoll = s->spec.maxpoll = poll;
+
+        for (int i = 0; i < n; i++) {
+                double delay = 0.001 + 100e-6 * ((i * 7) % 10) / 10;
+                source_build_request(s, t, COOKIE + i, &req);
+                rep = reply_to(t, offset(i), delay);
+                rep.origin_ts = COOKIE + i;
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, delay), NULL), SOURCE_REPLY_OK);
+                t += seconds_to_nsec(source_poll_interval(s));
+        }
+        return s;
+}
+
+static double steady(int i) {
+        return 0;
+}
+
+/* A server that jumps 2 ms back and forth every 8 polls: the line through
+ * the samples bends more than any noise explains. */
+static double bending(int i) {
+        return (i / 8) % 2 ? 2e-3 : 0;
+}
+
+/* Predictions that keep coming true over 4096 s show a clock that wanders
+ * less than assumed: the estimate falls well below the prior, where a
+ * fixed decay of 1 % a sample would leave it near. */
+static void predictions_that_hold_lower_the_wander(void **state) {
+        Source *s = fed_source(40, 12, steady);
+
+        assert_true(s->stats.wander < SOURCESTATS_WANDER / 10);
+        source_free(s);
+}
+
+/* Predictions that miss raise it, and the poll stays short. */
+static void predictions_that_miss_raise_the_wander(void **state) {
+        Source *s = fed_source(40, 0, bending);
+
+        assert_true(s->stats.wander > SOURCESTATS_WANDER);
+        assert_true(s->poll <= 7);
+        source_free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(requests_are_client_mode_with_the_cookie),
@@ -482,6 +533,8 @@ int main(void) {
                 cmocka_unit_test(a_poll_without_a_request_counts_as_unanswered),
                 cmocka_unit_test(a_stable_source_polls_less_often),
                 cmocka_unit_test(a_reply_held_far_longer_than_usual_gives_no_sample),
+                cmocka_unit_test(predictions_that_hold_lower_the_wander),
+                cmocka_unit_test(predictions_that_miss_raise_the_wander),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,25 @@ static void an_offset_change_shifts_every_sample(void **state) {
         assert_near(sourcestats_last(&s)->offset, 0, 1e-9);
 }
 
+/* Gross errors are judged against the last fit, so a change of the clock
+ * re-expresses that fit with the samples. At the first update of a clock
+ * 5 % fast, its samples half a second apart move by up to 0.225 s; judged
+ * against the old line, all but the newest few would be left out. */
+static void a_clock_change_moves_the_last_fit_too(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+        nsec_t now = T0 + seconds_to_nsec(9 * 0.5);
+
+        sourcestats_init(&s);
+        add_line(&s, 10, 0.5, 0, 0.05, 1e-4);
+        assert_int_equal(s.n_used, 10);
+        sourcestats_apply_clock_change(&s, now, 0.05, 0);
+        assert_int_equal(s.n_used, 10);
+        assert_true(sourcestats_estimate(&s, now, &e));
+        assert_near(e.frequency, 0, 1e-12);
+        assert_near(e.offset, 0.05 * 9 * 0.5, 1e-9);
+}
+
 static void the_ring_keeps_the_newest_64(void **state) {
         SourceStats s;
 
@@ -401,6 +420,7 @@ int main(void) {
                 cmocka_unit_test(a_frequency_change_removes_that_much_slope),
                 cmocka_unit_test(a_frequency_change_rescales_the_round_trips),
                 cmocka_unit_test(an_offset_change_shifts_every_sample),
+                cmocka_unit_test(a_clock_change_moves_the_last_fit_too),
                 cmocka_unit_test(the_ring_keeps_the_newest_64),
                 cmocka_unit_test(time_going_backwards_starts_over),
                 cmocka_unit_test(two_samples_bound_frequency_by_their_delays),
