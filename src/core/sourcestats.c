@@ -41,12 +41,19 @@
 #define MIN_EXCESS 4e-7
 /* Jitter asymmetry (see update_asymmetry()): the slope of offset against
  * excess delay is at most 1/2 (all of the excess on one leg); from
- * ASYMMETRY_MIN on, seen with one sign in ASYMMETRY_MIN_RUN fits in a
- * row, it is taken as a property of the path and corrected for. Fits of
- * fewer than ASYMMETRY_MIN_SAMPLES samples say nothing about it. */
+ * ASYMMETRY_MIN on, and ASYMMETRY_LIKELY_SIGMAS of its standard errors
+ * clear of ASYMMETRY_FLOOR, seen with one sign in ASYMMETRY_MIN_RUN fits
+ * in a row, it is taken as a property of the path and corrected for.
+ * Fits of fewer than ASYMMETRY_MIN_SAMPLES samples say nothing about it,
+ * unless it is clear: ASYMMETRY_CLEAR_SIGMAS standard errors clear of
+ * ASYMMETRY_FLOOR, in a fit of ASYMMETRY_CLEAR_SAMPLES or more. */
 #define ASYMMETRY_MAX 0.5
 #define ASYMMETRY_MIN 0.46
 #define ASYMMETRY_MIN_RUN 8
+#define ASYMMETRY_FLOOR 0.25
+#define ASYMMETRY_LIKELY_SIGMAS 2.0
+#define ASYMMETRY_CLEAR_SIGMAS 5.0
+#define ASYMMETRY_CLEAR_SAMPLES 6
 /* A slope this steep is no jitter: an outlier or a step is in the fit. */
 #define ASYMMETRY_IMPOSSIBLE 1.0
 #define ASYMMETRY_MAX_RUN 1000
@@ -480,10 +487,12 @@ static void refit(SourceStats *s) {
  * than the quickest round trip measures an offset off by (x - y) / 2 and a
  * delay longer by x + y; with the jitter on one leg only, c is +1/2 or
  * -1/2, with both legs alike 0. Returns NAN when the samples cannot
- * tell. */
-static double fit_asymmetry(const SourceStats *s) {
+ * tell, and c's standard error in *ret_se: the residuals' variance
+ * (sum of squares over n - 3) times the (c, c) element of the inverse
+ * normal matrix, stt / det; INFINITY below ASYMMETRY_CLEAR_SAMPLES. */
+static double fit_asymmetry(const SourceStats *s, double *ret_se) {
         double min_delay = min_delay_from(s, 0), cut = excess_quantile(s, min_delay, ASYMMETRY_QUANTILE);
-        double n = 0, mt = 0, me = 0, my = 0, stt = 0, ste = 0, see = 0, sty = 0, sey = 0;
+        double n = 0, mt = 0, me = 0, my = 0, stt = 0, ste = 0, see = 0, sty = 0, sey = 0, syy = 0;
         nsec_t ref = sourcestats_last(s)->time;
 
         for (size_t i = 0; i < s->n; i++) {
@@ -506,32 +515,59 @@ static double fit_asymmetry(const SourceStats *s) {
                 see += e * e;
                 sty += t * y;
                 sey += e * y;
+                syy += y * y;
         }
         double det = stt * see - ste * ste;
         if (!(det > 0) || see <= 0)
                 return NAN;
-        return (stt * sey - ste * sty) / det;
+        double b = (see * sty - ste * sey) / det, c = (stt * sey - ste * sty) / det;
+        /* The residual sum of squares of a centred fit: syy - b sty - c sey. */
+        double rss = MAX(syy - b * sty - c * sey, 0);
+        *ret_se = n >= ASYMMETRY_CLEAR_SAMPLES ? sqrt(rss / (n - 3) * stt / det) : INFINITY;
+        return c;
 }
 
 /* Jitter that falls mostly on one leg biases every delayed sample the same
  * way, and the delay weights only lessen that. Once the samples show the
  * slope steadily (see ASYMMETRY_MIN), each offset is corrected by it to
  * what the quickest round trip would have measured, which takes most of
- * that leg's jitter out of the samples. A change of sign starts over. */
+ * that leg's jitter out of the samples. A change of sign starts over.
+ *
+ * Symmetric jitter gives a slope near 0, but eight fits in a row share
+ * most of their samples: with exponential jitter of 500 us on both legs,
+ * 7 draws of 300 (64 samples each) showed a slope of 0.46 or more in
+ * eight in a row. Only fits whose slope stands ASYMMETRY_LIKELY_SIGMAS
+ * standard errors clear of ASYMMETRY_FLOOR count now. A slope that is
+ * clear (ASYMMETRY_CLEAR_SIGMAS) is corrected for at once: with 970 us of
+ * exponential jitter on one leg and 30 us on the other, the first eight
+ * samples at a 64 s poll can all be held a millisecond or more, and the
+ * steady rule waits until the fifteenth, 15 minutes in, while those
+ * samples hold the clock a millisecond off. Both rules together took
+ * symmetric jitter for asymmetry in 4 draws of the 300. */
 static void update_asymmetry(SourceStats *s, const SourceStats *clean) {
-        if (clean->n < ASYMMETRY_MIN_SAMPLES)
+        double se;
+
+        if (clean->n < ASYMMETRY_CLEAR_SAMPLES)
                 return;
-        double c = fit_asymmetry(clean);
+        double c = fit_asymmetry(clean, &se);
+        bool possible = fabs(c) >= ASYMMETRY_MIN && fabs(c) <= ASYMMETRY_IMPOSSIBLE;
+        bool likely = possible && fabs(c) - ASYMMETRY_LIKELY_SIGMAS * se >= ASYMMETRY_FLOOR;
+        bool clear = possible && fabs(c) - ASYMMETRY_CLEAR_SIGMAS * se >= ASYMMETRY_FLOOR;
+        if (clean->n < ASYMMETRY_MIN_SAMPLES) {
+                s->asymmetry = clear ? CLAMP(c, -ASYMMETRY_MAX, ASYMMETRY_MAX) : 0;
+                return;
+        }
         if (!(fabs(c) <= ASYMMETRY_IMPOSSIBLE) || c * s->asymmetry_run < 0) {
                 s->asymmetry = 0;
                 s->asymmetry_run = 0;
                 return;
         }
-        if (c <= -ASYMMETRY_MIN && s->asymmetry_run > -ASYMMETRY_MAX_RUN)
+        if (likely && c < 0 && s->asymmetry_run > -ASYMMETRY_MAX_RUN)
                 s->asymmetry_run--;
-        else if (c >= ASYMMETRY_MIN && s->asymmetry_run < ASYMMETRY_MAX_RUN)
+        else if (likely && c > 0 && s->asymmetry_run < ASYMMETRY_MAX_RUN)
                 s->asymmetry_run++;
-        s->asymmetry = abs(s->asymmetry_run) >= ASYMMETRY_MIN_RUN ? CLAMP(c, -ASYMMETRY_MAX, ASYMMETRY_MAX) : 0;
+        bool steady = abs(s->asymmetry_run) >= ASYMMETRY_MIN_RUN;
+        s->asymmetry = steady || clear ? CLAMP(c, -ASYMMETRY_MAX, ASYMMETRY_MAX) : 0;
 }
 
 bool sourcestats_add(SourceStats *s, const SourceSample *sample) {

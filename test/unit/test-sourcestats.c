@@ -241,16 +241,40 @@ static void jitter_on_one_leg_is_corrected_for(void **state) {
         assert_near(e.offset, 0, 10e-6);
 }
 
-static void jitter_on_both_legs_is_left_alone(void **state) {
+/* A slope that the samples show clearly is corrected for as soon as six
+ * of them are in its fit, not after eight fits in a row: here from the
+ * seventh sample, where the steady rule would wait for the fifteenth. */
+static void a_clear_one_leg_jitter_is_corrected_for_at_once(void **state) {
         SourceStats s;
-        uint64_t seed = 7;
+        uint64_t seed = 3;
+        int first = -1;
 
         sourcestats_init(&s);
-        for (int i = 0; i < 64; i++) {
-                double out = next_jitter(&seed), back = next_jitter(&seed);
-                SourceSample x = sample(i * 64.0, (out - back) / 2, 1e-4 + out + back);
+        for (int i = 0; i < 16 && first < 0; i++) {
+                double hold = next_jitter(&seed);
+                SourceSample x = sample(i * 64.0, hold / 2, 1e-4 + hold);
                 sourcestats_add(&s, &x);
-                assert_true(s.asymmetry == 0);
+                if (s.asymmetry != 0)
+                        first = i;
+        }
+        assert_int_equal(first, 6);
+        assert_true(s.asymmetry > 0.45 && s.asymmetry <= 0.5);
+}
+
+/* Jitter alike on both legs never counts as asymmetry, over twenty draws
+ * of 64 samples each. */
+static void jitter_on_both_legs_is_left_alone(void **state) {
+        SourceStats s;
+
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+                uint64_t draw = seed;
+                sourcestats_init(&s);
+                for (int i = 0; i < 64; i++) {
+                        double out = next_jitter(&draw), back = next_jitter(&draw);
+                        SourceSample x = sample(i * 64.0, (out - back) / 2, 1e-4 + out + back);
+                        sourcestats_add(&s, &x);
+                        assert_true(s.asymmetry == 0);
+                }
         }
 }
 
@@ -430,6 +454,7 @@ int main(void) {
                 cmocka_unit_test(no_samples_no_estimate),
                 cmocka_unit_test(jitter_on_one_leg_is_corrected_for),
                 cmocka_unit_test(jitter_on_both_legs_is_left_alone),
+                cmocka_unit_test(a_clear_one_leg_jitter_is_corrected_for_at_once),
                 cmocka_unit_test(a_wild_sample_does_not_count_as_asymmetry),
                 cmocka_unit_test(a_jump_of_a_few_samples_is_left_out),
                 cmocka_unit_test(a_lasting_jump_is_followed),
