@@ -19,10 +19,10 @@
 #define POLL_BAD_SIGMAS 2.0
 #define POLL_WANDER_SHARE 4.0
 /* The step of the wander estimate's log along the slope of a prediction's
- * log-likelihood, and the largest z^2 that slope is taken at (see
- * adapt_wander()). */
+ * log-likelihood, and the miss (in standard deviations) beyond which the
+ * estimate is doubled instead (see adapt_wander()). */
 #define WANDER_RATE 0.5
-#define WANDER_MAX_Z2 4.0
+#define WANDER_MISS_SIGMAS 2.5
 /* A kernel transmit timestamp later than this after the time read before
  * sending belongs to something else. */
 #define TX_TIMESTAMP_MAX_LAG (NSEC_PER_SEC / 10)
@@ -404,17 +404,21 @@ static bool wander_allows(const SourceStats *stats, int poll) {
  * part the wander has in v. It settles where E[z^2] = 1, the
  * maximum-likelihood wander (a stochastic approximation). Where the
  * wander has no part (short polls, large noise), nothing moves it. A miss
- * beyond POLL_BAD_SIGMAS shows the model wrong rather than noisy: w is
- * doubled, whatever its share, so that a tiny estimate can still grow. */
+ * beyond WANDER_MISS_SIGMAS shows the model wrong rather than noisy: w is
+ * doubled, whatever its share, so that a tiny estimate can still grow.
+ * Chance alone brings such a miss in one prediction of 80; at 2 standard
+ * deviations (one in 22) the doublings outran the slope where the
+ * wander's share is small, and a source whose server jumped now and then
+ * kept its wander ten times too high and its poll at minpoll for good. */
 static void adapt_wander(Source *s, double residual, double sigma, double wander_var) {
         double w = s->stats.wander;
 
-        if (residual > POLL_BAD_SIGMAS * sigma) {
+        if (residual > WANDER_MISS_SIGMAS * sigma) {
                 sourcestats_set_wander(&s->stats, w * 2);
                 return;
         }
         double share = wander_var / (sigma * sigma);
-        double z2 = MIN(residual * residual / (sigma * sigma), WANDER_MAX_Z2);
+        double z2 = residual * residual / (sigma * sigma);
         sourcestats_set_wander(&s->stats, w * exp(WANDER_RATE * share * (z2 - 1) / 2));
 }
 
