@@ -105,6 +105,10 @@ double sourcestats_sample_noise(const SourceStats *s, const SourceSample *x);
 /* The same for a sample of median delay: the window's typical noise. */
 double sourcestats_typical_noise(const SourceStats *s);
 
+/* A lower wander estimate where the window shows a clock far quieter than
+ * the prior (see sourcestats.c); else the estimate itself. */
+double sourcestats_quiet_wander(const SourceStats *s);
+
 /* Sets the wander estimate (clamped to SOURCESTATS_MIN_WANDER ..
  * SOURCESTATS_MAX_WANDER) and refits. */
 void sourcestats_set_wander(SourceStats *s, double wander);

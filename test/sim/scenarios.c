@@ -610,10 +610,11 @@ static const char *check_asymmetric_jitter_47(const SimParams *p, const SimResul
 /* ---- Fixed polling (chrony's 101-poll): 1 us of jitter, no wander,
  * minpoll = maxpoll = N, 10 polls, MakeStep=0.01 1; synchronised means
  * within 10 us and 10 ppm. chrony's RMS is 0.45-0.52 us at every N: the
- * limits are 0.5 us up to N = 4. From 2^8 s on, tempus's wander estimate
- * (2e-9 until the predictions show otherwise) still weighs the oldest of
- * the ten samples down: ten are too few to show that the clock does not
- * wander at all. 0.6-0.7 us, limit 0.8 us. */
+ * limits are 0.5 us up to N = 4. From 2^12 s on, the window shows within
+ * a few samples that the clock is far quieter than the prior wander 2e-9
+ * (sourcestats_quiet_wander()), and the samples then weigh alike: limits
+ * 0.55 and 0.52 us. At 2^7 to 2^9 s, ten samples seldom show it, and the
+ * prior still weighs the oldest of them down: 0.6-0.65 us, limit 0.8. */
 static void setup_fixed_poll(SimParams *p, int poll) {
         static char options[8][40];
         static const int polls[] = { -7, -2, 1, 4, 8, 10, 12, 14 };
@@ -854,9 +855,9 @@ const Scenario scenarios[] = {
         { "fixed-poll-8", "minpoll=maxpoll=8, 1 us jitter",
           setup_fixed_poll_8, { .sync_time = 538.6, .rms_error = 0.8e-6 }, check_fixed_poll },
         { "fixed-poll-12", "minpoll=maxpoll=12, 1 us jitter",
-          setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.8e-6 }, check_fixed_poll },
+          setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.55e-6 }, check_fixed_poll },
         { "fixed-poll-14", "minpoll=maxpoll=14 (4.5 h), 1 us jitter",
-          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.8e-6 }, check_fixed_poll },
+          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.52e-6 }, check_fixed_poll },
         { "fixed-poll-wander-1e9", "minpoll=maxpoll=10, wander 1e-9",
           setup_fixed_poll_wander_1e9, { .rms_error = 90e-6 } },
         { "fixed-poll-wander-1e8", "minpoll=maxpoll=10, wander 1e-8",

@@ -164,7 +164,7 @@ static int trace_one(const Scenario *sc, uint64_t seed) {
         setup(sc, &p);
         if (sim_run(&p, seed, true, &r) < 0)
                 return EXIT_FAILURE;
-        printf("sync %.1f s, max %.1f us, rms %.1f us, rms freq %.3f ppm, max freq %.3f ppm, early base freq %.3f ppm, max base freq %.3f ppm, packets %llu, poll %d, steps %u\n",
+        printf("sync %.1f s, max %.2f us, rms %.3f us, rms freq %.3f ppm, max freq %.3f ppm, early base freq %.3f ppm, max base freq %.3f ppm, packets %llu, poll %d, steps %u\n",
                r.sync_time, r.max_error * 1e6, r.rms_error * 1e6, r.rms_freq_error, r.max_freq_error, r.rms_freq_error_early,
                r.max_base_freq_error,
                (unsigned long long) r.packets_sent, r.final_poll, r.steps);

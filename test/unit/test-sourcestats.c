@@ -209,6 +209,59 @@ static double next_jitter(uint64_t *state) {
         return -500e-6 * log(1 - u);
 }
 
+/* A normal deviate from the same sequence (Box-Muller). */
+static double next_normal(uint64_t *state) {
+        double u = next_jitter(state) / 500e-6, v = next_jitter(state) / 500e-6;
+        return sqrt(2 * u) * cos(2 * M_PI * (1 - exp(-v)));
+}
+
+/* Ten samples 2^14 s apart, with 1 us of exponential jitter on each leg,
+ * of a clock that does not wander: in ten draws, the third sample rules
+ * the prior out, and the wander falls by 500 times or more. */
+static void a_quiet_clock_lets_the_wander_fall(void **state) {
+        SourceStats s;
+
+        for (uint64_t seed = 1; seed <= 10; seed++) {
+                uint64_t draw = seed;
+                int first = -1;
+                sourcestats_init(&s);
+                for (int i = 0; i < 10; i++) {
+                        double out = next_jitter(&draw) / 500, back = next_jitter(&draw) / 500;
+                        SourceSample x = sample(i * 16384.0, 1e-3 + (out - back) / 2, 1e-4 + out + back);
+                        sourcestats_add(&s, &x);
+                        double quiet = sourcestats_quiet_wander(&s);
+                        if (quiet < s.wander && first < 0) {
+                                first = i + 1;
+                                assert_true(quiet <= SOURCESTATS_WANDER / 500);
+                                sourcestats_set_wander(&s, quiet);
+                        }
+                }
+                assert_int_equal(first, 3);
+        }
+}
+
+/* A clock whose frequency walks at 1e-9 per sqrt(s) (chrony's default,
+ * half the prior), polled every 2^10 s with 1 us of jitter: however the
+ * walk falls out over 64 samples, in twenty draws, the window never calls
+ * it quiet. Without the margin below the prior (WANDER_QUIET) it would. */
+static void a_wandering_clock_is_not_taken_for_a_quiet_one(void **state) {
+        SourceStats s;
+
+        for (uint64_t seed = 1; seed <= 20; seed++) {
+                uint64_t draw = seed;
+                double phase = 0, freq = 0;
+                sourcestats_init(&s);
+                for (int i = 0; i < 64; i++) {
+                        double out = next_jitter(&draw) / 500, back = next_jitter(&draw) / 500;
+                        SourceSample x = sample(i * 1024.0, phase + (out - back) / 2, 1e-4 + out + back);
+                        sourcestats_add(&s, &x);
+                        assert_true(sourcestats_quiet_wander(&s) == s.wander);
+                        freq += SOURCESTATS_WANDER / 2 * sqrt(1024.0) * next_normal(&draw);
+                        phase += freq * 1024.0;
+                }
+        }
+}
+
 static void jitter_on_one_leg_is_corrected_for(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -458,6 +511,8 @@ int main(void) {
                 cmocka_unit_test(a_wild_sample_does_not_count_as_asymmetry),
                 cmocka_unit_test(a_jump_of_a_few_samples_is_left_out),
                 cmocka_unit_test(a_lasting_jump_is_followed),
+                cmocka_unit_test(a_quiet_clock_lets_the_wander_fall),
+                cmocka_unit_test(a_wandering_clock_is_not_taken_for_a_quiet_one),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
