@@ -8,6 +8,7 @@
  * from what it changes (a tenfold jitter allows tenfold errors, a known
  * frequency allows a sync from the first sample, ...), never from what the
  * code happened to reach. */
+#include <assert.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -608,20 +609,19 @@ static const char *check_asymmetric_jitter_47(const SimParams *p, const SimResul
 }
 
 /* ---- Fixed polling (chrony's 101-poll): 1 us of jitter, no wander,
- * minpoll = maxpoll = N, 10 polls, MakeStep=0.01 1; synchronised means
- * within 10 us and 10 ppm. chrony's RMS is 0.45-0.52 us at every N: the
- * limits are 0.5 us up to N = 4. From 2^12 s on, the window shows within
- * a few samples that the clock is far quieter than the prior wander 2e-9
- * (sourcestats_quiet_wander()), and the samples then weigh alike: limits
- * 0.55 and 0.52 us. At 2^7 to 2^9 s, ten samples seldom show it, and the
- * prior still weighs the oldest of them down: 0.6-0.65 us, limit 0.8. */
+ * minpoll = maxpoll = N for N from -7 to 14 (-7, -2 and every N from 1),
+ * 10 polls, MakeStep=0.01 1; synchronised means within 10 us and 10 ppm.
+ * chrony's RMS is 0.45-0.52 us at every N: the limits are 0.5 us. From
+ * 2^11 s on, the window shows within a few samples that the clock is far
+ * quieter than the prior wander 2e-9 (sourcestats_quiet_wander()), and the
+ * samples then weigh alike: limits 0.52 to 0.55 us. At 2^7 to 2^10 s, ten
+ * samples seldom show it, and the prior still weighs the oldest of them
+ * down: 0.6-0.7 us, limit 0.8. */
 static void setup_fixed_poll(SimParams *p, int poll) {
-        static char options[8][40];
-        static const int polls[] = { -7, -2, 1, 4, 8, 10, 12, 14 };
-        size_t k = 0;
+        static char options[22][40];
+        size_t k = (size_t) (poll + 7);
 
-        while (k < 7 && polls[k] != poll)
-                k++;
+        assert(poll >= -7 && poll <= 14);
         sim_params_defaults(p);
         snprintf(options[k], sizeof options[k], "minpoll=%d maxpoll=%d", poll, poll);
         p->servers[0].options = options[k];
@@ -652,9 +652,18 @@ static void setup_fixed_poll_wander_1e8(SimParams *p) { setup_fixed_poll_wander(
 static void setup_fixed_poll_m7(SimParams *p) { setup_fixed_poll(p, -7); }
 static void setup_fixed_poll_m2(SimParams *p) { setup_fixed_poll(p, -2); }
 static void setup_fixed_poll_1(SimParams *p) { setup_fixed_poll(p, 1); }
+static void setup_fixed_poll_2(SimParams *p) { setup_fixed_poll(p, 2); }
+static void setup_fixed_poll_3(SimParams *p) { setup_fixed_poll(p, 3); }
 static void setup_fixed_poll_4(SimParams *p) { setup_fixed_poll(p, 4); }
+static void setup_fixed_poll_5(SimParams *p) { setup_fixed_poll(p, 5); }
+static void setup_fixed_poll_6(SimParams *p) { setup_fixed_poll(p, 6); }
+static void setup_fixed_poll_7(SimParams *p) { setup_fixed_poll(p, 7); }
 static void setup_fixed_poll_8(SimParams *p) { setup_fixed_poll(p, 8); }
+static void setup_fixed_poll_9(SimParams *p) { setup_fixed_poll(p, 9); }
+static void setup_fixed_poll_10(SimParams *p) { setup_fixed_poll(p, 10); }
+static void setup_fixed_poll_11(SimParams *p) { setup_fixed_poll(p, 11); }
 static void setup_fixed_poll_12(SimParams *p) { setup_fixed_poll(p, 12); }
+static void setup_fixed_poll_13(SimParams *p) { setup_fixed_poll(p, 13); }
 static void setup_fixed_poll_14(SimParams *p) { setup_fixed_poll(p, 14); }
 
 /* Every seed: requests sent at 2^-N a second, and synchronised. */
@@ -850,14 +859,32 @@ const Scenario scenarios[] = {
           setup_fixed_poll_m2, { .rms_error = 0.5e-6 }, check_fixed_poll },
         { "fixed-poll-1", "minpoll=maxpoll=1, 1 us jitter",
           setup_fixed_poll_1, { .sync_time = 5.2, .rms_error = 0.5e-6 }, check_fixed_poll },
+        { "fixed-poll-2", "minpoll=maxpoll=2, 1 us jitter",
+          setup_fixed_poll_2, { .sync_time = 9.4, .rms_error = 0.5e-6 }, check_fixed_poll },
+        { "fixed-poll-3", "minpoll=maxpoll=3, 1 us jitter",
+          setup_fixed_poll_3, { .sync_time = 17.8, .rms_error = 0.5e-6 }, check_fixed_poll },
         { "fixed-poll-4", "minpoll=maxpoll=4, 1 us jitter",
           setup_fixed_poll_4, { .sync_time = 34.6, .rms_error = 0.52e-6 }, check_fixed_poll },
+        { "fixed-poll-5", "minpoll=maxpoll=5, 1 us jitter",
+          setup_fixed_poll_5, { .sync_time = 68.2, .rms_error = 0.5e-6 }, check_fixed_poll },
+        { "fixed-poll-6", "minpoll=maxpoll=6, 1 us jitter",
+          setup_fixed_poll_6, { .sync_time = 135.4, .rms_error = 0.5e-6 }, check_fixed_poll },
+        { "fixed-poll-7", "minpoll=maxpoll=7, 1 us jitter",
+          setup_fixed_poll_7, { .sync_time = 269.8, .rms_error = 0.8e-6 }, check_fixed_poll },
         { "fixed-poll-8", "minpoll=maxpoll=8, 1 us jitter",
           setup_fixed_poll_8, { .sync_time = 538.6, .rms_error = 0.8e-6 }, check_fixed_poll },
+        { "fixed-poll-9", "minpoll=maxpoll=9, 1 us jitter",
+          setup_fixed_poll_9, { .sync_time = 1076.2, .rms_error = 0.8e-6 }, check_fixed_poll },
+        { "fixed-poll-10", "minpoll=maxpoll=10, 1 us jitter",
+          setup_fixed_poll_10, { .sync_time = 2151.4, .rms_error = 0.8e-6 }, check_fixed_poll },
+        { "fixed-poll-11", "minpoll=maxpoll=11, 1 us jitter",
+          setup_fixed_poll_11, { .sync_time = 4301.8, .rms_error = 0.55e-6 }, check_fixed_poll },
         { "fixed-poll-12", "minpoll=maxpoll=12, 1 us jitter",
           setup_fixed_poll_12, { .sync_time = 8602.6, .rms_error = 0.55e-6 }, check_fixed_poll },
+        { "fixed-poll-13", "minpoll=maxpoll=13, 1 us jitter",
+          setup_fixed_poll_13, { .sync_time = 17204.2, .rms_error = 0.52e-6 }, check_fixed_poll },
         { "fixed-poll-14", "minpoll=maxpoll=14 (4.5 h), 1 us jitter",
-          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.52e-6 }, check_fixed_poll },
+          setup_fixed_poll_14, { .sync_time = 34407.4, .rms_error = 0.52e-6 }, check_fixed_poll },
         { "fixed-poll-wander-1e9", "minpoll=maxpoll=10, wander 1e-9",
           setup_fixed_poll_wander_1e9, { .rms_error = 90e-6 } },
         { "fixed-poll-wander-1e8", "minpoll=maxpoll=10, wander 1e-8",
