@@ -691,12 +691,13 @@ static double profile_deviance(const WindowPoints *p, double wander) {
 
 /* A wander far above the true one weighs the old samples down for
  * nothing, and the prediction errors (adapt_wander() in source.c) can
- * hardly say so: each speaks for one gap, and the wander's share in it is
- * small once the noise is, while the fit weighs a sample of age a by
- * w^2 a^3 / 3. Polled every 2^14 s with 1 us of jitter and no wander, the
- * ten samples of a run stayed weighed by the prior 2e-9 (300 us per gap)
- * and the clock followed the newest two of them: 0.70 us RMS, where a fit
- * that weighs them alike gives 0.49.
+ * hardly say so: each speaks for one gap, and the wander's share in it
+ * shrinks with the estimate, while the fit weighs a sample of age a by
+ * w^2 a^3 / 3, which grows with the age cubed. Polled every 2^14 s with
+ * 1 us of jitter and no wander, the ten samples of a run stayed weighed
+ * by the prior 2e-9 (2.4 ms of phase per gap) and the clock followed the
+ * newest two of them: 0.70 us RMS, where a fit that weighs them alike
+ * gives 0.49.
  *
  * The window speaks for every gap at once. On a grid of WANDER_GRID_STEP
  * decades below the estimate, each wander's deviance is taken at the
