@@ -612,9 +612,9 @@ static const char *check_asymmetric_jitter_47(const SimParams *p, const SimResul
  * minpoll = maxpoll = N for N from -7 to 14 (-7, -2 and every N from 1),
  * 10 polls, MakeStep=0.01 1; synchronised means within 10 us and 10 ppm.
  * chrony's RMS is 0.45-0.52 us at every N: the limits are 0.5 us. From
- * 2^11 s on, the window shows within a few samples that the clock is far
+ * 2^10 s on, the window shows within a few samples that the clock is far
  * quieter than the prior wander 2e-9 (sourcestats_quiet_wander()), and the
- * samples then weigh alike: limits 0.52 to 0.55 us. At 2^7 to 2^10 s, ten
+ * samples then weigh alike: limits 0.52 to 0.55 us. At 2^7 to 2^9 s, ten
  * samples seldom show it, and the prior still weighs the oldest of them
  * down: 0.6-0.7 us, limit 0.8. */
 static void setup_fixed_poll(SimParams *p, int poll) {
@@ -876,7 +876,7 @@ const Scenario scenarios[] = {
         { "fixed-poll-9", "minpoll=maxpoll=9, 1 us jitter",
           setup_fixed_poll_9, { .sync_time = 1076.2, .rms_error = 0.8e-6 }, check_fixed_poll },
         { "fixed-poll-10", "minpoll=maxpoll=10, 1 us jitter",
-          setup_fixed_poll_10, { .sync_time = 2151.4, .rms_error = 0.8e-6 }, check_fixed_poll },
+          setup_fixed_poll_10, { .sync_time = 2151.4, .rms_error = 0.55e-6 }, check_fixed_poll },
         { "fixed-poll-11", "minpoll=maxpoll=11, 1 us jitter",
           setup_fixed_poll_11, { .sync_time = 4301.8, .rms_error = 0.55e-6 }, check_fixed_poll },
         { "fixed-poll-12", "minpoll=maxpoll=12, 1 us jitter",
