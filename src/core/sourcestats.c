@@ -295,16 +295,18 @@ double sourcestats_typical_noise(const SourceStats *s) {
         return sigma0 * sqrt(1 + 16.0 / 12);
 }
 
+/* Given its excess delay E, a sample's error is spread evenly over
+ * +/- E/2 (the excess split between the legs at random): variance
+ * E^2 / 12, on top of the base noise sigma0. */
+static double delay_noise_variance(double sigma0, double excess) {
+        return sigma0 * sigma0 + excess * excess / 12;
+}
+
 double sourcestats_sample_noise(const SourceStats *s, const SourceSample *x) {
         if (s->n == 0)
                 return x->delay / 2;
         double min_delay = MIN(min_delay_from(s, 0), x->delay);
-        double sigma0 = base_sigma(s, 0, min_delay);
-        double excess = x->delay - min_delay;
-        /* Given its excess delay E, a sample's error is spread evenly over
-         * +/- E/2 (the excess split between the legs at random): variance
-         * E^2 / 12, on top of the base noise. */
-        return sqrt(sigma0 * sigma0 + excess * excess / 12);
+        return sqrt(delay_noise_variance(base_sigma(s, 0, min_delay), x->delay - min_delay));
 }
 
 /* How a sample's error depends on its delay: variance
@@ -631,10 +633,10 @@ static void window_points(const SourceStats *s, WindowPoints *p) {
         p->n = 0;
         for (size_t i = start; i < clean.n; i++, p->n++) {
                 const SourceSample *x = sample_at_const(&clean, i);
-                double excess = x->delay - min_delay, age = MAX(nsec_diff(ref, x->time), 0);
+                double age = MAX(nsec_diff(ref, x->time), 0);
                 p->t[p->n] = -age;
                 p->y[p->n] = corrected_offset(&clean, x, min_delay);
-                p->noise[p->n] = base * base + excess * excess / 12;
+                p->noise[p->n] = delay_noise_variance(base, x->delay - min_delay);
                 p->cube[p->n] = age * age * age / 3;
         }
 }
@@ -741,25 +743,26 @@ double sourcestats_quiet_wander(const SourceStats *s) {
         if (current * current * p.cube[0] < noise_min)
                 return current;
 
-        double dev[WANDER_GRID_MAX], best = INFINITY;
+        double wander[WANDER_GRID_MAX], dev[WANDER_GRID_MAX], best = INFINITY;
         size_t m = 0;
         for (double w = current; m < WANDER_GRID_MAX && w >= SOURCESTATS_MIN_WANDER;
              w *= exp10(-WANDER_GRID_STEP), m++) {
+                wander[m] = w;
                 dev[m] = profile_deviance(&p, w);
                 best = MIN(best, dev[m]);
         }
         if (dev[0] - best <= WANDER_REJECT)
                 return current;
-        if (dev[0] - best <= WANDER_REJECT)
-                return current;
+        /* dev[0] > best, so the least lies below the estimate, and so
+         * does every wander within WANDER_ACCEPT of it. */
         size_t upper = 0, ml = 0;
-        while (upper < m && dev[upper] - best > WANDER_ACCEPT)
+        while (dev[upper] - best > WANDER_ACCEPT)
                 upper++;
-        while (ml < m && dev[ml] > best)
+        while (dev[ml] > best)
                 ml++;
-        if (current * exp10(-WANDER_GRID_STEP * (double) upper) * WANDER_QUIET > SOURCESTATS_WANDER)
+        if (wander[upper] * WANDER_QUIET > SOURCESTATS_WANDER)
                 return current;
-        return current * exp10(-WANDER_GRID_STEP * (double) ml);
+        return wander[ml];
 }
 
 void sourcestats_set_wander(SourceStats *s, double wander) {

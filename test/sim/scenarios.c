@@ -884,7 +884,7 @@ const Scenario scenarios[] = {
         { "fixed-poll-13", "minpoll=maxpoll=13, 1 us jitter",
           setup_fixed_poll_13, { .sync_time = 17204.2, .rms_error = 0.52e-6 }, check_fixed_poll },
         { "fixed-poll-14", "minpoll=maxpoll=14 (4.5 h), 1 us jitter",
-          setup_fixed_poll_14, { .sync_time = 34407.4, .rms_error = 0.52e-6 }, check_fixed_poll },
+          setup_fixed_poll_14, { .sync_time = 34406.4, .rms_error = 0.52e-6 }, check_fixed_poll },
         { "fixed-poll-wander-1e9", "minpoll=maxpoll=10, wander 1e-9",
           setup_fixed_poll_wander_1e9, { .rms_error = 90e-6 } },
         { "fixed-poll-wander-1e8", "minpoll=maxpoll=10, wander 1e-8",
