@@ -272,7 +272,7 @@ static void trace_update(Sim *s, Peer *peer) {
         (void) sourcestats_estimate(&peer->source->stats, 0, &est);
         nsec_t raw = 0;
         (void) clock_read(s->clock, &raw);
-        fprintf(stderr, "%9.1f err %+10.3fus rem %+9.2fus freq %+8.4fppm base %+10.4f skew %.4f poll %2d n %2u sd %8.2fus off %+9.2fus\n",
+        fprintf(stderr, "%9.1f err %+10.3fus rem %+9.2fus freq %+8.4fppm base %+10.4f wander %.4fe-9 poll %2d n %2u sd %8.2fus off %+9.2fus\n",
                 s->now, sim_clock_time_error(s->clock) * 1e6,
                 discipline_remaining(&s->engine->discipline, raw) * 1e6, sim_clock_frequency_error(s->clock),
                 s->engine->discipline.frequency_ppm, peer->source->stats.wander * 1e9,

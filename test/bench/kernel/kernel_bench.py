@@ -5,8 +5,11 @@ server behind tun-relay, and tempusd (Control=no) and chronyd -x as its
 clients with the same source options, started together. Every 5 s both
 clients' full estimates of the system clock's offset are read (tempusctl
 tracking, chronyc tracking); after the warm-up their mean, RMS and maximum
-are the error, since every process shares this machine's clock. Prints
-figures, never fails on them.
+are the error, since every process shares this machine's clock. A referee
+on the wire (kernel_wire.py) times every exchange where it enters and leaves
+the client's side of the path, and shows how each client's round trips
+compare with the wire's and what error the path put into its exchanges.
+Prints figures, never fails on them.
 
     kernel_bench.py BUILD WARMUP_S MEASURE_S [PATH...]
 """
@@ -21,16 +24,21 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kernel_path  # noqa: E402
+import kernel_wire  # noqa: E402
 from kernel_path import ChronyClient, Path, TempusClient, log_time, parse_tracking, side_by_side, tempus_options  # noqa: E402
 import tempus_test  # noqa: E402
 
 SAMPLE_INTERVAL = 5.0
+# tempusd starts this long after chronyd (half a 16 s poll), so that the
+# two clients' exchanges do not cross the relay and the server together.
+STAGGER = 8
 
 # name: (description, out (mean, sd) us, loss, source options for both clients)
 PATHS = {
     "1ms-16s": ("1 ms +- 300 us, 16 s polling", (1000, 300), 0.0, "iburst minpoll 4 maxpoll 4"),
     "200us-16s": ("200 +- 100 us, 16 s polling", (200, 100), 0.0, "iburst minpoll 4 maxpoll 4"),
     "1ms-default": ("1 ms +- 300 us, default polling", (1000, 300), 0.0, "iburst"),
+    "200us-steady": ("200 us each way, no jitter, 16 s polling", (200, 0), 0.0, "iburst minpoll 4 maxpoll 4"),
     "1ms-loss10": ("1 ms +- 300 us, 16 s polling, 10 % loss", (1000, 300), 0.1, "iburst minpoll 4 maxpoll 4"),
     # The same paths with both clients asking for interleaved mode (xleave):
     # the server's transmit timestamps are its kernel's.
@@ -77,8 +85,10 @@ def run_path(args, name, warmup, measure, seed):
     keep = bool(os.environ.get("TEMPUS_BENCH_KEEP"))  # keep every log for a closer look
     try:
         path = Path(args.build_root, wd, out, loss=loss, seed=seed)
+        wire = kernel_wire.Wire("tnear0", os.path.join(wd, "wire-exchanges.log"))
         kernel_path.start_server(path, args.peers)
         chrony = ChronyClient(path, args.peers, options)
+        time.sleep(STAGGER)
         tempus = TempusClient(path, args, tempus_options(options), TEMPUS_CLOCK.get(name, ()))
         started = time.time()
         series = {"chronyd -x": [], "tempusd": []}
@@ -112,8 +122,12 @@ def run_path(args, name, warmup, measure, seed):
             mean, rms, peak = stats([v[0] * 1e6 for v in values])
             fmean, frms, _ = stats([v[1] for v in values])
             rows.append((name, client, len(values), mean, rms, peak, fmean, frms, ntp_samples[client]))
-        print_table(rows)
-        return rows
+        print_table(ESTIMATES_TABLE, rows)
+        logs = {"chronyd -x": chrony.measurements(), "tempusd": tempus.measurements()}
+        wire_rows = [(name, client) + kernel_wire.summary(wire.match(logs[client], log_time, window[0]))
+                     for client in series]
+        print_table(WIRE_TABLE, wire_rows)
+        return rows, wire_rows
     except BaseException:
         keep = True
         raise
@@ -126,14 +140,20 @@ def run_path(args, name, warmup, measure, seed):
             shutil.rmtree(wd, ignore_errors=True)
 
 
-TABLE_HEADER = ("| path | client | estimates | mean (us) | RMS (us) | max \\|x\\| (us) | mean freq (ppm) "
-                "| RMS freq (ppm) | NTP samples |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+# Each table: its header, then the format of one row.
+ESTIMATES_TABLE = ("| path | client | estimates | mean (us) | RMS (us) | max \\|x\\| (us) | mean freq (ppm) "
+                   "| RMS freq (ppm) | NTP samples |\n|---|---|---:|---:|---:|---:|---:|---:|---:|",
+                   "| %s | %s | %d | %+.1f | %.1f | %.1f | %+.3f | %.3f | %d |")
+WIRE_TABLE = ("| path | client | exchanges | round trip - wire's (median, us) "
+              "| path offset of its exchanges: mean (us) | median (us) |\n|---|---|---:|---:|---:|---:|",
+              "| %s | %s | %d | %+.1f | %+.1f | %+.1f |")
 
 
-def print_table(rows):
-    print(TABLE_HEADER)
+def print_table(table, rows):
+    header, row = table
+    print(header)
     for r in rows:
-        print("| %s | %s | %d | %+.1f | %.1f | %.1f | %+.3f | %.3f | %d |" % r)
+        print(row % r)
     sys.stdout.flush()
 
 
@@ -148,11 +168,15 @@ def main():
     source_root = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
     args = Args(os.path.abspath(build_root), source_root)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    rows = []
+    rows, wire_rows = [], []
     for i, name in enumerate(names):
-        rows += run_path(args, name, warmup, measure, seed=i + 1)
+        estimates, wire = run_path(args, name, warmup, measure, seed=i + 1)
+        rows += estimates
+        wire_rows += wire
     print("\n# All runs (estimates of the system clock's offset, positive: fast; true offset 0)")
-    print_table(rows)
+    print_table(ESTIMATES_TABLE, rows)
+    print("\n# The same runs on the wire (round trips and path offsets of each client's exchanges)")
+    print_table(WIRE_TABLE, wire_rows)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@
 #   test/bench/kernel/run.sh [BUILD] [WARMUP_S] [MEASURE_S] [PATH...]
 #
 # TEMPUS_BENCH_KEEP=1 keeps every run's logs (both measurement logs, the
-# relay's packet log) and prints where they are.
+# relay's packet log, the wire's exchanges) and prints where they are.
 #
 # Defaults: 120 s warm-up, 780 s measured, every path (1ms-16s 200us-16s
 # 1ms-default 1ms-loss10).
