@@ -2,14 +2,14 @@
 """The real-kernel accuracy benchmark (run.sh starts it in a network
 namespace of its own, without CAP_SYS_TIME): for each path, a chronyd -x
 server behind tun-relay, and tempusd (Control=no) and chronyd -x as its
-clients with the same source options, started together. Every 5 s both
-clients' full estimates of the system clock's offset are read (tempusctl
-tracking, chronyc tracking); after the warm-up their mean, RMS and maximum
-are the error, since every process shares this machine's clock. A referee
-on the wire (kernel_wire.py) times every exchange where it enters and leaves
-the client's side of the path, and shows how each client's round trips
-compare with the wire's and what error the path put into its exchanges.
-Prints figures, never fails on them.
+clients with the same source options, tempusd STAGGER seconds after
+chronyd. Every 5 s both clients' full estimates of the system clock's
+offset are read (tempusctl tracking, chronyc tracking); after the warm-up
+their mean, RMS and maximum are the error, since every process shares
+this machine's clock. A referee on the wire (kernel_wire.py) times every
+exchange where it enters and leaves the client's side of the path, and
+shows how each client's round trips compare with the wire's and what error
+the path put into its exchanges. Prints figures, never fails on them.
 
     kernel_bench.py BUILD WARMUP_S MEASURE_S [PATH...]
 """

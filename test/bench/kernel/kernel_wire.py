@@ -13,7 +13,7 @@ so the path offset is what that exchange, perfectly timestamped, would
 have made any client believe: the path's own error, not the client's.
 
 Each client's measurement log is then matched to the wire, row by row
-(within a second, the exchange of the nearest round trip), which gives:
+(within a second and a half, the exchange of the nearest round trip), which gives:
   - how its round trips compare with the wire's (its timestamps' error);
   - the path offsets of its own exchanges, mean and median (the error the
     path put into its samples; two clients on one path draw different
@@ -24,9 +24,9 @@ import socket
 import statistics
 import struct
 import threading
-import time
 
-NTP_EPOCH_OFFSET = 2208988800
+from tempus_test import NTP_EPOCH_OFFSET
+
 SO_TIMESTAMPNS = 35
 ETH_P_ALL = 0x0003
 NTP_PORT = 123
