@@ -54,7 +54,8 @@ for _name in ("200us-16s", "200us-16s-xleave", "1ms-16s", "1ms-16s-xleave"):
     PATHS[_name + "-notx"] = (_description + ", tempusd TXTimestamps=daemon", _out, _loss, _options)
 # tempusd's [Clock] settings per path beyond Control=no.
 TEMPUS_CLOCK = {name: NO_KERNEL_TX for name in PATHS if name.endswith("-notx")}
-# Run by default: the interleaved and -notx paths are asked for by name.
+# Run by default: 200us-steady, the interleaved and the -notx paths are asked
+# for by name.
 DEFAULT_PATHS = ["1ms-16s", "200us-16s", "1ms-default", "1ms-loss10"]
 
 
