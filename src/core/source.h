@@ -23,6 +23,10 @@
 /* Requests in an iburst, and their spacing. */
 #define SOURCE_IBURST_COUNT 4
 #define SOURCE_BURST_INTERVAL 2.0
+/* Until its first two samples, a source that lost an exchange is polled at
+ * this share of its interval (source_poll_interval()). */
+#define SOURCE_RETRY_FRACTION 0.25
+#define SOURCE_RETRY_REPLIES 4
 /* A peer's packet is answered at once only this long after our latest. */
 #define SOURCE_RESPONSE_MIN_GAP (NSEC_PER_SEC / 2)
 

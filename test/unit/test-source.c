@@ -361,8 +361,12 @@ static void iburst_polls_every_two_seconds_then_minpoll(void **state) {
 
         source_start(s);
         for (int i = 0; i < SOURCE_IBURST_COUNT; i++) {
+                nsec_t t = T0 + i * 2 * NSEC_PER_SEC;
+                NtpPacket rep = reply_to(t, 0, 0.001);
+
                 assert_true(source_poll_interval(s) == SOURCE_BURST_INTERVAL);
-                source_build_request(s, T0, COOKIE, &req);
+                source_build_request(s, t, COOKIE, &req);
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, 0.001), NULL), SOURCE_REPLY_OK);
         }
         assert_true(source_poll_interval(s) == 64.0);
         source_free(s);
@@ -371,6 +375,58 @@ static void iburst_polls_every_two_seconds_then_minpoll(void **state) {
 static void without_iburst_polling_starts_at_minpoll(void **state) {
         Source *s = server(false);
         source_start(s);
+        assert_true(source_poll_interval(s) == 64.0);
+        source_free(s);
+}
+
+/* One poll of a server at t: the request, and the reply if it gets one. */
+static void poll_once(Source *s, nsec_t t, bool answered) {
+        NtpPacket req, rep = reply_to(t, 0, 0.001);
+
+        source_build_request(s, t, COOKIE, &req);
+        if (answered)
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, 0.001), NULL), SOURCE_REPLY_OK);
+}
+
+static void a_loss_at_the_start_is_retried_sooner(void **state) {
+        Source *s = server(false);
+        nsec_t t = T0;
+
+        source_start(s);
+        poll_once(s, t, true);
+        assert_true(source_poll_interval(s) == 64.0);
+        t += 64 * NSEC_PER_SEC;
+        poll_once(s, t, false);
+        assert_true(source_poll_interval(s) == 64.0);
+        /* The next request finds the last one unanswered: a quarter poll,
+         * until the source has answered SOURCE_RETRY_REPLIES times. */
+        for (unsigned replies = 2; replies < SOURCE_RETRY_REPLIES; replies++) {
+                t += 64 * NSEC_PER_SEC;
+                poll_once(s, t, true);
+                assert_true(source_poll_interval(s) == 64.0 * SOURCE_RETRY_FRACTION);
+        }
+        t += 16 * NSEC_PER_SEC;
+        poll_once(s, t, true);
+        assert_true(source_poll_interval(s) == 64.0);
+        /* A loss later on changes nothing. */
+        t += 64 * NSEC_PER_SEC;
+        poll_once(s, t, false);
+        poll_once(s, t + 64 * NSEC_PER_SEC, false);
+        assert_true(source_poll_interval(s) == 64.0);
+        source_free(s);
+}
+
+static void a_server_that_never_answers_is_polled_as_usual_after_eight_requests(void **state) {
+        Source *s = server(false);
+
+        source_start(s);
+        poll_once(s, T0, false);
+        assert_true(source_poll_interval(s) == 64.0);
+        for (int i = 1; i < 7; i++) {
+                poll_once(s, T0 + i * 16 * NSEC_PER_SEC, false);
+                assert_true(source_poll_interval(s) == 16.0);
+        }
+        poll_once(s, T0 + 7 * 16 * NSEC_PER_SEC, false);
         assert_true(source_poll_interval(s) == 64.0);
         source_free(s);
 }
@@ -530,6 +586,8 @@ int main(void) {
                 cmocka_unit_test(iburst_polls_every_two_seconds_then_minpoll),
                 cmocka_unit_test(without_iburst_polling_starts_at_minpoll),
                 cmocka_unit_test(reach_shifts_in_zeros_for_lost_replies),
+                cmocka_unit_test(a_loss_at_the_start_is_retried_sooner),
+                cmocka_unit_test(a_server_that_never_answers_is_polled_as_usual_after_eight_requests),
                 cmocka_unit_test(a_poll_without_a_request_counts_as_unanswered),
                 cmocka_unit_test(a_stable_source_polls_less_often),
                 cmocka_unit_test(a_reply_held_far_longer_than_usual_gives_no_sample),
