@@ -280,6 +280,17 @@ static void trace_update(Sim *s, Peer *peer) {
                 s->engine->discipline.last_offset * 1e6);
 }
 
+/* With SIM_TRACE_SAMPLES set, each sample: its offset, the offset's error
+ * (the true offset of the clock is minus its time error), its round trip. */
+static void trace_sample(Sim *s, Peer *peer) {
+        const SourceSample *x = &peer->source->last_sample;
+
+        if (!s->trace || !getenv("SIM_TRACE_SAMPLES"))
+                return;
+        fprintf(stderr, "   sample %9.1f off %+9.1fus (error %+9.1fus) delay %8.1fus\n", s->now, x->offset * 1e6,
+                (x->offset + sim_clock_time_error(s->clock)) * 1e6, x->delay * 1e6);
+}
+
 /* What the daemon does when a datagram arrives (peer_handle_datagram). */
 static void on_arrival(Sim *s, Peer *peer, Flight *f) {
         NtpPacket pkt;
@@ -290,8 +301,10 @@ static void on_arrival(Sim *s, Peer *peer, Flight *f) {
                 return;
         if (engine_now(s->engine, &t4) < 0)
                 return;
-        if (engine_process_reply(s->engine, peer->source, &pkt, t4) == SOURCE_REPLY_OK)
+        if (engine_process_reply(s->engine, peer->source, &pkt, t4) == SOURCE_REPLY_OK) {
+                trace_sample(s, peer);
                 trace_update(s, peer);
+        }
 }
 
 static void take_sample(Sim *s) {
