@@ -153,13 +153,14 @@ void source_burst(Source *s) {
  * as it started: with 30 % of packets lost each way half the exchanges
  * fail, one start in eight loses its first three polls, and at 64 s the
  * clock was still 0.1 s off after six minutes on 4 seeds of 20 in the
- * simulator. Once a request has gone unanswered, the next ones go
- * at SOURCE_RETRY_FRACTION of the interval until the source has answered
+ * simulator. Once a request has gone unanswered, the next ones go at
+ * SOURCE_RETRY_FRACTION of the interval until the source has answered
  * SOURCE_RETRY_REPLIES times: two for the first update, two more because
  * that update's frequency comes from samples a quarter poll apart and is
  * corrected only by the next ones. Never for a peer (its polls keep time
  * with the peer's), and only while the source answered within the
- * reachability register's REACH_POLLS polls or has had fewer requests, so that a server which never answers is soon polled as usual. */
+ * reachability register's REACH_POLLS polls or has had fewer requests, so
+ * that a server which never answers is soon polled as usual. */
 static bool source_retrying_start(const Source *s) {
         uint64_t settled = s->n_requests - (s->waiting ? 1 : 0);
 

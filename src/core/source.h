@@ -23,8 +23,9 @@
 /* Requests in an iburst, and their spacing. */
 #define SOURCE_IBURST_COUNT 4
 #define SOURCE_BURST_INTERVAL 2.0
-/* Until its first two samples, a source that lost an exchange is polled at
- * this share of its interval (source_poll_interval()). */
+/* At the start, once a request has gone unanswered, a source is polled at
+ * this share of its interval until it has answered this many times
+ * (source_poll_interval()). */
 #define SOURCE_RETRY_FRACTION 0.25
 #define SOURCE_RETRY_REPLIES 4
 /* A peer's packet is answered at once only this long after our latest. */
