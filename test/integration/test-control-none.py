@@ -18,7 +18,15 @@ on D-Bus is the same figure with its own sign (positive: fast); the
 tracking log's Rem. corr. is it with chrony's sign (positive: slow);
 Frequency says "slow" by about 10 ppm. chronyd -x on the same path must
 agree on each (tracking text and tracking log), which shows that the
-expectation and chrony's conventions are what this test assumes."""
+expectation and chrony's conventions are what this test assumes.
+
+Signs are judged on the median of the readings, not on each one: the
+offset is only 0.5 ms, and a packet the machine held for milliseconds at
+the start has turned single readings of either client to the other side
+(chronyd -x read +45 us and +180 us at 30 and 35 s once, and its tracking
+log said -264 us). A flipped sign moves every reading, and so the median.
+Each reading must still agree with itself: the word in tempusctl's text
+with the sign on the bus."""
 import statistics
 import sys
 
@@ -84,14 +92,17 @@ def sample(path, tempus, chrony):
 
 def check_offsets(samples):
     for s in samples:
-        if "slow of NTP time" not in s["text"]:
-            fail("tempusctl tracking does not say slow while the system clock is %.6f s slow:\n%s"
-                 % (-s["expected"], s["text"]))
         if abs(s["tempus"][0]) > BOUND:
             fail("System time %+.6f s is more than %.0f ms from 0" % (s["tempus"][0], BOUND * 1e3))
         # The bus keeps its documented sign (positive: fast) and the figure.
-        if s["bus"] >= 0 or abs(s["bus"] - s["tempus"][0]) > 50e-6:
-            fail("SystemTimeOffset %+.6f disagrees with tracking's %+.6f" % (s["bus"], s["tempus"][0]))
+        if (s["bus"] < 0) != ("slow of NTP time" in s["text"]) or abs(s["bus"] - s["tempus"][0]) > 50e-6:
+            fail("SystemTimeOffset %+.6f disagrees with tracking's %+.6f:\n%s"
+                 % (s["bus"], s["tempus"][0], s["text"]))
+    for who, name in (("tempus", "tempusd"), ("chrony", "chronyd -x")):
+        middle = statistics.median(s[who][0] for s in samples)
+        if middle >= 0:
+            fail("%s's System time says fast (median %+.6f s) while the system clock is slow"
+                 % (name, middle))
     for who in ("tempus", "chrony"):
         miss = statistics.median(abs(s[who][0] - s["expected"]) for s in samples)
         log("%s: median distance from the expected offset %.0f us" % (who, miss * 1e6))
@@ -123,9 +134,12 @@ def check_tracking_log(path, name, rows, since, least, bound, tolerance):
     for r in rows:
         log("%s tracking log %s: Rem. corr. %s, expected %+.6f"
             % (name, r[1], r[10], -expected_offset(path, log_time(r))))
-        if not 0 < float(r[10]) <= bound:
-            fail("%s's Rem. corr. is %s while the system clock is slow: it must be positive and at most %.0f ms"
-                 % (name, r[10], bound * 1e3))
+        if abs(float(r[10])) > bound:
+            fail("%s's Rem. corr. is %s: it must be within %.0f ms" % (name, r[10], bound * 1e3))
+    middle = statistics.median(float(r[10]) for r in rows)
+    if middle <= 0:
+        fail("%s's Rem. corr. is %+.3e (median) while the system clock is slow: it must be positive"
+             % (name, middle))
     miss = statistics.median(abs(float(r[10]) + expected_offset(path, log_time(r))) for r in rows)
     if miss > tolerance:
         fail("%s's Rem. corr. is %.0f us from the system clock's offset (median), more than %.0f us"
