@@ -104,6 +104,15 @@ static double leg_delay(Peer *peer, bool reply) {
         return d;
 }
 
+/* The next recorded exchange of a replayed path, or NULL when it was
+ * lost (or the recording has run out). */
+static const SimExchange *next_replayed(Peer *peer) {
+        const SimNet *n = &peer->server->net;
+        uint64_t i = peer->requests++;
+
+        return i < n->n_replay && n->replay[i].out >= 0 ? &n->replay[i] : NULL;
+}
+
 static bool lost(Peer *peer, double t) {
         const SimNet *n = &peer->server->net;
         if (dark(n, t))
@@ -231,10 +240,31 @@ static void external_step(Sim *s) {
         s->next_step = p->step_every > 0 ? s->next_step + p->step_every : INFINITY;
 }
 
+/* Carries a request out (taking `out`), and the server's answer back
+ * (taking `back`; < 0: drawn for the path, which may lose it). */
+static void send_on_path(Sim *s, Peer *peer, const uint8_t *req, size_t len, double out, double back) {
+        uint8_t reply[NTP_HEADER_SIZE];
+        double at_server = s->now + out, processing = 0;
+
+        if (!server_answer(s, peer, req, len, at_server, reply, &processing))
+                return;
+        double leave = at_server + processing;
+        if (back < 0) {
+                if (lost(peer, leave))
+                        return;
+                back = leg_delay(peer, true);
+        }
+        Flight *f = free_flight(peer);
+        if (!f)
+                return;
+        *f = (Flight) { .active = true, .arrive = leave + back, .len = NTP_HEADER_SIZE };
+        memcpy(f->buf, reply, NTP_HEADER_SIZE);
+}
+
 /* What the daemon's poll timer does (peer_on_poll), plus the network. */
 static void on_poll(Sim *s, Peer *peer) {
         Source *src = peer->source;
-        uint8_t reach_before = src->reach, req[NTP_HEADER_SIZE], reply[NTP_HEADER_SIZE];
+        uint8_t reach_before = src->reach, req[NTP_HEADER_SIZE];
         NtpPacket pkt;
         nsec_t now;
 
@@ -248,20 +278,16 @@ static void on_poll(Sim *s, Peer *peer) {
                 engine_reselect(s->engine);
         peer->next_poll = s->now + source_poll_interval(src);
 
+        if (peer->server->net.n_replay > 0) {
+                const SimExchange *x = next_replayed(peer);
+                if (x)
+                        send_on_path(s, peer, req, len, x->out, x->back);
+                return;
+        }
         bool passes = peer->server->net.pass_every == 0 || peer->requests++ % peer->server->net.pass_every == 0;
         if (!passes || lost(peer, s->now))
                 return;
-        double at_server = s->now + leg_delay(peer, false), processing = 0;
-        if (!server_answer(s, peer, req, len, at_server, reply, &processing))
-                return;
-        double leave = at_server + processing;
-        if (lost(peer, leave))
-                return;
-        Flight *f = free_flight(peer);
-        if (!f)
-                return;
-        *f = (Flight) { .active = true, .arrive = leave + leg_delay(peer, true), .len = NTP_HEADER_SIZE };
-        memcpy(f->buf, reply, NTP_HEADER_SIZE);
+        send_on_path(s, peer, req, len, leg_delay(peer, false), -1);
 }
 
 static void trace_update(Sim *s, Peer *peer) {
@@ -280,15 +306,17 @@ static void trace_update(Sim *s, Peer *peer) {
                 s->engine->discipline.last_offset * 1e6);
 }
 
-/* With SIM_TRACE_SAMPLES set, each sample: its offset, the offset's error
- * (the true offset of the clock is minus its time error), its round trip. */
-static void trace_sample(Sim *s, Peer *peer) {
+/* With SIM_TRACE_SAMPLES set, each sample: its offset, the offset's error,
+ * its round trip. The engine timestamps with the cooked clock (the raw
+ * clock plus the correction still being slewed), so the offset's error is
+ * against that clock's time error when the reply arrived. */
+static void trace_sample(Sim *s, Peer *peer, double time_error) {
         const SourceSample *x = &peer->source->last_sample;
 
         if (!s->trace || !getenv("SIM_TRACE_SAMPLES"))
                 return;
         fprintf(stderr, "   sample %9.1f off %+9.1fus (error %+9.1fus) delay %8.1fus\n", s->now, x->offset * 1e6,
-                (x->offset + sim_clock_time_error(s->clock)) * 1e6, x->delay * 1e6);
+                (x->offset + time_error) * 1e6, x->delay * 1e6);
 }
 
 /* What the daemon does when a datagram arrives (peer_handle_datagram). */
@@ -301,8 +329,11 @@ static void on_arrival(Sim *s, Peer *peer, Flight *f) {
                 return;
         if (engine_now(s->engine, &t4) < 0)
                 return;
+        nsec_t raw = 0;
+        (void) clock_read(s->clock, &raw);
+        double time_error = sim_clock_time_error(s->clock) + discipline_remaining(&s->engine->discipline, raw);
         if (engine_process_reply(s->engine, peer->source, &pkt, t4) == SOURCE_REPLY_OK) {
-                trace_sample(s, peer);
+                trace_sample(s, peer, time_error);
                 trace_update(s, peer);
         }
 }

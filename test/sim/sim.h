@@ -25,7 +25,18 @@
 #define SIM_SYNC_THRESHOLD 1e-3
 #define SIM_SYNC_FREQ_THRESHOLD 500.0
 
+/* One exchange as a real path delivered it: the request's and the reply's
+ * time on the wire, seconds; out < 0: lost. */
+typedef struct SimExchange {
+        double out, back;
+} SimExchange;
+
 typedef struct SimNet {
+        /* n_replay > 0: the requests take these exchanges in turn, and are
+         * lost once they run out; the other fields of the path are unused
+         * (tempus-sim --replay, a path recorded on the real kernel). */
+        const SimExchange *replay;
+        size_t n_replay;
         double delay;           /* base one-way delay, each leg, seconds */
         double asymmetry;       /* extra base delay on the reply leg, seconds */
         double asymmetry_request;       /* extra base delay on the request leg */

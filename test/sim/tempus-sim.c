@@ -8,7 +8,13 @@
  *   tempus-sim --table [--seeds N]     the benchmark table of all scenarios
  *   tempus-sim --list
  * --duration S changes the length of the runs (for exploring; the limits
- * are meant for the scenarios' own durations). */
+ * are meant for the scenarios' own durations). --replay FILE puts the
+ * first server behind a recorded path instead of the scenario's: each
+ * line of FILE is one exchange, "OUT BACK" (each leg's time on the wire,
+ * seconds) or "lost"; '#' starts a comment. The requests take the lines in
+ * turn; once they run out, every request is lost (test/bench/kernel/
+ * replay_path.py writes such a file from a benchmark run). */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -41,11 +47,74 @@ static double median(double *v, size_t n) {
 
 /* --duration: a longer or shorter run than the scenario's (exploration). */
 static double duration_override;
+/* --replay: the recorded path of the first server. */
+static SimExchange *replay;
+static size_t n_replay;
 
 static void setup(const Scenario *sc, SimParams *p) {
         sc->setup(p);
         if (duration_override > 0)
                 p->duration = duration_override;
+        if (n_replay > 0)
+                p->servers[0].net = (SimNet) { .replay = replay, .n_replay = n_replay };
+}
+
+/* Parses one line of a --replay file into *x. Returns 0, or -EINVAL. */
+static int parse_exchange(const char *line, SimExchange *x) {
+        char word[16], rest[2];
+        double out, back;
+
+        if (sscanf(line, " %15s %1s", word, rest) == 1 && strcmp(word, "lost") == 0) {
+                *x = (SimExchange) { .out = -1, .back = -1 };
+                return 0;
+        }
+        if (sscanf(line, "%lf %lf %1s", &out, &back, rest) != 2 || !(out >= 0 && out < 60) ||
+            !(back >= 0 && back < 60))
+                return -EINVAL;
+        *x = (SimExchange) { .out = out, .back = back };
+        return 0;
+}
+
+static bool blank(const char *line) {
+        return line[strspn(line, " \t\r\n")] == '\0';
+}
+
+/* Reads a --replay file. Returns 0, or a negative errno after saying why
+ * (file and line). */
+static int read_replay(const char *path) {
+        char line[256];
+        unsigned lineno = 0;
+        FILE *f = fopen(path, "re");
+
+        if (!f) {
+                int r = -errno;
+                fprintf(stderr, "%s: %s\n", path, strerror(-r));
+                return r;
+        }
+        while (fgets(line, sizeof line, f)) {
+                lineno++;
+                line[strcspn(line, "#")] = '\0';
+                if (blank(line))
+                        continue;
+                SimExchange *grown = realloc(replay, (n_replay + 1) * sizeof *replay);
+                if (!grown) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                replay = grown;
+                if (parse_exchange(line, &replay[n_replay]) < 0) {
+                        fprintf(stderr, "%s:%u: expected \"OUT BACK\" (seconds, 0 to 60) or \"lost\"\n", path, lineno);
+                        fclose(f);
+                        return -EINVAL;
+                }
+                n_replay++;
+        }
+        fclose(f);
+        if (n_replay == 0) {
+                fprintf(stderr, "%s: no exchanges\n", path);
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int run_scenario(const Scenario *sc, unsigned n_seeds, Summary *ret) {
@@ -175,7 +244,8 @@ static int trace_one(const Scenario *sc, uint64_t seed) {
 }
 
 static void usage(void) {
-        printf("Usage: tempus-sim SCENARIO [--seeds N] | SCENARIO --seed S --trace | --table [--seeds N] | --list\n");
+        printf("Usage: tempus-sim SCENARIO [--seeds N] | SCENARIO --seed S --trace | --table [--seeds N] | --list\n"
+               "       [--duration S] [--replay FILE]\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -186,6 +256,7 @@ int main(int argc, char *argv[]) {
                 { "table", no_argument, NULL, 'T' },
                 { "list", no_argument, NULL, 'l' },
                 { "duration", required_argument, NULL, 'd' },
+                { "replay", required_argument, NULL, 'r' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -209,6 +280,10 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'd':
                         duration_override = strtod(optarg, NULL);
+                        break;
+                case 'r':
+                        if (read_replay(optarg) < 0)
+                                return EXIT_FAILURE;
                         break;
                 case 't':
                         trace = true;

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Writes the exchanges one client of a kept benchmark run drew from the
+real path, for tempus-sim --replay: the simulator then puts the engine
+behind exactly those round trips and path offsets, so that tempus can be
+run on the draws chronyd had, or on its own again after a change.
+
+    replay_path.py RUN_DIR tempus|chrony > FILE
+
+RUN_DIR is a directory kept with TEMPUS_BENCH_KEEP=1. Each row of the
+client's measurement log is matched to the wire's exchanges as
+kernel_wire.py does (within 1.5 s, the nearest round trip), and written as
+"OUT BACK", the legs' times in seconds:
+
+    out  = round trip / 2 + path offset
+    back = round trip / 2 - path offset
+
+(the path offset is (out - back) / 2). A request the path lost left no
+exchange: a gap of more than one and a half poll intervals (the median
+spacing of the exchanges) between two exchanges is written as "lost"
+lines, one per missing poll."""
+
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from kernel_path import log_time  # noqa: E402
+
+LOGS = {"tempus": ("tempus", "log", "measurements.log"), "chrony": ("chrony-client", "measurements.log")}
+MATCH_WINDOW = 1.5      # seconds, as kernel_wire.Wire.match
+
+
+def wire_exchanges(run_dir):
+    """(t1, round trip, path offset) of every exchange on the wire, s."""
+    out = []
+    with open(os.path.join(run_dir, "wire-exchanges.log")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            t1, round_trip, offset = line.split()
+            out.append((float(t1), float(round_trip) * 1e-6, float(offset) * 1e-6))
+    return out
+
+
+def measurement_rows(path):
+    """(time, delay) of each row of a chrony-style measurement log."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) < 13 or not fields[0][:1].isdigit():
+                continue
+            rows.append((log_time(fields), float(fields[12])))
+    return rows
+
+
+def client_exchanges(run_dir, client):
+    wire = wire_exchanges(run_dir)
+    matched = []
+    for at, delay in measurement_rows(os.path.join(run_dir, *LOGS[client])):
+        near = [e for e in wire if abs(e[0] - at) <= MATCH_WINDOW]
+        if near:
+            matched.append(min(near, key=lambda e: abs(e[1] - delay)))
+        else:
+            print("no exchange on the wire for the row at %.0f" % at, file=sys.stderr)
+    return matched
+
+
+def replay_lines(exchanges):
+    if len(exchanges) < 2:
+        raise SystemExit("fewer than two exchanges matched")
+    gaps = [b[0] - a[0] for a, b in zip(exchanges, exchanges[1:])]
+    interval = statistics.median(gaps[len(gaps) // 2:])
+    lines = []
+    for i, (t1, round_trip, offset) in enumerate(exchanges):
+        if i > 0 and gaps[i - 1] > 1.5 * interval:
+            lines += ["lost"] * (round(gaps[i - 1] / interval) - 1)
+        lines.append("%.9f %.9f" % (round_trip / 2 + offset, round_trip / 2 - offset))
+    return lines
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[2] not in LOGS:
+        raise SystemExit("usage: replay_path.py RUN_DIR tempus|chrony")
+    run_dir, client = sys.argv[1], sys.argv[2]
+    print("# %s's exchanges in %s: out back (s), or lost" % (client, os.path.abspath(run_dir)))
+    for line in replay_lines(client_exchanges(run_dir, client)):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
