@@ -11,11 +11,10 @@
  * plus what the clock's wander w can have added to the phase since the
  * sample was taken (a random walk of frequency integrates to a phase
  * variance of w^2 age^3 / 3), which makes old samples fade as the clock's
- * frequency moves on. Where the residuals show that the delays tell
- * nothing about a sample's error (jitter normal on both legs, rather than
- * queueing), the delay term gives way to the samples' own variance
- * (learn_noise()). The window is the longest run of the newest samples
- * (at most SOURCESTATS_MAX_SAMPLES) whose residuals pass a runs test (a
+ * frequency moves on. Where the samples show that the delays tell
+ * little about a sample's error (jitter normal on both legs, rather than
+ * queueing), the delay term is scaled down (fit_model()). The window is
+ * the longest run of the newest samples (at most SOURCESTATS_MAX_SAMPLES) whose residuals pass a runs test (a
  * straight line should leave residual signs randomly mixed); older samples
  * are dropped, so the window shrinks when the source or our clock changes
  * behaviour and grows again while it is steady. Where the jitter falls
@@ -32,11 +31,12 @@
 #include "ntp/ntp-packet.h"
 #include "shared/macro.h"
 
-/* The noise model is learned from this many samples on. */
-#define NOISE_MODEL_MIN_SAMPLES 12
-/* Below this share (3 b, see learn_noise()) the delays are taken to say
- * little about the error. */
-#define NOISE_MODEL_CLEAR 0.25
+/* The noise model is chosen from this many samples on (see fit_model());
+ * before, the delays are trusted in full. */
+#define NOISE_MODEL_MIN_SAMPLES 8
+/* How much likelier (log-likelihood) another model must make the samples
+ * than full delay weighting to be chosen instead. */
+#define NOISE_MODEL_PENALTY 2.0
 /* The smallest median excess delay taken as real (seconds). */
 #define MIN_EXCESS 4e-7
 /* Jitter asymmetry (see update_asymmetry()): the slope of offset against
@@ -401,48 +401,62 @@ static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, d
         return c;
 }
 
-/* Learns from the residuals of a first fit how much the delays tell:
- * regresses r^2 on u = (excess / 2)^2 (least squares, E[r^2] = a + b u).
- * An error spread evenly over +/- excess/2 gives b = 1/3; jitter the
- * delays say nothing about gives b = 0 and a the samples' own variance.
- * The model leans from the delay weights to equal weights in proportion. */
-static void learn_noise(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const Fit *f,
-                        NoiseModel *m) {
-        double su = 0, sr = 0, suu = 0, sur = 0;
+/* The log-likelihood of the samples [start, n) under noise model m, with
+ * fit f made with m's weights, the scale of the variances left free
+ * (profiled out): with variances c v_i (v_i = 1 / w_i), the likeliest c is
+ * sum(w_i r_i^2) / n, which leaves
+ *     log L = 1/2 sum(log w_i) - n/2 log(sum(w_i r_i^2) / n) + const,
+ * the constant the same for every model. */
+static double model_log_likelihood(const SourceStats *s, size_t start, nsec_t ref, double min_delay,
+                                   const NoiseModel *m, const Fit *f) {
+        double swr2 = 0, slw = 0;
         size_t n = s->n - start;
 
-        if (n < NOISE_MODEL_MIN_SAMPLES)
-                return;
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
-                double e = (x->delay - min_delay) / 2;
+                double w = sample_weight_at(s, x, min_delay, m, ref);
                 double r = corrected_offset(s, x, min_delay) - (f->a + f->b * nsec_diff(x->time, ref));
-                double u = e * e, r2 = r * r;
-                su += u;
-                sr += r2;
-                suu += u * u;
-                sur += u * r2;
+                swr2 += w * r * r;
+                slw += log(w);
         }
-        double mu = su / (double) n, mr = sr / (double) n, var_u = suu / (double) n - mu * mu;
-        double b = var_u > 0 ? (sur / (double) n - mu * mr) / var_u : 1.0 / 3;
-        /* Only a clear lack of dependence changes the weights: the fit
-         * of r^2 on u is noisy, and delay weights serve exponential-like
-         * jitter much better than a blend. */
-        double share = 3 * b >= NOISE_MODEL_CLEAR ? 1.0 : CLAMP(3 * b, 0.0, 1.0);
-        double a = MAX(mr - b * mu, 0);
-        m->sigma0 = sqrt(share * m->sigma0 * m->sigma0 + (1 - share) * a);
-        m->share = share;
+        return 0.5 * slw - 0.5 * (double) n * log(MAX(swr2 / (double) n, 1e-30));
 }
 
+/* How much the delays tell, chosen by the samples: each model (the delay
+ * term at full share, a quarter, a sixteenth, a sixty-fourth, none) is
+ * fitted with its own weights and scored by how likely it makes the
+ * samples; another model than full share must win by NOISE_MODEL_PENALTY.
+ * Each model is judged by its own fit: scoring them all on the residuals
+ * of the delay-weighted fit confirms the delay weights, since that fit
+ * passes near its quickest samples whatever their errors, so their
+ * residuals look small and the others' large. With queueing-like
+ * (exponential) jitter full share wins: the quickest samples are the
+ * best. With normal jitter on both legs the delay says nothing about the
+ * split and a small share wins, so that a few samples that were quick by
+ * chance do not carry the fit; the late packets of such a path keep part
+ * of their delay term and weigh less. Fewer than NOISE_MODEL_MIN_SAMPLES
+ * samples cannot tell, and keep full share. */
 static void fit_model(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
-        double min_delay = min_delay_from(s, start);
-        NoiseModel m = { .sigma0 = weight_sigma(s, start, min_delay), .share = 1 };
+        static const double shares[] = { 1, 1.0 / 4, 1.0 / 16, 1.0 / 64, 0 };
+        double min_delay = min_delay_from(s, start), best = -INFINITY;
+        double sigma0 = weight_sigma(s, start, min_delay);
 
-        fit_window(s, start, ref, min_delay, &m, f);
-        NoiseModel learned = m;
-        learn_noise(s, start, ref, min_delay, f, &learned);
-        if (learned.share < 1)
-                fit_window(s, start, ref, min_delay, &learned, f);
+        for (size_t k = 0; k < ELEMENTSOF(shares); k++) {
+                NoiseModel m = { .sigma0 = sigma0, .share = shares[k] };
+                Fit candidate;
+
+                fit_window(s, start, ref, min_delay, &m, &candidate);
+                if (s->n - start < NOISE_MODEL_MIN_SAMPLES) {
+                        *f = candidate;
+                        return;
+                }
+                double score = model_log_likelihood(s, start, ref, min_delay, &m, &candidate) -
+                               (k > 0 ? NOISE_MODEL_PENALTY : 0);
+                if (score > best) {
+                        best = score;
+                        *f = candidate;
+                }
+        }
 }
 
 /* The longest window of newest samples of s that passes the runs test:
