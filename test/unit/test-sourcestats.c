@@ -315,6 +315,13 @@ static void a_clear_one_leg_jitter_is_corrected_for_at_once(void **state) {
         assert_true(s.asymmetry > 0.45 && s.asymmetry <= 0.5);
 }
 
+/* The i-th sample of a path with exponential jitter (mean 500 us) on
+ * each leg, drawn from *draw, taken every `interval` seconds. */
+static SourceSample queueing_sample(uint64_t *draw, int i, double interval) {
+        double out = next_jitter(draw), back = next_jitter(draw);
+        return sample(i * interval, (out - back) / 2, 1e-4 + out + back);
+}
+
 /* Jitter alike on both legs never counts as asymmetry, over twenty draws
  * of 64 samples each. */
 static void jitter_on_both_legs_is_left_alone(void **state) {
@@ -324,8 +331,7 @@ static void jitter_on_both_legs_is_left_alone(void **state) {
                 uint64_t draw = seed;
                 sourcestats_init(&s);
                 for (int i = 0; i < 64; i++) {
-                        double out = next_jitter(&draw), back = next_jitter(&draw);
-                        SourceSample x = sample(i * 64.0, (out - back) / 2, 1e-4 + out + back);
+                        SourceSample x = queueing_sample(&draw, i, 64.0);
                         sourcestats_add(&s, &x);
                         assert_true(s.asymmetry == 0);
                 }
@@ -381,8 +387,7 @@ static void queueing_jitter_keeps_the_quickest_samples_in_the_lead(void **state)
                 uint64_t draw = seed;
                 sourcestats_init(&s);
                 for (int i = 0; i < 32; i++) {
-                        double out = next_jitter(&draw), back = next_jitter(&draw);
-                        SourceSample x = sample(i * 16.0, (out - back) / 2, 1e-4 + out + back);
+                        SourceSample x = queueing_sample(&draw, i, 16.0);
                         sourcestats_add(&s, &x);
                 }
                 assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(31 * 16.0), &e));
