@@ -14,10 +14,11 @@
  * frequency moves on. Where the samples show that the delays tell
  * little about a sample's error (jitter normal on both legs, rather than
  * queueing), the delay term is scaled down (fit_model()). The window is
- * the longest run of the newest samples (at most SOURCESTATS_MAX_SAMPLES) whose residuals pass a runs test (a
- * straight line should leave residual signs randomly mixed); older samples
- * are dropped, so the window shrinks when the source or our clock changes
- * behaviour and grows again while it is steady. Where the jitter falls
+ * the longest run of the newest samples (at most SOURCESTATS_MAX_SAMPLES)
+ * whose residuals pass a runs test (a straight line should leave residual
+ * signs randomly mixed); older samples are dropped, so the window shrinks
+ * when the source or our clock changes behaviour and grows again while it
+ * is steady. Where the jitter falls
  * steadily on one leg, each offset is first corrected to what the quickest
  * round trip would have measured (update_asymmetry()). A sample far off
  * the last fit (a server whose clock jumped) is left out of the fit until
@@ -276,6 +277,8 @@ static double weight_sigma(const SourceStats *s, size_t start, double min_delay)
 typedef struct Fit {
         double a, b, mean_x, sxx, sw, var_a_ref, var_b, std_dev;
         double min_delay;       /* least delay in the window */
+        double swr2;            /* sum of w_i r_i^2 (weighted squared residuals) */
+        double slw;             /* sum of log w_i */
         unsigned runs;
 } Fit;
 
@@ -337,13 +340,14 @@ static double corrected_offset(const SourceStats *s, const SourceSample *x, doub
  * min_delay is the least delay among them. */
 static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const NoiseModel *m,
                        Fit *f) {
-        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0;
+        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0, slw = 0;
         size_t n = s->n - start;
 
         for (size_t i = start; i < s->n; i++) {
                 const SourceSample *x = sample_at_const(s, i);
                 double w = sample_weight_at(s, x, min_delay, m, ref);
                 sw += w;
+                slw += log(w);
                 swx += w * nsec_diff(x->time, ref);
                 swy += w * corrected_offset(s, x, min_delay);
         }
@@ -375,6 +379,8 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
                 swr2 += sample_weight_at(s, x, min_delay, m, ref) * r * r;
         }
         f->runs = runs;
+        f->swr2 = swr2;
+        f->slw = slw;
 
         /* With weights w = 1/var, the residual variance of a unit-weight
          * sample is swr2 / (n - 2); the sample spread reported to users is
@@ -401,25 +407,14 @@ static unsigned count_positive(const SourceStats *s, size_t start, nsec_t ref, d
         return c;
 }
 
-/* The log-likelihood of the samples [start, n) under noise model m, with
- * fit f made with m's weights, the scale of the variances left free
- * (profiled out): with variances c v_i (v_i = 1 / w_i), the likeliest c is
+/* The log-likelihood of n samples under the noise model of their fit f
+ * (made with that model's weights w_i), the scale of the variances left
+ * free (profiled out): with variances c / w_i, the likeliest c is
  * sum(w_i r_i^2) / n, which leaves
  *     log L = 1/2 sum(log w_i) - n/2 log(sum(w_i r_i^2) / n) + const,
  * the constant the same for every model. */
-static double model_log_likelihood(const SourceStats *s, size_t start, nsec_t ref, double min_delay,
-                                   const NoiseModel *m, const Fit *f) {
-        double swr2 = 0, slw = 0;
-        size_t n = s->n - start;
-
-        for (size_t i = start; i < s->n; i++) {
-                const SourceSample *x = sample_at_const(s, i);
-                double w = sample_weight_at(s, x, min_delay, m, ref);
-                double r = corrected_offset(s, x, min_delay) - (f->a + f->b * nsec_diff(x->time, ref));
-                swr2 += w * r * r;
-                slw += log(w);
-        }
-        return 0.5 * slw - 0.5 * (double) n * log(MAX(swr2 / (double) n, 1e-30));
+static double model_log_likelihood(const Fit *f, size_t n) {
+        return 0.5 * f->slw - 0.5 * (double) n * log(MAX(f->swr2 / (double) n, 1e-30));
 }
 
 /* How much the delays tell, chosen by the samples: each model (the delay
@@ -440,18 +435,15 @@ static void fit_model(const SourceStats *s, size_t start, nsec_t ref, Fit *f) {
         static const double shares[] = { 1, 1.0 / 4, 1.0 / 16, 1.0 / 64, 0 };
         double min_delay = min_delay_from(s, start), best = -INFINITY;
         double sigma0 = weight_sigma(s, start, min_delay);
+        size_t n = s->n - start;
+        size_t n_models = n < NOISE_MODEL_MIN_SAMPLES ? 1 : ELEMENTSOF(shares);
 
-        for (size_t k = 0; k < ELEMENTSOF(shares); k++) {
+        for (size_t k = 0; k < n_models; k++) {
                 NoiseModel m = { .sigma0 = sigma0, .share = shares[k] };
                 Fit candidate;
 
                 fit_window(s, start, ref, min_delay, &m, &candidate);
-                if (s->n - start < NOISE_MODEL_MIN_SAMPLES) {
-                        *f = candidate;
-                        return;
-                }
-                double score = model_log_likelihood(s, start, ref, min_delay, &m, &candidate) -
-                               (k > 0 ? NOISE_MODEL_PENALTY : 0);
+                double score = model_log_likelihood(&candidate, n) - (k > 0 ? NOISE_MODEL_PENALTY : 0);
                 if (score > best) {
                         best = score;
                         *f = candidate;
