@@ -310,10 +310,14 @@ static void trace_update(Sim *s, Peer *peer) {
  * its round trip. The engine timestamps with the cooked clock (the raw
  * clock plus the correction still being slewed), so the offset's error is
  * against that clock's time error when the reply arrived. */
+static bool tracing_samples(const Sim *s) {
+        return s->trace && getenv("SIM_TRACE_SAMPLES");
+}
+
 static void trace_sample(Sim *s, Peer *peer, double time_error) {
         const SourceSample *x = &peer->source->last_sample;
 
-        if (!s->trace || !getenv("SIM_TRACE_SAMPLES"))
+        if (!tracing_samples(s))
                 return;
         fprintf(stderr, "   sample %9.1f off %+9.1fus (error %+9.1fus) delay %8.1fus\n", s->now, x->offset * 1e6,
                 (x->offset + time_error) * 1e6, x->delay * 1e6);
@@ -329,9 +333,11 @@ static void on_arrival(Sim *s, Peer *peer, Flight *f) {
                 return;
         if (engine_now(s->engine, &t4) < 0)
                 return;
-        nsec_t raw = 0;
-        (void) clock_read(s->clock, &raw);
-        double time_error = sim_clock_time_error(s->clock) + discipline_remaining(&s->engine->discipline, raw);
+        /* The cooked clock's time error as the reply arrives, for the trace. */
+        double time_error = 0;
+        nsec_t raw;
+        if (tracing_samples(s) && clock_read(s->clock, &raw) >= 0)
+                time_error = sim_clock_time_error(s->clock) + discipline_remaining(&s->engine->discipline, raw);
         if (engine_process_reply(s->engine, peer->source, &pkt, t4) == SOURCE_REPLY_OK) {
                 trace_sample(s, peer, time_error);
                 trace_update(s, peer);
