@@ -101,18 +101,16 @@ def check_offsets(samples):
         if (s["bus"] < 0) != ("slow of NTP time" in s["text"]) or abs(s["bus"] - s["tempus"][0]) > 50e-6:
             fail("SystemTimeOffset %+.6f disagrees with tracking's %+.6f:\n%s"
                  % (s["bus"], s["tempus"][0], s["text"]))
-    for who, name in (("tempus", "tempusd"), ("chrony", "chronyd -x")):
+    for who, name, tolerance in (("tempus", "tempusd", TOLERANCE), ("chrony", "chronyd -x", CHRONY_TOLERANCE)):
         middle = statistics.median(s[who][0] for s in samples)
         if middle >= 0:
             fail("%s's System time says fast (median %+.6f s) while the system clock is slow"
                  % (name, middle))
-    for who in ("tempus", "chrony"):
         miss = statistics.median(abs(s[who][0] - s["expected"]) for s in samples)
-        log("%s: median distance from the expected offset %.0f us" % (who, miss * 1e6))
-        tolerance = TOLERANCE if who == "tempus" else CHRONY_TOLERANCE
+        log("%s: median distance from the expected offset %.0f us" % (name, miss * 1e6))
         if tolerance is not None and miss > tolerance:
             fail("%s's System time is %.0f us from the system clock's offset (median), more than %.0f us"
-                 % ("tempusd" if who == "tempus" else "chronyd -x", miss * 1e6, tolerance * 1e6))
+                 % (name, miss * 1e6, tolerance * 1e6))
 
 
 def check_frequency(samples):
