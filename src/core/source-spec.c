@@ -69,6 +69,9 @@ static const char *host_check(const char *h) {
         return !numeric || inet_pton(AF_INET, h, &a4) == 1 ? NULL : "not an IPv4 address";
 }
 
+/* minpoll or maxpoll not given (below any exponent that can be). */
+#define POLL_UNSET (SOURCE_MIN_POLL - 1)
+
 #define OPTIONS_EXPECTED \
         "unknown option (expected iburst, prefer, noselect, xleave, nts, minpoll=, maxpoll=, key=, port=, ntsport=, maxsources=)"
 
@@ -115,13 +118,32 @@ static int parse_source_option(SourceKind kind, const char *opt, SourceSpec *s, 
         return 0;
 }
 
+/* Fills in the bounds not given. One given alone takes the other's
+ * default with it where they would cross, as chrony does for minpoll
+ * ("minpoll=12" polls every 2^12 s); two given that cross are refused. */
+static int resolve_poll_range(SourceSpec *s) {
+        bool min_given = s->minpoll != POLL_UNSET, max_given = s->maxpoll != POLL_UNSET;
+
+        if (min_given && max_given)
+                return s->minpoll <= s->maxpoll ? 0 : -EINVAL;
+        if (min_given)
+                s->maxpoll = MAX(s->minpoll, SOURCE_DEFAULT_MAXPOLL);
+        else if (max_given)
+                s->minpoll = MIN(s->maxpoll, SOURCE_DEFAULT_MINPOLL);
+        else {
+                s->minpoll = SOURCE_DEFAULT_MINPOLL;
+                s->maxpoll = SOURCE_DEFAULT_MAXPOLL;
+        }
+        return 0;
+}
+
 int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const char **reason) {
         _cleanup_free_ char *copy = strdup(value);
         SourceSpec s = {
                 .kind = kind,
                 .port = 123,
-                .minpoll = SOURCE_DEFAULT_MINPOLL,
-                .maxpoll = SOURCE_DEFAULT_MAXPOLL,
+                .minpoll = POLL_UNSET,
+                .maxpoll = POLL_UNSET,
                 .maxsources = kind == SOURCE_KIND_POOL ? POOL_DEFAULT_MAXSOURCES : 1,
                 .nts_port = SOURCE_DEFAULT_NTS_PORT,
         };
@@ -146,7 +168,7 @@ int source_spec_parse(SourceKind kind, const char *value, SourceSpec *ret, const
         while ((tok = strtok_r(NULL, " \t", &save)))
                 if (parse_source_option(kind, tok, &s, reason) < 0)
                         return -EINVAL;
-        if (s.minpoll > s.maxpoll)
+        if (resolve_poll_range(&s) < 0)
                 return fail(reason, "minpoll is larger than maxpoll");
         if (kind == SOURCE_KIND_PEER && s.nts)
                 return fail(reason, "nts applies to Server= and Pool= only (NTS has no symmetric mode)");

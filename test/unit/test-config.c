@@ -586,6 +586,35 @@ static void source_specs_parse_for_the_bus_too(void **state) {
         assert_non_null(reason);
 }
 
+/* A bound given alone moves the default other one out of its way, as
+ * chrony's "server host minpoll 12" polls every 2^12 s; two given that
+ * cross are an error. */
+static void a_lone_poll_bound_moves_the_default_other(void **state) {
+        static const struct {
+                const char *text;
+                int minpoll, maxpoll;
+        } cases[] = {
+                { "host", SOURCE_DEFAULT_MINPOLL, SOURCE_DEFAULT_MAXPOLL },
+                { "host minpoll=12", 12, 12 },
+                { "host minpoll=8", 8, SOURCE_DEFAULT_MAXPOLL },
+                { "host maxpoll=4", 4, 4 },
+                { "host maxpoll=8", SOURCE_DEFAULT_MINPOLL, 8 },
+                { "host maxpoll=-3", -3, -3 },
+                { "host minpoll=9 maxpoll=9", 9, 9 },
+        };
+        const char *reason = NULL;
+        SourceSpec s;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                assert_int_equal(source_spec_parse(SOURCE_KIND_SERVER, cases[i].text, &s, &reason), 0);
+                assert_int_equal(s.minpoll, cases[i].minpoll);
+                assert_int_equal(s.maxpoll, cases[i].maxpoll);
+                source_spec_done(&s);
+        }
+        assert_int_equal(source_spec_parse(SOURCE_KIND_SERVER, "host minpoll=8 maxpoll=6", &s, &reason), -EINVAL);
+        assert_string_equal(reason, "minpoll is larger than maxpoll");
+}
+
 /* ---- Reading files: what the admin wrote is what runs, or an error ------ */
 
 /* Loads name (+ name.d), which must fail with r, and the errors must say
@@ -810,6 +839,7 @@ int main(void) {
                 cmocka_unit_test(tx_timestamps_default_to_the_kernel_and_daemon_turns_them_off),
                 cmocka_unit_test(a_bad_tx_timestamps_value_names_file_line_and_key),
                 cmocka_unit_test(source_specs_parse_for_the_bus_too),
+                cmocka_unit_test(a_lone_poll_bound_moves_the_default_other),
                 cmocka_unit_test(an_indented_line_is_a_line_of_its_own),
                 cmocka_unit_test(a_long_line_is_read_whole),
                 cmocka_unit_test(a_long_comment_is_a_comment_and_line_numbers_stay_right),
