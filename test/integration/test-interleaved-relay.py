@@ -6,7 +6,8 @@ and two clients in ours, tempusd (Control=no) and chronyd -x, both polling
 it with xleave. Both must be answered in interleaved mode (tempusctl
 ntpdata and chronyc ntpdata), over round trips the relay made at least
 2 ms long, and tempusd's interleaved samples must say so in its
-measurements log."""
+measurements log. The relay must have held both clients' packets alike,
+the n-th of one as the n-th of the other (the benchmark's same draws)."""
 import statistics
 import sys
 
@@ -55,6 +56,10 @@ def test(args, wd):
              % (statistics.median(delays) * 1e6))
     for line in path.summary():
         log("relay " + line)
+    compared, alike = path.same_draws()
+    log("the relay held %d of %d packets alike for the two clients" % (alike, compared))
+    if compared < 8 or alike != compared:
+        fail("the two clients did not get the same draws: %d of %d packets held alike" % (alike, compared))
 
 
 run(test)

@@ -3,7 +3,8 @@
 namespace of its own, without CAP_SYS_TIME): for each path, a chronyd -x
 server behind tun-relay, and tempusd (Control=no) and chronyd -x as its
 clients with the same source options, tempusd STAGGER seconds after
-chronyd. Every 5 s both clients' full estimates of the system clock's
+chronyd, each drawing from the relay what the other draws (its n-th
+packet each way held as the other's n-th). Every 5 s both clients' full estimates of the system clock's
 offset are read (tempusctl tracking, chronyc tracking); after the warm-up
 their mean, RMS and maximum are the error, since every process shares
 this machine's clock. A referee on the wire (kernel_wire.py) times every
@@ -116,6 +117,7 @@ def run_path(args, name, warmup, measure, seed):
               (name, description, warmup, measure, SAMPLE_INTERVAL))
         for line in relay:
             print("relay " + line)
+        print("relay: %d of %d packets held alike for the two clients (the n-th of each)" % path.same_draws()[::-1])
         print(side_by_side(texts["chronyd -x"], texts["tempusd"], "chronyc tracking (chronyd -x)",
                            "tempusctl tracking (tempusd, Control=no)"))
         rows = []
@@ -125,7 +127,9 @@ def run_path(args, name, warmup, measure, seed):
             rows.append((name, client, len(values), mean, rms, peak, fmean, frms, ntp_samples[client]))
         print_table(ESTIMATES_TABLE, rows)
         logs = {"chronyd -x": chrony.measurements(), "tempusd": tempus.measurements()}
-        wire_rows = [(name, client) + kernel_wire.summary(wire.match(logs[client], log_time, window[0]))
+        addresses = {"chronyd -x": kernel_path.CHRONY_CLIENT, "tempusd": kernel_path.CLIENT}
+        wire_rows = [(name, client) + kernel_wire.summary(wire.match(logs[client], log_time, window[0],
+                                                                     addresses[client]))
                      for client in series]
         print_table(WIRE_TABLE, wire_rows)
         return rows, wire_rows

@@ -2,7 +2,11 @@
 integration test test-control-none.py: a chronyd -x server in a network
 namespace of its own, and tempusd (Control=no) and chronyd -x as its
 clients in the caller's namespace, joined by tun-relay, which delays each
-packet by a normally distributed time, independently each way.
+packet by a normally distributed time, independently each way. The two
+clients send from addresses of their own (tempusd from CLIENT, chronyd
+from CHRONY_CLIENT), so the relay gives both the same draws: each
+client's n-th request and n-th reply are held as long as the other's.
+Anything else (the probe that proves the path) goes from PROBE.
 
 Every process shares this machine's clock, so the true offset of the
 system clock is 0 (or what the relay's --server-offset/--server-drift make
@@ -25,6 +29,8 @@ from tempus_test import BusDaemon, Process, Tempusd, fail, log, ntp_request, wai
 
 SERVER = "10.77.0.1"
 CLIENT = "10.77.0.2"
+CHRONY_CLIENT = "10.77.0.3"
+PROBE = "10.77.0.4"
 
 
 class Path:
@@ -51,11 +57,15 @@ class Path:
         ip = lambda *a: subprocess.run(["ip"] + list(a), check=True)
         ip("link", "set", "lo", "up")
         ip("addr", "add", CLIENT, "peer", SERVER, "dev", "tnear0")
+        for address in (CHRONY_CLIENT, PROBE):
+            ip("addr", "add", address + "/32", "dev", "tnear0")
         ip("link", "set", "tnear0", "up")
         far = lambda *a: subprocess.run(self.in_server(["ip"] + list(a)), check=True)
         far("link", "set", "lo", "up")
         far("addr", "add", SERVER, "peer", CLIENT, "dev", "tfar0")
         far("link", "set", "tfar0", "up")
+        for address in (CHRONY_CLIENT, PROBE):
+            far("route", "add", address, "dev", "tfar0")
 
     def relay_died(self):
         if not self.relay.alive():
@@ -71,15 +81,32 @@ class Path:
         return [l for l in self.relay.output().splitlines() if l.startswith(("out:", "back:"))]
 
     def packets(self):
-        """(time, direction, intended_us, achieved_us or None) per packet."""
+        """(time, direction, intended_us, achieved_us or None, near-side
+        address or None) per packet."""
         rows = []
         with open(self.log_path) as f:
             for line in f:
                 if line.startswith("#"):
                     continue
-                t, d, _, intended, achieved = line.split()
-                rows.append((float(t), d, float(intended), None if achieved == "drop" else float(achieved)))
+                t, d, _, intended, achieved, near = line.split()
+                rows.append((float(t), d, float(intended), None if achieved == "drop" else float(achieved),
+                             None if near == "-" else near))
         return rows
+
+    def same_draws(self):
+        """How alike the relay held the two clients' packets: (packets
+        compared, packets held alike), the n-th of one client's against the
+        n-th of the other's in each direction, the intended hold or its
+        drop."""
+        compared = alike = 0
+        rows = self.packets()
+        for d in ("out", "back"):
+            mine = [(r[2], r[3] is None) for r in rows if r[1] == d and r[4] == CLIENT]
+            theirs = [(r[2], r[3] is None) for r in rows if r[1] == d and r[4] == CHRONY_CLIENT]
+            for a, b in zip(mine, theirs):
+                compared += 1
+                alike += a == b
+        return compared, alike
 
 
 def chronyd(peers):
@@ -97,13 +124,14 @@ def start_server(path, peers):
     p = Process("chronyd-server", path.in_server([chronyd(peers), "-x", "-d", "-u", "root", "-f", conf]),
                 path.workdir)
     # Also proves the path: the request and its reply cross the relay.
-    wait_for("chronyd to answer across the relay", lambda: ntp_request(123, SERVER, CLIENT, timeout=0.3), 15)
+    wait_for("chronyd to answer across the relay", lambda: ntp_request(123, SERVER, PROBE, timeout=0.3), 15)
     return p
 
 
 class ChronyClient:
-    """chronyd -x as a client of the far server, with its command socket in
-    its own directory (chronyc reaches it with -h PATH)."""
+    """chronyd -x as a client of the far server, sending from CHRONY_CLIENT,
+    with its command socket in its own directory (chronyc reaches it with
+    -h PATH)."""
 
     def __init__(self, path, peers, source_options):
         self.dir = os.path.join(path.workdir, "chrony-client")
@@ -112,9 +140,9 @@ class ChronyClient:
         self.chronyc = os.path.join(peers, "usr", "bin", "chronyc")
         conf = os.path.join(self.dir, "chrony.conf")
         with open(conf, "w") as f:
-            f.write("server %s %s\nport 0\ncmdport 0\nbindcmdaddress %s\npidfile %s/chronyd.pid\n"
-                    "logdir %s\nlog measurements statistics tracking\n"
-                    % (SERVER, source_options, self.socket, self.dir, self.dir))
+            f.write("server %s %s\nbindacqaddress %s\nport 0\ncmdport 0\nbindcmdaddress %s\n"
+                    "pidfile %s/chronyd.pid\nlogdir %s\nlog measurements statistics tracking\n"
+                    % (SERVER, source_options, CHRONY_CLIENT, self.socket, self.dir, self.dir))
         self.process = Process("chronyd-client", [chronyd(peers), "-x", "-d", "-u", "root", "-f", conf],
                                path.workdir)
         wait_for("chronyd's command socket", lambda: os.path.exists(self.socket), 10, 0.05)

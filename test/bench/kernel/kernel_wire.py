@@ -12,8 +12,10 @@ with t1 and t4 the wire's times. The server's clock is the system clock,
 so the path offset is what that exchange, perfectly timestamped, would
 have made any client believe: the path's own error, not the client's.
 
-Each client's measurement log is then matched to the wire, row by row
-(within a second and a half, the exchange of the nearest round trip), which gives:
+Each exchange is the client's whose address sent the request. Each
+client's measurement log is then matched to that client's exchanges on the
+wire, row by row (within a second and a half, the exchange of the nearest
+round trip), which gives:
   - how its round trips compare with the wire's (its timestamps' error);
   - the path offsets of its own exchanges, mean and median (the error the
     path put into its samples; two clients on one path draw different
@@ -49,10 +51,10 @@ class Wire:
     """Records every exchange seen on `device` until the process ends."""
 
     def __init__(self, device, log_path):
-        self.exchanges = []             # (t1, round trip, path offset), seconds
+        self.exchanges = []             # (t1, round trip, path offset) in seconds, client address
         self._log = open(log_path, "w", buffering=1)
-        self._log.write("# t1 (Unix s) round_trip_us path_offset_us, timed on %s\n" % device)
-        self._requests = {}             # client port -> wire time of the request
+        self._log.write("# t1 (Unix s) round_trip_us path_offset_us client, timed on %s\n" % device)
+        self._requests = {}             # (client address, port) -> wire time of the request
         self._socket = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
         self._socket.bind((device, 0))
         self._socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
@@ -75,23 +77,25 @@ class Wire:
         source, destination = struct.unpack("!HH", ip[header:header + 4])
         ntp = ip[header + 8:]
         if destination == NTP_PORT:
-            self._requests[source] = at
-        elif source == NTP_PORT and destination in self._requests:
-            t1, t4 = self._requests.pop(destination), at
+            self._requests[(ip[12:16], source)] = at
+        elif source == NTP_PORT and (ip[16:20], destination) in self._requests:
+            t1, t4 = self._requests.pop((ip[16:20], destination)), at
             t2, t3 = _ntp_time(ntp[32:40]), _ntp_time(ntp[40:48])
-            exchange = (t1, (t4 - t1) - (t3 - t2), ((t2 - t1) + (t3 - t4)) / 2)
+            exchange = (t1, (t4 - t1) - (t3 - t2), ((t2 - t1) + (t3 - t4)) / 2, socket.inet_ntoa(ip[16:20]))
             self.exchanges.append(exchange)
-            self._log.write("%.6f %.1f %+.1f\n" % (exchange[0], exchange[1] * 1e6, exchange[2] * 1e6))
+            self._log.write("%.6f %.1f %+.1f %s\n" % (exchange[0], exchange[1] * 1e6, exchange[2] * 1e6,
+                                                      exchange[3]))
 
-    def match(self, rows, log_time, since=0.0):
+    def match(self, rows, log_time, since=0.0, client=None):
         """(logged round trip - wire's, wire's path offset) for each row of a
-        chrony-style measurement log at or after `since`."""
+        chrony-style measurement log at or after `since`, among the
+        exchanges of the client at address `client` (None: any)."""
         out = []
         for r in rows:
             at, delay = log_time(r), float(r[12])
             if at < since:
                 continue
-            near = [e for e in list(self.exchanges) if abs(e[0] - at) <= 1.5]
+            near = [e for e in list(self.exchanges) if abs(e[0] - at) <= 1.5 and client in (None, e[3])]
             if near:
                 e = min(near, key=lambda e: abs(e[1] - delay))
                 out.append((delay - e[1], e[2]))

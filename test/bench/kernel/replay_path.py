@@ -7,7 +7,7 @@ run on the draws chronyd had, or on its own again after a change.
     replay_path.py RUN_DIR tempus|chrony > FILE
 
 RUN_DIR is a directory kept with TEMPUS_BENCH_KEEP=1. Each row of the
-client's measurement log is matched to the wire's exchanges as
+client's measurement log is matched to its exchanges on the wire as
 kernel_wire.py does (within 1.5 s, the nearest round trip), and written as
 "OUT BACK", the legs' times in seconds:
 
@@ -24,20 +24,24 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kernel_path import log_time  # noqa: E402
+from kernel_path import CHRONY_CLIENT, CLIENT, log_time  # noqa: E402
 
 LOGS = {"tempus": ("tempus", "log", "measurements.log"), "chrony": ("chrony-client", "measurements.log")}
+ADDRESSES = {"tempus": CLIENT, "chrony": CHRONY_CLIENT}
 MATCH_WINDOW = 1.5      # seconds, as kernel_wire.Wire.match
 
 
-def wire_exchanges(run_dir):
-    """(t1, round trip, path offset) of every exchange on the wire, s."""
+def wire_exchanges(run_dir, client):
+    """(t1, round trip, path offset) of every exchange on the wire, s: the
+    client's own where the log names each exchange's client address."""
     out = []
     with open(os.path.join(run_dir, "wire-exchanges.log")) as f:
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
-            t1, round_trip, offset = line.split()
+            t1, round_trip, offset, *address = line.split()
+            if address and address[0] != ADDRESSES[client]:
+                continue
             out.append((float(t1), float(round_trip) * 1e-6, float(offset) * 1e-6))
     return out
 
@@ -55,7 +59,7 @@ def measurement_rows(path):
 
 
 def client_exchanges(run_dir, client):
-    wire = wire_exchanges(run_dir)
+    wire = wire_exchanges(run_dir, client)
     matched = []
     for at, delay in measurement_rows(os.path.join(run_dir, *LOGS[client])):
         near = [e for e in wire if abs(e[0] - at) <= MATCH_WINDOW]

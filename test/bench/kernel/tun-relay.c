@@ -6,8 +6,16 @@
  * distribution (redrawn while negative), independently each way; --loss
  * drops that fraction of packets each way.
  *
- * Every packet is logged (--log) with its intended and achieved hold time,
- * so the path itself can be checked; a summary per direction goes to
+ * Each address on the near side draws from a generator of its own, one per
+ * direction, and every one starts from the same seed: two clients on two
+ * addresses get the same draws, their n-th request the same hold and the
+ * same fate as each other's n-th, and so do their n-th replies. A
+ * comparison of the two then measures the clients, not their luck with
+ * the path (common random numbers). Packets that are not IPv4 draw from a
+ * generator of their own.
+ *
+ * Every packet is logged (--log) with its intended and achieved hold time
+ * and its near-side address, so the path itself can be checked; a summary per direction goes to
  * stderr when the relay ends (SIGTERM or SIGINT). It prints "ready" on
  * stdout once both devices exist; addresses and routes are the caller's.
  *
@@ -23,6 +31,7 @@
  * and spins the last SPIN_NS. It asks for SCHED_FIFO (and goes on without
  * it), so that other work on the machine delays its wake-ups less; the
  * achieved hold is taken just before the packet is written on. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -58,6 +67,7 @@ typedef struct Held {
         uint64_t due, received; /* CLOCK_MONOTONIC, ns */
         double intended;        /* seconds */
         int dir;
+        char near[16];          /* near-side IPv4 address, or "-" */
         size_t len;
         uint8_t data[MAX_PACKET];
 } Held;
@@ -67,12 +77,22 @@ typedef struct Stats {
         double sum_intended, sum2_intended, sum_achieved, sum2_achieved, sum_late, max_late, min_late;
 } Stats;
 
+/* The draws of one near-side address, one generator per direction. */
+#define MAX_STREAMS 16
+typedef struct Stream {
+        uint32_t address;       /* network order */
+        uint64_t rng[N_DIRS];
+} Stream;
+
 typedef struct Relay {
         int fd[N_DIRS];         /* read side of each direction: OUT reads near */
         Delay delay[N_DIRS];
         double loss;
         double server_offset, server_drift_ppm;
-        uint64_t rng;
+        uint64_t seed;
+        uint64_t rng;           /* packets that are not IPv4 */
+        Stream streams[MAX_STREAMS];
+        size_t n_streams;
         uint64_t start_mono;
         struct timespec start_real;
         FILE *log;
@@ -94,27 +114,58 @@ static uint64_t mono_ns(void) {
         return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-static double uniform(Relay *r) {
+static double uniform(uint64_t *rng) {
         /* xorshift64* */
-        r->rng ^= r->rng >> 12;
-        r->rng ^= r->rng << 25;
-        r->rng ^= r->rng >> 27;
-        return (double) ((r->rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+        *rng ^= *rng >> 12;
+        *rng ^= *rng << 25;
+        *rng ^= *rng >> 27;
+        return (double) ((*rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
 }
 
-static double normal(Relay *r) {
+static double normal(uint64_t *rng) {
         /* Box-Muller; 1 - u keeps the logarithm finite. */
-        double u = 1.0 - uniform(r), v = uniform(r);
+        double u = 1.0 - uniform(rng), v = uniform(rng);
         return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
-static double draw_delay(Relay *r, const Delay *d) {
+static double draw_delay(uint64_t *rng, const Delay *d) {
         for (int i = 0; i < 1000; i++) {
-                double x = d->mean + d->sd * normal(r);
+                double x = d->mean + d->sd * normal(rng);
                 if (x >= 0)
                         return x;
         }
         return 0;
+}
+
+/* A generator's first state from the seed and a stream number (never 0). */
+static uint64_t seeded(uint64_t seed, uint64_t stream) {
+        uint64_t x = (seed + stream) * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+        return x ? x : 1;
+}
+
+/* The generator for a packet: its near-side address's, in its direction.
+ * Every address's generators start alike (see the top of the file). Notes
+ * the address in h->near for the log. */
+static uint64_t *generator_for(Relay *r, Held *h) {
+        const uint8_t *ip = h->data;
+        int dir = h->dir;
+
+        strcpy(h->near, "-");
+        if (h->len < 20 || (ip[0] >> 4) != 4)
+                return &r->rng;
+        uint32_t address;
+        memcpy(&address, ip + (dir == OUT ? 12 : 16), sizeof address);
+        inet_ntop(AF_INET, &address, h->near, sizeof h->near);
+        for (size_t i = 0; i < r->n_streams; i++)
+                if (r->streams[i].address == address)
+                        return &r->streams[i].rng[dir];
+        if (r->n_streams == MAX_STREAMS)
+                return &r->rng;
+        Stream *st = &r->streams[r->n_streams++];
+        st->address = address;
+        for (int d = 0; d < N_DIRS; d++)
+                st->rng[d] = seeded(r->seed, 1 + (uint64_t) d);
+        return &st->rng[dir];
 }
 
 /* ---- the heap of held packets, earliest release first ---- */
@@ -197,10 +248,11 @@ static void log_packet(Relay *r, const Held *h, const char *what, double achieve
                 return;
         double at = (double) (h->received - r->start_mono) * 1e-9;
         if (achieved < 0)
-                fprintf(r->log, "%.6f %s %zu %.1f %s\n", at, dir_names[h->dir], h->len, h->intended * 1e6, what);
+                fprintf(r->log, "%.6f %s %zu %.1f %s %s\n", at, dir_names[h->dir], h->len, h->intended * 1e6, what,
+                        h->near);
         else
-                fprintf(r->log, "%.6f %s %zu %.1f %.1f\n", at, dir_names[h->dir], h->len, h->intended * 1e6,
-                        achieved * 1e6);
+                fprintf(r->log, "%.6f %s %zu %.1f %.1f %s\n", at, dir_names[h->dir], h->len, h->intended * 1e6,
+                        achieved * 1e6, h->near);
 }
 
 static void receive(Relay *r, int dir) {
@@ -220,11 +272,12 @@ static void receive(Relay *r, int dir) {
                 h->received = mono_ns();
                 h->dir = dir;
                 h->len = (size_t) n;
-                h->intended = draw_delay(r, &r->delay[dir]);
+                uint64_t *rng = generator_for(r, h);
+                h->intended = draw_delay(rng, &r->delay[dir]);
                 h->due = h->received + (uint64_t) llround(h->intended * 1e9);
                 Stats *s = &r->stats[dir];
                 s->packets++;
-                if ((r->loss > 0 && uniform(r) < r->loss) || r->n_held == MAX_HELD) {
+                if ((r->loss > 0 && uniform(rng) < r->loss) || r->n_held == MAX_HELD) {
                         s->dropped++;
                         log_packet(r, h, "drop", -1);
                         free(h);
@@ -355,7 +408,7 @@ int main(int argc, char **argv) {
         };
         const char *netns = NULL, *near = "tnear0", *far = "tfar0", *log_path = NULL;
         bool have_out = false, have_back = false;
-        Relay r = { .rng = (uint64_t) time(NULL) };
+        Relay r = { .seed = (uint64_t) time(NULL) };
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
@@ -366,7 +419,7 @@ int main(int argc, char **argv) {
                 case 'o': r.delay[OUT] = parse_delay(optarg); have_out = true; break;
                 case 'r': r.delay[BACK] = parse_delay(optarg); have_back = true; break;
                 case 'l': r.loss = atof(optarg); break;
-                case 's': r.rng = strtoull(optarg, NULL, 0); break;
+                case 's': r.seed = strtoull(optarg, NULL, 0); break;
                 case 'g': log_path = optarg; break;
                 case 'O': r.server_offset = atof(optarg); break;
                 case 'D': r.server_drift_ppm = atof(optarg); break;
@@ -377,9 +430,7 @@ int main(int argc, char **argv) {
                 usage();
         if (!have_back)
                 r.delay[BACK] = r.delay[OUT];
-        r.rng = r.rng * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
-        if (r.rng == 0)
-                r.rng = 1;
+        r.rng = seeded(r.seed, 0);
         if (log_path && !(r.log = fopen(log_path, "we"))) {
                 perror(log_path);
                 return 1;
