@@ -4,8 +4,9 @@ namespace of its own, without CAP_SYS_TIME): for each path, a chronyd -x
 server behind tun-relay, and tempusd (Control=no) and chronyd -x as its
 clients with the same source options, tempusd STAGGER seconds after
 chronyd, each drawing from the relay what the other draws (its n-th
-packet each way held as the other's n-th). Every 5 s both clients' full estimates of the system clock's
-offset are read (tempusctl tracking, chronyc tracking); after the warm-up
+packet each way held as the other's n-th). Every 5 s both clients' full
+estimates of the system clock's offset are read (tempusctl tracking,
+chronyc tracking); after the warm-up
 their mean, RMS and maximum are the error, since every process shares
 this machine's clock. A referee on the wire (kernel_wire.py) times every
 exchange where it enters and leaves the client's side of the path, and

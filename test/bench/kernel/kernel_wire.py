@@ -29,6 +29,7 @@ import threading
 
 from tempus_test import NTP_EPOCH_OFFSET
 
+MATCH_WINDOW = 1.5      # seconds between a logged sample and its exchange, at most
 SO_TIMESTAMPNS = 35
 ETH_P_ALL = 0x0003
 NTP_PORT = 123
@@ -45,6 +46,14 @@ def _kernel_time(ancillary):
             seconds, nanoseconds = struct.unpack("qq", data[:16])
             return seconds + nanoseconds * 1e-9
     return None
+
+
+def nearest_exchange(exchanges, at, delay):
+    """The exchange a measurement-log row at time `at` with round trip
+    `delay` was: of those within MATCH_WINDOW, the nearest round trip;
+    None when there is none."""
+    near = [e for e in exchanges if abs(e[0] - at) <= MATCH_WINDOW]
+    return min(near, key=lambda e: abs(e[1] - delay)) if near else None
 
 
 class Wire:
@@ -95,9 +104,8 @@ class Wire:
             at, delay = log_time(r), float(r[12])
             if at < since:
                 continue
-            near = [e for e in list(self.exchanges) if abs(e[0] - at) <= 1.5 and client in (None, e[3])]
-            if near:
-                e = min(near, key=lambda e: abs(e[1] - delay))
+            e = nearest_exchange([e for e in list(self.exchanges) if client in (None, e[3])], at, delay)
+            if e:
                 out.append((delay - e[1], e[2]))
         return out
 

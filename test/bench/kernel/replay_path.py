@@ -25,10 +25,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kernel_path import CHRONY_CLIENT, CLIENT, log_time  # noqa: E402
+from kernel_wire import nearest_exchange  # noqa: E402
 
 LOGS = {"tempus": ("tempus", "log", "measurements.log"), "chrony": ("chrony-client", "measurements.log")}
 ADDRESSES = {"tempus": CLIENT, "chrony": CHRONY_CLIENT}
-MATCH_WINDOW = 1.5      # seconds, as kernel_wire.Wire.match
 
 
 def wire_exchanges(run_dir, client):
@@ -62,9 +62,9 @@ def client_exchanges(run_dir, client):
     wire = wire_exchanges(run_dir, client)
     matched = []
     for at, delay in measurement_rows(os.path.join(run_dir, *LOGS[client])):
-        near = [e for e in wire if abs(e[0] - at) <= MATCH_WINDOW]
-        if near:
-            matched.append(min(near, key=lambda e: abs(e[1] - delay)))
+        e = nearest_exchange(wire, at, delay)
+        if e:
+            matched.append(e)
         else:
             print("no exchange on the wire for the row at %.0f" % at, file=sys.stderr)
     return matched

@@ -15,9 +15,10 @@
  * generator of their own.
  *
  * Every packet is logged (--log) with its intended and achieved hold time
- * and its near-side address, so the path itself can be checked; a summary per direction goes to
- * stderr when the relay ends (SIGTERM or SIGINT). It prints "ready" on
- * stdout once both devices exist; addresses and routes are the caller's.
+ * and its near-side address, so the path itself can be checked; a summary
+ * per direction goes to stderr when the relay ends (SIGTERM or SIGINT). It
+ * prints "ready" on stdout once both devices exist; addresses and routes
+ * are the caller's.
  *
  * --server-offset S and --server-drift PPM make the far side's clock look
  * wrong: in NTP replies coming back (UDP from port 123) the reference,
