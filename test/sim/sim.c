@@ -348,6 +348,9 @@ static void take_sample(Sim *s) {
         const Discipline *d = &s->engine->discipline;
 
         s->errors[s->n_samples] = sim_clock_time_error(s->clock);
+        nsec_t raw;
+        if (s->p->measure_estimate && clock_read(s->clock, &raw) >= 0)
+                s->errors[s->n_samples] += discipline_remaining(d, raw);
         s->freq_errors[s->n_samples] = sim_clock_frequency_error(s->clock);
         /* Without the phase correction in progress: what the discipline
          * believes the clock's frequency error to be, against the truth. */

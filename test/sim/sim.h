@@ -88,6 +88,11 @@ typedef struct SimParams {
         size_t n_servers;
         double duration;        /* seconds */
         double measure_from;    /* statistics from this time on (seconds) */
+        /* Judge the engine's estimate of true time (the clock plus the
+         * correction still being slewed) rather than the clock: what
+         * tempusd reports under Control=no, and what the real-kernel
+         * benchmark measures. */
+        bool measure_estimate;
         nsec_t start;           /* Unix time at the start; 0: 2027-01-15 */
         nsec_t leap_midnight;   /* a leap of true UTC at this midnight ... */
         int leap_sign;          /* ... +1 inserted, -1 deleted */

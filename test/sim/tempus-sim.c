@@ -8,7 +8,10 @@
  *   tempus-sim --table [--seeds N]     the benchmark table of all scenarios
  *   tempus-sim --list
  * --duration S changes the length of the runs (for exploring; the limits
- * are meant for the scenarios' own durations). --replay FILE puts the
+ * are meant for the scenarios' own durations). --estimate judges the
+ * engine's estimate of true time (the clock plus the correction still
+ * being slewed, what tempusd reports under Control=no) instead of the
+ * clock, as the real-kernel benchmark does. --replay FILE puts the
  * first server behind a recorded path instead of the scenario's: each
  * line of FILE is one exchange, "OUT BACK" (each leg's time on the wire,
  * seconds) or "lost"; '#' starts a comment. The requests take the lines in
@@ -47,6 +50,8 @@ static double median(double *v, size_t n) {
 
 /* --duration: a longer or shorter run than the scenario's (exploration). */
 static double duration_override;
+/* --estimate: judge the estimate, not the clock. */
+static bool measure_estimate;
 /* --replay: the recorded path of the first server. */
 static SimExchange *replay;
 static size_t n_replay;
@@ -55,6 +60,7 @@ static void setup(const Scenario *sc, SimParams *p) {
         sc->setup(p);
         if (duration_override > 0)
                 p->duration = duration_override;
+        p->measure_estimate = measure_estimate;
         if (n_replay > 0)
                 p->servers[0].net = (SimNet) { .replay = replay, .n_replay = n_replay };
 }
@@ -245,7 +251,7 @@ static int trace_one(const Scenario *sc, uint64_t seed) {
 
 static void usage(void) {
         printf("Usage: tempus-sim SCENARIO [--seeds N] | SCENARIO --seed S --trace | --table [--seeds N] | --list\n"
-               "       [--duration S] [--replay FILE]\n");
+               "       [--duration S] [--replay FILE] [--estimate]\n");
 }
 
 int main(int argc, char *argv[]) {
@@ -257,6 +263,7 @@ int main(int argc, char *argv[]) {
                 { "list", no_argument, NULL, 'l' },
                 { "duration", required_argument, NULL, 'd' },
                 { "replay", required_argument, NULL, 'r' },
+                { "estimate", no_argument, NULL, 'e' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -284,6 +291,9 @@ int main(int argc, char *argv[]) {
                 case 'r':
                         if (read_replay(optarg) < 0)
                                 return EXIT_FAILURE;
+                        break;
+                case 'e':
+                        measure_estimate = true;
                         break;
                 case 't':
                         trace = true;

@@ -4,7 +4,9 @@
 Each recorded exchange must give one sample whose round trip is OUT + BACK
 and whose error against true time is (OUT - BACK) / 2; a "lost" line and
 the requests after the last line give none; a malformed line is refused
-with its file and line.
+with its file and line. With --estimate the run is judged on the engine's
+estimate (the clock plus the correction still being slewed), not on the
+clock.
 
     test-replay.py TEMPUS_SIM"""
 import os
@@ -21,6 +23,10 @@ import tempfile
 EXCHANGES = [(0.001, 0.001)] * 4 + [(0.001020, 0.000980), (0.002000, 0.002030), None, (0.000516, 0.000500),
                                     (0.001470, 0.001530), (0.000830, 0.000806)]
 TOLERANCE = 0.5e-6
+# A path quiet for fifteen exchanges (the last at 198 s), then 400 us off.
+STEP_EXCHANGES = [(0.001, 0.001)] * 15 + [(0.0014, 0.0006)] * 5
+UPDATE = re.compile(r"^\s*(\S+) err\s+(\S+)us rem\s+(\S+)us", re.M)
+RESULT = re.compile(r"max ([0-9.]+) us")
 SAMPLE = re.compile(r"^\s*sample\s+(\S+) off\s+\S+us \(error\s+(\S+)us\) delay\s+(\S+)us", re.M)
 
 
@@ -36,10 +42,10 @@ def write(directory, name, text):
     return path
 
 
-def run(sim, replay, duration="300"):
+def run(sim, replay, duration="300", *extra):
     env = dict(os.environ, SIM_TRACE_SAMPLES="1")
-    return subprocess.run([sim, "jittery-path", "--seed", "1", "--trace", "--duration", duration, "--replay", replay],
-                          env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sim, "jittery-path", "--seed", "1", "--trace", "--duration", duration, "--replay", replay,
+                           *extra], env=env, capture_output=True, text=True, timeout=120)
 
 
 def check_samples(sim, directory):
@@ -62,6 +68,27 @@ def check_samples(sim, directory):
                  % (at, error, (out - back) / 2 * 1e6))
 
 
+def check_estimate(sim, directory):
+    """The run ends 2 s after the update that sees the path move by 400 us:
+    the estimate has moved at once, the clock is still being slewed (over a
+    second at least). Judged with --estimate, the largest error from 120 s
+    on is that of the estimate right after an update (the clock's error
+    plus the correction still to be slewed), which between updates changes
+    only with the frequency error."""
+    text = "".join("%.6f %.6f\n" % x for x in STEP_EXCHANGES)
+    result = run(sim, write(directory, "step.txt", text), "200", "--estimate")
+    if result.returncode != 0:
+        fail("tempus-sim --estimate exited %d:\n%s" % (result.returncode, result.stderr))
+    updates = [(float(at), float(err) + float(rem)) for at, err, rem in UPDATE.findall(result.stderr)]
+    expected = max(abs(e) for at, e in updates if at >= 120) * 1e-6
+    reported = float(RESULT.findall(result.stdout)[-1]) * 1e-6
+    print("estimate: largest error %.1f us, the estimate's after the updates %.1f us" % (reported * 1e6, expected * 1e6))
+    if expected < 300e-6:
+        fail("the step in the path did not reach the estimate (%.1f us)" % (expected * 1e6))
+    if abs(reported - expected) > 5e-6:
+        fail("--estimate judged %.1f us, not the estimate's %.1f us" % (reported * 1e6, expected * 1e6))
+
+
 def check_refused(sim, directory):
     path = write(directory, "bad.txt", "0.001 0.001\nlots\n")
     result = run(sim, path)
@@ -74,6 +101,7 @@ def main():
     sim = sys.argv[1]
     with tempfile.TemporaryDirectory() as directory:
         check_samples(sim, directory)
+        check_estimate(sim, directory)
         check_refused(sim, directory)
     print("PASS replay")
 
