@@ -28,6 +28,15 @@
 #define MIN_SLEW_DURATION 1.0
 /* Offsets beyond this many standard errors are corrected faster. */
 #define SLEW_NOISE_SIGMAS 2.0
+/* A slew's rate is a frequency error to whatever times intervals on the
+ * clock, and chrony's tests hold a synchronised clock within 500 ppm of
+ * true frequency. An offset that GENTLE_SLEW_PPM corrects within
+ * GENTLE_SLEW_SECONDS (up to 4 ms, what hours without replies leave)
+ * is slewed no faster; larger ones (the start, steps) as their standard
+ * errors allow. 400 rather than 500 ppm leaves room for the base
+ * frequency's own error. */
+#define GENTLE_SLEW_PPM 400.0
+#define GENTLE_SLEW_SECONDS 10.0
 /* Residual of a finished slew small enough to forget, seconds. */
 #define SLEW_DONE_EPSILON 1e-6
 /* A residual frequency this many standard errors beyond the old and new
@@ -176,12 +185,19 @@ static int start_slew_for(Discipline *d, nsec_t now, double amount, double durat
  * large is certainly real: the duration shrinks in proportion, so it is
  * gone within seconds instead of intervals (Mills' hybrid loop makes the
  * same choice by switching to a faster time constant on large offsets,
- * RFC 5905 section 11.3). */
+ * RFC 5905 section 11.3), but never faster than GENTLE_SLEW_PPM where
+ * that takes at most GENTLE_SLEW_SECONDS: after 2.4 hours without replies,
+ * 2 ms that are 100 standard errors large were slewed at 550 to 840 ppm,
+ * outside chrony's limits (seeds 25, 35, 95 and 155 of 200 of
+ * intermittent-long). */
 static double slew_duration(const Discipline *d, double amount, double offset_sd) {
-        double duration = d->params.correction_ratio * d->correction_interval;
+        double spread = d->params.correction_ratio * d->correction_interval, duration = spread;
 
         if (offset_sd > 0 && fabs(amount) > SLEW_NOISE_SIGMAS * offset_sd)
                 duration *= SLEW_NOISE_SIGMAS * offset_sd / fabs(amount);
+        double gentle = fabs(amount) / (GENTLE_SLEW_PPM * 1e-6);
+        if (gentle <= MIN(spread, GENTLE_SLEW_SECONDS))
+                duration = MAX(duration, gentle);
         return duration;
 }
 

@@ -117,6 +117,34 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
         clock_free(c);
 }
 
+/* The rate of the slew started by an update of offset, with a standard
+ * error of sd, at a poll interval of 64 s. */
+static double slew_ppm_for(double offset, double sd) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = offset, .offset_sd = sd, .skew = 1.0, .interval = 64 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_true(d.slewing);
+        double ppm = d.slew_rate * 1e6;
+        clock_free(c);
+        return ppm;
+}
+
+static void a_few_milliseconds_are_slewed_gently(void **state) {
+        /* 2 ms with a standard error of 2 us (what a long outage leaves):
+         * certainly real, but slewed at no more than 400 ppm, in 5 s;
+         * 50 ms (a start) still at once, far beyond. */
+        double ppm = slew_ppm_for(2e-3, 2e-6);
+        assert_true(ppm <= 400 + 1e-6);
+        assert_true(ppm >= 399);
+        assert_true(slew_ppm_for(-2e-3, 2e-6) >= -400 - 1e-6);
+        assert_true(slew_ppm_for(50e-3, 2e-6) > 10000);
+        /* An offset about its own size is spread over 1.5 intervals. */
+        assert_near(slew_ppm_for(2e-3, 1e-3), 2e-3 / 96 * 1e6, 1e-6);
+}
+
 static void an_offset_below_a_microsecond_is_slewed_too(void **state) {
         Clock *c = sim(0, 0);
         Discipline d;
@@ -332,6 +360,7 @@ int main(void) {
                 cmocka_unit_test(a_slew_stays_within_the_kernels_range),
                 cmocka_unit_test(makestep_0_steps_every_update),
                 cmocka_unit_test(an_offset_below_a_microsecond_is_slewed_too),
+                cmocka_unit_test(a_few_milliseconds_are_slewed_gently),
                 cmocka_unit_test(without_room_to_slew_the_sources_hear_that_nothing_moved),
                 cmocka_unit_test(an_overshoot_that_cannot_be_slewed_back_is_announced),
                 cmocka_unit_test(a_late_timer_re_aims_the_slew),
