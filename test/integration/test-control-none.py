@@ -91,7 +91,8 @@ def sample(path, tempus, chrony):
         fail("unreadable chronyc tracking:\n%s" % c_text)
     log("expected %+.6f  tempusd %+.6f (bus %+.6f, %+.3f ppm)  chronyd -x %+.6f (%+.3f ppm)"
         % (expected, tempus_fig[0], bus, tempus_fig[1], chrony_fig[0], chrony_fig[1]))
-    return {"expected": expected, "tempus": tempus_fig, "chrony": chrony_fig, "bus": bus, "text": t_text}
+    return {"expected": expected, "tempus": tempus_fig, "chrony": chrony_fig, "bus": bus, "text": t_text,
+            "chrony_text": c_text}
 
 
 def check_offsets(samples):
@@ -179,6 +180,8 @@ def test(args, wd):
     for at in range(FIRST, LAST + 1, EVERY):
         time.sleep(max(started + at - time.time(), 0))
         samples.append(dict(sample(path, tempus, chrony), at=at))
+    log("at %d s, tempusctl tracking:\n%s\nchronyc tracking:\n%s"
+        % (samples[-1]["at"], samples[-1]["text"], samples[-1]["chrony_text"]))
     check_offsets(samples)
     check_frequency(samples)
     # chronyd skips updates for samples its delay test rejects.
