@@ -281,6 +281,7 @@ static double weight_sigma(const SourceStats *s, size_t start, double min_delay)
 
 typedef struct Fit {
         double a, b, mean_x, sxx, sw, var_a_ref, var_b, std_dev;
+        double swwxx;           /* sum of w_i^2 (t_i - mean)^2 */
         double min_delay;       /* least delay in the window */
         double swr2;            /* sum of w_i r_i^2 (weighted squared residuals) */
         double slw;             /* sum of log w_i */
@@ -345,7 +346,7 @@ static double corrected_offset(const SourceStats *s, const SourceSample *x, doub
  * min_delay is the least delay among them. */
 static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const NoiseModel *m,
                        Fit *f) {
-        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0, slw = 0;
+        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0, slw = 0, swwxx = 0;
         size_t n = s->n - start;
 
         for (size_t i = start; i < s->n; i++) {
@@ -361,6 +362,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
                 const SourceSample *x = sample_at_const(s, i);
                 double w = sample_weight_at(s, x, min_delay, m, ref), dx = nsec_diff(x->time, ref) - mx;
                 sxx += w * dx * dx;
+                swwxx += w * w * dx * dx;
                 sxy += w * dx * (corrected_offset(s, x, min_delay) - my);
         }
         f->b = sxx > 0 ? sxy / sxx : 0;
@@ -368,6 +370,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
         f->mean_x = mx;
         f->min_delay = min_delay;
         f->sxx = sxx;
+        f->swwxx = swwxx;
         f->sw = sw;
 
         /* Residual signs and weighted residual variance. Residuals below
@@ -513,6 +516,7 @@ static bool refit_clean(SourceStats *s, const SourceStats *clean, const size_t m
         s->var_a_ref = f.var_a_ref;
         s->var_b = f.var_b;
         s->std_dev = f.std_dev;
+        s->slope_spread = f.sxx > 0 ? sqrt(f.swwxx) / (2 * f.sxx) : INFINITY;
         s->n_used = clean->n - start;
         s->n_runs = f.runs;
         return newest_kept;
@@ -853,13 +857,23 @@ static double delay_range(const SourceStats *s, double min_delay) {
 }
 
 /* However well a few samples seem to agree, each offset is known only to
- * within half the part of its round trip that can differ between them:
- * through n samples over a span T, errors of +/- d/2 leave the slope
- * uncertain by up to 1.5 d / T, which averaging over more samples brings
- * down as 1 / sqrt(n). That bound, d / T sqrt(3 / n) (two samples have
- * their exact bound, two_point_skew()), keeps the skew honest: on a
- * jittery path, samples a second or two apart agree by chance more often
- * than their delays would let them.
+ * within half the part of its round trip that can differ between them.
+ * Errors e_i of up to +/- d/2 move the slope of a weighted fit by
+ * sum(w_i (t_i - mean) e_i) / sxx, and taken as independent with a spread
+ * like that bound's (sd d / (2 sqrt 3), then times sqrt 3), by
+ *     d sqrt(sum(w_i^2 (t_i - mean)^2)) / (2 sxx)
+ * (slope_spread, kept with the fit): for n samples weighed alike over a
+ * span T, d / T sqrt(3 / n), which averaging brings down as 1 / sqrt(n);
+ * where the weights rest on a few quick samples, it is what those few
+ * allow (two of them 2 s apart: two_point_skew()'s bound). The floor is
+ * the larger of the two, so that weights that lean on the newest samples
+ * (the wander term) do not lower it either. This keeps the
+ * skew honest: on a jittery path, samples a second or two apart agree by
+ * chance more often than their delays would let them. Taken over the
+ * whole span instead, three burst samples 2 s apart of which the third
+ * was slow claimed 90 ppm where the two that carried the fit allowed 127,
+ * and a first frequency 165 ppm off passed the 100 ppm an update may have
+ * (seed 104 of 200 of jittery-path-200us).
  *
  * Until the samples are many, d is the whole round trip. From
  * SKEW_FLOOR_SAMPLES on, the delays' spread is known, and d is at most
@@ -886,7 +900,7 @@ static double skew_floor(const SourceStats *s, double min_delay, double span) {
                 d = MIN(d, SKEW_FLOOR_EXCESS * median_excess(s, 0, min_delay));
         else if (s->n_used >= STEADY_PATH_SAMPLES)
                 d = MIN(d, STEADY_PATH_RANGES * delay_range(s, min_delay));
-        return d / span * sqrt(3.0 / s->n_used);
+        return d * MAX(sqrt(3.0 / s->n_used) / span, s->slope_spread);
 }
 
 bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret) {

@@ -69,6 +69,9 @@ typedef struct SourceStats {
         double mean_x;          /* weighted mean of (t - ref_time), seconds */
         double var_b;           /* variance of b */
         double std_dev;
+        /* How the fit's weights carry a bound common to the samples'
+         * errors into its slope, 1/s (see skew_floor()). */
+        double slope_spread;
         unsigned n_used, n_runs;
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
