@@ -428,6 +428,18 @@ static void a_few_samples_may_outvote_the_quickest(void **state) {
         assert_true(fabs(e.frequency) < 1.5e-6);
 }
 
+/* The fifth sample, the first after the burst, already weighs against
+ * the burst's quickest: a level line through all five is 2.2 log-likelihood
+ * units likelier than the fit that rests on the quickest. */
+static void the_first_sample_after_a_burst_may_outvote_its_quickest(void **state) {
+        SourceEstimate e;
+
+        estimate_after(default_poll_samples, 5, &e);
+        /* -1.51 ppm (the unweighted line); -4.70 while another model had
+         * to be 2 units likelier than full delay weighting. */
+        assert_true(fabs(e.frequency) < 2.5e-6);
+}
+
 /* Polled every 16 s with one packet in ten lost (the fifth to seventh
  * polls and the ninth got no answer). The quickest of the burst (+305 us)
  * and the quickest after it (-186 us, at 86 s) were both far off. */
@@ -649,6 +661,7 @@ int main(void) {
                 cmocka_unit_test(a_clear_one_leg_jitter_is_corrected_for_at_once),
                 cmocka_unit_test(a_recorded_relay_path_is_not_led_by_its_quickest_exchanges),
                 cmocka_unit_test(a_few_samples_may_outvote_the_quickest),
+                cmocka_unit_test(the_first_sample_after_a_burst_may_outvote_its_quickest),
                 cmocka_unit_test(a_lossy_path_is_not_held_by_two_quick_samples),
                 cmocka_unit_test(queueing_jitter_keeps_the_quickest_samples_in_the_lead),
                 cmocka_unit_test(a_wild_sample_does_not_count_as_asymmetry),
