@@ -322,6 +322,17 @@ def ntpdata_blocks(text):
     return blocks
 
 
+def offset_beyond_delay(block, slack=1e-3):
+    """Whether an ntpdata block's last offset, measured with every
+    timestamp on this one machine's clock, exceeds what its round trip
+    allows: such an offset is at most half the round trip off, so a reply
+    the machine held for 3 ms (once, under a full test run: offset +1.5 ms,
+    delay 3.05 ms) is no fault, while a wrong timestamp is."""
+    offset = abs(float(block["Offset"].split()[0]))
+    delay = float(block["Peer delay"].split()[0])
+    return offset > delay / 2 + slack
+
+
 def ntpd_server(args, workdir):
     """ntpsec's ntpd serving its own clock (orphan mode) on port 123; it
     cannot discipline the clock (no CAP_SYS_TIME, and told not to)."""

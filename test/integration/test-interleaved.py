@@ -60,17 +60,6 @@ def tempus_both_interleaved(args):
     return ok and (blocks, out)
 
 
-def offset_beyond_delay(block, slack=1e-3):
-    """Whether the last sample's offset, on one machine's clock, exceeds
-    what its round trip allows: with every timestamp on one clock, the
-    offset is at most half the round trip off, so a reply the machine held
-    for 3 ms (once, under a full test run: offset +1.5 ms, delay 3.05 ms)
-    is no fault, while a wrong timestamp is."""
-    offset = abs(float(block["Offset"].split()[0]))
-    delay = float(block["Peer delay"].split()[0])
-    return offset > delay / 2 + slack
-
-
 def check_tempus_side(args):
     blocks, out = wait_for("tempusctl ntpdata to show both sources interleaved",
                            lambda: tempus_both_interleaved(args), 40,

@@ -66,9 +66,9 @@ def check_timestamping(args, tx, rx):
         if b["TX timestamping"] != tx or b["RX timestamping"] != rx:
             fail("source %s: TX %s, RX %s; expected TX %s, RX %s"
                  % (b["Remote address"], b["TX timestamping"], b["RX timestamping"], tx, rx))
-        offset = abs(float(b["Offset"].split()[0]))
-        if offset > 1e-3:
-            fail("source %s: offset %g s on one machine's clock" % (b["Remote address"], offset))
+        if offset_beyond_delay(b):
+            fail("source %s: offset %s with a round trip of %s on one machine's clock"
+                 % (b["Remote address"], b["Offset"], b["Peer delay"]))
     data = json.loads(tempusctl(args, "ntpdata", "--json").stdout)
     counter = {"Kernel": "KernelTXSamples", "Daemon": "DaemonTXSamples"}[tx]
     others = {"KernelTXSamples", "DaemonTXSamples", "HardwareTXSamples"} - {counter}
