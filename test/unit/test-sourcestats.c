@@ -429,7 +429,7 @@ static void a_few_samples_may_outvote_the_quickest(void **state) {
 }
 
 /* The fifth sample, the first after the burst, already weighs against
- * the burst's quickest: a level line through all five is 2.2 log-likelihood
+ * the burst's quickest: a level line through all five is 1.35 log-likelihood
  * units likelier than the fit that rests on the quickest. */
 static void the_first_sample_after_a_burst_may_outvote_its_quickest(void **state) {
         SourceEstimate e;
