@@ -287,6 +287,7 @@ static double weight_sigma(const SourceStats *s, size_t start, double min_delay)
 typedef struct Fit {
         double a, b, mean_x, sxx, sw, var_a_ref, var_b, std_dev;
         double swwxx;           /* sum of w_i^2 (t_i - mean)^2 */
+        double swwxxdd;         /* the same, each term times delay_i^2 */
         double min_delay;       /* least delay in the window */
         double swr2;            /* sum of w_i r_i^2 (weighted squared residuals) */
         double slw;             /* sum of log w_i */
@@ -351,7 +352,7 @@ static double corrected_offset(const SourceStats *s, const SourceSample *x, doub
  * min_delay is the least delay among them. */
 static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double min_delay, const NoiseModel *m,
                        Fit *f) {
-        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0, slw = 0, swwxx = 0;
+        double sw = 0, swx = 0, swy = 0, sxx = 0, sxy = 0, swr2 = 0, slw = 0, swwxx = 0, swwxxdd = 0;
         size_t n = s->n - start;
 
         for (size_t i = start; i < s->n; i++) {
@@ -368,6 +369,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
                 double w = sample_weight_at(s, x, min_delay, m, ref), dx = nsec_diff(x->time, ref) - mx;
                 sxx += w * dx * dx;
                 swwxx += w * w * dx * dx;
+                swwxxdd += w * w * dx * dx * x->delay * x->delay;
                 sxy += w * dx * (corrected_offset(s, x, min_delay) - my);
         }
         f->b = sxx > 0 ? sxy / sxx : 0;
@@ -376,6 +378,7 @@ static void fit_window(const SourceStats *s, size_t start, nsec_t ref, double mi
         f->min_delay = min_delay;
         f->sxx = sxx;
         f->swwxx = swwxx;
+        f->swwxxdd = swwxxdd;
         f->sw = sw;
 
         /* Residual signs and weighted residual variance. Residuals below
@@ -522,6 +525,7 @@ static bool refit_clean(SourceStats *s, const SourceStats *clean, const size_t m
         s->var_b = f.var_b;
         s->std_dev = f.std_dev;
         s->slope_spread = f.sxx > 0 ? sqrt(f.swwxx) / (2 * f.sxx) : INFINITY;
+        s->round_trip_spread = f.sxx > 0 ? sqrt(f.swwxxdd) / (2 * f.sxx) : INFINITY;
         s->n_used = clean->n - start;
         s->n_runs = f.runs;
         return newest_kept;
@@ -880,7 +884,13 @@ static double delay_range(const SourceStats *s, double min_delay) {
  * and a first frequency 165 ppm off passed the 100 ppm an update may have
  * (seed 104 of 200 of jittery-path-200us).
  *
- * Until the samples are many, d is the whole round trip. From
+ * Until the samples are many, d is the whole round trip, and each
+ * sample's own: with d_i for d in the sum above (round_trip_spread), a
+ * fit that rests on a quick sample and a slower one is bounded by both.
+ * Three burst samples with round trips of 235, 439 and 1833 us, the fit
+ * resting on the first two, claimed 88 ppm with the quickest round trip
+ * taken for all, where the two allowed 124, and a first frequency 125 ppm
+ * off was acted on (seed 212 of 250 of jittery-path-200us). From
  * SKEW_FLOOR_SAMPLES on, the delays' spread is known, and d is at most
  * SKEW_FLOOR_EXCESS median excess delays: the constant part of the round
  * trip, however it is split between the legs, moves every offset alike
@@ -905,6 +915,8 @@ static double skew_floor(const SourceStats *s, double min_delay, double span) {
                 d = MIN(d, SKEW_FLOOR_EXCESS * median_excess(s, 0, min_delay));
         else if (s->n_used >= STEADY_PATH_SAMPLES)
                 d = MIN(d, STEADY_PATH_RANGES * delay_range(s, min_delay));
+        else
+                return MAX(d * sqrt(3.0 / s->n_used) / span, s->round_trip_spread);
         return d * MAX(sqrt(3.0 / s->n_used) / span, s->slope_spread);
 }
 

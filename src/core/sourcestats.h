@@ -70,8 +70,10 @@ typedef struct SourceStats {
         double var_b;           /* variance of b */
         double std_dev;
         /* How the fit's weights carry a bound common to the samples'
-         * errors into its slope, 1/s (see skew_floor()). */
+         * errors into its slope, 1/s, and the samples' own round trips,
+         * s/s (see skew_floor()). */
         double slope_spread;
+        double round_trip_spread;
         unsigned n_used, n_runs;
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
