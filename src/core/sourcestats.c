@@ -85,6 +85,7 @@ static_assert(NOISE_MODEL_MIN_SAMPLES > 2, "a line and its noise need three samp
  * it. */
 #define GROSS_MIN_SAMPLES 5
 #define GROSS_SCALES 20.0
+#define GROSS_SKEWS 3.0
 #define GROSS_MIN_ERROR 0.1
 #define GROSS_FOLLOW_SAMPLES 4
 #define GROSS_FOLLOW_SPAN 900.0
@@ -185,8 +186,9 @@ static double off_last_fit(const SourceStats *s, const SourceSample *x) {
         return x->offset - (s->a + s->b * nsec_diff(x->time, s->ref_time));
 }
 
-static double gross_limit(const SourceStats *s, const SourceSample *x, double min_delay) {
-        return MAX((x->delay - min_delay) / 2 + GROSS_SCALES * MAX(s->std_dev, MIN_EXCESS), GROSS_MIN_ERROR);
+static double gross_limit(const SourceStats *s, const SourceSample *x, double min_delay, double skew) {
+        double ahead = fabs(nsec_diff(x->time, s->ref_time)) * GROSS_SKEWS * skew;
+        return MAX((x->delay - min_delay) / 2 + GROSS_SCALES * MAX(s->std_dev, MIN_EXCESS) + ahead, GROSS_MIN_ERROR);
 }
 
 /* A server whose clock jumps for a while (by seconds, say) leaves samples
@@ -195,29 +197,54 @@ static double gross_limit(const SourceStats *s, const SourceSample *x, double mi
  * milliseconds while its spread stays below MaxJitter, so they are judged
  * against the last fit instead: a sample is a gross error when it lies
  * further from it than half its excess delay (what queueing can explain)
- * plus GROSS_SCALES times its spread, and than GROSS_MIN_ERROR, which no
- * change of a real clock's frequency brings about between two polls.
+ * plus GROSS_SCALES times its spread, plus GROSS_SKEWS times what the
+ * fit's frequency may be off by (its skew) over the time since the fit,
+ * and than GROSS_MIN_ERROR, which no change of a real clock's frequency
+ * brings about between two polls. Without the skew's part, four samples
+ * on a path with 100 ms of jitter that agreed within milliseconds by
+ * chance judged every later one of a clock 100 ppm off, not yet
+ * corrected, a gross error for eight polls, and the clock drifted half a
+ * second (seed 205 of 300 of jitter-100ms).
  *
  * A jump that lasts is followed: once the newest GROSS_FOLLOW_SAMPLES
  * samples or more, over GROSS_FOLLOW_SPAN or more, all lie off the last
  * fit and on one level, the samples before them are what is left out, and
  * the next fit is theirs. */
+static double fit_skew(const SourceStats *s);
+
+/* Marks the samples beyond gross_limit() of the last fit; returns how
+ * many. */
+static size_t mark_beyond_limit(const SourceStats *s, double min_delay, double skew,
+                                bool gross[static SOURCESTATS_MAX_SAMPLES]) {
+        size_t found = 0;
+
+        for (size_t i = 0; i < s->n; i++) {
+                const SourceSample *x = sample_at_const(s, i);
+                gross[i] = fabs(off_last_fit(s, x)) > gross_limit(s, x, min_delay, skew);
+                found += gross[i];
+        }
+        return found;
+}
+
 static void mark_gross_errors(const SourceStats *s, bool gross[static SOURCESTATS_MAX_SAMPLES]) {
-        size_t n = s->n, found = 0, run = n;
+        size_t n = s->n, run = n;
 
         memset(gross, 0, SOURCESTATS_MAX_SAMPLES * sizeof(bool));
         if (!s->fitted || n < GROSS_MIN_SAMPLES)
                 return;
-        double min_delay = min_delay_from(s, 0);
-        for (size_t i = 0; i < n; i++) {
-                const SourceSample *x = sample_at_const(s, i);
-                gross[i] = fabs(off_last_fit(s, x)) > gross_limit(s, x, min_delay);
-                found += gross[i];
-        }
+        /* The skew's part only widens the limit: where no sample lies
+         * beyond it without that part, none does with it, and the skew
+         * (a sort of the delays) need not be computed. */
+        double min_delay = min_delay_from(s, 0), skew = 0;
+        size_t found = mark_beyond_limit(s, min_delay, skew, gross);
+        if (found == 0)
+                return;
+        skew = fit_skew(s);
+        found = mark_beyond_limit(s, min_delay, skew, gross);
         const SourceSample *newest = sample_at_const(s, n - 1);
         while (run > 0 && gross[run - 1] &&
                fabs(off_last_fit(s, sample_at_const(s, run - 1)) - off_last_fit(s, newest)) <=
-                       gross_limit(s, sample_at_const(s, run - 1), min_delay))
+                       gross_limit(s, sample_at_const(s, run - 1), min_delay, skew))
                 run--;
         if (n - run >= GROSS_FOLLOW_SAMPLES &&
             nsec_diff(newest->time, sample_at_const(s, run)->time) >= GROSS_FOLLOW_SPAN) {
@@ -920,6 +947,17 @@ static double skew_floor(const SourceStats *s, double min_delay, double span) {
         return d * MAX(sqrt(3.0 / s->n_used) / span, s->slope_spread);
 }
 
+/* The standard error of the fit's frequency, no less than its floor. */
+static double fit_skew(const SourceStats *s) {
+        const SourceSample *last = sourcestats_last(s);
+        double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : two_point_skew(s);
+        double span = nsec_diff(last->time, sample_at_const(s, 0)->time);
+
+        if (span > 0 && s->n_used >= SOURCESTATS_MIN_REGRESSION)
+                skew = MAX(skew, skew_floor(s, min_delay_from(s, 0), span));
+        return skew;
+}
+
 bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret) {
         const SourceSample *last = sourcestats_last(s);
 
@@ -934,10 +972,8 @@ bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret)
         double var_mean = MAX(s->var_a_ref - s->mean_x * s->mean_x * s->var_b, 0);
         double var = var_mean + dx * dx * s->var_b;
         double min_delay = min_delay_from(s, 0);
-        double skew = s->n_used >= SOURCESTATS_MIN_REGRESSION ? sqrt(s->var_b) : two_point_skew(s);
+        double skew = fit_skew(s);
         double span = nsec_diff(last->time, sample_at_const(s, 0)->time);
-        if (span > 0 && s->n_used >= SOURCESTATS_MIN_REGRESSION)
-                skew = MAX(skew, skew_floor(s, min_delay, span));
 
         /* The weights are inverse variances in seconds^2, so the fit's
          * variances are already absolute. */

@@ -567,6 +567,29 @@ static void a_lasting_jump_is_followed(void **state) {
         assert_int_equal(followed_at, 25);
 }
 
+/* Four samples on a path with 100 ms of jitter that agree within a few
+ * milliseconds by chance say little of the frequency: their skew's floor
+ * is hundreds of ppm. A clock 100 ppm off, not yet corrected, is 150 ms
+ * further off four polls later, and that sample is no gross error: it
+ * lies within what the fit's frequency allows that far ahead (seed 205
+ * of 300 of jitter-100ms, where eight samples were left out so and the
+ * clock drifted half a second). */
+static void a_fit_from_few_samples_does_not_judge_far_ahead(void **state) {
+        static const double few[][3] = {
+                { 0, 0, 150000 }, { 64, 3000, 160000 }, { 128, -2000, 155000 }, { 192, 1000, 158000 },
+        };
+        SourceStats s;
+
+        sourcestats_init(&s);
+        for (size_t i = 0; i < ELEMENTSOF(few); i++) {
+                SourceSample x = sample(few[i][0], few[i][1] * 1e-6, few[i][2] * 1e-6);
+                assert_true(sourcestats_add(&s, &x));
+        }
+        SourceSample late = sample(448, -0.15, 0.152);
+        assert_true(sourcestats_add(&s, &late));
+        assert_int_equal(s.n_used, 5);
+}
+
 static void a_long_steady_round_trip_does_not_hold_the_skew_up(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -685,6 +708,7 @@ int main(void) {
                 cmocka_unit_test(a_wild_sample_does_not_count_as_asymmetry),
                 cmocka_unit_test(a_jump_of_a_few_samples_is_left_out),
                 cmocka_unit_test(a_lasting_jump_is_followed),
+                cmocka_unit_test(a_fit_from_few_samples_does_not_judge_far_ahead),
                 cmocka_unit_test(a_quiet_clock_lets_the_wander_fall),
                 cmocka_unit_test(a_wandering_clock_is_not_taken_for_a_quiet_one),
         };
