@@ -451,12 +451,14 @@ static void adapt_wander(Source *s, double residual, double sigma, double wander
 
 /* Where the whole window shows a clock far quieter than the wander
  * estimate, which the predictions alone take long to learn, the estimate
- * falls at once (sourcestats_quiet_wander()). */
+ * falls at once (sourcestats_quiet_wander()); where it only bounds the
+ * wander, the fit's weights take the bound (sourcestats_wander_bound()). */
 static void settle_quiet_wander(Source *s) {
         double quiet = sourcestats_quiet_wander(&s->stats);
 
         if (quiet < s->stats.wander)
                 sourcestats_set_wander(&s->stats, quiet);
+        sourcestats_set_wander_cap(&s->stats, sourcestats_wander_bound(&s->stats));
 }
 
 /* Adaptive polling and wander, driven by how well each new sample was

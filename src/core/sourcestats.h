@@ -78,6 +78,9 @@ typedef struct SourceStats {
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
         double wander;
+        /* What the window bounds the wander by, for the weights only
+         * (INFINITY: no bound; see sourcestats_wander_bound()). */
+        double wander_cap;
         /* Slope of offset against excess delay taken off each sample
          * (0: none), and how many fits in a row showed it (signed). */
         double asymmetry;
@@ -117,6 +120,14 @@ double sourcestats_quiet_wander(const SourceStats *s);
 /* Sets the wander estimate (clamped to SOURCESTATS_MIN_WANDER ..
  * SOURCESTATS_MAX_WANDER) and refits. */
 void sourcestats_set_wander(SourceStats *s, double wander);
+
+/* An upper bound on the wander that the window shows where it rules the
+ * estimate out, or INFINITY (see sourcestats.c). */
+double sourcestats_wander_bound(const SourceStats *s);
+
+/* Bounds the wander the fit's weights use (INFINITY: none), and refits
+ * if that changed. */
+void sourcestats_set_wander_cap(SourceStats *s, double cap);
 
 /* The newest sample, or NULL. */
 const SourceSample *sourcestats_last(const SourceStats *s);
