@@ -680,13 +680,12 @@ bool sourcestats_add(SourceStats *s, const SourceSample *sample) {
         return refit_clean(s, &clean, map);
 }
 
-/* The window as sourcestats_quiet_wander() sees it: each sample's time
- * (minus its age) and offset, its noise variance from its delay, and
- * age^3 / 3. */
+/* The window as the wander tests see it: each sample's time (minus its
+ * age), its offset, and its noise variance from its delay. */
 typedef struct WindowPoints {
         size_t n;
         double t[SOURCESTATS_MAX_SAMPLES], y[SOURCESTATS_MAX_SAMPLES];
-        double noise[SOURCESTATS_MAX_SAMPLES], cube[SOURCESTATS_MAX_SAMPLES];
+        double noise[SOURCESTATS_MAX_SAMPLES];
 } WindowPoints;
 
 /* The newest n_used samples without gross errors: the fit's window. */
@@ -707,7 +706,6 @@ static void window_points(const SourceStats *s, WindowPoints *p) {
                 p->t[p->n] = -age;
                 p->y[p->n] = corrected_offset(&clean, x, min_delay);
                 p->noise[p->n] = delay_noise_variance(base, x->delay - min_delay);
-                p->cube[p->n] = age * age * age / 3;
         }
 }
 
@@ -808,6 +806,24 @@ static void wander_grid(const WindowPoints *p, double top, WanderGrid *g) {
         }
 }
 
+/* Whether the window rules the wander estimate out by more than margin
+ * units of deviance, with the grid in *g. Only where the estimate adds
+ * more phase than the least noise variance over the age of the oldest
+ * sample (or, with over_gap, over the window's mean gap) can the window
+ * tell. */
+static bool window_rules_out_wander(const SourceStats *s, bool over_gap, double margin, WanderGrid *g) {
+        double noise_min;
+        WindowPoints p;
+
+        if (!wander_window(s, &p, &noise_min))
+                return false;
+        double span = over_gap ? (p.t[p.n - 1] - p.t[0]) / (double) (p.n - 1) : -p.t[0];
+        if (s->wander * s->wander * span * span * span / 3 < noise_min)
+                return false;
+        wander_grid(&p, s->wander, g);
+        return g->dev[0] - g->best > margin;
+}
+
 /* A wander far above the true one weighs the old samples down for
  * nothing, and the prediction errors (adapt_wander() in source.c) can
  * hardly say so: each speaks for one gap, and the wander's share in it
@@ -841,19 +857,12 @@ static void wander_grid(const WindowPoints *p, double top, WanderGrid *g) {
  * oldest sample, nothing is computed.
  * Returns the estimate unchanged unless it is to fall. */
 double sourcestats_quiet_wander(const SourceStats *s) {
-        double current = s->wander, noise_min;
+        double current = s->wander;
         WanderGrid g;
-        WindowPoints p;
 
-        if (!wander_window(s, &p, &noise_min))
-                return current;
         /* Where the wander adds little to even the oldest sample's
          * variance, the window cannot tell. */
-        if (current * current * p.cube[0] < noise_min)
-                return current;
-
-        wander_grid(&p, current, &g);
-        if (g.dev[0] - g.best <= WANDER_REJECT)
+        if (!window_rules_out_wander(s, false, WANDER_REJECT, &g))
                 return current;
         /* dev[0] > best, so the least lies below the estimate, and so
          * does every wander within WANDER_ACCEPT of it. */
@@ -887,17 +896,9 @@ double sourcestats_quiet_wander(const SourceStats *s) {
  * (`falsetickers` by 12 %). With it, the table fell by 0.4 % and
  * `fixed-poll-7` to `-9` went to 0.50 to 0.52 us over 100 seeds. */
 double sourcestats_wander_bound(const SourceStats *s) {
-        double current = s->wander, noise_min;
         WanderGrid g;
-        WindowPoints p;
 
-        if (!wander_window(s, &p, &noise_min))
-                return INFINITY;
-        double gap = (p.t[p.n - 1] - p.t[0]) / (double) (p.n - 1);
-        if (current * current * gap * gap * gap / 3 < noise_min)
-                return INFINITY;
-        wander_grid(&p, current, &g);
-        if (g.dev[0] - g.best <= WANDER_ACCEPT)
+        if (!window_rules_out_wander(s, true, WANDER_ACCEPT, &g))
                 return INFINITY;
         return grid_upper(&g);
 }
