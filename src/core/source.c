@@ -449,18 +449,6 @@ static void adapt_wander(Source *s, double residual, double sigma, double wander
         sourcestats_set_wander(&s->stats, w * exp(WANDER_RATE * share * (z2 - 1) / 2));
 }
 
-/* Where the whole window shows a clock far quieter than the wander
- * estimate, which the predictions alone take long to learn, the estimate
- * falls at once (sourcestats_quiet_wander()); where it only bounds the
- * wander, the fit's weights take the bound (sourcestats_wander_bound()). */
-static void settle_quiet_wander(Source *s) {
-        double quiet = sourcestats_quiet_wander(&s->stats);
-
-        if (quiet < s->stats.wander)
-                sourcestats_set_wander(&s->stats, quiet);
-        sourcestats_set_wander_cap(&s->stats, sourcestats_wander_bound(&s->stats));
-}
-
 /* Adaptive polling and wander, driven by how well each new sample was
  * predicted. Its prediction error should be explained by the noise of the
  * measurement (from its delay, see sourcestats_sample_noise()), the
@@ -645,10 +633,14 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
         double noise = sourcestats_sample_noise(&s->stats, &sample);
         s->last_sample = sample;
         /* A jump of the server's clock says nothing of ours: it neither
-         * moves the poll nor counts against the wander. */
+         * moves the poll nor counts against the wander. Where the whole
+         * window shows a clock far quieter than the wander estimate,
+         * which the predictions alone take long to learn, the estimate
+         * falls at once; where it only bounds the wander, the fit's
+         * weights take the bound (sourcestats_settle_wander()). */
         if (sourcestats_add(&s->stats, &sample)) {
                 adapt_poll(s, &sample, noise, &prediction);
-                settle_quiet_wander(s);
+                sourcestats_settle_wander(&s->stats);
         }
         if (ret_sample)
                 *ret_sample = sample;

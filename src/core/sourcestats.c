@@ -760,22 +760,28 @@ static double profile_deviance(const WindowPoints *p, double wander) {
 }
 
 /* The window as the wander tests see it, and the least noise variance in
- * it; false where it cannot be judged (too few samples, or two at one
- * time). */
-static bool wander_window(const SourceStats *s, WindowPoints *p, double *ret_noise_min) {
-        double noise_min = INFINITY;
+ * it. */
+typedef struct WanderWindow {
+        WindowPoints p;
+        double noise_min;
+} WanderWindow;
+
+/* Fills *w; false where the window cannot be judged (too few samples, or
+ * two at one time). */
+static bool wander_window(const SourceStats *s, WanderWindow *w) {
+        WindowPoints *p = &w->p;
 
         if (!s->fitted || s->n_used < WANDER_QUIET_MIN_SAMPLES)
                 return false;
         window_points(s, p);
         if (p->n < WANDER_QUIET_MIN_SAMPLES)
                 return false;
+        w->noise_min = INFINITY;
         for (size_t i = 0; i < p->n; i++) {
                 if (i > 0 && !(p->t[i] > p->t[i - 1]))
                         return false;
-                noise_min = MIN(noise_min, p->noise[i]);
+                w->noise_min = MIN(w->noise_min, p->noise[i]);
         }
-        *ret_noise_min = noise_min;
         return true;
 }
 
@@ -811,16 +817,14 @@ static void wander_grid(const WindowPoints *p, double top, WanderGrid *g) {
  * more phase than the least noise variance over the age of the oldest
  * sample (or, with over_gap, over the window's mean gap) can the window
  * tell. */
-static bool window_rules_out_wander(const SourceStats *s, bool over_gap, double margin, WanderGrid *g) {
-        double noise_min;
-        WindowPoints p;
+static bool window_rules_out_wander(const SourceStats *s, const WanderWindow *w, bool over_gap, double margin,
+                                    WanderGrid *g) {
+        const WindowPoints *p = &w->p;
+        double span = over_gap ? (p->t[p->n - 1] - p->t[0]) / (double) (p->n - 1) : -p->t[0];
 
-        if (!wander_window(s, &p, &noise_min))
+        if (s->wander * s->wander * span * span * span / 3 < w->noise_min)
                 return false;
-        double span = over_gap ? (p.t[p.n - 1] - p.t[0]) / (double) (p.n - 1) : -p.t[0];
-        if (s->wander * s->wander * span * span * span / 3 < noise_min)
-                return false;
-        wander_grid(&p, s->wander, g);
+        wander_grid(p, s->wander, g);
         return g->dev[0] - g->best > margin;
 }
 
@@ -856,13 +860,13 @@ static bool window_rules_out_wander(const SourceStats *s, bool over_gap, double 
  * show it. Where the wander adds less than the least noise to even the
  * oldest sample, nothing is computed.
  * Returns the estimate unchanged unless it is to fall. */
-double sourcestats_quiet_wander(const SourceStats *s) {
+static double quiet_wander_in(const SourceStats *s, const WanderWindow *w) {
         double current = s->wander;
         WanderGrid g;
 
         /* Where the wander adds little to even the oldest sample's
          * variance, the window cannot tell. */
-        if (!window_rules_out_wander(s, false, WANDER_REJECT, &g))
+        if (!window_rules_out_wander(s, w, false, WANDER_REJECT, &g))
                 return current;
         /* dev[0] > best, so the least lies below the estimate, and so
          * does every wander within WANDER_ACCEPT of it. */
@@ -895,12 +899,42 @@ double sourcestats_quiet_wander(const SourceStats *s) {
  * now and then: the median RMS of the 40-seed table rose by 0.9 %
  * (`falsetickers` by 12 %). With it, the table fell by 0.4 % and
  * `fixed-poll-7` to `-9` went to 0.50 to 0.52 us over 100 seeds. */
-double sourcestats_wander_bound(const SourceStats *s) {
+static double wander_bound_in(const SourceStats *s, const WanderWindow *w) {
         WanderGrid g;
 
-        if (!window_rules_out_wander(s, true, WANDER_ACCEPT, &g))
+        if (!window_rules_out_wander(s, w, true, WANDER_ACCEPT, &g))
                 return INFINITY;
         return grid_upper(&g);
+}
+
+double sourcestats_quiet_wander(const SourceStats *s) {
+        WanderWindow w;
+
+        return wander_window(s, &w) ? quiet_wander_in(s, &w) : s->wander;
+}
+
+double sourcestats_wander_bound(const SourceStats *s) {
+        WanderWindow w;
+
+        return wander_window(s, &w) ? wander_bound_in(s, &w) : INFINITY;
+}
+
+/* Both from one look at the window, which is taken again only where the
+ * estimate fell (its refit can change the window). */
+void sourcestats_settle_wander(SourceStats *s) {
+        WanderWindow w;
+
+        if (!wander_window(s, &w)) {
+                sourcestats_set_wander_cap(s, INFINITY);
+                return;
+        }
+        double quiet = quiet_wander_in(s, &w);
+        if (quiet < s->wander) {
+                sourcestats_set_wander(s, quiet);
+                sourcestats_set_wander_cap(s, sourcestats_wander_bound(s));
+                return;
+        }
+        sourcestats_set_wander_cap(s, wander_bound_in(s, &w));
 }
 
 void sourcestats_set_wander_cap(SourceStats *s, double cap) {

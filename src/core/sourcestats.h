@@ -129,6 +129,11 @@ double sourcestats_wander_bound(const SourceStats *s);
  * if that changed. */
 void sourcestats_set_wander_cap(SourceStats *s, double cap);
 
+/* Lowers the wander estimate where the window shows a quiet clock
+ * (sourcestats_quiet_wander()), and sets the weights' bound to what the
+ * window then shows (sourcestats_wander_bound()). */
+void sourcestats_settle_wander(SourceStats *s);
+
 /* The newest sample, or NULL. */
 const SourceSample *sourcestats_last(const SourceStats *s);
 size_t sourcestats_count(const SourceStats *s);
