@@ -17,8 +17,18 @@ kernel_wire.py does (within 1.5 s, the nearest round trip), and written as
 (the path offset is (out - back) / 2). A request the path lost left no
 exchange: a gap of more than one and a half poll intervals (the median
 spacing of the exchanges) between two exchanges is written as "lost"
-lines, one per missing poll."""
+lines, one per missing poll.
 
+    replay_path.py RUN_DIR tempus|chrony --line [WARMUP_S MEASURE_S]
+
+prints instead how hard the client's draws were, whatever the engine: the
+RMS error of an equal-weight least-squares line through the path offsets
+of the client's exchanges so far (which no client sees), read every 5 s
+over the benchmark's window (WARMUP_S, default 120, to WARMUP_S +
+MEASURE_S, default 480, after tempusd's first exchange on the wire, within
+a second or two of the benchmark's own start)."""
+
+import math
 import os
 import statistics
 import sys
@@ -26,6 +36,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kernel_path import CHRONY_CLIENT, CLIENT, log_time  # noqa: E402
 from kernel_wire import nearest_exchange  # noqa: E402
+
+SAMPLE_INTERVAL = 5.0    # as kernel_bench.py reads the clients
 
 LOGS = {"tempus": ("tempus", "log", "measurements.log"), "chrony": ("chrony-client", "measurements.log")}
 ADDRESSES = {"tempus": CLIENT, "chrony": CHRONY_CLIENT}
@@ -83,10 +95,40 @@ def replay_lines(exchanges):
     return lines
 
 
+def line_at(points, t):
+    """An equal-weight least-squares line through (time, offset) points,
+    read at t."""
+    n = len(points)
+    mt = sum(p[0] for p in points) / n
+    my = sum(p[1] for p in points) / n
+    sxx = sum((p[0] - mt) ** 2 for p in points)
+    slope = sum((p[0] - mt) * (p[1] - my) for p in points) / sxx if sxx > 0 else 0.0
+    return my + slope * (t - mt)
+
+
+def line_rms(run_dir, client, warmup, measure):
+    """RMS (s) of line_at() through the client's exchanges so far, every
+    SAMPLE_INTERVAL over the window after tempusd's first exchange."""
+    points = [(t1, offset) for t1, _, offset in client_exchanges(run_dir, client)]
+    start = wire_exchanges(run_dir, "tempus")[0][0]
+    errors, t = [], start + warmup
+    while t <= start + warmup + measure:
+        seen = [p for p in points if p[0] <= t]
+        if seen:
+            errors.append(line_at(seen, t))
+        t += SAMPLE_INTERVAL
+    return math.sqrt(sum(e * e for e in errors) / len(errors))
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in LOGS:
-        raise SystemExit("usage: replay_path.py RUN_DIR tempus|chrony")
-    run_dir, client = sys.argv[1], sys.argv[2]
+    args = sys.argv[1:]
+    if len(args) in (3, 5) and args[2] == "--line" and args[1] in LOGS:
+        warmup, measure = (float(args[3]), float(args[4])) if len(args) == 5 else (120.0, 480.0)
+        print("%.1f" % (line_rms(args[0], args[1], warmup, measure) * 1e6))
+        return
+    if len(args) != 2 or args[1] not in LOGS:
+        raise SystemExit("usage: replay_path.py RUN_DIR tempus|chrony [--line [WARMUP_S MEASURE_S]]")
+    run_dir, client = args
     print("# %s's exchanges in %s: out back (s), or lost" % (client, os.path.abspath(run_dir)))
     for line in replay_lines(client_exchanges(run_dir, client)):
         print(line)
