@@ -29,10 +29,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kernel_path  # noqa: E402
 import kernel_wire  # noqa: E402
-from kernel_path import ChronyClient, Path, TempusClient, log_time, parse_tracking, side_by_side, tempus_options  # noqa: E402
+from kernel_path import (ChronyClient, Path, SAMPLE_INTERVAL, TempusClient, log_time, parse_tracking,  # noqa: E402
+                         side_by_side, tempus_options)
 import tempus_test  # noqa: E402
 
-SAMPLE_INTERVAL = 5.0
 DEFAULT_MINPOLL = 6
 
 

@@ -31,6 +31,8 @@ SERVER = "10.77.0.1"
 CLIENT = "10.77.0.2"
 CHRONY_CLIENT = "10.77.0.3"
 PROBE = "10.77.0.4"
+# How often the benchmark reads both clients' estimates (seconds).
+SAMPLE_INTERVAL = 5.0
 
 
 class Path:

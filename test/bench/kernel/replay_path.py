@@ -34,10 +34,8 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kernel_path import CHRONY_CLIENT, CLIENT, log_time  # noqa: E402
+from kernel_path import CHRONY_CLIENT, CLIENT, SAMPLE_INTERVAL, log_time  # noqa: E402
 from kernel_wire import nearest_exchange  # noqa: E402
-
-SAMPLE_INTERVAL = 5.0    # as kernel_bench.py reads the clients
 
 LOGS = {"tempus": ("tempus", "log", "measurements.log"), "chrony": ("chrony-client", "measurements.log")}
 ADDRESSES = {"tempus": CLIENT, "chrony": CHRONY_CLIENT}
