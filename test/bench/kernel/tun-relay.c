@@ -27,6 +27,18 @@
  * offset is known. The UDP checksum of such a packet is cleared (allowed
  * over IPv4).
  *
+ * A packet's hold runs from when it left its sender's side, not from when
+ * the relay read it. A packet socket on each device sees every packet the
+ * kernel sends into it, with the kernel's timestamp (as the benchmark's
+ * referee on the wire does, kernel_wire.py), and the relay holds each
+ * packet it reads until that time plus its draw. Reading it takes a
+ * sender-dependent while: on a kernel without preemption the relay, woken
+ * by the send, runs only once the sender's system call has returned, and
+ * one client's requests were read a median 16 to 36 us later than the
+ * other's, which held them that much longer on the request leg. A packet
+ * read later than its hold is released at once (late); one the packet
+ * socket missed is held from its reading (counted as "unmatched").
+ *
  * Held packets wait in a heap ordered by release time; the relay sleeps in
  * ppoll() until shortly before the next release (timer slack set to 1 ns)
  * and spins the last SPIN_NS. It asks for SCHED_FIFO (and goes on without
@@ -37,6 +49,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <math.h>
 #include <poll.h>
@@ -49,6 +63,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +71,8 @@
 #define MAX_HELD 4096
 #define SPIN_NS 60000
 #define NTP_PORT 123
+/* Packets seen on the wire and not yet read from the device, per direction. */
+#define MAX_SEEN 64
 
 enum { OUT, BACK, N_DIRS };     /* near -> far, far -> near */
 static const char *const dir_names[N_DIRS] = { "out", "back" };
@@ -73,8 +90,15 @@ typedef struct Held {
         uint8_t data[MAX_PACKET];
 } Held;
 
+/* A packet as the packet socket saw it leave its sender's side. */
+typedef struct Seen {
+        uint64_t sent;          /* CLOCK_MONOTONIC, ns */
+        size_t len;
+        uint8_t data[MAX_PACKET];
+} Seen;
+
 typedef struct Stats {
-        unsigned long packets, dropped, released, late_50us;
+        unsigned long packets, dropped, released, late_50us, unmatched;
         double sum_intended, sum2_intended, sum_achieved, sum2_achieved, sum_late, max_late, min_late;
 } Stats;
 
@@ -87,6 +111,9 @@ typedef struct Stream {
 
 typedef struct Relay {
         int fd[N_DIRS];         /* read side of each direction: OUT reads near */
+        int wire[N_DIRS];       /* packet socket on that device */
+        Seen *seen[N_DIRS][MAX_SEEN];
+        size_t n_seen[N_DIRS];
         Delay delay[N_DIRS];
         double loss;
         double server_offset, server_drift_ppm;
@@ -242,8 +269,6 @@ static void shift_server_timestamps(Relay *r, Held *h) {
         udp[6] = udp[7] = 0;
 }
 
-/* ---- moving packets ---- */
-
 static void log_packet(Relay *r, const Held *h, const char *what, double achieved) {
         if (!r->log)
                 return;
@@ -255,6 +280,79 @@ static void log_packet(Relay *r, const Held *h, const char *what, double achieve
                 fprintf(r->log, "%.6f %s %zu %.1f %.1f %s\n", at, dir_names[h->dir], h->len, h->intended * 1e6,
                         achieved * 1e6, h->near);
 }
+
+/* ---- when a packet left its sender's side ---- */
+
+static void forget_seen(Relay *r, int dir, size_t count) {
+        for (size_t i = 0; i < count; i++)
+                free(r->seen[dir][i]);
+        memmove(r->seen[dir], r->seen[dir] + count, (r->n_seen[dir] - count) * sizeof(Seen *));
+        r->n_seen[dir] -= count;
+}
+
+/* The kernel's timestamp of a packet received with msg (CLOCK_REALTIME),
+ * as a CLOCK_MONOTONIC time; now if it has none. */
+static uint64_t monotonic_stamp(struct msghdr *msg) {
+        struct timespec stamp = { 0, 0 }, real;
+        uint64_t now = mono_ns();
+
+        clock_gettime(CLOCK_REALTIME, &real);
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+                        memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        int64_t age = (int64_t) (real.tv_sec - stamp.tv_sec) * 1000000000 + (real.tv_nsec - stamp.tv_nsec);
+        return stamp.tv_sec && age >= 0 ? now - (uint64_t) age : now;
+}
+
+/* Takes in what the packet socket of dir has seen the kernel send into
+ * the device since last time. */
+static void read_wire(Relay *r, int dir) {
+        for (;;) {
+                Seen *x = malloc(sizeof(Seen));
+                if (!x) {
+                        perror("malloc");
+                        exit(1);
+                }
+                char control[CMSG_SPACE(sizeof(struct timespec))];
+                struct sockaddr_ll from;
+                struct iovec iov = { x->data, sizeof x->data };
+                struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
+                                      .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+                ssize_t n = recvmsg(r->wire[dir], &msg, MSG_DONTWAIT);
+                if (n <= 0 || from.sll_pkttype != PACKET_OUTGOING) {
+                        free(x);
+                        if (n <= 0)
+                                return;
+                        continue;
+                }
+                x->sent = monotonic_stamp(&msg);
+                x->len = (size_t) n;
+                if (r->n_seen[dir] == MAX_SEEN)
+                        forget_seen(r, dir, 1);
+                r->seen[dir][r->n_seen[dir]++] = x;
+        }
+}
+
+/* When h, just read from the device of dir, left its sender's side: the
+ * oldest packet seen on the wire with its bytes (those seen before it were
+ * read already, or lost to the relay), or now if none was. */
+static uint64_t sent_time(Relay *r, int dir, const Held *h) {
+        uint64_t now = mono_ns();
+
+        read_wire(r, dir);
+        for (size_t i = 0; i < r->n_seen[dir]; i++) {
+                const Seen *x = r->seen[dir][i];
+                if (x->len != h->len || memcmp(x->data, h->data, h->len) != 0)
+                        continue;
+                uint64_t sent = x->sent < now ? x->sent : now;
+                forget_seen(r, dir, i + 1);
+                return sent;
+        }
+        r->stats[dir].unmatched++;
+        return now;
+}
+
+/* ---- moving packets ---- */
 
 static void receive(Relay *r, int dir) {
         for (;;) {
@@ -270,9 +368,9 @@ static void receive(Relay *r, int dir) {
                                 perror("read");
                         return;
                 }
-                h->received = mono_ns();
                 h->dir = dir;
                 h->len = (size_t) n;
+                h->received = sent_time(r, dir, h);
                 uint64_t *rng = generator_for(r, h);
                 h->intended = draw_delay(rng, &r->delay[dir]);
                 h->due = h->received + (uint64_t) llround(h->intended * 1e9);
@@ -326,9 +424,11 @@ static void print_summary(const Relay *r) {
                 mean_sd(s->sum_achieved, s->sum2_achieved, n, &am, &asd);
                 fprintf(stderr,
                         "%s: %lu packets, %lu dropped; hold intended %.1f +- %.1f us, achieved %.1f +- %.1f us; "
-                        "achieved - intended: mean %.1f us, min %.1f us, max %.1f us, over 50 us %lu\n",
+                        "achieved - intended: mean %.1f us, min %.1f us, max %.1f us, over 50 us %lu; "
+                        "not seen on the wire %lu\n",
                         dir_names[d], s->packets, s->dropped, im * 1e6, isd * 1e6, am * 1e6, asd * 1e6,
-                        n ? s->sum_late / (double) n * 1e6 : 0, s->min_late * 1e6, s->max_late * 1e6, s->late_50us);
+                        n ? s->sum_late / (double) n * 1e6 : 0, s->min_late * 1e6, s->max_late * 1e6, s->late_50us,
+                        s->unmatched);
         }
 }
 
@@ -367,6 +467,31 @@ static int open_tun(const char *name) {
                 exit(1);
         }
         return fd;
+}
+
+/* A packet socket that sees what the kernel sends into device fd, with
+ * the kernel's timestamps. */
+static int open_wire(int fd) {
+        struct ifreq ifr = {};
+        int one = 1;
+
+        if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+                perror("TUNGETIFF");
+                exit(1);
+        }
+        int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ALL));
+        if (s < 0 || ioctl(s, SIOCGIFINDEX, &ifr) < 0) {
+                fprintf(stderr, "packet socket on %s: %s\n", ifr.ifr_name, strerror(errno));
+                exit(1);
+        }
+        struct sockaddr_ll at = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+                                  .sll_ifindex = ifr.ifr_ifindex };
+        if (bind(s, (struct sockaddr *) &at, sizeof at) < 0 ||
+            setsockopt(s, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0) {
+                fprintf(stderr, "packet socket on %s: %s\n", ifr.ifr_name, strerror(errno));
+                exit(1);
+        }
+        return s;
 }
 
 static void enter_netns(const char *path) {
@@ -452,8 +577,10 @@ int main(int argc, char **argv) {
         signal(SIGINT, on_signal);
 
         r.fd[OUT] = open_tun(near);
+        r.wire[OUT] = open_wire(r.fd[OUT]);
         enter_netns(netns);
         r.fd[BACK] = open_tun(far);
+        r.wire[BACK] = open_wire(r.fd[BACK]);
         r.start_mono = mono_ns();
         clock_gettime(CLOCK_REALTIME, &r.start_real);
         if (r.log)
