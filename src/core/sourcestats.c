@@ -68,6 +68,16 @@ static_assert(NOISE_MODEL_MIN_SAMPLES > 2, "a line and its noise need three samp
 /* A slope this steep is no jitter: an outlier or a step is in the fit. */
 #define ASYMMETRY_IMPOSSIBLE 1.0
 #define ASYMMETRY_MAX_RUN 1000
+/* A slope is jitter on one leg only if the offsets keep to it. With
+ * independent jitter of variances vx and vy on the legs, the slope is
+ * c = (vx - vy) / (2 (vx + vy)) and the offsets scatter about it with
+ * variance vx vy / (vx + vy) = (1 - 4 c^2) / 4 times the excess delays'
+ * variance: 0.038 at the slope of ASYMMETRY_MIN, 0.25 with the legs
+ * alike. Above this ratio (a slope of 0.4) the slope is chance: a path
+ * with 300 us of normal jitter each way showed -0.5 with two standard
+ * errors clear of ASYMMETRY_FLOOR for a dozen fits in a row at a ratio of
+ * 0.10 to 0.17, and its correction then held the clock 600 us off. */
+#define ASYMMETRY_MAX_SCATTER 0.09
 #define ASYMMETRY_MIN_SAMPLES 8
 #define ASYMMETRY_QUANTILE 0.75
 /* The skew's floor rests on the spread of the delays rather than the
@@ -575,8 +585,10 @@ static void refit(SourceStats *s) {
  * -1/2, with both legs alike 0. Returns NAN when the samples cannot
  * tell, and c's standard error in *ret_se: the residuals' variance
  * (sum of squares over n - 3) times the (c, c) element of the inverse
- * normal matrix, stt / det; INFINITY below ASYMMETRY_CLEAR_SAMPLES. */
-static double fit_asymmetry(const SourceStats *s, double *ret_se) {
+ * normal matrix, stt / det; INFINITY below ASYMMETRY_CLEAR_SAMPLES. In
+ * *ret_scatter: the residuals' variance over the excess delays' (see
+ * ASYMMETRY_MAX_SCATTER). */
+static double fit_asymmetry(const SourceStats *s, double *ret_se, double *ret_scatter) {
         double min_delay = min_delay_from(s, 0), cut = excess_quantile(s, min_delay, ASYMMETRY_QUANTILE);
         double n = 0, mt = 0, me = 0, my = 0, stt = 0, ste = 0, see = 0, sty = 0, sey = 0, syy = 0;
         nsec_t ref = sourcestats_last(s)->time;
@@ -610,6 +622,8 @@ static double fit_asymmetry(const SourceStats *s, double *ret_se) {
         /* The residual sum of squares of a centred fit: syy - b sty - c sey. */
         double rss = MAX(syy - b * sty - c * sey, 0);
         *ret_se = n >= ASYMMETRY_CLEAR_SAMPLES ? sqrt(rss / (n - 3) * stt / det) : INFINITY;
+        /* The excess delays' variance about the times' line, det / stt / n. */
+        *ret_scatter = n > 3 ? rss / (n - 3) / (det / stt / n) : INFINITY;
         return c;
 }
 
@@ -631,12 +645,13 @@ static double fit_asymmetry(const SourceStats *s, double *ret_se) {
  * samples hold the clock a millisecond off. Both rules together took
  * symmetric jitter for asymmetry in 4 draws of the 300. */
 static void update_asymmetry(SourceStats *s, const SourceStats *clean) {
-        double se;
+        double se, scatter = INFINITY;
 
         if (clean->n < ASYMMETRY_CLEAR_SAMPLES)
                 return;
-        double c = fit_asymmetry(clean, &se);
-        bool possible = fabs(c) >= ASYMMETRY_MIN && fabs(c) <= ASYMMETRY_IMPOSSIBLE;
+        double c = fit_asymmetry(clean, &se, &scatter);
+        bool possible = fabs(c) >= ASYMMETRY_MIN && fabs(c) <= ASYMMETRY_IMPOSSIBLE &&
+                        scatter <= ASYMMETRY_MAX_SCATTER;
         bool likely = possible && fabs(c) - ASYMMETRY_LIKELY_SIGMAS * se >= ASYMMETRY_FLOOR;
         bool clear = possible && fabs(c) - ASYMMETRY_CLEAR_SIGMAS * se >= ASYMMETRY_FLOOR;
         if (clean->n < ASYMMETRY_MIN_SAMPLES) {

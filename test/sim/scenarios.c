@@ -562,6 +562,13 @@ static void setup_held_replies(SimParams *p) {
         p->duration = 3000;
 }
 
+/* The same 1 ms path losing one packet in ten each way (the benchmark's
+ * 1ms-loss10). */
+static void setup_jittery_path_loss10(SimParams *p) {
+        setup_jittery_path(p);
+        p->servers[0].net.loss = 0.1;
+}
+
 /* The same 1 ms path with default polling (the benchmark's 1ms-default). */
 static void setup_jittery_path_default(SimParams *p) {
         setup_jittery_path(p);
@@ -842,6 +849,8 @@ const Scenario scenarios[] = {
           setup_jittery_path_200us, { .rms_error = 50e-6 }, check_frequency_swing },
         { "jittery-path-default", "1 ms +/- 300 us each way, iburst, default polling",
           setup_jittery_path_default, { .rms_error = 264e-6 }, check_frequency_swing },
+        { "jittery-path-loss10", "1 ms +/- 300 us each way, 10 % of packets lost each way, iburst, polled every 16 s",
+          setup_jittery_path_loss10, { .rms_error = 140e-6 }, check_frequency_swing },
         { "held-replies", "200 us +/- 100 us each way, 2 % of packets held 2 ms more, polled every 16 s",
           setup_held_replies, { .rms_error = 30e-6 } },
         { "distant-server", "50 ms each way, jitter of mean 100 us",

@@ -402,6 +402,35 @@ static void jitter_on_both_legs_is_left_alone(void **state) {
         }
 }
 
+/* Twenty exchanges of a simulated path with normal jitter alike on both
+ * legs (1 ms +/- 300 us each way, one packet in ten lost, polled every
+ * 16 s): time (s), path offset and round trip (us). By chance its two
+ * quickest exchanges are far ahead (+326 and +496 us) and its slower ones
+ * behind, so the slope of offset against delay is near -1/2 for a dozen
+ * fits in a row; but the offsets scatter about that slope as widely as
+ * symmetric jitter makes them, where jitter on one leg would leave them
+ * on it. */
+static const double symmetric_path_exchanges[][3] = {
+        { 0, -166.8, 1914.7 }, { 2, -89.6, 2575.8 }, { 6, 59.4, 1242.4 }, { 14, 84.7, 1816.5 },
+        { 18, -163.2, 1906.8 }, { 34, -16.6, 2357.8 }, { 50, 207.5, 1700.0 }, { 66, -223.6, 2355.9 },
+        { 82, -108.3, 1770.3 }, { 98, 326.2, 1118.2 }, { 114, -40.6, 1972.9 }, { 130, -216.2, 2166.1 },
+        { 146, 496.4, 992.8 }, { 162, -274.7, 2027.2 }, { 178, -63.0, 2388.9 }, { 194, 66.6, 1742.2 },
+        { 226, -297.8, 1816.0 }, { 258, 43.1, 1648.3 }, { 274, -27.1, 1946.0 }, { 306, 263.9, 2371.6 },
+};
+
+static void a_slope_with_the_scatter_of_symmetric_jitter_is_left_alone(void **state) {
+        SourceStats s;
+
+        sourcestats_init(&s);
+        for (size_t i = 0; i < ELEMENTSOF(symmetric_path_exchanges); i++) {
+                const double *x = symmetric_path_exchanges[i];
+                SourceSample y = sample(x[0], x[1] * 1e-6, x[2] * 1e-6);
+                sourcestats_add(&s, &y);
+                assert_true(s.asymmetry == 0);
+        }
+        assert_int_equal(s.asymmetry_run, 0);
+}
+
 /* 41 exchanges of a path recorded on the real kernel (the benchmark's
  * relay: 1 ms +/- 300 us on each leg, polled every 16 s; the server's
  * clock and ours were one, so the truth is 0): path offset and round trip,
@@ -763,6 +792,7 @@ int main(void) {
                 cmocka_unit_test(jitter_on_one_leg_is_corrected_for),
                 cmocka_unit_test(jitter_on_both_legs_is_left_alone),
                 cmocka_unit_test(a_clear_one_leg_jitter_is_corrected_for_at_once),
+                cmocka_unit_test(a_slope_with_the_scatter_of_symmetric_jitter_is_left_alone),
                 cmocka_unit_test(a_recorded_relay_path_is_not_led_by_its_quickest_exchanges),
                 cmocka_unit_test(a_few_samples_may_outvote_the_quickest),
                 cmocka_unit_test(the_first_sample_after_a_burst_may_outvote_its_quickest),
