@@ -140,11 +140,27 @@ Source *source_free(Source *s) {
 
 void source_start(Source *s) {
         if (s->spec.iburst)
-                s->burst_left = SOURCE_IBURST_COUNT;
+                source_burst(s);
 }
 
 void source_burst(Source *s) {
         s->burst_left = SOURCE_IBURST_COUNT;
+        s->burst_requests_left = SOURCE_IBURST_MAX_REQUESTS;
+}
+
+static void source_end_burst(Source *s) {
+        s->burst_left = 0;
+        s->burst_requests_left = 0;
+}
+
+/* Whether the next request still belongs to the burst: a burst goes on
+ * until SOURCE_IBURST_COUNT replies, counting the one awaited now (the
+ * next poll is scheduled as a request leaves), so that a lost request is
+ * made up for within the burst, as chrony's iburst does, up to
+ * SOURCE_IBURST_MAX_REQUESTS requests. Only the loss of the last one is
+ * seen too late: it is made up for at the next poll. */
+static bool source_in_burst(const Source *s) {
+        return s->burst_requests_left > 0 && s->burst_left > (s->waiting ? 1u : 0u);
 }
 
 /* Whether a lost exchange is holding up the source's start. The first
@@ -172,7 +188,7 @@ static bool source_retrying_start(const Source *s) {
 double source_poll_interval(const Source *s) {
         double poll = ldexp(1.0, s->poll);
         /* A burst never slows down a source polled faster than it. */
-        if (s->burst_left > 0)
+        if (source_in_burst(s))
                 return MIN(SOURCE_BURST_INTERVAL, poll);
         if (source_retrying_start(s))
                 return MIN(MAX(SOURCE_BURST_INTERVAL, poll * SOURCE_RETRY_FRACTION), poll);
@@ -231,8 +247,8 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
         bool answered = !s->waiting;
 
         source_shift_reach(s);
-        if (s->burst_left > 0)
-                s->burst_left--;
+        if (s->burst_left > 0 && s->burst_requests_left > 0 && --s->burst_requests_left == 0)
+                source_end_burst(s);
         fill_request(s, true, now, cookie, ret);
         if (!source_is_peer(s))
                 xleave_prepare_request(&s->xleave, answered, rx_cookie_from(cookie), ret);
@@ -397,11 +413,11 @@ static SourceReply check_header(const Source *s, const NtpPacket *p, char kod[st
 static void handle_kod(Source *s, const NtpPacket *p, const char *code) {
         if (streq(code, "DENY") || streq(code, "RSTR")) {
                 s->kod_deny = true;
-                s->burst_left = 0;
+                source_end_burst(s);
         } else if (streq(code, "RATE")) {
                 int poll = MAX(s->poll + 1, MIN(p->poll, SOURCE_MAX_POLL));
                 s->poll = MIN(poll, s->spec.maxpoll);
-                s->burst_left = 0;
+                source_end_burst(s);
                 s->n_rate_kods++;
         }
 }
@@ -493,6 +509,8 @@ static void record_reply(Source *s, const NtpPacket *p, nsec_t t4) {
         s->reach |= 1;
         s->polls_unreachable = 0;
         s->n_replies++;
+        if (s->burst_left > 0)
+                s->burst_left--;
         s->has_reply = true;
         s->last_t1 = s->t1;
         s->last_receive = p->receive_ts;

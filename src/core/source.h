@@ -20,8 +20,10 @@
 #include "shared/macro.h"
 #include "shared/timestamp-kind.h"
 
-/* Requests in an iburst, and their spacing. */
+/* Replies an iburst (or a burst) waits for, the most requests it sends
+ * for them, and their spacing. */
 #define SOURCE_IBURST_COUNT 4
+#define SOURCE_IBURST_MAX_REQUESTS 8
 #define SOURCE_BURST_INTERVAL 2.0
 /* At the start, once a request has gone unanswered, a source is polled at
  * this share of its interval until it has answered this many times
@@ -81,7 +83,8 @@ typedef struct Source {
         /* Polling. */
         int poll;                       /* current log2 interval */
         double poll_score;
-        unsigned burst_left;
+        unsigned burst_left;            /* replies the burst still wants */
+        unsigned burst_requests_left;   /* requests it may still send */
         uint8_t reach;
         unsigned polls_unreachable;     /* consecutive polls with reach == 0 */
 

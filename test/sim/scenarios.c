@@ -177,6 +177,15 @@ static const char *check_loss(const SimParams *p, const SimResult *r) {
         return r->sync_time <= 400 ? NULL : "not synchronised by 400 s";
 }
 
+/* The same with iburst: a request of the burst that is lost is made up
+ * for within it (source.c), so that the burst still gives four samples
+ * in seconds; when the burst ended after four requests, whatever they
+ * brought, the median start over 10 seeds was 40 s, against 10.5. */
+static void setup_loss_iburst(SimParams *p) {
+        setup_loss(p);
+        p->servers[0].options = "iburst";
+}
+
 static void setup_intermittent(SimParams *p) {
         /* Dark for the last 2,000 s of every 5,000 s. */
         sim_params_defaults(p);
@@ -773,6 +782,9 @@ const Scenario scenarios[] = {
         { "packet-loss", "30% of packets lost each way",
           setup_loss, { .sync_time = 300, .max_error = 225e-6, .rms_error = 75e-6,
                         .rms_freq_error = 0.45, .poll_grows = true }, check_loss },
+        { "packet-loss-iburst", "30% of packets lost each way, iburst",
+          setup_loss_iburst, { .sync_time = 20, .max_error = 225e-6, .rms_error = 75e-6,
+                               .rms_freq_error = 0.45, .poll_grows = true }, check_loss },
         { "intermittent", "no connectivity 2000 s of every 5000 s",
           setup_intermittent, { .sync_time = 130, .max_error = 400e-6, .rms_error = 100e-6,
                                 .rms_freq_error = 0.3, .poll_grows = true }, NULL },

@@ -372,6 +372,47 @@ static void iburst_polls_every_two_seconds_then_minpoll(void **state) {
         source_free(s);
 }
 
+/* The interval the daemon schedules as request i of a burst leaves (the
+ * reply, if any, comes after). */
+static double burst_request(Source *s, int i, bool answered) {
+        nsec_t t = T0 + i * 2 * NSEC_PER_SEC;
+        NtpPacket req, rep = reply_to(t, 0, 0.001);
+
+        source_build_request(s, t, COOKIE, &req);
+        double interval = source_poll_interval(s);
+        if (answered)
+                assert_int_equal(source_process_reply(s, &rep, arrival(t, 0.001), NULL), SOURCE_REPLY_OK);
+        return interval;
+}
+
+/* The second request of the burst is lost: a fifth makes up for it, and
+ * the burst ends there (the one after goes sooner than minpoll only by
+ * the rule for a loss at the start, until four replies). */
+static void an_iburst_makes_up_for_a_lost_request(void **state) {
+        Source *s = server(true);
+
+        source_start(s);
+        assert_true(burst_request(s, 0, true) == SOURCE_BURST_INTERVAL);
+        assert_true(burst_request(s, 1, false) == SOURCE_BURST_INTERVAL);
+        assert_true(burst_request(s, 2, true) == SOURCE_BURST_INTERVAL);
+        assert_true(burst_request(s, 3, true) == SOURCE_BURST_INTERVAL);
+        assert_true(burst_request(s, 4, true) > SOURCE_BURST_INTERVAL);
+        assert_int_equal(s->n_replies, SOURCE_IBURST_COUNT);
+        assert_true(source_poll_interval(s) == 64.0);
+        source_free(s);
+}
+
+/* A burst that gets no reply ends after SOURCE_IBURST_MAX_REQUESTS. */
+static void an_unanswered_iburst_ends_after_its_most_requests(void **state) {
+        Source *s = server(true);
+
+        source_start(s);
+        for (int i = 0; i < SOURCE_IBURST_MAX_REQUESTS - 1; i++)
+                assert_true(burst_request(s, i, false) == SOURCE_BURST_INTERVAL);
+        assert_true(burst_request(s, SOURCE_IBURST_MAX_REQUESTS - 1, false) > SOURCE_BURST_INTERVAL);
+        source_free(s);
+}
+
 static void without_iburst_polling_starts_at_minpoll(void **state) {
         Source *s = server(false);
         source_start(s);
@@ -584,6 +625,8 @@ int main(void) {
                 cmocka_unit_test(a_kod_that_does_not_answer_our_request_changes_nothing),
                 cmocka_unit_test(unsolicited_and_duplicate_replies_are_ignored),
                 cmocka_unit_test(iburst_polls_every_two_seconds_then_minpoll),
+                cmocka_unit_test(an_iburst_makes_up_for_a_lost_request),
+                cmocka_unit_test(an_unanswered_iburst_ends_after_its_most_requests),
                 cmocka_unit_test(without_iburst_polling_starts_at_minpoll),
                 cmocka_unit_test(reach_shifts_in_zeros_for_lost_replies),
                 cmocka_unit_test(a_loss_at_the_start_is_retried_sooner),
