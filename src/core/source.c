@@ -160,7 +160,7 @@ static void source_end_burst(Source *s) {
  * SOURCE_IBURST_MAX_REQUESTS requests. Only the loss of the last one is
  * seen too late: it is made up for at the next poll. */
 static bool source_in_burst(const Source *s) {
-        return s->burst_requests_left > 0 && s->burst_left > (s->waiting ? 1u : 0u);
+        return s->burst_left > (s->waiting ? 1u : 0u);
 }
 
 /* Whether a lost exchange is holding up the source's start. The first
@@ -247,7 +247,8 @@ void source_build_request(Source *s, nsec_t now, uint64_t cookie, NtpPacket *ret
         bool answered = !s->waiting;
 
         source_shift_reach(s);
-        if (s->burst_left > 0 && s->burst_requests_left > 0 && --s->burst_requests_left == 0)
+        /* A burst that wants replies has requests left: the last one ends it. */
+        if (s->burst_left > 0 && --s->burst_requests_left == 0)
                 source_end_burst(s);
         fill_request(s, true, now, cookie, ret);
         if (!source_is_peer(s))

@@ -621,9 +621,10 @@ static double fit_asymmetry(const SourceStats *s, double *ret_se, double *ret_sc
         double b = (see * sty - ste * sey) / det, c = (stt * sey - ste * sty) / det;
         /* The residual sum of squares of a centred fit: syy - b sty - c sey. */
         double rss = MAX(syy - b * sty - c * sey, 0);
-        *ret_se = n >= ASYMMETRY_CLEAR_SAMPLES ? sqrt(rss / (n - 3) * stt / det) : INFINITY;
-        /* The excess delays' variance about the times' line, det / stt / n. */
-        *ret_scatter = n > 3 ? rss / (n - 3) / (det / stt / n) : INFINITY;
+        double var_c = n > 3 ? rss / (n - 3) * stt / det : INFINITY;
+        *ret_se = n >= ASYMMETRY_CLEAR_SAMPLES ? sqrt(var_c) : INFINITY;
+        /* Over the excess delays' variance about the times' line, det / stt / n. */
+        *ret_scatter = var_c * n;
         return c;
 }
 
