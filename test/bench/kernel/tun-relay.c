@@ -83,7 +83,7 @@ typedef struct Delay {
 } Delay;
 
 typedef struct Held {
-        uint64_t due, received; /* CLOCK_MONOTONIC, ns */
+        uint64_t due, sent;     /* CLOCK_MONOTONIC, ns; sent: left its sender */
         double intended;        /* seconds */
         int dir;
         char near[16];          /* near-side IPv4 address, or "-" */
@@ -282,7 +282,7 @@ static void shift_server_timestamps(Relay *r, Held *h) {
 static void log_packet(Relay *r, const Held *h, const char *what, double achieved) {
         if (!r->log)
                 return;
-        double at = (double) (h->received - r->start_mono) * 1e-9;
+        double at = (double) (h->sent - r->start_mono) * 1e-9;
         if (achieved < 0)
                 fprintf(r->log, "%.6f %s %zu %.1f %s %s\n", at, dir_names[h->dir], h->len, h->intended * 1e6, what,
                         h->near);
@@ -376,10 +376,10 @@ static void receive(Relay *r, int dir) {
                 }
                 h->dir = dir;
                 h->len = (size_t) n;
-                h->received = sent_time(r, dir, h);
+                h->sent = sent_time(r, dir, h);
                 uint64_t *rng = generator_for(r, h);
                 h->intended = draw_delay(rng, &r->delay[dir]);
-                h->due = h->received + (uint64_t) llround(h->intended * 1e9);
+                h->due = h->sent + (uint64_t) llround(h->intended * 1e9);
                 Stats *s = &r->stats[dir];
                 s->packets++;
                 if ((r->loss > 0 && uniform(rng) < r->loss) || r->n_held == MAX_HELD) {
@@ -397,7 +397,7 @@ static void receive(Relay *r, int dir) {
 static void release_due(Relay *r) {
         while (r->n_held > 0 && r->heap[0]->due <= mono_ns()) {
                 Held *h = heap_pop(r);
-                double achieved = (double) (mono_ns() - h->received) * 1e-9;
+                double achieved = (double) (mono_ns() - h->sent) * 1e-9;
                 if (write(r->fd[!h->dir], h->data, h->len) < 0 && errno != EIO)
                         perror("write");
                 double late = achieved - h->intended;
