@@ -715,11 +715,13 @@ static const char *check_fixed_poll(const SimParams *p, const SimResult *r) {
 
 /* ---- A drift file that is wrong (chrony's 104-driftfile meets
  * 003-largefreqoffset): it says file_ppm, the clock is off by clock_ppm,
- * 100 s off, MakeStep=1 1; 1 us of jitter and no wander. */
-static void setup_drift_wrong(SimParams *p, double file_ppm, double clock_ppm) {
+ * `offset` seconds off, MakeStep=1 1; 1 us of jitter and no wander. The
+ * sixteen combinations of the drift file at -1e4 or +1e4 ppm, the clock
+ * +/-5 % or +/-0.05 % off, and the clock 100 s ahead or behind. */
+static void setup_drift_wrong(SimParams *p, double file_ppm, double clock_ppm, double offset) {
         sim_params_defaults(p);
         p->clock.frequency_ppm = clock_ppm;
-        p->clock.initial_offset = 100;
+        p->clock.initial_offset = offset;
         p->clock.wander = 0;
         p->servers[0].net.jitter_exp = 1e-6;
         p->engine.discipline.makestep_threshold = 1;
@@ -732,10 +734,24 @@ static void setup_drift_wrong(SimParams *p, double file_ppm, double clock_ppm) {
         p->sync_threshold = 3e-6;
 }
 
-static void setup_drift_m1e4_clock_p5pc(SimParams *p) { setup_drift_wrong(p, -1e4, 5e4); }
-static void setup_drift_p1e4_clock_m5pc(SimParams *p) { setup_drift_wrong(p, 1e4, -5e4); }
-static void setup_drift_p1e4_clock_p005pc(SimParams *p) { setup_drift_wrong(p, 1e4, 500); }
-static void setup_drift_m1e4_clock_m005pc(SimParams *p) { setup_drift_wrong(p, -1e4, -500); }
+#define DRIFT_WRONG(n, file_ppm, clock_ppm, offset) \
+        static void setup_drift_wrong_##n(SimParams *p) { setup_drift_wrong(p, file_ppm, clock_ppm, offset); }
+DRIFT_WRONG(1, -1e4, 5e4, 100)
+DRIFT_WRONG(2, 1e4, -5e4, 100)
+DRIFT_WRONG(3, 1e4, 500, 100)
+DRIFT_WRONG(4, -1e4, -500, 100)
+DRIFT_WRONG(5, -1e4, 5e4, -100)
+DRIFT_WRONG(6, 1e4, -5e4, -100)
+DRIFT_WRONG(7, 1e4, 500, -100)
+DRIFT_WRONG(8, -1e4, -500, -100)
+DRIFT_WRONG(9, 1e4, 5e4, 100)
+DRIFT_WRONG(10, -1e4, -5e4, 100)
+DRIFT_WRONG(11, -1e4, 500, 100)
+DRIFT_WRONG(12, 1e4, -500, 100)
+DRIFT_WRONG(13, 1e4, 5e4, -100)
+DRIFT_WRONG(14, -1e4, -5e4, -100)
+DRIFT_WRONG(15, -1e4, 500, -100)
+DRIFT_WRONG(16, 1e4, -500, -100)
 
 /* Every seed, not only the median one, within 3 us by 200 s: the first
  * round trips, timed by a clock 5 % off, once made the samples before the
@@ -923,14 +939,38 @@ const Scenario scenarios[] = {
           setup_fixed_poll_wander_1e9, { .rms_error = 90e-6 } },
         { "fixed-poll-wander-1e8", "minpoll=maxpoll=10, wander 1e-8",
           setup_fixed_poll_wander_1e8, { .rms_error = 370e-6 } },
-        { "drift-wrong-1", "drift file -1e4 ppm, clock +5 %, 100 s off, MakeStep=1 1",
-          setup_drift_m1e4_clock_p5pc, { .sync_time = 139 }, check_drift_wrong },
-        { "drift-wrong-2", "drift file +1e4 ppm, clock -5 %, 100 s off, MakeStep=1 1",
-          setup_drift_p1e4_clock_m5pc, { .sync_time = 139 }, check_drift_wrong },
-        { "drift-wrong-3", "drift file +1e4 ppm, clock +0.05 %, 100 s off, MakeStep=1 1",
-          setup_drift_p1e4_clock_p005pc, { .sync_time = 139 }, check_drift_wrong },
-        { "drift-wrong-4", "drift file -1e4 ppm, clock -0.05 %, 100 s off, MakeStep=1 1",
-          setup_drift_m1e4_clock_m005pc, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-1", "drift file -1e4 ppm, clock +5 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_1, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-2", "drift file +1e4 ppm, clock -5 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_2, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-3", "drift file +1e4 ppm, clock +0.05 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_3, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-4", "drift file -1e4 ppm, clock -0.05 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_4, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-5", "drift file -1e4 ppm, clock +5 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_5, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-6", "drift file +1e4 ppm, clock -5 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_6, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-7", "drift file +1e4 ppm, clock +0.05 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_7, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-8", "drift file -1e4 ppm, clock -0.05 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_8, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-9", "drift file +1e4 ppm, clock +5 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_9, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-10", "drift file -1e4 ppm, clock -5 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_10, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-11", "drift file -1e4 ppm, clock +0.05 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_11, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-12", "drift file +1e4 ppm, clock -0.05 %, 100 s ahead, MakeStep=1 1",
+          setup_drift_wrong_12, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-13", "drift file +1e4 ppm, clock +5 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_13, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-14", "drift file -1e4 ppm, clock -5 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_14, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-15", "drift file -1e4 ppm, clock +0.05 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_15, { .sync_time = 139 }, check_drift_wrong },
+        { "drift-wrong-16", "drift file +1e4 ppm, clock -0.05 %, 100 s behind, MakeStep=1 1",
+          setup_drift_wrong_16, { .sync_time = 139 }, check_drift_wrong },
         { "makestep-always", "MakeStep=0 -1: every update steps",
           setup_makestep_always, { .rms_error = 65e-6 }, check_steps_every_update },
 };
