@@ -98,8 +98,8 @@ static_assert(NOISE_MODEL_MIN_SAMPLES > 2, "a line and its noise need three samp
  * been held longer on one leg, in 11 draws of 300 at one of their first
  * seven samples (5 by the slope's fit alone), at little cost, since the
  * delay weights lean on the quickest of those samples either way. At
- * e^4 that was 30 draws, and fixed polls of 1 us jitter, ten samples in
- * all, moved past chrony's RMS on one seed in ten. */
+ * e^4 that was 30 draws, and the median of ten seeds of fixed polls of
+ * 2^13 s (1 us of jitter, ten samples in all) went past chrony's RMS. */
 #define ONE_LEG_MIN_SAMPLES 4
 #define ONE_LEG_LOG_LIKELIHOOD 5.0
 #define ASYMMETRY_QUANTILE 0.75
