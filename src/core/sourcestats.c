@@ -686,9 +686,10 @@ static double line_rss(const DelaySums *d, double c) {
  * parameters, each with its variance profiled out and restricted to its
  * residuals, differ in log-likelihood by (n - 2) / 2 log(rss / rss_c). */
 static double one_leg_asymmetry(const SourceStats *s) {
+        if (s->n < ONE_LEG_MIN_SAMPLES)
+                return 0;
         DelaySums d = delay_sums(s, min_delay_from(s, 0), INFINITY);
-
-        if (s->n < ONE_LEG_MIN_SAMPLES || !(d.stt > 0))
+        if (!(d.stt > 0))
                 return 0;
         double rss = line_rss(&d, 0), needed = exp(ONE_LEG_LOG_LIKELIHOOD * 2 / (d.n - 2));
         for (int sign = -1; sign <= 1; sign += 2)
