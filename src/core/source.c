@@ -655,8 +655,9 @@ SourceReply source_process_reply(Source *s, const NtpPacket *p, nsec_t t4, Sourc
          * moves the poll nor counts against the wander. Where the whole
          * window shows a clock far quieter than the wander estimate,
          * which the predictions alone take long to learn, the estimate
-         * falls at once; where it only bounds the wander, the fit's
-         * weights take the bound (sourcestats_settle_wander()). */
+         * falls at once; where it only rules the estimate out, the
+         * fit's weights take the wander it supports
+         * (sourcestats_settle_wander()). */
         if (sourcestats_add(&s->stats, &sample)) {
                 adapt_poll(s, &sample, noise, &prediction);
                 sourcestats_settle_wander(&s->stats);

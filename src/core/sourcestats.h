@@ -78,8 +78,8 @@ typedef struct SourceStats {
         /* The clock's wander as seen through this source (s/s per
          * sqrt(s)): it weighs old samples down (see sourcestats.c). */
         double wander;
-        /* What the window bounds the wander by, for the weights only
-         * (INFINITY: no bound; see sourcestats_wander_bound()). */
+        /* The wander the window supports, for the weights only, at most
+         * the estimate (INFINITY: none; see sourcestats_window_wander()). */
         double wander_cap;
         /* Slope of offset against excess delay taken off each sample
          * (0: none), and how many fits in a row showed it (signed). */
@@ -121,17 +121,18 @@ double sourcestats_quiet_wander(const SourceStats *s);
  * SOURCESTATS_MAX_WANDER) and refits. */
 void sourcestats_set_wander(SourceStats *s, double wander);
 
-/* An upper bound on the wander that the window shows where it rules the
- * estimate out, or INFINITY (see sourcestats.c). */
-double sourcestats_wander_bound(const SourceStats *s);
+/* The wander the window supports where it rules the estimate out (the
+ * root of the mean w^2 over the wanders below the estimate, each weighed
+ * by its likelihood), or INFINITY (see sourcestats.c). */
+double sourcestats_window_wander(const SourceStats *s);
 
 /* Bounds the wander the fit's weights use (INFINITY: none), and refits
  * if that changed. */
 void sourcestats_set_wander_cap(SourceStats *s, double cap);
 
 /* Lowers the wander estimate where the window shows a quiet clock
- * (sourcestats_quiet_wander()), and sets the weights' bound to what the
- * window then shows (sourcestats_wander_bound()). */
+ * (sourcestats_quiet_wander()), and sets the weights' cap to what the
+ * window then supports (sourcestats_window_wander()). */
 void sourcestats_settle_wander(SourceStats *s);
 
 /* The newest sample, or NULL. */

@@ -19,6 +19,8 @@ typedef struct Scenario {
         SimLimits limits;
         /* Checked on every seed: NULL, or what went wrong. */
         const char *(*check)(const SimParams *p, const SimResult *r);
+        /* Seeds the limits are judged on (0: the default, 10). */
+        unsigned seeds;
 } Scenario;
 
 extern const Scenario scenarios[];

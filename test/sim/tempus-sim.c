@@ -267,7 +267,7 @@ int main(int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        unsigned n_seeds = DEFAULT_SEEDS;
+        unsigned n_seeds = 0;   /* 0: the scenario's own count */
         uint64_t seed = 1;
         bool trace = false, table = false;
         int c;
@@ -314,7 +314,7 @@ int main(int argc, char *argv[]) {
                         return EXIT_FAILURE;
                 }
         if (table)
-                return print_table(n_seeds);
+                return print_table(n_seeds ?: DEFAULT_SEEDS);
         if (optind != argc - 1) {
                 usage();
                 return EXIT_FAILURE;
@@ -327,6 +327,8 @@ int main(int argc, char *argv[]) {
         if (trace)
                 return trace_one(sc, seed);
 
+        if (n_seeds == 0)
+                n_seeds = sc->seeds ?: DEFAULT_SEEDS;
         Summary s;
         if (run_scenario(sc, n_seeds, &s) < 0) {
                 printf("FAIL %s: the simulation could not run\n", sc->name);
