@@ -858,11 +858,20 @@ static double profile_deviance(const WindowPoints *p, double wander) {
         return best;
 }
 
-/* The window as the wander tests see it, and the least noise variance in
- * it. */
+/* Each wander's deviance on a grid of WANDER_GRID_STEP decades from top
+ * down, and the least of them. */
+typedef struct WanderGrid {
+        size_t m;
+        double wander[WANDER_GRID_MAX], dev[WANDER_GRID_MAX], best;
+} WanderGrid;
+
+/* The window as the wander tests see it, the least noise variance in it,
+ * and the grid of deviances from the wander estimate down, computed once
+ * for both tests where they ask for it (m == 0: not yet). */
 typedef struct WanderWindow {
         WindowPoints p;
         double noise_min;
+        WanderGrid grid;
 } WanderWindow;
 
 /* Fills *w; false where the window cannot be judged (too few samples, or
@@ -876,6 +885,7 @@ static bool wander_window(const SourceStats *s, WanderWindow *w) {
         if (p->n < WANDER_QUIET_MIN_SAMPLES)
                 return false;
         w->noise_min = INFINITY;
+        w->grid.m = 0;
         for (size_t i = 0; i < p->n; i++) {
                 if (i > 0 && !(p->t[i] > p->t[i - 1]))
                         return false;
@@ -883,13 +893,6 @@ static bool wander_window(const SourceStats *s, WanderWindow *w) {
         }
         return true;
 }
-
-/* Each wander's deviance on a grid of WANDER_GRID_STEP decades from top
- * down, and the least of them. */
-typedef struct WanderGrid {
-        size_t m;
-        double wander[WANDER_GRID_MAX], dev[WANDER_GRID_MAX], best;
-} WanderGrid;
 
 /* The largest wander of the grid within WANDER_ACCEPT of the best. */
 static double grid_upper(const WanderGrid *g) {
@@ -925,19 +928,19 @@ static void wander_grid(const WindowPoints *p, double top, WanderGrid *g) {
 }
 
 /* Whether the window rules the wander estimate out by more than margin
- * units of deviance, with the grid in *g. Only where the estimate adds
- * more phase than the least noise variance over the age of the oldest
- * sample (or, with over_gap, over the window's mean gap) can the window
- * tell. */
-static bool window_rules_out_wander(const SourceStats *s, const WanderWindow *w, bool over_gap, double margin,
-                                    WanderGrid *g) {
+ * units of deviance, with the grid in w->grid. Only where the estimate
+ * adds more phase than the least noise variance over the age of the
+ * oldest sample (or, with over_gap, over the window's mean gap) can the
+ * window tell. */
+static bool window_rules_out_wander(const SourceStats *s, WanderWindow *w, bool over_gap, double margin) {
         const WindowPoints *p = &w->p;
         double span = over_gap ? (p->t[p->n - 1] - p->t[0]) / (double) (p->n - 1) : -p->t[0];
 
         if (s->wander * s->wander * span * span * span / 3 < w->noise_min)
                 return false;
-        wander_grid(p, s->wander, g);
-        return g->dev[0] - g->best > margin;
+        if (w->grid.m == 0)
+                wander_grid(p, s->wander, &w->grid);
+        return w->grid.dev[0] - w->grid.best > margin;
 }
 
 /* A wander far above the true one weighs the old samples down for
@@ -972,22 +975,22 @@ static bool window_rules_out_wander(const SourceStats *s, const WanderWindow *w,
  * show it. Where the wander adds less than the least noise to even the
  * oldest sample, nothing is computed.
  * Returns the estimate unchanged unless it is to fall. */
-static double quiet_wander_in(const SourceStats *s, const WanderWindow *w) {
+static double quiet_wander_in(const SourceStats *s, WanderWindow *w) {
         double current = s->wander;
-        WanderGrid g;
+        const WanderGrid *g = &w->grid;
 
         /* Where the wander adds little to even the oldest sample's
          * variance, the window cannot tell. */
-        if (!window_rules_out_wander(s, w, false, WANDER_REJECT, &g))
+        if (!window_rules_out_wander(s, w, false, WANDER_REJECT))
                 return current;
         /* dev[0] > best, so the least lies below the estimate, and so
          * does every wander within WANDER_ACCEPT of it. */
         size_t ml = 0;
-        while (g.dev[ml] > g.best)
+        while (g->dev[ml] > g->best)
                 ml++;
-        if (grid_upper(&g) * WANDER_QUIET > SOURCESTATS_WANDER)
+        if (grid_upper(g) * WANDER_QUIET > SOURCESTATS_WANDER)
                 return current;
-        return g.wander[ml];
+        return g->wander[ml];
 }
 
 /* Between the quiet test's evidence and none, the window can still speak
@@ -1029,12 +1032,10 @@ static double quiet_wander_in(const SourceStats *s, const WanderWindow *w) {
  * defaults (100 us of jitter, wander 1e-9), falling below the true wander
  * now and then: the median RMS of the 40-seed table rose by 0.9 %
  * (`falsetickers` by 12 %). */
-static double window_wander_in(const SourceStats *s, const WanderWindow *w) {
-        WanderGrid g;
-
-        if (!window_rules_out_wander(s, w, true, WANDER_ACCEPT, &g))
+static double window_wander_in(const SourceStats *s, WanderWindow *w) {
+        if (!window_rules_out_wander(s, w, true, WANDER_ACCEPT))
                 return INFINITY;
-        return grid_mean_wander(&g);
+        return grid_mean_wander(&w->grid);
 }
 
 double sourcestats_quiet_wander(const SourceStats *s) {

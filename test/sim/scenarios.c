@@ -643,10 +643,10 @@ static const char *check_asymmetric_jitter_47(const SimParams *p, const SimResul
  * the rows from 2^1 s on are judged on the median of FIXED_POLL_SEEDS
  * seeds, and their per-seed checks hold on every one of them (at 2^-7 and
  * 2^-2 s a run is thousands of exchanges, its RMS a tenth of the limit,
- * and ten seeds take as long as the rest of the suite). From 2^10 s on, the window
- * shows within a few samples that the clock is far quieter than the prior
- * wander 2e-9 (sourcestats_quiet_wander()), and the samples then weigh
- * alike. At 2^7 to 2^9 s, ten samples seldom show it so clearly, but they
+ * and ten seeds take as long as the rest of the suite). From 2^10 s on,
+ * the window shows within a few samples that the clock is far quieter
+ * than the prior wander 2e-9 (sourcestats_quiet_wander()), and the samples
+ * then weigh alike. At 2^7 to 2^9 s, ten samples seldom show it so clearly, but they
  * rule the prior out, and the weights take the wander they support
  * (sourcestats_window_wander()): medians of 0.51, 0.49 and 0.48 us over
  * seeds 1 to 40, where the upper bound the weights took before gave 0.53,
