@@ -40,8 +40,12 @@
 /* Residual of a finished slew small enough to forget, seconds. */
 #define SLEW_DONE_EPSILON 1e-6
 /* A residual frequency this many standard errors beyond the old and new
- * estimates' together contradicts the old one. */
-#define FREQUENCY_CONSISTENT_SIGMAS 5.0
+ * estimates' together is an even bet that the old one is wrong. Not 5:
+ * the regressions right after an external step (four samples 2 s apart)
+ * claim less skew than they have, residuals of 4 to 5 of their standard
+ * errors are common there, and with 5 they moved the frequency enough to
+ * cost 3 % RMS in external-step-repeated. */
+#define FREQUENCY_CONSISTENT_SIGMAS 6.0
 /* How fast the frequency of a typical crystal wanders (ppm per sqrt(s)),
  * for how quickly an old frequency estimate loses certainty. */
 #define FREQUENCY_WANDER_PPM 2e-3
@@ -238,16 +242,30 @@ static int step_clock(Discipline *d, double offset) {
         return 0;
 }
 
-/* Moves the base correction by the measured residual frequency r, by the
- * weight that combines the two estimates with the least variance:
+/* Moves the base correction by the measured residual frequency r. If the
+ * old estimate is right to within its skew, the blend with the least
+ * variance gives the measurement the weight
  *     w = skew_old^2 / (skew_old^2 + skew_new^2)
- * (a one-dimensional Kalman update). That blend assumes the old estimate
- * is right to within its skew; a residual many standard errors beyond
- * both (a drift file from another machine, a clock whose crystal changed)
- * shows it is not, and the measurement replaces it. A measurement itself
- * too uncertain to act on (DISCIPLINE_MAX_UPDATE_SKEW_PPM) changes
- * nothing. The correction composes with the old one by multiplication:
- * running r faster on top of (1 + b) means (1 + b) (1 + w r).
+ * (a one-dimensional Kalman update). But the old estimate may simply be
+ * wrong: a drift file from another machine, a virtual machine moved to
+ * other hardware, a crystal that changed. With z = r / sqrt(skew_old^2 +
+ * skew_new^2), the odds that it is wrong grow as exp(z^2 / 2) (the
+ * likelihood ratio of a residual that size against a Gaussian), and prior
+ * odds that make a residual of FREQUENCY_CONSISTENT_SIGMAS (k) standard
+ * errors an even bet give
+ *     p = 1 / (1 + exp((k^2 - z^2) / 2)),
+ * and the measurement's weight becomes w + p (1 - w): a residual of four
+ * standard errors moves nothing more (p = 5e-5), one of eight replaces the
+ * old estimate (p > 0.99999). Without it, after a first measurement too
+ * uncertain to contradict a wrong drift file, or after a jump of the
+ * clock's frequency, each later measurement would move the estimate by a
+ * few percent of r (a file 270 ppm off that claims 1 ppm, against
+ * residuals of 270 ppm measured to 15 ppm: 2 %), and the phase
+ * corrections would carry the clock milliseconds off for thousands of
+ * seconds (drift-file-foreign in the simulator). A measurement itself too
+ * uncertain to act on (DISCIPLINE_MAX_UPDATE_SKEW_PPM) changes nothing.
+ * The correction composes with the old one by multiplication: running r
+ * faster on top of (1 + b) means (1 + b) (1 + w r).
  * Returns the change of the clock's rate, s/s. */
 static double update_frequency(Discipline *d, const DisciplineInput *in) {
         /* The old estimate's uncertainty grows as the clock's frequency
@@ -260,21 +278,19 @@ static double update_frequency(Discipline *d, const DisciplineInput *in) {
 
         if (new_skew_ppm >= DISCIPLINE_MAX_UPDATE_SKEW_PPM || !isfinite(residual_ppm))
                 return 0;
+        double z2 = residual_ppm * residual_ppm / (old2 + new2);
+        double wrong = 1.0 / (1.0 + exp((FREQUENCY_CONSISTENT_SIGMAS * FREQUENCY_CONSISTENT_SIGMAS - z2) / 2));
         double weight = old2 / (old2 + new2);
-        /* Only a frequency we did not measure ourselves (the drift file)
-         * can be overruled: our own estimates are refined by the blend,
-         * and a short regression can claim more certainty than it has. */
-        if (!d->frequency_measured && fabs(residual_ppm) > FREQUENCY_CONSISTENT_SIGMAS * sqrt(old2 + new2))
-                weight = 1.0;
-        d->frequency_measured = true;
+        weight += wrong * (1.0 - weight);
         double max = max_total_ppm(d);
         double before = d->frequency_ppm;
         d->frequency_ppm = CLAMP(total_ppm(before, weight * in->frequency), -max, max);
         /* A measurement that was given little weight leaves the old
          * estimate about as certain as it was: a burst of samples two
          * seconds apart after a reset must not unsettle a frequency that
-         * hours of samples established. */
-        d->skew_ppm = MIN(sqrt(old2), new_skew_ppm);
+         * hours of samples established. One that replaced a wrong
+         * estimate leaves its own uncertainty. */
+        d->skew_ppm = sqrt((1.0 - wrong) * MIN(old2, new2) + wrong * new2);
         d->frequency_known = d->skew_ppm < DISCIPLINE_UNKNOWN_SKEW_PPM;
         /* The rate actually changed by (1 + b') / (1 + b) - 1. */
         return (1.0 + d->frequency_ppm * 1e-6) / (1.0 + before * 1e-6) - 1.0;

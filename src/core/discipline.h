@@ -79,7 +79,6 @@ typedef struct Discipline {
         double frequency_ppm;
         double skew_ppm;
         bool frequency_known;
-        bool frequency_measured;        /* by a regression, not only the drift file */
 
         /* Slew in progress: remaining(raw) = slew_amount - slew_rate / (1 + slew_rate) * (raw - slew_start). */
         bool slewing;

@@ -277,6 +277,23 @@ static void setup_drift_file(SimParams *p) {
         p->engine.discipline.initial_skew_ppm = 0.05;
 }
 
+/* A drift file from another machine (a cloned disk image, a virtual
+ * machine moved to other hardware): it puts the clock's error at -200 ppm
+ * and claims 0.5 ppm of certainty, where the clock is +100 ppm off, on a
+ * path with 1 ms of exponential jitter. Its first measurements are too
+ * noisy to contradict it; the later ones do, at many standard errors, and
+ * must overrule it: synchronised and as accurate as large-jitter, which
+ * has no file at all (medians over 40 seeds: 137.5 s, 677 and 154 us
+ * against large-jitter's 135.5 s, 677 and 155 us). When only the first
+ * measurement could overrule a file, the later ones moved the frequency
+ * by a few percent of the 300 ppm each: 297.5 s, 1239 and 237 us. */
+static void setup_drift_file_foreign(SimParams *p) {
+        setup_jitter(p);
+        p->engine.discipline.use_initial_frequency = true;
+        p->engine.discipline.initial_frequency_ppm = 200;
+        p->engine.discipline.initial_skew_ppm = 0.5;
+}
+
 /* chrony's "iburst option" test: iburst, the drift file right to 1 ppm,
  * MakeStep=0.01 1; within 1 ms by 6 s on every seed. */
 static void setup_iburst_drift_file(SimParams *p) {
@@ -829,6 +846,8 @@ const Scenario scenarios[] = {
           setup_poll_range, DEFAULT_LIMITS, check_poll_range },
         { "drift-file", "frequency known from the drift file",
           setup_drift_file, DEFAULT_LIMITS_SYNC_BY(10), check_drift_file },
+        { "drift-file-foreign", "drift file 300 ppm off claiming 0.5 ppm, 1 ms jitter",
+          setup_drift_file_foreign, { .sync_time = 200, .max_error = 1e-3, .rms_error = 200e-6 }, NULL },
         { "silent-server", "the selected server goes silent at 4000 s",
           setup_silent, { .sync_time = 130, .max_error = 300e-6, .rms_error = 75e-6,
                           .rms_freq_error = 0.25, .poll_grows = true }, check_second_selected },
