@@ -724,7 +724,13 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
          * lambda = delta/2 + epsilon), widened by the estimate's own
          * uncertainty. */
         ret->distance = e.root_delay / 2 + e.root_dispersion + e.offset_sd;
-        ret->quality = e.offset_sd + e.root_delay / 2 + s->root_dispersion;
+        /* What ranks and weighs it: an estimate carried far past its
+         * samples counts the spread its frequency's bound allows there
+         * (a burst's four samples after an external step, then 128 s to
+         * the next poll: milliseconds, where the fit's own slope error
+         * claimed tenths, and the source pulled the combination 1 ms off;
+         * external-step-mixed-polls in the simulator). */
+        ret->quality = e.bounded_sd + e.root_delay / 2 + s->root_dispersion;
         /* A source that stopped answering loses rank as its last sample
          * ages past two poll intervals (RFC 5905 PHI per second). */
         double overdue = nsec_diff(now, e.last_time) - 2 * source_poll_interval(s);

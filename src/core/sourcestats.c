@@ -1227,6 +1227,7 @@ bool sourcestats_estimate(const SourceStats *s, nsec_t now, SourceEstimate *ret)
                 .time = now,
                 .offset = offset,
                 .offset_sd = offset_sd,
+                .bounded_sd = hypot(offset_sd, MAX(fabs(dx) - span, 0) * skew),
                 .frequency = s->n_used >= 2 ? s->b : 0,
                 .skew = skew,
                 .std_dev = s->std_dev,

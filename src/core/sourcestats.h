@@ -43,6 +43,9 @@ typedef struct SourceEstimate {
         nsec_t time;            /* the time the estimate is for */
         double offset;          /* estimated offset at time, seconds */
         double offset_sd;       /* its standard deviation, seconds */
+        double bounded_sd;      /* the same, but beyond the samples' span the
+                                 * frequency's error is taken at its skew, the
+                                 * bound the round trips set (fit_skew()) */
         double frequency;       /* rate of change of the offset, s/s; positive:
                                  * our clock runs slow against the source */
         double skew;            /* standard error of frequency, s/s */

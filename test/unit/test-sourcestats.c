@@ -62,6 +62,29 @@ static void the_estimate_extrapolates_to_now(void **state) {
         assert_true(later.offset_sd >= e.offset_sd);
 }
 
+/* Four samples 2 s apart, round trips of 18 and 18.3 ms, offsets that
+ * agree to a microsecond: the fit's own variance claims a slope known to
+ * some ppm, the round trips allow far more (the skew's floor). Within the
+ * samples' span the two spreads are the same; 128 s past it, bounded_sd
+ * carries the estimate at the skew, offset_sd only at the fit's slope
+ * error (a source polled every 128 s after a burst). */
+static void an_estimate_past_its_samples_is_bounded_by_the_skew(void **state) {
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        for (int i = 0; i < 4; i++) {
+                SourceSample x = sample(2 * i, (i % 2 ? 1 : -1) * 1e-6, 18e-3 + (i % 2) * 300e-6);
+                sourcestats_add(&s, &x);
+        }
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(6), &e));
+        assert_near(e.bounded_sd, e.offset_sd, 1e-12);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(6 + 128), &e));
+        assert_true(e.skew > 100e-6);
+        assert_true(e.bounded_sd >= e.skew * (128 - 3));
+        assert_true(e.offset_sd < e.bounded_sd / 10);
+}
+
 static void a_sample_with_a_long_delay_barely_moves_the_fit(void **state) {
         SourceStats s;
         SourceEstimate e;
@@ -808,6 +831,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(a_perfect_line_gives_its_slope_and_offset),
                 cmocka_unit_test(the_estimate_extrapolates_to_now),
+                cmocka_unit_test(an_estimate_past_its_samples_is_bounded_by_the_skew),
                 cmocka_unit_test(a_sample_with_a_long_delay_barely_moves_the_fit),
                 cmocka_unit_test(runs_test_threshold),
                 cmocka_unit_test(a_change_of_slope_shrinks_the_window),
