@@ -136,15 +136,66 @@ static int majority_leap(const SelectCandidate *c, size_t n, const SelectState *
         return leap_vote(bits, m);
 }
 
+static bool combined(const SelectState *states, size_t i) {
+        return states[i] == SELECT_COMBINED || states[i] == SELECT_SELECTED;
+}
+
+/* How much of each source's asymmetry bound is a real, fixed error, as a
+ * fraction k of it: each offset is truth + k lambda_i b_i + noise_i (b_i
+ * of variance 1, noise_i of variance s_i^2), and the spread of the offsets
+ * beyond their noise tells k^2 (the moment estimate of a random-effects
+ * meta-analysis, DerSimonian and Laird): with w_i = 1 / s_i^2 and Q the
+ * weighted sum of squares about the weighted mean,
+ *     E[Q] = (m - 1) + k^2 (sum w_i lambda_i^2 - sum w_i^2 lambda_i^2 / sum w_i).
+ * At most 1/3, a bias spread evenly over the whole bound. */
+static double asymmetry_share2(const SelectCandidate *c, size_t n, const SelectState *states) {
+        double sw = 0, swx = 0, m = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (combined(states, i)) {
+                        if (c[i].asymmetry_bound <= 0)
+                                return -1;
+                        double s = MAX(quality(&c[i]) - c[i].asymmetry_bound, 1e-9);
+                        sw += 1 / (s * s);
+                        swx += c[i].offset / (s * s);
+                        m++;
+                }
+        if (m < 2)
+                return 1.0 / 3;
+        double mean = swx / sw, q = 0, sl2 = 0, sw2l2 = 0;
+        for (size_t i = 0; i < n; i++)
+                if (combined(states, i)) {
+                        double s = MAX(quality(&c[i]) - c[i].asymmetry_bound, 1e-9), w = 1 / (s * s);
+                        double l2 = c[i].asymmetry_bound * c[i].asymmetry_bound;
+                        q += w * (c[i].offset - mean) * (c[i].offset - mean);
+                        sl2 += w * l2;
+                        sw2l2 += w * w * l2;
+                }
+        double scale = sl2 - sw2l2 / sw;
+        if (!(scale > 0))
+                return 1.0 / 3;
+        return CLAMP((q - (m - 1)) / scale, 0.0, 1.0 / 3);
+}
+
+/* A combined source's variance: its spread, and its asymmetry bound at the
+ * share the sources' disagreement supports (k2 < 0: quality^2). */
+static double combined_variance(const SelectCandidate *c, double k2) {
+        if (k2 < 0)
+                return MAX(quality(c) * quality(c), 1e-18);
+        double s = MAX(quality(c) - c->asymmetry_bound, 1e-9);
+        return s * s + k2 * c->asymmetry_bound * c->asymmetry_bound;
+}
+
 /* Inverse-variance combination of the combined sources: offsets weighted by
- * 1/quality^2, frequencies by 1/skew^2. */
+ * their variances (combined_variance()), frequencies by 1/skew^2. */
 static void combine(const SelectCandidate *c, size_t n, const SelectState *states, SelectResult *r) {
         double sw = 0, swo = 0, swf = 0, sf = 0, spread = 0;
+        double k2 = asymmetry_share2(c, n, states);
 
         for (size_t i = 0; i < n; i++) {
                 if (states[i] != SELECT_COMBINED && states[i] != SELECT_SELECTED)
                         continue;
-                double w = 1.0 / MAX(quality(&c[i]) * quality(&c[i]), 1e-18);
+                double w = 1.0 / combined_variance(&c[i], k2);
                 double wf = 1.0 / MAX(c[i].skew * c[i].skew, 1e-24);
                 sw += w;
                 swo += w * c[i].offset;
@@ -158,7 +209,7 @@ static void combine(const SelectCandidate *c, size_t n, const SelectState *state
         for (size_t i = 0; i < n; i++) {
                 if (states[i] != SELECT_COMBINED && states[i] != SELECT_SELECTED)
                         continue;
-                double w = 1.0 / MAX(quality(&c[i]) * quality(&c[i]), 1e-18);
+                double w = 1.0 / combined_variance(&c[i], k2);
                 double d = c[i].offset - r->offset;
                 spread += w * (c[i].offset_sd * c[i].offset_sd + d * d);
         }

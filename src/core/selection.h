@@ -14,8 +14,13 @@
  *    turn.
  * 4. Truechimers whose quality is within combine_limit of the selected
  *    one's are combined: offsets weighted by the inverse of their
- *    variances (quality^2), frequencies by the inverse of skew^2, the
- *    minimum-variance unbiased combination of independent estimates.
+ *    variances, frequencies by the inverse of skew^2, the minimum-variance
+ *    unbiased combination of independent estimates. An offset's variance
+ *    is its own spread's plus the share of its asymmetry bound that the
+ *    sources' disagreement shows to be real (a random-effects
+ *    combination): sources that agree far better than their round trips
+ *    bound are weighed by their noise, sources that disagree by it as well
+ *    as by their bounds.
  *
  * Authentication (AuthSelectMode=, chrony's authselectmode) limits who
  * takes part: "require" leaves out every unauthenticated source; "prefer"
@@ -83,6 +88,10 @@ typedef struct SelectCandidate {
          * routing can add) and the server's root dispersion. Ranks
          * sources and weighs them in the combination (0: use distance). */
         double quality;
+        /* The part of quality that bounds a fixed error (half the round
+         * trip and the server's root dispersion), the rest being the
+         * estimate's own spread (0: not known; combine by quality). */
+        double asymmetry_bound;
         int leap;               /* NtpLeap of the last reply */
 } SelectCandidate;
 

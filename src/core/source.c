@@ -730,7 +730,8 @@ void source_candidate(const Source *s, nsec_t now, SelectCandidate *ret) {
          * the next poll: milliseconds, where the fit's own slope error
          * claimed tenths, and the source pulled the combination 1 ms off;
          * external-step-mixed-polls in the simulator). */
-        ret->quality = e.bounded_sd + e.root_delay / 2 + s->root_dispersion;
+        ret->asymmetry_bound = e.root_delay / 2 + s->root_dispersion;
+        ret->quality = e.bounded_sd + ret->asymmetry_bound;
         /* A source that stopped answering loses rank as its last sample
          * ages past two poll intervals (RFC 5905 PHI per second). */
         double overdue = nsec_diff(now, e.last_time) - 2 * source_poll_interval(s);

@@ -210,6 +210,43 @@ static void far_sources_are_not_combined(void **state) {
         assert_int_equal(r.n_combined, 1);
 }
 
+/* A candidate whose quality is its spread plus an asymmetry bound. */
+static SelectCandidate spread_and_bound(double offset, double spread, double bound) {
+        SelectCandidate c = good(offset, spread + bound);
+        c.quality = spread + bound;
+        c.asymmetry_bound = bound;
+        return c;
+}
+
+/* Two quiet sources agree to a microsecond where their bounds allow
+ * milliseconds: the bounds are not errors here, and a noisy third
+ * (a millisecond of spread) barely moves their combination. */
+static void agreeing_quiet_sources_outweigh_a_noisy_one(void **state) {
+        SelectCandidate c[] = { spread_and_bound(70e-6, 2e-6, 8e-3), spread_and_bound(72e-6, 2e-6, 12e-3),
+                                spread_and_bound(-700e-6, 1e-3, 9e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        select_n(c, 3, -1, st, &r);
+        assert_int_equal(r.n_combined, 3);
+        assert_near(r.offset, 71e-6, 2e-6);
+}
+
+/* Quiet sources 800 us apart show fixed errors that large: the noisy one,
+ * in the middle, then weighs almost as much as each of them. */
+static void disagreeing_quiet_sources_share_the_weight(void **state) {
+        SelectCandidate c[] = { spread_and_bound(500e-6, 10e-6, 5e-3), spread_and_bound(-300e-6, 10e-6, 5e-3),
+                                spread_and_bound(0, 300e-6, 5e-3) };
+        SelectState st[3];
+        SelectResult r;
+
+        select_n(c, 3, -1, st, &r);
+        assert_int_equal(r.n_combined, 3);
+        /* 100 us for the quiet two alone; 200 / 2.78 us with the third at
+         * 0.78 of their weight. */
+        assert_near(r.offset, 72e-6, 5e-6);
+}
+
 static void the_majority_leap_indicator_wins(void **state) {
         SelectCandidate c[] = { good(0, 1e-3), good(0, 1e-3), good(0, 1e-3) };
         SelectState st[3];
@@ -340,6 +377,8 @@ int main(void) {
                 cmocka_unit_test(the_previous_peer_stays_unless_clearly_beaten),
                 cmocka_unit_test(lower_stratum_breaks_a_tie),
                 cmocka_unit_test(far_sources_are_not_combined),
+                cmocka_unit_test(agreeing_quiet_sources_outweigh_a_noisy_one),
+                cmocka_unit_test(disagreeing_quiet_sources_share_the_weight),
                 cmocka_unit_test(the_majority_leap_indicator_wins),
                 cmocka_unit_test(state_names_match_the_bus_api),
                 cmocka_unit_test(mix_three_unauthenticated_liars_cannot_outvote_one_authenticated),
