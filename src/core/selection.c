@@ -124,6 +124,11 @@ static int pick_selected(const SelectCandidate *c, size_t n, const bool *ok, int
         return best;
 }
 
+/* Whether candidate i takes part in the combined estimate. */
+static bool combined(const SelectState *states, size_t i) {
+        return states[i] == SELECT_COMBINED || states[i] == SELECT_SELECTED;
+}
+
 static int majority_leap(const SelectCandidate *c, size_t n, const SelectState *states) {
         _cleanup_free_ NtpLeap *bits = calloc(n + 1, sizeof(NtpLeap));
         size_t m = 0;
@@ -131,13 +136,14 @@ static int majority_leap(const SelectCandidate *c, size_t n, const SelectState *
         if (!bits)
                 return NTP_LEAP_NONE;
         for (size_t i = 0; i < n; i++)
-                if (states[i] == SELECT_COMBINED || states[i] == SELECT_SELECTED)
+                if (combined(states, i))
                         bits[m++] = (NtpLeap) (c[i].leap & 3);
         return leap_vote(bits, m);
 }
 
-static bool combined(const SelectState *states, size_t i) {
-        return states[i] == SELECT_COMBINED || states[i] == SELECT_SELECTED;
+/* The part of a candidate's quality that is its estimate's own spread. */
+static double own_spread(const SelectCandidate *c) {
+        return MAX(quality(c) - c->asymmetry_bound, 1e-9);
 }
 
 /* How much of each source's asymmetry bound is a real, fixed error, as a
@@ -155,7 +161,7 @@ static double asymmetry_share2(const SelectCandidate *c, size_t n, const SelectS
                 if (combined(states, i)) {
                         if (c[i].asymmetry_bound <= 0)
                                 return -1;
-                        double s = MAX(quality(&c[i]) - c[i].asymmetry_bound, 1e-9);
+                        double s = own_spread(&c[i]);
                         sw += 1 / (s * s);
                         swx += c[i].offset / (s * s);
                         m++;
@@ -165,7 +171,7 @@ static double asymmetry_share2(const SelectCandidate *c, size_t n, const SelectS
         double mean = swx / sw, q = 0, sl2 = 0, sw2l2 = 0;
         for (size_t i = 0; i < n; i++)
                 if (combined(states, i)) {
-                        double s = MAX(quality(&c[i]) - c[i].asymmetry_bound, 1e-9), w = 1 / (s * s);
+                        double s = own_spread(&c[i]), w = 1 / (s * s);
                         double l2 = c[i].asymmetry_bound * c[i].asymmetry_bound;
                         q += w * (c[i].offset - mean) * (c[i].offset - mean);
                         sl2 += w * l2;
@@ -182,7 +188,7 @@ static double asymmetry_share2(const SelectCandidate *c, size_t n, const SelectS
 static double combined_variance(const SelectCandidate *c, double k2) {
         if (k2 < 0)
                 return MAX(quality(c) * quality(c), 1e-18);
-        double s = MAX(quality(c) - c->asymmetry_bound, 1e-9);
+        double s = own_spread(c);
         return s * s + k2 * c->asymmetry_bound * c->asymmetry_bound;
 }
 
@@ -193,7 +199,7 @@ static void combine(const SelectCandidate *c, size_t n, const SelectState *state
         double k2 = asymmetry_share2(c, n, states);
 
         for (size_t i = 0; i < n; i++) {
-                if (states[i] != SELECT_COMBINED && states[i] != SELECT_SELECTED)
+                if (!combined(states, i))
                         continue;
                 double w = 1.0 / combined_variance(&c[i], k2);
                 double wf = 1.0 / MAX(c[i].skew * c[i].skew, 1e-24);
@@ -207,7 +213,7 @@ static void combine(const SelectCandidate *c, size_t n, const SelectState *state
         r->frequency = swf / sf;
         r->skew = sqrt(1.0 / sf);
         for (size_t i = 0; i < n; i++) {
-                if (states[i] != SELECT_COMBINED && states[i] != SELECT_SELECTED)
+                if (!combined(states, i))
                         continue;
                 double w = 1.0 / combined_variance(&c[i], k2);
                 double d = c[i].offset - r->offset;

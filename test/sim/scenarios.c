@@ -434,7 +434,6 @@ static void setup_external_step_1e5(SimParams *p) { setup_external_step_makestep
 static void setup_external_step_1e8(SimParams *p) { setup_external_step_makestep(p, -1e8, 0); }
 static void setup_external_step_repeated(SimParams *p) { setup_external_step_makestep(p, 1e4, 500); }
 
-
 /* Servers polled at different rates when someone steps the clock: two
  * quiet ones every 16 s, a noisier one (150 us of |normal| jitter) every
  * 128 s, the clock stepped by +/-63 ms every 415 s (MakeStep=1 1: slewed
@@ -696,8 +695,9 @@ static const char *check_asymmetric_jitter_47(const SimParams *p, const SimResul
  * and ten seeds take as long as the rest of the suite). From 2^10 s on,
  * the window shows within a few samples that the clock is far quieter
  * than the prior wander 2e-9 (sourcestats_quiet_wander()), and the samples
- * then weigh alike. At 2^7 to 2^9 s, ten samples seldom show it so clearly, but they
- * rule the prior out, and the weights take the wander they support
+ * then weigh alike. At 2^7 to 2^9 s, ten samples seldom show it so
+ * clearly, but they rule the prior out, and the weights take the wander
+ * they support
  * (sourcestats_window_wander()): medians of 0.51, 0.49 and 0.48 us over
  * seeds 1 to 40, where the upper bound the weights took before gave 0.53,
  * 0.54 and 0.51 (and those rows had limits of 0.62 us on seeds 1 to 10). */

@@ -218,18 +218,23 @@ static SelectCandidate spread_and_bound(double offset, double spread, double bou
         return c;
 }
 
+/* Selects among three candidates that all agree; all three are combined. */
+static double combined_offset_of_three(const SelectCandidate *c) {
+        SelectState st[3];
+        SelectResult r;
+
+        select_n(c, 3, -1, st, &r);
+        assert_int_equal(r.n_combined, 3);
+        return r.offset;
+}
+
 /* Two quiet sources agree to a microsecond where their bounds allow
  * milliseconds: the bounds are not errors here, and a noisy third
  * (a millisecond of spread) barely moves their combination. */
 static void agreeing_quiet_sources_outweigh_a_noisy_one(void **state) {
         SelectCandidate c[] = { spread_and_bound(70e-6, 2e-6, 8e-3), spread_and_bound(72e-6, 2e-6, 12e-3),
                                 spread_and_bound(-700e-6, 1e-3, 9e-3) };
-        SelectState st[3];
-        SelectResult r;
-
-        select_n(c, 3, -1, st, &r);
-        assert_int_equal(r.n_combined, 3);
-        assert_near(r.offset, 71e-6, 2e-6);
+        assert_near(combined_offset_of_three(c), 71e-6, 2e-6);
 }
 
 /* Quiet sources 800 us apart show fixed errors that large: the noisy one,
@@ -237,14 +242,9 @@ static void agreeing_quiet_sources_outweigh_a_noisy_one(void **state) {
 static void disagreeing_quiet_sources_share_the_weight(void **state) {
         SelectCandidate c[] = { spread_and_bound(500e-6, 10e-6, 5e-3), spread_and_bound(-300e-6, 10e-6, 5e-3),
                                 spread_and_bound(0, 300e-6, 5e-3) };
-        SelectState st[3];
-        SelectResult r;
-
-        select_n(c, 3, -1, st, &r);
-        assert_int_equal(r.n_combined, 3);
         /* 100 us for the quiet two alone; 200 / 2.78 us with the third at
          * 0.78 of their weight. */
-        assert_near(r.offset, 72e-6, 5e-6);
+        assert_near(combined_offset_of_three(c), 72e-6, 5e-6);
 }
 
 static void the_majority_leap_indicator_wins(void **state) {
