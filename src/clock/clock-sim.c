@@ -17,6 +17,8 @@ typedef struct ClockSim {
         double natural;                 /* s/s */
         double wander_state;            /* s/s */
         double wander;
+        nsec_t jump_at;                 /* true time of the jump (0: none) */
+        double jump;                    /* s/s */
         double applied;                 /* s/s, what the kernel holds */
         double wall_offset;             /* reading - monotonic, seconds */
         unsigned steps;
@@ -122,17 +124,33 @@ static double rate_error(const ClockSim *s) {
         return (1.0 + s->natural + s->wander_state) * (1.0 + s->applied) - 1.0;
 }
 
-void sim_clock_advance(Clock *c, double dt) {
-        ClockSim *s = to_sim(c);
-
-        if (dt <= 0)
-                return;
+static void advance_by(ClockSim *s, double dt) {
         nsec_t before = reading(s);
         s->error += rate_error(s) * dt;
         if (s->wander > 0)
                 s->wander_state += s->wander * sqrt(dt) * sim_random_normal(&s->random);
         s->true_time += seconds_to_nsec(dt);
         apply_kernel_leap(s, before, reading(s));
+}
+
+void sim_clock_advance(Clock *c, double dt) {
+        ClockSim *s = to_sim(c);
+
+        if (dt <= 0)
+                return;
+        /* The oscillator's jump, once, at its moment. */
+        if (s->jump_at > 0 && nsec_diff(s->jump_at, s->true_time) < dt) {
+                double before_jump = MAX(nsec_diff(s->jump_at, s->true_time), 0);
+                if (before_jump > 0)
+                        advance_by(s, before_jump);
+                s->true_time = s->jump_at;
+                s->natural += s->jump;
+                s->jump_at = 0;
+                dt -= before_jump;
+                if (dt <= 0)
+                        return;
+        }
+        advance_by(s, dt);
 }
 
 nsec_t sim_clock_true_time(Clock *c) {
@@ -235,6 +253,10 @@ int clock_new_sim(const SimClockParams *p, Clock **ret) {
         s->error = p->initial_offset;
         s->natural = p->frequency_ppm * 1e-6;
         s->wander = p->wander;
+        if (p->jump_at > 0) {
+                s->jump_at = p->start + seconds_to_nsec(p->jump_at);
+                s->jump = p->jump_ppm * 1e-6;
+        }
         sim_random_seed(&s->random, p->seed);
         *ret = &s->clock;
         return 0;

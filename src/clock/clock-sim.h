@@ -12,7 +12,9 @@
  * request beyond that fails with -EINVAL, as the kernel's does. wander is a
  * random walk of the frequency whose steps have standard deviation
  * `wander * sqrt(dt)` (fraction per sqrt-second), as in chrony's
- * simulations. Deterministic for a seed.
+ * simulations; natural_frequency may also jump once (a virtual machine
+ * moved to other hardware, a machine carried from a cold room into a warm
+ * one). Deterministic for a seed.
  *
  * A monotonic clock runs beside it at the same rate; steps (ours, someone
  * else's, a kernel leap second) move only the reading, so the wall offset
@@ -36,6 +38,8 @@ typedef struct SimClockParams {
         double initial_offset;          /* reading - true time, seconds */
         double frequency_ppm;           /* natural rate error; positive: fast */
         double wander;                  /* random-walk step, fraction per sqrt(s) */
+        double jump_at;                 /* > 0: seconds after start when ... */
+        double jump_ppm;                /* ... the natural rate changes by this */
         uint64_t seed;
 } SimClockParams;
 

@@ -124,6 +124,26 @@ static bool peer_reply_authentic(Peer *p, const UdpMessage *msg, const NtpPacket
         return false;
 }
 
+/* A sample far off its prediction shortens the poll (adapt_poll() in
+ * source.c): the new interval then counts from the last request, as
+ * chrony counts it, instead of the longer one already scheduled running
+ * out first: a clock whose frequency jumped by 20 ppm while polled every
+ * 512 s waited that long again for its second sample after the jump, and
+ * was more than 1 ms off for 725 s after it (the simulator's median of 40
+ * seeds), against 457 s. The schedule is only ever brought forward, and
+ * never restarted where polling has ended. */
+static void peer_follow_poll(Peer *p) {
+        uint64_t at, due;
+        int enabled;
+
+        if (!p->poll_timer || sd_event_source_get_enabled(p->poll_timer, &enabled) < 0 ||
+            enabled != SD_EVENT_ONESHOT || sd_event_source_get_time(p->poll_timer, &at) < 0)
+                return;
+        due = p->polled_usec + (uint64_t) (source_poll_interval(p->source) * USEC_PER_SEC);
+        if (due < at)
+                (void) sd_event_source_set_time(p->poll_timer, due);
+}
+
 static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         Manager *m = p->manager;
         NtpPacket pkt;
@@ -147,6 +167,7 @@ static void peer_handle_datagram(Peer *p, const UdpMessage *msg) {
         if (r == SOURCE_REPLY_OK) {
                 peer_log_measurement(p, &p->source->last_sample);
                 peer_log_statistics(p);
+                peer_follow_poll(p);
         } else {
                 if (r == SOURCE_REPLY_DELAYED)
                         log_debug("Sample from %s left out: %s", p->source->address_string, source_reply_to_string(r));
@@ -381,6 +402,7 @@ static int peer_on_poll(sd_event_source *es, uint64_t usec, void *userdata) {
         uint8_t reach_before = p->source->reach;
 
         manager_check_clock_step(m);
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &p->polled_usec);
         if (!source_wants_polls(p->source)) {
                 /* The timer is one-shot: without a new schedule, polling
                  * ends here. */

@@ -20,6 +20,7 @@ typedef struct Peer {
         Source *source;                 /* owned by the engine */
         SourceGroup *group;             /* the Server=/Pool= line it came from */
         sd_event_source *poll_timer;
+        uint64_t polled_usec;           /* CLOCK_MONOTONIC of the last poll */
         int fd;                         /* socket of the request in flight */
         sd_event_source *io;
         PeerNts nts;                    /* spec.nts only */

@@ -477,6 +477,23 @@ static const char *check_external_step(const SimParams *p, const SimResult *r) {
         return NULL;
 }
 
+/* ---- The clock's own frequency jumps (a virtual machine moved to other
+ * hardware): by 20 ppm at 8,000 s, while the source is polled every 512 s
+ * or so. The first sample after it is already 10 ms or so off, and the
+ * regression still holds the samples from before: the poll must come
+ * down at once and the old samples go. */
+#define FREQUENCY_JUMP_RECOVERY 900
+static void setup_frequency_jump(SimParams *p) {
+        sim_params_defaults(p);
+        p->clock.jump_at = 8000;
+        p->clock.jump_ppm = 20;
+        p->duration = 14000;
+}
+
+static const char *check_frequency_jump(const SimParams *p, const SimResult *r) {
+        return r->jump_recovery <= FREQUENCY_JUMP_RECOVERY ? NULL : "not back within 1 ms soon enough after the jump";
+}
+
 /* ---- Source selection (chrony's 009-sourceselection). */
 static void setup_falsetickers_n(SimParams *p, size_t n) {
         sim_params_defaults(p);
@@ -923,6 +940,8 @@ const Scenario scenarios[] = {
           setup_external_step_repeated, {}, check_external_step },
         { "external-step-mixed-polls", "+/-63 ms every 415 s; servers polled every 16 s and 128 s",
           setup_external_step_mixed_polls, { .max_error = 100e-6, .rms_error = 10e-6 }, check_external_step },
+        { "frequency-jump", "the clock's frequency jumps by 20 ppm at 8000 s",
+          setup_frequency_jump, { .sync_time = 130, .max_error = 7e-3, .rms_error = 800e-6 }, check_frequency_jump },
         { "falsetickers-1of5", "5 servers, 1 s off: the liar is left out",
           setup_falsetickers_1of5, { .sync_time = 200, .rms_error = 65e-6 }, check_truechimers_chosen },
         { "falsetickers-2of5", "5 servers, 1 s and 2 s off: the liars are left out",

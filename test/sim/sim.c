@@ -40,6 +40,7 @@ typedef struct Peer {
         const SimServer *server;
         Source *source;
         double next_poll;
+        double polled_at;       /* when the last request left */
         Flight flights[MAX_FLIGHTS];
         SimRandom random;
         uint64_t requests;      /* sent to this server so far */
@@ -276,6 +277,7 @@ static void on_poll(Sim *s, Peer *peer) {
         s->result->packets_sent++;
         if (reach_before != 0 && src->reach == 0)
                 engine_reselect(s->engine);
+        peer->polled_at = s->now;
         peer->next_poll = s->now + source_poll_interval(src);
 
         if (peer->server->net.n_replay > 0) {
@@ -339,6 +341,10 @@ static void on_arrival(Sim *s, Peer *peer, Flight *f) {
         if (tracing_samples(s) && clock_read(s->clock, &raw) >= 0)
                 time_error = sim_clock_time_error(s->clock) + discipline_remaining(&s->engine->discipline, raw);
         if (engine_process_reply(s->engine, peer->source, &pkt, t4) == SOURCE_REPLY_OK) {
+                /* As peer_follow_poll() does: a shorter poll counts from
+                 * the last request. */
+                peer->next_poll = MIN(peer->next_poll,
+                                      MAX(peer->polled_at + source_poll_interval(peer->source), s->now));
                 trace_sample(s, peer, time_error);
                 trace_update(s, peer);
         }
@@ -489,6 +495,27 @@ static void summarize_steps(Sim *s, SimResult *r) {
         }
 }
 
+/* The time from the clock's frequency jump until the error is back under
+ * the sync threshold for good, and the largest error after it. */
+static void summarize_jump(Sim *s, SimResult *r) {
+        double at = s->p->clock.jump_at;
+        size_t last_bad = SIZE_MAX;
+
+        if (at <= 0)
+                return;
+        for (size_t i = (size_t) ceil((at - SAMPLE_PHASE) / SAMPLE_STEP); i < s->n_samples; i++) {
+                r->max_error_after_jump = MAX(r->max_error_after_jump, fabs(s->errors[i]));
+                if (!synced_at(s, i))
+                        last_bad = i;
+        }
+        if (last_bad == SIZE_MAX)
+                r->jump_recovery = 0;
+        else if (last_bad + 1 >= s->n_samples)
+                r->jump_recovery = INFINITY;
+        else
+                r->jump_recovery = (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE - at;
+}
+
 static void summarize(Sim *s) {
         SimResult *r = s->result;
         double sum2 = 0, sumf2 = 0, early2 = 0, leap_from = INFINITY, leap_at = INFINITY;
@@ -513,7 +540,10 @@ static void summarize(Sim *s) {
                  * on their own (max_step_recovery). */
                 if (in_step_window(s->p, t))
                         continue;
-                if (!synced_at(s, i))
+                /* A jump of the clock's frequency is judged on its own
+                 * (jump_recovery). */
+                bool after_jump = s->p->clock.jump_at > 0 && t >= s->p->clock.jump_at;
+                if (!synced_at(s, i) && !after_jump)
                         last_bad = i;
                 if (t >= leap_from)
                         r->max_error_after_leap = MAX(r->max_error_after_leap, e);
@@ -543,6 +573,7 @@ static void summarize(Sim *s) {
                 r->sync_time = (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE;
 
         summarize_steps(s, r);
+        summarize_jump(s, r);
         r->packets_per_second = (double) s->peers[0].source->n_requests / s->p->duration;
 
         Source *sel = s->engine->selected ?: s->peers[0].source;

@@ -108,7 +108,8 @@ typedef struct SimParams {
 typedef struct SimResult {
         double sync_time;       /* first time after which |error| < 1 ms and
                                  * |frequency error| < 500 ppm for good (or the
-                                 * scenario's thresholds); INFINITY: never */
+                                 * scenario's thresholds), before any jump of
+                                 * the clock's frequency; INFINITY: never */
         double max_error;       /* max |time error| from measure_from, seconds
                                  * (in ENGINE_LEAP_SLEW mode without the 30 s
                                  * after a leap, which max_error_in_leap gives) */
@@ -135,6 +136,11 @@ typedef struct SimResult {
         /* External steps: the longest time from one to |error| < the sync
          * threshold again (INFINITY: not before the next one or the end). */
         double max_step_recovery;
+        /* The clock's own frequency jump (clock.jump_at): the time from it
+         * to |error| < the sync threshold for good (0: never off;
+         * INFINITY: not by the end), and the largest |error| after it. */
+        double jump_recovery;
+        double max_error_after_jump;
         double packets_per_second;      /* requests to the first source, per second */
 } SimResult;
 

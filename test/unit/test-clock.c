@@ -40,6 +40,23 @@ static void the_sim_clock_drifts_by_its_frequency_error(void **state) {
         clock_free(c);
 }
 
+/* The oscillator's rate jumps once, at its moment, even within one
+ * advance. */
+static void the_sim_clock_frequency_jumps_once(void **state) {
+        SimClockParams p = { .start = T0, .frequency_ppm = 10, .jump_at = 100, .jump_ppm = 20, .seed = 1 };
+        Clock *c;
+
+        assert_int_equal(clock_new_sim(&p, &c), 0);
+        sim_clock_advance(c, 60);
+        assert_near(sim_clock_frequency_error(c), 10, 1e-9);
+        sim_clock_advance(c, 90);
+        assert_near(sim_clock_time_error(c), 10e-6 * 100 + 30e-6 * 50, 1e-12);
+        assert_near(sim_clock_frequency_error(c), 30, 1e-9);
+        sim_clock_advance(c, 1000);
+        assert_near(sim_clock_frequency_error(c), 30, 1e-9);
+        clock_free(c);
+}
+
 static void the_sim_clock_has_the_kernels_limits(void **state) {
         SimClockParams p = { .start = T0, .seed = 1 };
         Clock *c;
@@ -308,6 +325,7 @@ static void the_sim_clock_deletes_a_leap_second_like_the_kernel(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(the_sim_clock_drifts_by_its_frequency_error),
+                cmocka_unit_test(the_sim_clock_frequency_jumps_once),
                 cmocka_unit_test(the_sim_clock_has_the_kernels_limits),
                 cmocka_unit_test(the_wall_offset_moves_only_with_steps),
                 cmocka_unit_test(the_sim_clock_steps),

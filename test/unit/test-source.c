@@ -538,38 +538,14 @@ static void a_reply_held_far_longer_than_usual_gives_no_sample(void **state) {
         source_free(s);
 }
 
-static void a_stable_source_polls_less_often(void **state) {
-        Source *s = server(false);
+/* Feeds replies first .. first + n - 1 from t on, at the source's own
+ * poll, with round trips that vary by up to 100 us (network noise the
+ * interval may grow against) and offsets offset(i) ahead; returns when the
+ * next poll is due. */
+static nsec_t feed(Source *s, nsec_t t, int first, int n, double (*offset)(int i)) {
         NtpPacket req, rep;
-        nsec_t t = T0;
 
-        /* Round trips that vary by up to 100 us (network noise the
-         * interval may grow against) and offsets that fit a line exactly. */
-        for (int i = 0; i < 40; i++) {
-                double delay = 0.001 + 100e-6 * ((i * 7) % 10) / 10;
-                source_build_request(s, t, COOKIE + i, &req);
-                rep = reply_to(t, 0, delay);
-                rep.origin_ts = COOKIE + i;
-                assert_int_equal(source_process_reply(s, &rep, arrival(t, delay), NULL), SOURCE_REPLY_OK);
-                t += seconds_to_nsec(source_poll_interval(s));
-        }
-        assert_true(s->poll > 6);
-        assert_true(s->poll <= 10);
-        source_free(s);
-}
-
-/* Feeds n replies, polled every 2^poll s (from minpoll when poll is 0),
- * with round trips that vary by up to 100 us and offsets offset(i) ahead;
- * returns the source. */
-static Source *fed_source(int n, int poll, double (*offset)(int i)) {
-        Source *s = server(false);
-        NtpPacket req, rep;
-        nsec_t t = T0;
-
-        if (poll)
-                s->poll = s->spec.minpoll = s->spec.maxpoll = poll;
-
-        for (int i = 0; i < n; i++) {
+        for (int i = first; i < first + n; i++) {
                 double delay = 0.001 + 100e-6 * ((i * 7) % 10) / 10;
                 source_build_request(s, t, COOKIE + i, &req);
                 rep = reply_to(t, offset(i), delay);
@@ -577,6 +553,17 @@ static Source *fed_source(int n, int poll, double (*offset)(int i)) {
                 assert_int_equal(source_process_reply(s, &rep, arrival(t, delay), NULL), SOURCE_REPLY_OK);
                 t += seconds_to_nsec(source_poll_interval(s));
         }
+        return t;
+}
+
+/* n replies fed to a new source polled every 2^poll s (from minpoll when
+ * poll is 0). */
+static Source *fed_source(int n, int poll, double (*offset)(int i)) {
+        Source *s = server(false);
+
+        if (poll)
+                s->poll = s->spec.minpoll = s->spec.maxpoll = poll;
+        (void) feed(s, T0, 0, n, offset);
         return s;
 }
 
@@ -588,6 +575,32 @@ static double steady(int i) {
  * the samples bends more than any noise explains. */
 static double bending(int i) {
         return (i / 8) % 2 ? 2e-3 : 0;
+}
+
+/* Offsets that fit a line exactly: the poll grows. */
+static void a_stable_source_polls_less_often(void **state) {
+        Source *s = fed_source(40, 0, steady);
+
+        assert_true(s->poll > 6);
+        assert_true(s->poll <= 10);
+        source_free(s);
+}
+
+static double ten_ms_behind(int i) {
+        return -0.01;
+}
+
+/* A sample a hundred times further from its prediction than the noise
+ * allows (the clock's frequency jumped since the last poll) takes the
+ * poll down to minpoll at once, not one step per sample. */
+static void a_far_miss_takes_the_poll_down_at_once(void **state) {
+        Source *s = server(false);
+        nsec_t t = feed(s, T0, 0, 40, steady);
+
+        assert_true(s->poll >= 8);
+        (void) feed(s, t, 40, 1, ten_ms_behind);
+        assert_int_equal(s->poll, s->spec.minpoll);
+        source_free(s);
 }
 
 /* Predictions that keep coming true over 4096 s show a clock that wanders
@@ -633,6 +646,7 @@ int main(void) {
                 cmocka_unit_test(a_server_that_never_answers_is_polled_as_usual_after_eight_requests),
                 cmocka_unit_test(a_poll_without_a_request_counts_as_unanswered),
                 cmocka_unit_test(a_stable_source_polls_less_often),
+                cmocka_unit_test(a_far_miss_takes_the_poll_down_at_once),
                 cmocka_unit_test(a_reply_held_far_longer_than_usual_gives_no_sample),
                 cmocka_unit_test(predictions_that_hold_lower_the_wander),
                 cmocka_unit_test(predictions_that_miss_raise_the_wander),
