@@ -12,9 +12,9 @@
  * request beyond that fails with -EINVAL, as the kernel's does. wander is a
  * random walk of the frequency whose steps have standard deviation
  * `wander * sqrt(dt)` (fraction per sqrt-second), as in chrony's
- * simulations; natural_frequency may also jump once (a virtual machine
- * moved to other hardware, a machine carried from a cold room into a warm
- * one). Deterministic for a seed.
+ * simulations; natural_frequency (frequency_ppm) may also jump once, by
+ * jump_ppm at jump_at (a virtual machine moved to other hardware).
+ * Deterministic for a seed.
  *
  * A monotonic clock runs beside it at the same rate; steps (ours, someone
  * else's, a kernel leap second) move only the reading, so the wall offset
