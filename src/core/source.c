@@ -491,9 +491,9 @@ static int poll_steps_down(double ratio) {
  * point down at once, more for a larger miss (poll_steps_down()). The
  * wander estimate, which sets the regression's memory, follows the same
  * errors (adapt_wander(); an innovation test, as adaptive Kalman filters
- * scale their process noise). Each full point
- * moves the poll exponent one step within minpoll..maxpoll; up only while
- * the regression holds POLL_TARGET_SAMPLES samples. */
+ * scale their process noise). Each full point moves the poll exponent one
+ * step within minpoll..maxpoll; up only while the regression holds
+ * POLL_TARGET_SAMPLES samples. */
 static void adapt_poll(Source *s, const SourceSample *sample, double noise, const SourceEstimate *e) {
         if (e->n_samples < 4)
                 return;

@@ -460,13 +460,13 @@ static int next_event(Sim *s, double until, double *when, Peer **peer, Flight **
         return kind;
 }
 
-static double sync_threshold(const SimParams *p) {
+double sim_sync_threshold(const SimParams *p) {
         return p->sync_threshold > 0 ? p->sync_threshold : SIM_SYNC_THRESHOLD;
 }
 
 static bool synced_at(Sim *s, size_t i) {
         double freq = s->p->sync_freq_threshold > 0 ? s->p->sync_freq_threshold : SIM_SYNC_FREQ_THRESHOLD;
-        return fabs(s->errors[i]) < sync_threshold(s->p) && fabs(s->freq_errors[i]) < freq;
+        return fabs(s->errors[i]) < sim_sync_threshold(s->p) && fabs(s->freq_errors[i]) < freq;
 }
 
 /* Whether t falls within STEP_WINDOW seconds after an external step. */
@@ -475,6 +475,26 @@ static bool in_step_window(const SimParams *p, double t) {
                 return false;
         double since = p->step_every > 0 ? fmod(t - p->step_at, p->step_every) : t - p->step_at;
         return since < STEP_WINDOW;
+}
+
+/* The true time of error sample i, and the first sample at or after t. */
+static double sample_time(size_t i) {
+        return (double) i * SAMPLE_STEP + SAMPLE_PHASE;
+}
+
+static size_t first_sample_from(double t) {
+        return (size_t) ceil((t - SAMPLE_PHASE) / SAMPLE_STEP);
+}
+
+/* When the errors were back under the thresholds for good, after the last
+ * sample that was not (SIZE_MAX: none; 0 is returned), or INFINITY when
+ * that was the last sample. */
+static double settled_after(const Sim *s, size_t last_bad) {
+        if (last_bad == SIZE_MAX)
+                return 0;
+        if (last_bad + 1 >= s->n_samples)
+                return INFINITY;
+        return sample_time(last_bad + 1);
 }
 
 /* For each external step: the time until the error is back under the
@@ -486,11 +506,11 @@ static void summarize_steps(Sim *s, SimResult *r) {
                 return;
         for (double at = p->step_at; at < p->duration; at = p->step_every > 0 ? at + p->step_every : INFINITY) {
                 double until = p->step_every > 0 ? MIN(at + p->step_every, p->duration) : p->duration;
-                size_t first = (size_t) ceil((at - SAMPLE_PHASE) / SAMPLE_STEP), last_bad = SIZE_MAX;
-                for (size_t i = first; i < s->n_samples && (double) i * SAMPLE_STEP + SAMPLE_PHASE < until; i++)
+                size_t last_bad = SIZE_MAX;
+                for (size_t i = first_sample_from(at); i < s->n_samples && sample_time(i) < until; i++)
                         if (!synced_at(s, i))
                                 last_bad = i;
-                double t_ok = last_bad == SIZE_MAX ? at : (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE;
+                double t_ok = last_bad == SIZE_MAX ? at : sample_time(last_bad + 1);
                 r->max_step_recovery = MAX(r->max_step_recovery, t_ok >= until ? INFINITY : t_ok - at);
         }
 }
@@ -503,17 +523,12 @@ static void summarize_jump(Sim *s, SimResult *r) {
 
         if (at <= 0)
                 return;
-        for (size_t i = (size_t) ceil((at - SAMPLE_PHASE) / SAMPLE_STEP); i < s->n_samples; i++) {
+        for (size_t i = first_sample_from(at); i < s->n_samples; i++) {
                 r->max_error_after_jump = MAX(r->max_error_after_jump, fabs(s->errors[i]));
                 if (!synced_at(s, i))
                         last_bad = i;
         }
-        if (last_bad == SIZE_MAX)
-                r->jump_recovery = 0;
-        else if (last_bad + 1 >= s->n_samples)
-                r->jump_recovery = INFINITY;
-        else
-                r->jump_recovery = (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE - at;
+        r->jump_recovery = last_bad == SIZE_MAX ? 0 : settled_after(s, last_bad) - at;
 }
 
 static void summarize(Sim *s) {
@@ -528,7 +543,7 @@ static void summarize(Sim *s) {
         leap_from = leap_at + 31;
         bool slewed_leap = s->p->engine.leap_mode == ENGINE_LEAP_SLEW;
         for (size_t i = 0; i < s->n_samples; i++) {
-                double t = (double) i * SAMPLE_STEP + SAMPLE_PHASE, e = fabs(s->errors[i]);
+                double t = sample_time(i), e = fabs(s->errors[i]);
                 if (t >= leap_at && t < leap_from) {
                         r->max_error_in_leap = MAX(r->max_error_in_leap, e);
                         /* A leap slewed by us is meant to be up to 1 s
@@ -565,12 +580,7 @@ static void summarize(Sim *s) {
         r->rms_error = n > 0 ? sqrt(sum2 / n) : INFINITY;
         r->rms_freq_error_early = n_early > 0 ? sqrt(early2 / n_early) : INFINITY;
         r->rms_freq_error = n > 0 ? sqrt(sumf2 / n) : INFINITY;
-        if (last_bad == SIZE_MAX)
-                r->sync_time = 0;
-        else if (last_bad + 1 >= s->n_samples)
-                r->sync_time = INFINITY;
-        else
-                r->sync_time = (double) (last_bad + 1) * SAMPLE_STEP + SAMPLE_PHASE;
+        r->sync_time = settled_after(s, last_bad);
 
         summarize_steps(s, r);
         summarize_jump(s, r);
@@ -626,7 +636,7 @@ int sim_run_until(Sim *s, double until) {
                         break;
                 case 3:
                         take_sample(s);
-                        s->next_sample = (double) s->n_samples * SAMPLE_STEP + SAMPLE_PHASE;
+                        s->next_sample = sample_time(s->n_samples);
                         continue;
                 default:
                         return 0;

@@ -144,6 +144,10 @@ typedef struct SimResult {
         double packets_per_second;      /* requests to the first source, per second */
 } SimResult;
 
+/* |time error| below this counts as synchronised in a run of p (the
+ * scenario's threshold, or SIM_SYNC_THRESHOLD). */
+double sim_sync_threshold(const SimParams *p);
+
 /* Runs one simulation. Returns 0 or a negative errno. trace: print one line
  * per clock update to stderr. */
 int sim_run(const SimParams *p, uint64_t seed, bool trace, SimResult *ret);

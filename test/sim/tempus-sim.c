@@ -245,7 +245,7 @@ static int trace_one(const Scenario *sc, uint64_t seed) {
                (unsigned long long) r.packets_sent, r.final_poll, r.steps);
         if (p.clock.jump_at > 0)
                 printf("frequency jump: back within %.0f us after %.1f s, max %.2f us after it\n",
-                       (p.sync_threshold > 0 ? p.sync_threshold : SIM_SYNC_THRESHOLD) * 1e6, r.jump_recovery,
+                       sim_sync_threshold(&p) * 1e6, r.jump_recovery,
                        r.max_error_after_jump * 1e6);
         const char *why = sc->check ? sc->check(&p, &r) : NULL;
         if (why)
