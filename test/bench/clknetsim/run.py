@@ -35,7 +35,7 @@ NOBODY = 65534
 
 # test.common's defaults.
 DEFAULTS = dict(limit=10000, time_offset=0.1, freq_offset=1e-4, base_delay="1e-4", jitter=1e-4,
-                wander=1e-9, servers=1, falsetickers=0, client_step="", client_conf="",
+                wander=1e-9, servers=1, falsetickers=0, client_step="", client_conf="", delay=None,
                 client_server_options="", drift=None, time_max_limit=1e-3, freq_max_limit=5e-4,
                 max_sync_time=210)
 
@@ -79,12 +79,29 @@ def conditions():
                            time_max_limit=1e-5, freq_max_limit=1e-7, max_sync_time=140,
                            client_server_options="minpoll 6 maxpoll 6", client_conf="driftfile DRIFT\nmakestep 1 1",
                            freq_offset=f, drift="%g 100000\n" % d)))
-    return c
+    return c + extra_conditions()
+
+
+def extra_conditions():
+    """The hard conditions of tempus's own simulator that chrony's tests do
+    not have (clknetsim's "to" is the node a packet goes to; the server is
+    node 1)."""
+    one_leg = "(+ (* 1.94 (equal 0.1 to 1)) (* 0.06 (equal 0.1 to 2)))"
+    return [
+        ("asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric (970 us out, 30 back)",
+         dict(delay="(+ 1e-4 (* 5e-4 %s (exponential)))" % one_leg)),
+        ("packet-loss", "30 % of packets lost each way",
+         dict(delay="(+ 1e-4 (* 1e-4 (exponential)) (* -1 (equal 0.15 (uniform) 0.15)))")),
+        ("jittery-path", "1 ms +/- 300 us each way (normal), iburst, polled every 16 s",
+         dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst minpoll 4 maxpoll 4")),
+        ("jittery-path-default", "1 ms +/- 300 us each way (normal), iburst, default polling",
+         dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst")),
+    ]
 
 
 def network_config(p, nodes, client):
     """clknetsim's configuration: every pair's delays, the clocks."""
-    delay = "(+ %s (* %g (exponential)))" % (p["base_delay"], p["jitter"])
+    delay = p["delay"] or "(+ %s (* %g (exponential)))" % (p["base_delay"], p["jitter"])
     lines = []
     for i in range(1, nodes + 1):
         lines.append("node%d_shift_pll = 2" % i)
