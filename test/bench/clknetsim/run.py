@@ -96,6 +96,13 @@ def extra_conditions():
          dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst minpoll 4 maxpoll 4")),
         ("jittery-path-default", "1 ms +/- 300 us each way (normal), iburst, default polling",
          dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst")),
+        ("external-step-1e5", "someone steps the clock +1e5 s at 5000 s, MakeStep=1 -1",
+         dict(client_step="(* 1e5 (equal 0.1 (sum 1.0) 5000))", client_conf="makestep 1 -1")),
+        ("external-step-1e8", "someone steps the clock -1e8 s at 5000 s, MakeStep=1 -1",
+         dict(client_step="(* -1e8 (equal 0.1 (sum 1.0) 5000))", client_conf="makestep 1 -1")),
+        ("external-step-repeated", "+1e4 s at 500 s, back at 1000 s, and so on; MakeStep=1 -1",
+         dict(client_step="(+ (* 1e4 (equal 0.1 (% (sum 1.0) 1000) 500)) (* -1e4 (equal 0.1 (% (sum 1.0) 1000) 0)))",
+              client_conf="makestep 1 -1")),
     ]
 
 
