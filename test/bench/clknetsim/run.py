@@ -124,9 +124,13 @@ def network_config(p, nodes, client):
     return "\n".join(lines) + "\n"
 
 
-def chronyd_config(wd, node, body):
-    return "\n".join(["pidfile %s/pidfile.%d" % (wd, node), "allow", "cmdallow", "bindcmdaddress 0.0.0.0",
-                      "bindcmdaddress /clknetsim/unix/chronyd.sock"] + body) + "\n"
+def chronyd_command(args, wd, node, body):
+    """Writes node's chronyd configuration (clknetsim's usual preamble, then
+    body) and returns the command that runs it."""
+    conf = "conf.%d" % node
+    write(wd, conf, "\n".join(["pidfile %s/pidfile.%d" % (wd, node), "allow", "cmdallow", "bindcmdaddress 0.0.0.0",
+                               "bindcmdaddress /clknetsim/unix/chronyd.sock"] + body) + "\n")
+    return [args.chronyd, "-d", "-f", os.path.join(wd, conf)]
 
 
 def tempus_options(chrony_options):
@@ -146,6 +150,8 @@ def tempus_config(p, servers, drift):
             clock.append("MakeStep=%s %s" % (w[1], w[2]))
         elif w[0] == "driftfile":
             clock.append("DriftFile=%s" % drift)
+        else:
+            raise ValueError("no tempus.conf key for chrony's %r" % line)
     sources = ["Server=192.168.123.%d %s" % (i, tempus_options(p["client_server_options"]))
                for i in range(1, servers + 1)]
     return "\n".join(["[Sources]"] + sources + ["[Clock]"] + clock) + "\n"
@@ -155,8 +161,7 @@ def client_command(args, p, wd, node, servers, drift):
     if args.client == "chrony":
         body = ["server 192.168.123.%d %s" % (i, p["client_server_options"]) for i in range(1, servers + 1)]
         body += p["client_conf"].replace("DRIFT", drift).splitlines()
-        write(wd, "conf.%d" % node, chronyd_config(wd, node, body))
-        return [args.chronyd, "-d", "-f", "%s/conf.%d" % (wd, node)], args.clknetsim_so
+        return chronyd_command(args, wd, node, body), args.clknetsim_so
     write(wd, "tempus.conf", tempus_config(p, servers, drift))
     return [args.tempusd, "-c", wd + "/tempus.conf"], args.shim + ":" + args.clknetsim_so
 
@@ -219,9 +224,9 @@ def run_one(job):
         env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "LISTEN_FDS", "LD_PRELOAD")}
         env.update(CLKNETSIM_SOCKET=wd + "/sock", CLKNETSIM_RANDOM_SEED=str(seed),
                    DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent")
-        procs = [start([args.chronyd, "-d", "-f", "%s/conf.%d" % (wd, i)], args.clknetsim_so, env, wd, i)
-                 for i in range(1, servers + 1)
-                 if write(wd, "conf.%d" % i, chronyd_config(wd, i, ["local stratum 1"])) is None]
+        procs = []
+        for i in range(1, servers + 1):
+            procs.append(start(chronyd_command(args, wd, i, ["local stratum 1"]), args.clknetsim_so, env, wd, i))
         cmd, preload = client_command(args, p, wd, nodes, servers, drift)
         procs.append(start(cmd, preload, env, wd, nodes))
         with open(wd + "/stats", "w") as out, open(wd + "/log", "w") as err:
