@@ -152,11 +152,16 @@ static void forget_watches_of(int fd) {
         }
 }
 
+static EpollSet *epoll_set(int fd);
+
 int close(int fd) {
         FdState *s = fd_state(fd);
+        EpollSet *e = epoll_set(fd);
 
         if (s)
                 *s = (FdState) {};
+        if (e)
+                *e = (EpollSet) {};     /* the number may come back as another descriptor */
         forget_watches_of(fd);
         return NEXT(close)(fd);
 }
