@@ -136,6 +136,9 @@ static_assert(NOISE_MODEL_MIN_SAMPLES > 2, "a line and its noise need three samp
 #define WANDER_REJECT 9.0
 #define WANDER_ACCEPT 4.0
 #define WANDER_QUIET 40.0
+/* The wander term weighs samples from this many on (see
+ * sample_weight_at()). */
+#define WANDER_MIN_SAMPLES 4
 /* Residuals smaller than this (seconds) carry no sign worth testing. */
 #define RESIDUAL_EPSILON 1e-10
 
@@ -393,11 +396,20 @@ typedef struct NoiseModel {
         double sigma0, share;
 } NoiseModel;
 
+/* A sample's weight: the inverse of its variance under the noise model,
+ * plus the wander's (see sourcestats_typical_noise()). Three samples
+ * cannot tell wander from noise (a line through them leaves a single
+ * residual), and the prior wander alone would decide: 2e-9 gives a
+ * sample 512 s old a phase error of 13 us, which against 1 us of jitter
+ * weighs the oldest of three samples polled every 256 s to nothing, so
+ * that the line rests on the newest two, and a step made from it (see
+ * the engine's first update) takes their frequency. The wander term
+ * therefore starts at WANDER_MIN_SAMPLES. */
 static double sample_weight_at(const SourceStats *s, const SourceSample *x, double min_delay,
                                const NoiseModel *m, nsec_t ref) {
         double excess = (x->delay - min_delay) / 2;
         double age = MAX(nsec_diff(ref, x->time), 0);
-        double w = MIN(s->wander, s->wander_cap);
+        double w = s->n < WANDER_MIN_SAMPLES ? 0 : MIN(s->wander, s->wander_cap);
         double wander = w * w * age * age * age / 3;
         return 1.0 / (m->sigma0 * m->sigma0 + m->share * excess * excess + wander);
 }

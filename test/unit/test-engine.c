@@ -105,6 +105,44 @@ static void makestep_removes_a_large_offset_at_once(void **state) {
         world_done(&w);
 }
 
+/* A step is final: two samples would carry all of the newer one's error
+ * into it, so the first update that steps waits for a third. */
+static void a_step_waits_for_a_third_sample(void **state) {
+        const double errors[] = { 0 };
+        Source *source;
+        World w;
+
+        world_init(&w, -30.0, 0, errors, 1, 3);
+        source = sim_source(w.sim, 0);
+        while (sourcestats_count(&source->stats) < 2)
+                run_until(&w, sim_now(w.sim) + 0.1);
+        assert_int_equal(sim_clock_steps(w.clock), 0);
+        assert_false(w.engine->synchronized);
+        assert_string_equal(w.engine->unsync_reason, "waiting for a third sample to step");
+        while (sourcestats_count(&source->stats) < 3)
+                run_until(&w, sim_now(w.sim) + 0.1);
+        assert_int_equal(sim_clock_steps(w.clock), 1);
+        assert_true(w.engine->synchronized);
+        assert_near(sim_clock_time_error(w.clock), 0, 1e-3);
+        world_done(&w);
+}
+
+/* A slew goes ahead from two samples: the next ones correct it. */
+static void a_slew_goes_ahead_from_two_samples(void **state) {
+        const double errors[] = { 0 };
+        Source *source;
+        World w;
+
+        world_init(&w, 0.05, 0, errors, 1, 3);
+        source = sim_source(w.sim, 0);
+        while (sourcestats_count(&source->stats) < 2)
+                run_until(&w, sim_now(w.sim) + 0.1);
+        assert_int_equal(sim_clock_steps(w.clock), 0);
+        assert_true(w.engine->synchronized);
+        assert_int_equal(w.engine->discipline.n_updates, 1);
+        world_done(&w);
+}
+
 static void an_external_step_is_noticed_and_undone(void **state) {
         const double errors[] = { 0 };
         World w;
@@ -314,6 +352,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(one_server_brings_the_clock_to_true_time),
                 cmocka_unit_test(makestep_removes_a_large_offset_at_once),
+                cmocka_unit_test(a_step_waits_for_a_third_sample),
+                cmocka_unit_test(a_slew_goes_ahead_from_two_samples),
                 cmocka_unit_test(an_external_step_is_noticed_and_undone),
                 cmocka_unit_test(our_own_steps_are_not_external),
                 cmocka_unit_test(a_large_frequency_error_is_corrected),

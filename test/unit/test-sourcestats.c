@@ -40,8 +40,7 @@ static void a_perfect_line_gives_its_slope_and_offset(void **state) {
          * the line: the skew is far below 100 us over 960 s. */
         assert_true(e.skew > 0 && e.skew < 1e-4 / 960 * sqrt(3.0 / 16) / 5);
 
-        /* With three samples, the whole round trip bounds it (a little
-         * more: the wander weighs the oldest sample down). */
+        /* With three samples, the whole round trip bounds it. */
         sourcestats_init(&s);
         add_line(&s, 3, 64, 1e-3, 2e-6, 1e-4);
         assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(2 * 64), &e));
@@ -224,6 +223,33 @@ static void two_samples_bound_frequency_by_their_delays(void **state) {
         sourcestats_add(&s, &third);
         assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(4), &e));
         assert_true(e.skew < SOURCESTATS_UNKNOWN_SKEW);
+}
+
+/* Three samples 256 s apart: the prior wander would weigh the oldest
+ * down to nothing against 1 us of jitter and draw the line through the
+ * newest two (a slope of -1 us / 256 s here); three samples cannot tell
+ * wander from noise, and weigh alike. From the fourth on, the wander
+ * counts: the newest samples lead. */
+static void three_samples_weigh_alike_whatever_their_age(void **state) {
+        const double offsets[] = { 0, 1e-6, 0, 2e-6 };
+        SourceStats s;
+        SourceEstimate e;
+
+        sourcestats_init(&s);
+        for (size_t i = 0; i < 3; i++) {
+                SourceSample x = sample(256.0 * (double) i, offsets[i], 1e-4);
+                sourcestats_add(&s, &x);
+        }
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(512), &e));
+        assert_near(e.frequency, 0, 1e-12);
+        assert_near(e.offset, 1e-6 / 3, 1e-10);
+
+        SourceSample x = sample(768, offsets[3], 1e-4);
+        sourcestats_add(&s, &x);
+        assert_true(sourcestats_estimate(&s, T0 + seconds_to_nsec(768), &e));
+        print_message("four samples: %.3g us at 768 s\n", e.offset * 1e6);
+        /* Alike, the four would give 1.5 us at 768 s. */
+        assert_true(e.offset > 1.6e-6);
 }
 
 /* Exponential jitter of mean 500 us from a fixed sequence (a linear
@@ -842,6 +868,7 @@ int main(void) {
                 cmocka_unit_test(the_ring_keeps_the_newest_64),
                 cmocka_unit_test(time_going_backwards_starts_over),
                 cmocka_unit_test(two_samples_bound_frequency_by_their_delays),
+                cmocka_unit_test(three_samples_weigh_alike_whatever_their_age),
                 cmocka_unit_test(a_fit_on_two_quick_samples_is_bounded_by_those_two),
                 cmocka_unit_test(a_fit_on_three_samples_is_bounded_by_their_own_round_trips),
                 cmocka_unit_test(a_long_steady_round_trip_does_not_hold_the_skew_up),
