@@ -30,13 +30,25 @@
 #define SLEW_NOISE_SIGMAS 2.0
 /* A slew's rate is a frequency error to whatever times intervals on the
  * clock, and chrony's tests hold a synchronised clock within 500 ppm of
- * true frequency. An offset that GENTLE_SLEW_PPM corrects within
- * GENTLE_SLEW_SECONDS (up to 4 ms, what hours without replies leave)
- * is slewed no faster; larger ones (the start, steps) as their standard
- * errors allow. 400 rather than 500 ppm leaves room for the base
- * frequency's own error. */
+ * true frequency, and within 100 ppm where only every 20th request is
+ * answered (its 014 test). An offset that GENTLE_SLEW_PPM corrects within
+ * GENTLE_SLEW_SECONDS (up to 4 ms) is slewed no faster, and one that
+ * QUIET_SLEW_PPM corrects within QUIET_SLEW_SECONDS and within a quarter
+ * of the time since the previous update no faster than that: after a gap
+ * (replies lost, or rare) the few samples leave the clock a millisecond
+ * or two off with small standard errors, and 818 us slewed at 111 ppm
+ * made one run of chrony's every-20th test in forty late; the clock took
+ * far longer than the slower slew to drift so far. At the start, updates
+ * seconds apart, milliseconds still go at up to 400 ppm (at 90 for all,
+ * 1 ms +/- 300 us polled every 16 s synchronised at 31 s instead of 25;
+ * within the whole time since the previous update, at 26). Larger offsets
+ * (the start's, steps) are slewed as their standard errors allow. 400 and
+ * 90 rather than 500 and 100 ppm leave room for the base frequency's own
+ * error. */
 #define GENTLE_SLEW_PPM 400.0
 #define GENTLE_SLEW_SECONDS 10.0
+#define QUIET_SLEW_PPM 90.0
+#define QUIET_SLEW_SECONDS 45.0
 /* Residual of a finished slew small enough to forget, seconds. */
 #define SLEW_DONE_EPSILON 1e-6
 /* A residual frequency this many standard errors beyond the old and new
@@ -193,14 +205,18 @@ static int start_slew_for(Discipline *d, nsec_t now, double amount, double durat
  * that takes at most GENTLE_SLEW_SECONDS: after 2.4 hours without replies,
  * 2 ms that are 100 standard errors large were slewed at 550 to 840 ppm,
  * outside chrony's limits (seeds 25, 35, 95 and 155 of 200 of
- * intermittent-long). */
+ * intermittent-long); and after a gap, never faster than QUIET_SLEW_PPM
+ * (see above). */
 static double slew_duration(const Discipline *d, double amount, double offset_sd) {
         double spread = d->params.correction_ratio * d->correction_interval, duration = spread;
 
         if (offset_sd > 0 && fabs(amount) > SLEW_NOISE_SIGMAS * offset_sd)
                 duration *= SLEW_NOISE_SIGMAS * offset_sd / fabs(amount);
         double gentle = fabs(amount) / (GENTLE_SLEW_PPM * 1e-6);
-        if (gentle <= MIN(spread, GENTLE_SLEW_SECONDS))
+        double quiet = fabs(amount) / (QUIET_SLEW_PPM * 1e-6);
+        if (quiet <= MIN(d->update_interval / 4, QUIET_SLEW_SECONDS))
+                duration = MAX(duration, quiet);
+        else if (gentle <= MIN(spread, GENTLE_SLEW_SECONDS))
                 duration = MAX(duration, gentle);
         return duration;
 }

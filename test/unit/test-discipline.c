@@ -134,9 +134,9 @@ static double slew_ppm_for(double offset, double sd) {
 }
 
 static void a_few_milliseconds_are_slewed_gently(void **state) {
-        /* 2 ms with a standard error of 2 us (what a long outage leaves):
-         * certainly real, but slewed at no more than 400 ppm, in 5 s;
-         * 50 ms (a start) still at once, far beyond. */
+        /* 2 ms with a standard error of 2 us: certainly real, but slewed
+         * at no more than 400 ppm, in 5 s; 50 ms (a start) still at once,
+         * far beyond. */
         double ppm = slew_ppm_for(2e-3, 2e-6);
         assert_true(ppm <= 400 + 1e-6);
         assert_true(ppm >= 399);
@@ -144,6 +144,38 @@ static void a_few_milliseconds_are_slewed_gently(void **state) {
         assert_true(slew_ppm_for(50e-3, 2e-6) > 10000);
         /* An offset about its own size is spread over 1.5 intervals. */
         assert_near(slew_ppm_for(2e-3, 1e-3), 2e-3 / 96 * 1e6, 1e-6);
+}
+
+/* The rate of the slew started by an update of offset (standard error
+ * sd) that comes gap seconds after a first update. */
+static double slew_ppm_after(double gap, double offset, double sd) {
+        Clock *c = sim(0, 0);
+        Discipline d;
+
+        setup_discipline(&d, c, 0, 0);
+        DisciplineInput in = { .offset = 0, .offset_sd = sd, .skew = 1.0, .interval = 64 };
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        sim_clock_advance(c, gap);
+        in.offset = offset;
+        assert_int_equal(discipline_update(&d, &in, NULL), 0);
+        assert_true(d.slewing);
+        double ppm = d.slew_rate * 1e6;
+        clock_free(c);
+        return ppm;
+}
+
+static void after_a_gap_a_millisecond_is_slewed_quietly(void **state) {
+        /* 818 us with a standard error of 2 us, 1300 s after the last
+         * update (rare replies): no faster than 90 ppm, in 9 s. */
+        double ppm = slew_ppm_after(1300, 818e-6, 2e-6);
+        assert_true(ppm <= 90 + 1e-6);
+        assert_true(ppm >= 89);
+        /* 2 s after it (a burst at the start), the same goes at up to
+         * 400 ppm, and so do 2 ms 16 s after it (polled every 16 s). */
+        assert_true(slew_ppm_after(2, 818e-6, 2e-6) > 300);
+        assert_true(slew_ppm_after(16, 2e-3, 2e-6) > 300);
+        /* 10 ms after a gap: as its standard error allows. */
+        assert_true(slew_ppm_after(1300, 10e-3, 2e-6) > 1000);
 }
 
 static void an_offset_below_a_microsecond_is_slewed_too(void **state) {
@@ -402,6 +434,7 @@ int main(void) {
                 cmocka_unit_test(makestep_0_steps_every_update),
                 cmocka_unit_test(an_offset_below_a_microsecond_is_slewed_too),
                 cmocka_unit_test(a_few_milliseconds_are_slewed_gently),
+                cmocka_unit_test(after_a_gap_a_millisecond_is_slewed_quietly),
                 cmocka_unit_test(without_room_to_slew_the_sources_hear_that_nothing_moved),
                 cmocka_unit_test(an_overshoot_that_cannot_be_slewed_back_is_announced),
                 cmocka_unit_test(a_late_timer_re_aims_the_slew),
