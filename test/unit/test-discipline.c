@@ -119,18 +119,28 @@ static void an_offset_is_slewed_and_cooked_time_moves_at_once(void **state) {
 }
 
 /* The rate of the slew started by an update of offset, with a standard
- * error of sd, at a poll interval of 64 s. */
-static double slew_ppm_for(double offset, double sd) {
+ * error of sd, at a poll interval of 64 s; gap > 0: gap seconds after a
+ * first update (of no offset), else as the first. */
+static double slew_ppm_after(double gap, double offset, double sd) {
         Clock *c = sim(0, 0);
         Discipline d;
 
         setup_discipline(&d, c, 0, 0);
-        DisciplineInput in = { .offset = offset, .offset_sd = sd, .skew = 1.0, .interval = 64 };
+        DisciplineInput in = { .offset = 0, .offset_sd = sd, .skew = 1.0, .interval = 64 };
+        if (gap > 0) {
+                assert_int_equal(discipline_update(&d, &in, NULL), 0);
+                sim_clock_advance(c, gap);
+        }
+        in.offset = offset;
         assert_int_equal(discipline_update(&d, &in, NULL), 0);
         assert_true(d.slewing);
         double ppm = d.slew_rate * 1e6;
         clock_free(c);
         return ppm;
+}
+
+static double slew_ppm_for(double offset, double sd) {
+        return slew_ppm_after(0, offset, sd);
 }
 
 static void a_few_milliseconds_are_slewed_gently(void **state) {
@@ -144,24 +154,6 @@ static void a_few_milliseconds_are_slewed_gently(void **state) {
         assert_true(slew_ppm_for(50e-3, 2e-6) > 10000);
         /* An offset about its own size is spread over 1.5 intervals. */
         assert_near(slew_ppm_for(2e-3, 1e-3), 2e-3 / 96 * 1e6, 1e-6);
-}
-
-/* The rate of the slew started by an update of offset (standard error
- * sd) that comes gap seconds after a first update. */
-static double slew_ppm_after(double gap, double offset, double sd) {
-        Clock *c = sim(0, 0);
-        Discipline d;
-
-        setup_discipline(&d, c, 0, 0);
-        DisciplineInput in = { .offset = 0, .offset_sd = sd, .skew = 1.0, .interval = 64 };
-        assert_int_equal(discipline_update(&d, &in, NULL), 0);
-        sim_clock_advance(c, gap);
-        in.offset = offset;
-        assert_int_equal(discipline_update(&d, &in, NULL), 0);
-        assert_true(d.slewing);
-        double ppm = d.slew_rate * 1e6;
-        clock_free(c);
-        return ppm;
 }
 
 static void after_a_gap_a_millisecond_is_slewed_quietly(void **state) {
