@@ -169,13 +169,16 @@ static void check_holdover(Engine *e, nsec_t now) {
  * run in eleven), or slowly, microseconds off for minutes. Three samples
  * weighed by their delays put the step within the quickest one's error,
  * as chrony's first update does. A slew goes ahead from two samples: the
- * next ones correct it. */
-static bool ready_for_update(Engine *e) {
+ * next ones correct it. Returns what the first update waits for, as the
+ * reason to show, or NULL once an update may be made. */
+static const char *first_update_waits_for(Engine *e) {
         const Discipline *d = &e->discipline;
         size_t n = sourcestats_count(&e->selected->stats);
         bool step = discipline_would_step(d, e->selection.offset);
 
-        return d->n_updates > 0 || n >= 3 || (n == 2 && !step) || (d->frequency_known && !step);
+        if (d->n_updates > 0 || n >= 3 || (!step && (n >= 2 || d->frequency_known)))
+                return NULL;
+        return n < 2 ? "waiting for a second sample" : "waiting for a third sample to step";
 }
 
 static int update_clock(Engine *e) {
@@ -217,12 +220,11 @@ SourceReply engine_process_reply(Engine *e, Source *s, const NtpPacket *p, nsec_
          * several sources give proportionally more frequent updates. */
         if (e->selected && (s->state == SELECT_SELECTED || s->state == SELECT_COMBINED ||
                             e->selected != before)) {
-                if (ready_for_update(e))
-                        (void) update_clock(e);
-                else if (sourcestats_count(&e->selected->stats) < 2)
-                        e->unsync_reason = "waiting for a second sample";
+                const char *waiting = first_update_waits_for(e);
+                if (waiting)
+                        e->unsync_reason = waiting;
                 else
-                        e->unsync_reason = "waiting for a third sample to step";
+                        (void) update_clock(e);
         }
         else if (!e->selected) {
                 e->unsync_reason = e->selection.reason;
