@@ -74,6 +74,12 @@ static void run_until(World *w, double end) {
         assert_int_equal(sim_run_until(w->sim, end), 0);
 }
 
+/* Runs until the first server's source holds n samples. */
+static void run_until_samples(World *w, size_t n) {
+        while (sourcestats_count(&sim_source(w->sim, 0)->stats) < n)
+                run_until(w, sim_now(w->sim) + 0.1);
+}
+
 static void one_server_brings_the_clock_to_true_time(void **state) {
         const double errors[] = { 0 };
         World w;
@@ -109,18 +115,14 @@ static void makestep_removes_a_large_offset_at_once(void **state) {
  * into it, so the first update that steps waits for a third. */
 static void a_step_waits_for_a_third_sample(void **state) {
         const double errors[] = { 0 };
-        Source *source;
         World w;
 
         world_init(&w, -30.0, 0, errors, 1, 3);
-        source = sim_source(w.sim, 0);
-        while (sourcestats_count(&source->stats) < 2)
-                run_until(&w, sim_now(w.sim) + 0.1);
+        run_until_samples(&w, 2);
         assert_int_equal(sim_clock_steps(w.clock), 0);
         assert_false(w.engine->synchronized);
         assert_string_equal(w.engine->unsync_reason, "waiting for a third sample to step");
-        while (sourcestats_count(&source->stats) < 3)
-                run_until(&w, sim_now(w.sim) + 0.1);
+        run_until_samples(&w, 3);
         assert_int_equal(sim_clock_steps(w.clock), 1);
         assert_true(w.engine->synchronized);
         assert_near(sim_clock_time_error(w.clock), 0, 1e-3);
@@ -130,13 +132,10 @@ static void a_step_waits_for_a_third_sample(void **state) {
 /* A slew goes ahead from two samples: the next ones correct it. */
 static void a_slew_goes_ahead_from_two_samples(void **state) {
         const double errors[] = { 0 };
-        Source *source;
         World w;
 
         world_init(&w, 0.05, 0, errors, 1, 3);
-        source = sim_source(w.sim, 0);
-        while (sourcestats_count(&source->stats) < 2)
-                run_until(&w, sim_now(w.sim) + 0.1);
+        run_until_samples(&w, 2);
         assert_int_equal(sim_clock_steps(w.clock), 0);
         assert_true(w.engine->synchronized);
         assert_int_equal(w.engine->discipline.n_updates, 1);
