@@ -87,23 +87,25 @@ def extra_conditions():
     not have (clknetsim's "to" is the node a packet goes to; the server is
     node 1)."""
     one_leg = "(+ (* 1.94 (equal 0.1 to 1)) (* 0.06 (equal 0.1 to 2)))"
+    # The real-kernel benchmark's 1 ms path, and its estimate's world:
+    # every process there shares one clock, on time and on frequency.
+    normal_1ms = "(+ 1e-3 (* 3e-4 (normal)))"
+    polled_16s = dict(delay=normal_1ms, client_server_options="iburst minpoll 4 maxpoll 4")
+    default_polling = dict(delay=normal_1ms, client_server_options="iburst")
+    on_time = dict(time_offset=0.0, freq_offset=0.0)
     return [
         ("asymmetric-jitter-47", "exponential jitter of mean 500 us, 47 % asymmetric (970 us out, 30 back)",
          dict(delay="(+ 1e-4 (* 5e-4 %s (exponential)))" % one_leg)),
         ("packet-loss", "30 % of packets lost each way",
          dict(delay="(+ 1e-4 (* 1e-4 (exponential)) (* -1 (equal 0.15 (uniform) 0.15)))")),
-        ("jittery-path", "1 ms +/- 300 us each way (normal), iburst, polled every 16 s",
-         dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst minpoll 4 maxpoll 4")),
-        ("jittery-path-default", "1 ms +/- 300 us each way (normal), iburst, default polling",
-         dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst")),
+        ("jittery-path", "1 ms +/- 300 us each way (normal), iburst, polled every 16 s", polled_16s),
+        ("jittery-path-default", "1 ms +/- 300 us each way (normal), iburst, default polling", default_polling),
         ("jittery-path-on-time", "the same, the clock on time and frequency, as the kernel benchmark's estimate",
-         dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst", time_offset=0.0, freq_offset=0.0)),
+         dict(default_polling, **on_time)),
         ("jittery-path-16s-on-time", "1 ms +/- 300 us each way (normal), iburst, polled every 16 s, on time",
-         dict(delay="(+ 1e-3 (* 3e-4 (normal)))", client_server_options="iburst minpoll 4 maxpoll 4",
-              time_offset=0.0, freq_offset=0.0)),
+         dict(polled_16s, **on_time)),
         ("jittery-path-loss10-on-time", "the same with 10 % of packets lost each way",
-         dict(delay="(+ 1e-3 (* 3e-4 (normal)) (* -1 (equal 0.05 (uniform) 0.05)))",
-              client_server_options="iburst minpoll 4 maxpoll 4", time_offset=0.0, freq_offset=0.0)),
+         dict(polled_16s, delay="(+ 1e-3 (* 3e-4 (normal)) (* -1 (equal 0.05 (uniform) 0.05)))", **on_time)),
         ("external-step-1e5", "someone steps the clock +1e5 s at 5000 s, MakeStep=1 -1",
          dict(client_step="(* 1e5 (equal 0.1 (sum 1.0) 5000))", client_conf="makestep 1 -1")),
         ("external-step-1e8", "someone steps the clock -1e8 s at 5000 s, MakeStep=1 -1",
@@ -217,9 +219,14 @@ def stats_of(wd, node):
                                                           ("rms_freq", "RMS frequency"))}
 
 
+def condition_params(settings):
+    """A condition's settings over test.common's defaults."""
+    return dict(DEFAULTS, **settings)
+
+
 def run_one(job):
     args, name, settings, seed = job
-    p = dict(DEFAULTS, **settings)
+    p = condition_params(settings)
     servers = p["servers"]
     nodes = servers + 1
     wd = tempfile.mkdtemp(prefix="tempus-clknetsim-")
@@ -316,7 +323,7 @@ def main():
             for client in clients:
                 job_args = argparse.Namespace(**dict(vars(args), client=client))
                 results = pool.map(run_one, [(job_args, name, settings, s) for s in seeds], chunksize=1)
-                report("%s %s" % (client, name), description, results, dict(DEFAULTS, **settings)["max_sync_time"])
+                report("%s %s" % (client, name), description, results, condition_params(settings)["max_sync_time"])
                 everything += [dict(r, client=client) for r in results]
     if args.json:
         with open(args.json, "w") as f:
